@@ -1,0 +1,963 @@
+"""Server configuration: one typed, immutable ``Config`` built from defaults < TOML file <
+environment variables < command-line flags, so an operator can set a value at whichever level suits.
+
+Read once at start-up, then passed by value to whoever needs it. This module must never do I/O
+other than reading the one configuration file it is pointed at (no writing, no logging, no network),
+and it is never consulted on the tick path: systems get the values, not the loader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import math
+import os
+import re
+import textwrap
+import tomllib
+import typing
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, TypeVar
+
+__all__ = [
+    "CONFIG_FILE_ENV",
+    "ENV_PREFIX",
+    "CalendarConfig",
+    "Config",
+    "ConfigError",
+    "ConfigProblem",
+    "EngineConfig",
+    "LogConfig",
+    "NetConfig",
+    "PersistConfig",
+    "WorldConfig",
+    "add_config_arguments",
+    "config_from_args",
+    "load_config",
+]
+
+ENV_PREFIX: Final = "KADATH_"
+"""Any environment variable starting with this is configuration: a typo is an error, not ignored."""
+
+CONFIG_FILE_ENV: Final = "KADATH_CONFIG"
+"""Names the TOML file when no path is given, so a container can point at its file without flags."""
+
+_SET_SOURCE: Final = "--set"
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One bad input, kept structured so that tools and tests need not parse the message."""
+
+    source: str
+    """Where the value came from: a file path, ``environment variable KADATH_…``, ``--set``…"""
+    key: str
+    """The setting as ``section.field`` (as written if unknown); empty for a whole-file problem."""
+    value: str | None
+    """The offending value as written, or None when there is no single value to show."""
+    message: str
+    """What was wrong and what would have been accepted."""
+
+    def __str__(self) -> str:
+        where = f"{self.source}: {self.key}" if self.key else self.source
+        shown = f" = {self.value}" if self.value is not None else ""
+        return f"{where}{shown}: {self.message}"
+
+
+class ConfigError(ValueError):
+    """Bad configuration. Carries every problem found, so the operator fixes all in one pass."""
+
+    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
+        self.problems: tuple[ConfigProblem, ...] = tuple(problems)
+        if len(self.problems) == 1:
+            text = f"invalid configuration: {self.problems[0]}"
+        else:
+            listed = "\n".join(f"  - {problem}" for problem in self.problems)
+            text = f"invalid configuration ({len(self.problems)} problems):\n{listed}"
+        super().__init__(text)
+
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[tuple[ConfigProblem, ...]]]:
+        """Rebuild from the problems, not the message, so the error survives a process boundary."""
+        return (type(self), (self.problems,))
+
+
+class _Invalid(Exception):
+    """One value failed to convert or check; the message says what was expected."""
+
+
+# --- how a setting is declared -------------------------------------------------------------------
+
+_SPEC: Final = "kadath.setting"
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """What an operator needs to know about a setting, and the bounds it must stay in."""
+
+    doc: str
+    unit: str = ""
+    gt: float | None = None
+    ge: float | None = None
+    le: float | None = None
+    choices: tuple[str, ...] = ()
+    check: Callable[[Any], str | None] | None = None
+    secret: bool = False
+
+
+def _setting(
+    default: _T,
+    doc: str,
+    *,
+    unit: str = "",
+    gt: float | None = None,
+    ge: float | None = None,
+    le: float | None = None,
+    choices: tuple[str, ...] = (),
+    check: Callable[[Any], str | None] | None = None,
+    secret: bool = False,
+) -> _T:
+    """A dataclass field whose docs and bounds live beside it, so docs, errors and checks agree."""
+    spec = _Spec(doc, unit, gt, ge, le, choices, check, secret)
+    return field(default=default, metadata={_SPEC: spec})
+
+
+def _non_empty(value: str) -> str | None:
+    return None if value.strip() else "expected a non-empty string"
+
+
+def _plugin_names(value: tuple[str, ...]) -> str | None:
+    bad = [name for name in value if not name.strip() or name != name.strip()]
+    return f"expected plugin names without blanks, got {list(bad)!r}" if bad else None
+
+
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^/@:]*:)[^/@]*@")
+
+
+def _database_url(value: str) -> str | None:
+    if _URL_SCHEME.match(value):
+        return None
+    return (
+        "expected a database URL such as sqlite:///kadath.db"
+        " or postgresql+psycopg://user:password@host/kadath"
+    )
+
+
+def _redact_url(url: str) -> str:
+    """Hide a URL's password, so printing or logging the configuration cannot leak it."""
+    return _URL_PASSWORD.sub(r"\1***@", url)
+
+
+def _redacted_repr(self: object) -> str:
+    parts = []
+    for f in dataclasses.fields(self):  # type: ignore[arg-type]
+        value = getattr(self, f.name)
+        spec = f.metadata.get(_SPEC)
+        if isinstance(spec, _Spec) and spec.secret and isinstance(value, str):
+            value = _redact_url(value)
+        parts.append(f"{f.name}={value!r}")
+    return f"{type(self).__name__}({', '.join(parts)})"
+
+
+# --- the sections ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """How the simulation loop runs: its pace, its randomness and its safety limits."""
+
+    tick_rate_hz: float = _setting(
+        10.0,
+        "Simulation ticks per second. Rules are written in seconds, so this changes the"
+        " resolution of the simulation, not the speed of the game.",
+        unit="Hz",
+        gt=0,
+        le=1000,
+    )
+    seed: int = _setting(
+        0,
+        "Seed of the world's random number generator: the same seed, start state and command log"
+        " replay the same run.",
+        ge=0,
+        le=2**63 - 1,
+    )
+    node_id: int = _setting(
+        1,
+        "This process's id, mixed into stable entity ids so that processes sharing one database"
+        " never collide. Give every process its own.",
+        ge=1,
+        le=65535,
+    )
+    max_catch_up_ticks: int = _setting(
+        5,
+        "Most missed ticks the loop runs back to back after a stall; past that it drops the"
+        " missed time rather than burst. 0 never catches up.",
+        unit="ticks",
+        ge=0,
+        le=1000,
+    )
+    system_failure_limit: int = _setting(
+        10,
+        "A system that raises on this many runs in a row is disabled and reported.",
+        unit="runs",
+        ge=1,
+    )
+    stats_log_interval_s: float = _setting(
+        60.0,
+        "How often the loop logs its timing statistics (tick and system p50/p99/max, overruns).",
+        unit="s",
+        gt=0,
+    )
+    stats_window: int = _setting(
+        1024,
+        "How many recent samples the rolling p50/p99 timings are computed over.",
+        unit="samples",
+        ge=1,
+        le=1_000_000,
+    )
+
+    def __post_init__(self) -> None:
+        _validate_section(self)
+
+    @property
+    def tick_interval_s(self) -> float:
+        """Seconds between ticks; derived, so it can never disagree with the rate."""
+        return 1.0 / self.tick_rate_hz
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarConfig:
+    """How game time relates to real time, and where day and night fall."""
+
+    time_compression: float = _setting(
+        4.0,
+        "Game hours that pass in one real hour (4.0: a game day lasts six real hours).",
+        unit="game hours per real hour",
+        gt=0,
+    )
+    start_game_minute: int = _setting(
+        8 * 60,
+        "Game time at which a new world's calendar starts, counted from 00:00 of day 1"
+        " (480 is 08:00 of day 1).",
+        unit="game minutes",
+        ge=0,
+    )
+    dawn_hour: int = _setting(
+        6,
+        "Hour of the game day at which day begins; must be before dusk_hour.",
+        unit="game hour (0-23)",
+        ge=0,
+        le=23,
+    )
+    dusk_hour: int = _setting(
+        20,
+        "Hour of the game day at which night begins; must be after dawn_hour.",
+        unit="game hour (0-23)",
+        ge=0,
+        le=23,
+    )
+
+    def __post_init__(self) -> None:
+        _validate_section(self)
+
+
+@dataclass(frozen=True, slots=True)
+class WorldConfig:
+    """Where the world's content comes from and which plugins shape it."""
+
+    data_dir: str = _setting(
+        "data",
+        "Folder of world content (zones, rooms, item and NPC templates), relative to the"
+        " working directory.",
+        check=_non_empty,
+    )
+    plugins_disabled: tuple[str, ...] = _setting(
+        (),
+        "Names of plugins (entry points in the kadath.plugins group) not to load, built-in ones"
+        " included.",
+        check=_plugin_names,
+    )
+
+    def __post_init__(self) -> None:
+        _validate_section(self)
+
+
+@dataclass(frozen=True, slots=True)
+class PersistConfig:
+    """Where the world is saved and how often."""
+
+    database_url: str = _setting(
+        "sqlite:///kadath.db",
+        "SQLAlchemy database URL: sqlite:///FILE for the embedded database, or"
+        " postgresql+psycopg://USER:PASSWORD@HOST/DB to scale. Its password is hidden when"
+        " printed.",
+        check=_database_url,
+        secret=True,
+    )
+    flush_interval_s: float = _setting(
+        1.0,
+        "How often the writer thread commits changed state; a hard kill loses at most this much.",
+        unit="s",
+        gt=0,
+        le=3600,
+    )
+
+    def __post_init__(self) -> None:
+        _validate_section(self)
+
+    __repr__ = _redacted_repr
+
+
+@dataclass(frozen=True, slots=True)
+class NetConfig:
+    """Where the server listens for players (websocket, web client, /healthz and /metrics)."""
+
+    host: str = _setting(
+        "127.0.0.1",
+        "Address to listen on; 0.0.0.0 accepts connections from other machines.",
+        check=_non_empty,
+    )
+    port: int = _setting(4000, "TCP port to listen on.", ge=1, le=65535)
+
+    def __post_init__(self) -> None:
+        _validate_section(self)
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    """How much the server logs, and in what form."""
+
+    level: str = _setting(
+        "INFO",
+        "Lowest severity that is logged.",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+    )
+    json: bool = _setting(
+        False,
+        "Write each log record as one JSON object per line (for log collectors) instead of text.",
+    )
+
+    def __post_init__(self) -> None:
+        _validate_section(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole effective configuration. Immutable, so no part of the server can change it under
+    another; build a variant with ``dataclasses.replace``."""
+
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    world: WorldConfig = field(default_factory=WorldConfig)
+    persist: PersistConfig = field(default_factory=PersistConfig)
+    net: NetConfig = field(default_factory=NetConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    def to_toml(self, *, redact_secrets: bool = True) -> str:
+        """The effective configuration as a commented TOML file that ``load_config`` reads back.
+
+        Meant for ``kadath config`` and for start-up logs, which is why secrets are hidden unless
+        asked otherwise.
+        """
+        lines = [
+            "# Kadath configuration: every setting with its effective value.",
+            "# Layers: defaults < this file < KADATH_* environment variables < command-line flags.",
+        ]
+        for section_name, settings in _SETTINGS.items():
+            section = getattr(self, section_name)
+            lines += ["", f"[{section_name}]"]
+            for setting in settings.values():
+                value = getattr(section, setting.name)
+                if redact_secrets and setting.spec.secret and isinstance(value, str):
+                    value = _redact_url(value)
+                unit = f" [{setting.spec.unit}]" if setting.spec.unit else ""
+                lines += textwrap.wrap(
+                    setting.spec.doc + unit, width=98, initial_indent="# ", subsequent_indent="# "
+                )
+                lines.append(f"{setting.name} = {_toml_value(value)}")
+        return "\n".join(lines) + "\n"
+
+
+# --- settings as data -----------------------------------------------------------------------------
+
+_Kind = Literal["int", "float", "bool", "str", "str_tuple"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Setting:
+    section: str
+    name: str
+    kind: _Kind
+    default: object
+    spec: _Spec
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}.{self.name}"
+
+    @property
+    def env_var(self) -> str:
+        return f"{ENV_PREFIX}{self.section.upper()}__{self.name.upper()}"
+
+
+def _kind_of(annotation: object) -> _Kind:
+    if annotation is bool:  # before int: bool is a subclass of int
+        return "bool"
+    if annotation is int:
+        return "int"
+    if annotation is float:
+        return "float"
+    if annotation is str:
+        return "str"
+    if typing.get_origin(annotation) is tuple and typing.get_args(annotation) == (str, ...):
+        return "str_tuple"
+    raise TypeError(f"configuration settings cannot be of type {annotation!r}")
+
+
+def _collect_settings() -> dict[str, dict[str, _Setting]]:
+    sections: dict[str, dict[str, _Setting]] = {}
+    section_types = typing.get_type_hints(Config)
+    for section_field in dataclasses.fields(Config):
+        section_type = section_types[section_field.name]
+        hints = typing.get_type_hints(section_type)
+        settings: dict[str, _Setting] = {}
+        for f in dataclasses.fields(section_type):
+            spec = f.metadata[_SPEC]
+            assert isinstance(spec, _Spec)
+            kind = _kind_of(hints[f.name])
+            settings[f.name] = _Setting(section_field.name, f.name, kind, f.default, spec)
+        sections[section_field.name] = settings
+    return sections
+
+
+_SETTINGS: Final = _collect_settings()
+_SECTION_NAMES: Final = {
+    typing.get_type_hints(Config)[f.name]: f.name for f in dataclasses.fields(Config)
+}
+_BY_KEY: Final = {s.key: s for settings in _SETTINGS.values() for s in settings.values()}
+
+_TRUE: Final = frozenset({"true", "1", "yes", "on"})
+_FALSE: Final = frozenset({"false", "0", "no", "off"})
+
+
+def _calendar_rules(values: Mapping[str, Any]) -> Iterator[tuple[tuple[str, ...], str]]:
+    if values["dawn_hour"] >= values["dusk_hour"]:
+        yield (
+            ("dawn_hour", "dusk_hour"),
+            f"dawn_hour ({values['dawn_hour']}) must be before dusk_hour ({values['dusk_hour']})",
+        )
+
+
+_SECTION_RULES: Final[
+    Mapping[str, Callable[[Mapping[str, Any]], Iterator[tuple[tuple[str, ...], str]]]]
+] = {"calendar": _calendar_rules}
+
+
+# --- converting and checking one value ----------------------------------------------------------
+
+
+def _expectation(setting: _Setting, *, text: bool) -> str:
+    """What an acceptable value looks like, in words an operator can act on."""
+    spec = setting.spec
+    kind = {
+        "int": "an integer",
+        "float": "a number",
+        "bool": "true/false, yes/no, on/off or 1/0" if text else "true or false",
+        "str": "a string",
+        "str_tuple": "a comma-separated list" if text else "an array of strings",
+    }[setting.kind]
+    if spec.choices:
+        return "one of " + ", ".join(spec.choices)
+    with_unit = bool(spec.unit) and setting.kind in ("int", "float")
+    head = kind + (f" in {spec.unit}" if with_unit else "")
+    if spec.ge is not None and spec.le is not None:
+        bounds = f"between {_number(spec.ge)} and {_number(spec.le)}"
+    else:
+        limits = []
+        if spec.gt is not None:
+            limits.append(f"> {_number(spec.gt)}")
+        if spec.ge is not None:
+            limits.append(f">= {_number(spec.ge)}")
+        if spec.le is not None:
+            limits.append(f"<= {_number(spec.le)}")
+        bounds = " and ".join(limits)
+    if not bounds:
+        return head
+    return f"{head}, {bounds}" if with_unit else f"{head} {bounds}"
+
+
+def _number(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else str(bound)
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"
+
+
+def _from_text(setting: _Setting, text: str) -> object:
+    """Environment and command-line values are strings; read them as the setting's type."""
+    stripped = text.strip()
+    wrong = _Invalid(f"expected {_expectation(setting, text=True)}")
+    match setting.kind:
+        case "int":
+            try:
+                return int(stripped)
+            except ValueError:
+                raise wrong from None
+        case "float":
+            try:
+                number = float(stripped)
+            except ValueError:
+                raise wrong from None
+            if not math.isfinite(number):
+                raise wrong
+            return number
+        case "bool":
+            if stripped.lower() in _TRUE:
+                return True
+            if stripped.lower() in _FALSE:
+                return False
+            raise wrong
+        case "str":
+            return text
+        case "str_tuple":
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+    raise AssertionError(setting.kind)  # pragma: no cover
+
+
+def _from_typed(setting: _Setting, value: object) -> object:
+    """TOML (and Python) values are already typed: accept only the setting's own type, except an
+    integer where a number is expected. A boolean is never an integer, whatever Python thinks."""
+    ok: object = None
+    match setting.kind:
+        case "int":
+            if isinstance(value, int) and not isinstance(value, bool):
+                ok = value
+        case "float":
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                try:
+                    number = float(value)
+                except OverflowError:
+                    number = math.inf
+                ok = number if math.isfinite(number) else None
+        case "bool":
+            if isinstance(value, bool):
+                ok = value
+        case "str":
+            if isinstance(value, str):
+                ok = value
+        case "str_tuple":
+            if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+                ok = tuple(value)
+    if ok is None:
+        expected = _expectation(setting, text=False)
+        raise _Invalid(f"expected {expected}, got {_type_name(value)}")
+    return ok
+
+
+def _checked(setting: _Setting, value: Any) -> object:
+    """Apply the setting's bounds; returns the canonical value (e.g. ``info`` becomes ``INFO``)."""
+    spec = setting.spec
+    out_of_range = _Invalid(f"out of range: expected {_expectation(setting, text=False)}")
+    if spec.gt is not None and not value > spec.gt:
+        raise out_of_range
+    if spec.ge is not None and not value >= spec.ge:
+        raise out_of_range
+    if spec.le is not None and not value <= spec.le:
+        raise out_of_range
+    if spec.choices:
+        by_upper = {choice.upper(): choice for choice in spec.choices}
+        if value.upper() not in by_upper:
+            raise _Invalid(f"expected one of {', '.join(spec.choices)}")
+        value = by_upper[value.upper()]
+    if spec.check is not None:
+        message = spec.check(value)
+        if message is not None:
+            raise _Invalid(message)
+    return value
+
+
+def _validate_section(section: object) -> None:
+    """Keep sections built directly in code (tests, embedders) as valid as loaded ones, and
+    canonical: an int given for a float field is stored as a float, a level in upper case."""
+    section_name = _SECTION_NAMES[type(section)]
+    source = f"{type(section).__name__}()"
+    problems: list[ConfigProblem] = []
+    values: dict[str, object] = {}
+    for setting in _SETTINGS[section_name].values():
+        value = getattr(section, setting.name)
+        try:
+            canonical = _checked(setting, _from_typed(setting, value))
+        except _Invalid as bad:
+            problems.append(ConfigProblem(source, setting.key, _show(value), str(bad)))
+            continue
+        values[setting.name] = canonical
+        if canonical != value or type(canonical) is not type(value):
+            object.__setattr__(section, setting.name, canonical)
+    rules = _SECTION_RULES.get(section_name)
+    if rules is not None and not problems:
+        for names, message in rules(values):
+            key = ", ".join(f"{section_name}.{name}" for name in names)
+            problems.append(ConfigProblem(source, key, None, message))
+    if problems:
+        raise ConfigError(problems)
+
+
+# --- TOML output ----------------------------------------------------------------------------------
+
+_TOML_ESCAPES: Final = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def _toml_string(text: str) -> str:
+    out = []
+    for char in text:
+        if char in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def _show(value: object) -> str:
+    """A bad value as the operator would recognise it."""
+    try:
+        return _toml_value(value)
+    except TypeError:
+        return repr(value)
+
+
+# --- loading --------------------------------------------------------------------------------------
+
+
+def _closest(section: str, name: str) -> _Setting | None:
+    """The setting the operator most likely meant: same section first, then one put in the wrong
+    section (``[net] tick_rate_hz``), then any near spelling."""
+    if section in _SETTINGS:
+        match = difflib.get_close_matches(name, list(_SETTINGS[section]), n=1)
+        if match:
+            return _SETTINGS[section][match[0]]
+    match = difflib.get_close_matches(f"{section}.{name}", list(_BY_KEY), n=1)
+    if match:
+        return _BY_KEY[match[0]]
+    names = {setting.name: setting for setting in reversed(_BY_KEY.values())}
+    match = difflib.get_close_matches(name, list(names), n=1)
+    return names[match[0]] if match else None
+
+
+class _Layers:
+    """Values gathered so far, each with the source that set it, and every problem met."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, tuple[object, str]] = {}
+        self.problems: list[ConfigProblem] = []
+
+    def problem(self, source: str, key: str, value: str | None, message: str) -> None:
+        self.problems.append(ConfigProblem(source, key, value, message))
+
+    def set(self, setting: _Setting, value: object, source: str, *, text: bool) -> None:
+        shown = _toml_string(value) if text and isinstance(value, str) else _show(value)
+        try:
+            typed = _from_text(setting, value) if text and isinstance(value, str) else value
+            typed = _checked(setting, _from_typed(setting, typed))
+        except _Invalid as bad:
+            self.problem(source, setting.key, shown, str(bad))
+            return
+        self.values[setting.key] = (typed, source)
+
+    def read_file(self, path: str | os.PathLike[str], named_by: str | None) -> None:
+        source = os.fspath(path)
+        where = f"{source} (named by {named_by})" if named_by else source
+        try:
+            with open(path, "rb") as file:
+                raw = file.read()
+        except OSError as error:
+            self.problem(where, "", None, f"cannot read the file: {error.strerror or error}")
+            return
+        try:
+            document = tomllib.loads(raw.decode("utf-8-sig"))
+        except UnicodeDecodeError as error:
+            self.problem(where, "", None, f"not UTF-8 text: {error}")
+            return
+        except tomllib.TOMLDecodeError as error:
+            self.problem(where, "", None, f"not valid TOML: {error}")
+            return
+        for section_name, table in document.items():
+            self._read_table(source, section_name, table)
+
+    def _read_table(self, source: str, section_name: str, table: object) -> None:
+        if section_name not in _SETTINGS:
+            if isinstance(table, dict):
+                match = difflib.get_close_matches(section_name, list(_SETTINGS), n=1)
+                hint = f"; did you mean [{match[0]}]?" if match else ""
+                known = ", ".join(f"[{name}]" for name in _SETTINGS)
+                self.problem(
+                    source, f"[{section_name}]", None, f"unknown section{hint} (known: {known})"
+                )
+            else:
+                near = _closest("", section_name)
+                hint = f"; did you mean {near.name} in [{near.section}]?" if near else ""
+                self.problem(
+                    source,
+                    section_name,
+                    _show(table),
+                    f"settings belong in a [section] table{hint}",
+                )
+            return
+        if not isinstance(table, dict):
+            self.problem(
+                source,
+                section_name,
+                _show(table),
+                f"expected a table ([{section_name}]), got {_type_name(table)}",
+            )
+            return
+        for name, value in table.items():
+            setting = _SETTINGS[section_name].get(name)
+            if setting is None:
+                near = _closest(section_name, name)
+                hint = f"; did you mean {near.name} in [{near.section}]?" if near else ""
+                self.problem(
+                    source, f"{section_name}.{name}", _show(value), f"unknown setting{hint}"
+                )
+            else:
+                self.set(setting, value, source, text=False)
+
+    def read_env(self, env: Mapping[str, str]) -> None:
+        for var in sorted(env):
+            upper = var.upper()
+            if not upper.startswith(ENV_PREFIX) or upper == CONFIG_FILE_ENV:
+                continue
+            value = env[var]
+            source = f"environment variable {var}"
+            section_name, sep, name = upper[len(ENV_PREFIX) :].partition("__")
+            setting = _SETTINGS.get(section_name.lower(), {}).get(name.lower()) if sep else None
+            if setting is not None:
+                self.set(setting, value, source, text=True)
+                continue
+            if sep:
+                key = f"{section_name.lower()}.{name.lower()}"
+                near = _closest(section_name.lower(), name.lower())
+            else:
+                key = var
+                flat = {f"{s.section}_{s.name}": s for s in _BY_KEY.values()}
+                match = difflib.get_close_matches(section_name.lower(), list(flat), n=1)
+                near = flat[match[0]] if match else None
+            hint = f"; did you mean {near.env_var}?" if near else ""
+            self.problem(
+                source,
+                key,
+                _toml_string(value),
+                f"unknown setting{hint} (every {ENV_PREFIX}* variable must name a setting,"
+                f" as {ENV_PREFIX}<SECTION>__<SETTING>)",
+            )
+
+    def read_override(self, key: str, value: str, source: str) -> None:
+        normal = key.strip().lower().replace("-", "_")
+        section_name, _, name = normal.partition(".")
+        setting = _SETTINGS.get(section_name, {}).get(name)
+        if setting is not None:
+            self.set(setting, value, source, text=True)
+            return
+        if not section_name or not name:
+            self.problem(
+                source,
+                key,
+                _toml_string(value),
+                "expected SECTION.SETTING, e.g. engine.tick_rate_hz",
+            )
+            return
+        near = _closest(section_name, name)
+        hint = f"; did you mean {near.key}?" if near else ""
+        self.problem(source, normal, _toml_string(value), f"unknown setting{hint}")
+
+    def check_sections(self) -> None:
+        for section_name, rules in _SECTION_RULES.items():
+            values: dict[str, object] = {}
+            sources: dict[str, str] = {}
+            for setting in _SETTINGS[section_name].values():
+                value, source = self.values.get(setting.key, (setting.default, "defaults"))
+                values[setting.name] = value
+                sources[setting.name] = source
+            for names, message in rules(values):
+                named = [sources[name] for name in names if sources[name] != "defaults"]
+                source = " and ".join(dict.fromkeys(named)) or "defaults"
+                key = ", ".join(f"{section_name}.{name}" for name in names)
+                self.problem(source, key, None, message)
+
+    def build(self) -> Config:
+        self.check_sections()
+        if self.problems:
+            raise ConfigError(self.problems)
+        sections: dict[str, Any] = {}
+        for section_field in dataclasses.fields(Config):
+            section_type = typing.get_type_hints(Config)[section_field.name]
+            given = {
+                setting.name: self.values[setting.key][0]
+                for setting in _SETTINGS[section_field.name].values()
+                if setting.key in self.values
+            }
+            sections[section_field.name] = section_type(**given)
+        return Config(**sections)
+
+
+_Override = tuple[str, str, str]  # key, value, source
+
+
+def _parse_overrides(overrides: Mapping[str, str] | Sequence[str]) -> Iterator[_Override | str]:
+    """``--set`` assignments as (key, value, source); a malformed one is yielded as its text."""
+    if isinstance(overrides, str):
+        raise TypeError("overrides must be a sequence of 'section.field=value' strings, not a str")
+    if isinstance(overrides, Mapping):
+        for key, value in overrides.items():
+            yield (key, value, _SET_SOURCE)
+        return
+    for text in overrides:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            yield text
+        else:
+            yield (key, value, _SET_SOURCE)
+
+
+def _load(
+    path: str | os.PathLike[str] | None,
+    env: Mapping[str, str] | None,
+    overrides: Iterable[_Override | str],
+) -> Config:
+    env = os.environ if env is None else env
+    layers = _Layers()
+    if path is not None:
+        layers.read_file(path, None)
+    elif env.get(CONFIG_FILE_ENV):
+        layers.read_file(env[CONFIG_FILE_ENV], CONFIG_FILE_ENV)
+    layers.read_env(env)
+    for override in overrides:
+        if isinstance(override, str):
+            layers.problem(
+                _SET_SOURCE,
+                override,
+                None,
+                "expected SECTION.SETTING=VALUE, e.g. --set engine.tick_rate_hz=20",
+            )
+        else:
+            layers.read_override(*override)
+    return layers.build()
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str] | Sequence[str] = (),
+) -> Config:
+    """Build the effective configuration: defaults, then the TOML file (``path``, else the file
+    named by ``KADATH_CONFIG``), then ``KADATH_<SECTION>__<SETTING>`` variables from ``env``
+    (default ``os.environ``), then ``overrides`` (``section.field=value``, as given to ``--set``).
+
+    Raises ConfigError listing every problem in every layer, so one failed start is enough to see
+    all that needs fixing.
+    """
+    return _load(path, env, _parse_overrides(overrides))
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+_SHORTCUTS: Final = (
+    ("--tick-rate", "HZ", "engine.tick_rate_hz"),
+    ("--seed", "N", "engine.seed"),
+    ("--data", "DIR", "world.data_dir"),
+    ("--db", "URL", "persist.database_url"),
+    ("--host", "ADDR", "net.host"),
+    ("--port", "N", "net.port"),
+)
+
+
+def _dest(flag: str) -> str:
+    return "config_" + flag.lstrip("-").replace("-", "_")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """Give a command the standard configuration flags, so every ``kadath`` command that needs a
+    configuration reads it the same way. Values stay strings: ``config_from_args`` checks them,
+    with the same messages as every other layer."""
+    group = parser.add_argument_group(
+        "configuration",
+        "Layers: defaults < --config file < KADATH_<SECTION>__<SETTING> environment variables"
+        " < --set and the flags below.",
+    )
+    group.add_argument(
+        "--config",
+        metavar="PATH",
+        dest="config_file",
+        default=None,
+        help=f"TOML configuration file (default: the file named by ${CONFIG_FILE_ENV}, if set)",
+    )
+    group.add_argument(
+        "--set",
+        metavar="SECTION.SETTING=VALUE",
+        dest="config_set",
+        action="append",
+        default=None,
+        help="set any setting, e.g. --set engine.tick_rate_hz=20 (repeatable)",
+    )
+    for flag, metavar, key in _SHORTCUTS:
+        doc = re.split(r"[.:;] ", _BY_KEY[key].spec.doc)[0].rstrip(".").replace("%", "%%")
+        group.add_argument(
+            flag,
+            metavar=metavar,
+            dest=_dest(flag),
+            default=None,
+            help=f"{doc} (same as --set {key}=...)",
+        )
+
+
+def config_from_args(ns: argparse.Namespace, env: Mapping[str, str] | None = None) -> Config:
+    """The configuration a command was started with: its ``--config`` file, the environment, then
+    ``--set`` flags, then the shortcut flags (the most specific, so they win over ``--set``)."""
+    overrides: list[_Override | str] = list(_parse_overrides(getattr(ns, "config_set", None) or []))
+    for flag, _, key in _SHORTCUTS:
+        value = getattr(ns, _dest(flag), None)
+        if value is not None:
+            overrides.append((key, str(value), flag))
+    return _load(getattr(ns, "config_file", None), env, overrides)

@@ -1,0 +1,247 @@
+"""Plugins: the one way components, systems, commands, renderers and content enter the engine.
+
+Built-in systems are a plugin exactly like a modder's. Plugins are found through the entry-point
+group ``kadath.plugins``, declare what they require, load in dependency order, and register
+through a :class:`PluginKit` that stamps every registration with the plugin's name, so any
+conflict or failure names its owner. Loading never touches the network or the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import graphlib
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import Any
+
+from engine.commands import CommandSpec
+from engine.component import component_info
+from engine.events import Event
+from engine.scheduler import System
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Plugin",
+    "PluginError",
+    "PluginKit",
+    "Registry",
+    "discover_plugins",
+    "load_plugins",
+]
+
+log = logging.getLogger("kadath.plugins")
+
+ENTRY_POINT_GROUP = "kadath.plugins"
+
+#: Turns an event into the text a plain client shows, when the emitter left ``text`` empty.
+Renderer = Callable[[Event], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Plugin:
+    """A unit of game content and rules. ``setup`` registers everything through the kit.
+
+    ``requires`` names plugins that must load first (``core`` for anything using built-in
+    components). Expose an instance (or a function returning one) as an entry point::
+
+        [project.entry-points."kadath.plugins"]
+        candles = "kadath_candles:plugin"
+    """
+
+    name: str
+    setup: Callable[[PluginKit], None]
+    requires: tuple[str, ...] = ()
+    description: str = ""
+    version: str = "0"
+
+
+class PluginError(RuntimeError):
+    """One or more plugins could not be loaded. ``problems`` maps each plugin name to its reason."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)
+        lines = [f"  - plugin {name!r}: {why}" for name, why in self.problems.items()]
+        super().__init__(f"{len(lines)} plugin problem(s):\n" + "\n".join(lines))
+
+
+@dataclass(slots=True)
+class Registry:
+    """Everything the loaded plugins registered, from which the engine is assembled."""
+
+    config: Any = None
+    persistent_types: dict[str, type] = field(default_factory=dict)
+    component_types: list[type] = field(default_factory=list)
+    systems: list[System] = field(default_factory=list)
+    commands: list[CommandSpec[Any]] = field(default_factory=list)
+    prefix_aliases: dict[str, str] = field(default_factory=dict)
+    renderers: dict[str, Renderer] = field(default_factory=dict)
+    content_dirs: list[tuple[str, Path]] = field(default_factory=list)
+    owners: dict[object, str] = field(default_factory=dict)
+    loaded: list[str] = field(default_factory=list)
+
+    def owner(self, thing: object) -> str:
+        return self.owners.get(thing, "?")
+
+
+class PluginKit:
+    """What a plugin's ``setup`` receives: registration methods bound to that plugin's name."""
+
+    def __init__(self, registry: Registry, plugin: str) -> None:
+        self._registry = registry
+        self.plugin = plugin
+
+    @property
+    def config(self) -> Any:
+        """The server's configuration (read-only), for plugins whose rules are configurable."""
+        return self._registry.config
+
+    def component(self, component_type: type) -> type:
+        """Register a component type. Persistent types must have a stable name no one else uses."""
+        reg = self._registry
+        info = component_info(component_type)
+        if info is not None:
+            other = reg.persistent_types.get(info.name)
+            if other is not None and other is not component_type:
+                raise PluginError(
+                    {
+                        self.plugin: f"persistent component name {info.name!r} of "
+                        f"{component_type.__qualname__} is already used by {other.__qualname__} "
+                        f"from plugin {reg.owner(other)!r}"
+                    }
+                )
+            reg.persistent_types[info.name] = component_type
+        if component_type not in reg.component_types:
+            reg.component_types.append(component_type)
+            reg.owners[component_type] = self.plugin
+        return component_type
+
+    def system(self, system: System) -> System:
+        """Register a system (see :func:`engine.scheduler.system`)."""
+        stamped = dataclasses.replace(system, plugin=self.plugin)
+        self._registry.systems.append(stamped)
+        return stamped
+
+    def command(self, spec: CommandSpec[Any]) -> CommandSpec[Any]:
+        """Register a command; its verb and aliases must not clash with another plugin's."""
+        stamped = dataclasses.replace(spec, plugin=self.plugin)
+        self._registry.commands.append(stamped)
+        return stamped
+
+    def prefix_alias(self, prefix: str, verb: str) -> None:
+        """Make a one-character prefix mean a verb (``'hello`` = ``say hello``)."""
+        self._registry.prefix_aliases[prefix] = verb
+
+    def renderer(self, event_type: str, render: Renderer) -> None:
+        """Give plain clients text for events of ``event_type`` that were emitted without text."""
+        reg = self._registry
+        if event_type in reg.renderers:
+            raise PluginError(
+                {
+                    self.plugin: f"event type {event_type!r} already has a renderer from "
+                    f"plugin {reg.owner(reg.renderers[event_type])!r}"
+                }
+            )
+        reg.renderers[event_type] = render
+        reg.owners[render] = self.plugin
+
+    def content(self, path: str | Path) -> None:
+        """Add a folder of content files (zones, templates) that the world loader reads."""
+        folder = Path(path)
+        if not folder.is_dir():
+            raise PluginError({self.plugin: f"content folder {str(folder)!r} does not exist"})
+        self._registry.content_dirs.append((self.plugin, folder))
+
+
+def discover_plugins(group: str = ENTRY_POINT_GROUP) -> tuple[list[Plugin], dict[str, str]]:
+    """Plugins advertised by installed packages, and the problems of those that would not import."""
+    plugins: list[Plugin] = []
+    problems: dict[str, str] = {}
+    for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+        try:
+            plugins.append(_plugin_from_entry_point(ep))
+        except Exception as exc:
+            problems[ep.name] = (
+                f"failed to load entry point {ep.value!r}: {type(exc).__name__}: {exc}"
+            )
+    return plugins, problems
+
+
+def _plugin_from_entry_point(ep: EntryPoint) -> Plugin:
+    obj = ep.load()
+    if not isinstance(obj, Plugin) and callable(obj):
+        obj = obj()
+    if not isinstance(obj, Plugin):
+        raise TypeError(f"{ep.value} is {type(obj).__name__}, not an engine.plugins.Plugin")
+    if obj.name != ep.name:
+        raise ValueError(
+            f"entry point is named {ep.name!r} but the plugin calls itself {obj.name!r}"
+        )
+    return obj
+
+
+def load_plugins(
+    plugins: Sequence[Plugin],
+    registry: Registry,
+    *,
+    disabled: Iterable[str] = (),
+    problems: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Run each plugin's setup in dependency order; return the names loaded, in order.
+
+    Every problem is collected before raising one :class:`PluginError` that names each plugin at
+    fault, so an operator fixes them all in one go. A plugin whose requirement failed is reported.
+    """
+    found: dict[str, str] = dict(problems or {})
+    off = set(disabled)
+    by_name: dict[str, Plugin] = {}
+    for plugin in plugins:
+        if plugin.name in off:
+            continue
+        if plugin.name in by_name:
+            found[plugin.name] = "two plugins have this name"
+            continue
+        by_name[plugin.name] = plugin
+    graph: dict[str, set[str]] = {}
+    for plugin in by_name.values():
+        missing = [r for r in plugin.requires if r not in by_name and r not in found]
+        disabled_reqs = [r for r in plugin.requires if r in off]
+        if disabled_reqs:
+            found[plugin.name] = (
+                f"requires {', '.join(map(repr, disabled_reqs))}, which is disabled"
+            )
+        elif missing:
+            found[plugin.name] = f"requires {', '.join(map(repr, missing))}, which is not installed"
+        graph[plugin.name] = set(plugin.requires) & set(by_name)
+    sorter = graphlib.TopologicalSorter(graph)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        cycle = " -> ".join(exc.args[1])
+        raise PluginError(dict.fromkeys(exc.args[1], f"circular requirements: {cycle}")) from None
+    loaded: list[str] = []
+    while sorter.is_active():
+        for name in sorted(sorter.get_ready()):
+            sorter.done(name)
+            plugin = by_name[name]
+            failed_reqs = [r for r in plugin.requires if r in found]
+            if name in found:
+                continue
+            if failed_reqs:
+                found[name] = f"requires {', '.join(map(repr, failed_reqs))}, which failed to load"
+                continue
+            try:
+                plugin.setup(PluginKit(registry, name))
+            except PluginError as exc:
+                found.update(exc.problems)
+            except Exception as exc:
+                log.exception("plugin %r failed during setup", name)
+                found[name] = f"setup failed: {type(exc).__name__}: {exc}"
+            else:
+                loaded.append(name)
+    if found:
+        raise PluginError(found)
+    registry.loaded.extend(loaded)
+    return loaded

@@ -1,0 +1,140 @@
+"""Rolling timing statistics: how long ticks and systems take, recently and since start-up.
+
+Recording sits on the tick path, so it is O(1) and keeps no more than a fixed window of samples; all
+sorting is deferred to ``summary()``, which runs only when someone asks (admin ``stats``, /metrics).
+This module must never read a clock or do I/O: callers measure, it only keeps the figures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["DEFAULT_WINDOW", "RollingStats", "StatsSummary", "nearest_rank"]
+
+DEFAULT_WINDOW = 1024
+"""Samples kept for percentiles: about 100 s of ticks at 10 Hz, small enough to sort on demand."""
+
+_NS_PER_MS = 1_000_000
+
+
+def nearest_rank(sorted_values: Sequence[int], percent: float) -> int:
+    """The nearest-rank percentile of already sorted samples, or 0 when there are none.
+
+    Nearest rank (the value at rank ``ceil(percent / 100 * n)``, 1-based) always returns a sample
+    that was actually measured, never an interpolation between two, so a p99 of 12 ms means some
+    tick really took 12 ms. ``percent`` must lie in [0, 100]; 0 gives the minimum.
+    """
+    if not 0 <= percent <= 100:
+        raise ValueError(f"percent must be between 0 and 100, got {percent!r}")
+    n = len(sorted_values)
+    if n == 0:
+        return 0
+    rank = max(1, math.ceil(percent * n / 100))
+    return sorted_values[rank - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class StatsSummary:
+    """A snapshot of a :class:`RollingStats`, safe to hand to another thread or serialise.
+
+    ``count``, ``total_ns``, ``mean_ns`` and ``max_ns`` cover every sample since start-up, so a rare
+    spike is never forgotten; ``p50_ns``, ``p99_ns`` and ``window_max_ns`` cover only the last
+    ``window_count`` samples, so they show how the server behaves now rather than on average
+    since boot. Percentiles use the nearest-rank method (see :func:`nearest_rank`).
+    """
+
+    count: int = 0
+    total_ns: int = 0
+    mean_ns: float = 0.0
+    p50_ns: int = 0
+    p99_ns: int = 0
+    max_ns: int = 0
+    window_max_ns: int = 0
+    window_count: int = 0
+
+    def as_ms_dict(self) -> dict[str, float]:
+        """The summary in milliseconds, rounded to the microsecond, for humans and JSON.
+
+        Nanoseconds are the right unit to measure in and the wrong one to read; counts stay
+        integers.
+        """
+
+        def ms(ns: float) -> float:
+            return round(ns / _NS_PER_MS, 3)
+
+        return {
+            "count": self.count,
+            "total_ms": ms(self.total_ns),
+            "mean_ms": ms(self.mean_ns),
+            "p50_ms": ms(self.p50_ns),
+            "p99_ms": ms(self.p99_ns),
+            "max_ms": ms(self.max_ns),
+            "window_max_ms": ms(self.window_max_ns),
+            "window_count": self.window_count,
+        }
+
+
+class RollingStats:
+    """Durations in integer nanoseconds (as from ``time.perf_counter_ns``), kept cheaply.
+
+    A ring buffer of the last ``window`` samples feeds the percentiles; running totals and the
+    all-time maximum are updated in place, so ``record`` costs the same on day one and day ninety.
+    Not thread-safe: record and summarise from the thread that owns the measured work.
+    """
+
+    __slots__ = ("_count", "_max_ns", "_size", "_total_ns", "_window")
+
+    def __init__(self, window: int = DEFAULT_WINDOW) -> None:
+        if window < 1:
+            raise ValueError(f"window must be at least 1 sample, got {window!r}")
+        self._size = window
+        self._window: deque[int] = deque(maxlen=window)
+        self._count = 0
+        self._total_ns = 0
+        self._max_ns = 0
+
+    @property
+    def window(self) -> int:
+        """How many recent samples the percentiles are computed over."""
+        return self._size
+
+    @property
+    def count(self) -> int:
+        """Samples recorded since creation, including those evicted from the window."""
+        return self._count
+
+    def record(self, ns: int) -> None:
+        """Add one duration. O(1): the oldest sample leaves the window when it is full.
+
+        A negative duration can only come from mixing clocks, so it is refused rather than
+        allowed to drag the mean down silently.
+        """
+        if ns < 0:
+            raise ValueError(f"a duration cannot be negative, got {ns} ns: measure with one clock")
+        self._window.append(ns)
+        self._count += 1
+        self._total_ns += ns
+        if ns > self._max_ns:
+            self._max_ns = ns
+
+    def summary(self) -> StatsSummary:
+        """Compute the figures now: O(w log w) in the window size, so keep it off the tick path."""
+        if self._count == 0:
+            return StatsSummary()
+        ordered = sorted(self._window)
+        return StatsSummary(
+            count=self._count,
+            total_ns=self._total_ns,
+            mean_ns=self._total_ns / self._count,
+            p50_ns=nearest_rank(ordered, 50),
+            p99_ns=nearest_rank(ordered, 99),
+            max_ns=self._max_ns,
+            window_max_ns=ordered[-1],
+            window_count=len(ordered),
+        )
+
+    def __repr__(self) -> str:
+        return f"RollingStats(window={self.window}, count={self._count})"

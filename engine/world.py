@@ -1,0 +1,485 @@
+"""The World: entities, components, cached queries and change tracking over one esper context.
+
+Everything a rule touches goes through this facade, which is what lets the engine keep query caches
+exact under structural change and see every change to a persistent component. The world holds the
+clock, the seeded RNG and the tick's events, and never does I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import random
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar, overload
+
+import esper
+
+from engine.clock import Clock
+from engine.component import ABSENT, Component, ComponentError, TrackKey, component_info
+from engine.events import Event, Scope
+from engine.ids import StableIdAllocator
+
+__all__ = ["Changes", "NoSuchComponent", "NoSuchEntity", "World"]
+
+C = TypeVar("C")
+C1 = TypeVar("C1")
+C2 = TypeVar("C2")
+C3 = TypeVar("C3")
+C4 = TypeVar("C4")
+
+_context_names = itertools.count(1)
+_object_setattr = object.__setattr__
+
+
+class NoSuchEntity(KeyError):
+    """The entity id does not exist in this world (never did, or was destroyed)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "no such entity"
+
+
+class NoSuchComponent(KeyError):
+    """The entity exists but has no component of the requested type."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "no such component"
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What happened to persistent state during one tick, net of everything undone within it.
+
+    Keys are ``(stable_id, component type)``. ``added`` and ``changed`` carry the live component: a
+    snapshot must copy its values before the next tick starts. ``spawned``/``destroyed`` are stable
+    ids of persistent entities created or destroyed in the tick.
+    """
+
+    tick: int
+    added: Mapping[TrackKey, Component]
+    changed: Mapping[TrackKey, Component]
+    deleted: frozenset[TrackKey]
+    spawned: frozenset[int]
+    destroyed: frozenset[int]
+
+    def __len__(self) -> int:
+        return len(self.added) + len(self.changed) + len(self.deleted)
+
+    @property
+    def dirty(self) -> frozenset[TrackKey]:
+        """Every key whose stored row must be written or deleted."""
+        return frozenset(self.added) | frozenset(self.changed) | self.deleted
+
+
+class _Query:
+    """One cached query, kept up to date incrementally by structural changes of its types."""
+
+    __slots__ = ("exclude", "include", "rows", "single", "view")
+
+    def __init__(self, include: tuple[type, ...], exclude: tuple[type, ...]) -> None:
+        self.include = include
+        self.exclude = exclude
+        self.single = len(include) == 1
+        self.rows: dict[int, Any] = {}
+        self.view: list[tuple[int, Any]] | None = None
+
+
+class World:
+    """One simulated world. Several can live in one process: each owns a private esper context.
+
+    ``persistent`` entities carry a stable id (see :mod:`engine.ids`); only on them are persistent
+    components tracked, so transient helpers (a spell effect, a test dummy) cost nothing to save.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        clock: Clock | None = None,
+        node_id: int = 1,
+        next_sequence: int = 0,
+    ) -> None:
+        self._context = f"kadath-world-{next(_context_names)}"
+        self.clock = clock or Clock()
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.ids = StableIdAllocator(node_id, next_sequence)
+        self._sid_of: dict[int, int] = {}
+        self._entity_of: dict[int, int] = {}
+        self._queries: dict[tuple[tuple[type, ...], tuple[type, ...]], _Query] = {}
+        self._queries_by_type: dict[type, list[_Query]] = {}
+        # Change tracking. Components written this tick append themselves to ``_written`` (see
+        # engine.component); structural changes record the tick-start state of their key in
+        # ``_structural`` (the clean values tuple, or ABSENT if the key had no component).
+        self._written: list[Component] = []
+        self._structural: dict[TrackKey, Any] = {}
+        # Persistent entities touched this tick: stable id -> existed at tick start.
+        self._touched_entities: dict[int, bool] = {}
+        self._events: list[Event] = []
+        self._entity_count = 0
+        esper.switch_world(self._context)
+
+    def __del__(self) -> None:
+        try:
+            if esper.current_world == self._context:
+                esper.switch_world("default")
+            esper.delete_world(self._context)
+        except (KeyError, PermissionError, AttributeError, TypeError):
+            pass
+
+    def _use(self) -> None:
+        if esper.current_world != self._context:
+            esper.switch_world(self._context)
+
+    # ---------------------------------------------------------------- entities
+
+    def spawn(
+        self, *components: Any, persistent: bool = False, stable_id: int | None = None
+    ) -> int:
+        """Create an entity with ``components``; ``persistent`` (or a given ``stable_id``) saves it.
+
+        ``stable_id`` is for restoring saved entities; a new persistent entity gets the next id.
+        """
+        self._use()
+        if stable_id is not None:
+            if stable_id in self._entity_of:
+                raise ValueError(
+                    f"stable id {stable_id} already names entity {self._entity_of[stable_id]}"
+                )
+            self.ids.observe(stable_id)
+        elif persistent:
+            stable_id = self.ids.allocate()
+        entity: int = esper.create_entity()
+        self._entity_count += 1
+        if stable_id is not None:
+            self._sid_of[entity] = stable_id
+            self._entity_of[stable_id] = entity
+            if stable_id not in self._touched_entities:
+                self._touched_entities[stable_id] = False
+        for component in components:
+            self.add(entity, component)
+        return entity
+
+    def destroy(self, entity: int) -> None:
+        """Delete an entity and all its components, now. Removing an absent entity is an error."""
+        self._check(entity)
+        component: Any
+        for component in esper.components_for_entity(entity):
+            self._detach(entity, type(component), component)
+            for query in self._queries_by_type.get(type(component), ()):
+                if query.rows.pop(entity, None) is not None:
+                    query.view = None
+        esper.delete_entity(entity, immediate=True)
+        self._entity_count -= 1
+        sid = self._sid_of.pop(entity, None)
+        if sid is not None:
+            del self._entity_of[sid]
+            if sid not in self._touched_entities:
+                self._touched_entities[sid] = True
+
+    def exists(self, entity: int) -> bool:
+        self._use()
+        return bool(esper.entity_exists(entity))
+
+    def entities(self) -> list[int]:
+        """Every entity id, in creation order."""
+        self._use()
+        return list(esper.get_entities())
+
+    def stable_id(self, entity: int) -> int | None:
+        """The stable id of a persistent entity, or None for a transient one."""
+        return self._sid_of.get(entity)
+
+    def entity_of(self, stable_id: int) -> int | None:
+        """The live entity with this stable id, if it is in the world."""
+        return self._entity_of.get(stable_id)
+
+    def is_persistent(self, entity: int) -> bool:
+        return entity in self._sid_of
+
+    def _check(self, entity: int) -> None:
+        self._use()
+        if not esper.entity_exists(entity):
+            raise NoSuchEntity(f"entity {entity} does not exist in this world")
+
+    # -------------------------------------------------------------- components
+
+    def add(self, entity: int, component: Any) -> None:
+        """Give ``entity`` a component, replacing any of the same type."""
+        self._check(entity)
+        ctype = type(component)
+        old = esper.try_component(entity, ctype)
+        if old is component:
+            return
+        if getattr(component, "_k_key", None) is not None:
+            raise ComponentError(
+                f"this {ctype.__qualname__} instance already belongs to an entity; "
+                "give each entity its own instance (dataclasses.replace makes a copy)"
+            )
+        sid = self._sid_of.get(entity)
+        if sid is not None and (info := component_info(ctype)) is not None:
+            key = (sid, ctype)
+            if old is None:
+                self._structural.setdefault(key, ABSENT)
+            else:
+                self._detach(entity, ctype, old)
+            _object_setattr(component, "_k_key", key)
+            _object_setattr(component, "_k_clean", info.values(component))
+            _object_setattr(component, "_k_track", self._written)
+        esper.add_component(entity, component)
+        queries = self._queries_by_type.get(ctype)
+        if queries:
+            for query in queries:
+                if old is not None and ctype in query.exclude:
+                    continue  # still excluded, as before
+                self._refresh(entity, query)
+
+    def remove(self, entity: int, component_type: type[C]) -> C:
+        """Take a component off an entity and return it; an absent one is an error."""
+        self._check(entity)
+        component = esper.try_component(entity, component_type)
+        if component is None:
+            raise NoSuchComponent(f"entity {entity} has no {component_type.__qualname__}")
+        self._detach(entity, component_type, component)
+        esper.remove_component(entity, component_type)
+        for query in self._queries_by_type.get(component_type, ()):
+            self._refresh(entity, query)
+        return component
+
+    def discard(self, entity: int, component_type: type[C]) -> C | None:
+        """Remove a component if the entity has it; return it or None."""
+        if not self.has(entity, component_type):
+            return None
+        return self.remove(entity, component_type)
+
+    def get(self, entity: int, component_type: type[C]) -> C:
+        self._use()
+        try:
+            return esper.component_for_entity(entity, component_type)
+        except KeyError:
+            self._check(entity)
+            raise NoSuchComponent(f"entity {entity} has no {component_type.__qualname__}") from None
+
+    def try_get(self, entity: int, component_type: type[C]) -> C | None:
+        """The component, or None if the entity lacks it or does not exist."""
+        self._use()
+        if not esper.entity_exists(entity):
+            return None
+        return esper.try_component(entity, component_type)
+
+    def has(self, entity: int, *component_types: type) -> bool:
+        self._use()
+        return bool(esper.entity_exists(entity)) and bool(
+            esper.has_components(entity, *component_types)
+        )
+
+    def components(self, entity: int) -> tuple[Any, ...]:
+        self._check(entity)
+        return tuple(esper.components_for_entity(entity))
+
+    def _detach(self, entity: int, ctype: type, component: Any) -> None:
+        """Stop tracking a component leaving its entity; remember the key's tick-start state."""
+        key = getattr(component, "_k_key", None)
+        if key is None:
+            return
+        self._structural.setdefault(key, component._k_clean)
+        _object_setattr(component, "_k_key", None)
+        _object_setattr(component, "_k_track", None)
+        _object_setattr(component, "_k_clean", None)
+
+    # ----------------------------------------------------------------- queries
+
+    @overload
+    def query(self, c1: type[C1], /, *, without: Iterable[type] = ()) -> list[tuple[int, C1]]: ...
+    @overload
+    def query(
+        self, c1: type[C1], c2: type[C2], /, *, without: Iterable[type] = ()
+    ) -> list[tuple[int, tuple[C1, C2]]]: ...
+    @overload
+    def query(
+        self, c1: type[C1], c2: type[C2], c3: type[C3], /, *, without: Iterable[type] = ()
+    ) -> list[tuple[int, tuple[C1, C2, C3]]]: ...
+    @overload
+    def query(
+        self,
+        c1: type[C1],
+        c2: type[C2],
+        c3: type[C3],
+        c4: type[C4],
+        /,
+        *,
+        without: Iterable[type] = (),
+    ) -> list[tuple[int, tuple[C1, C2, C3, C4]]]: ...
+    def query(self, *types: type, without: Iterable[type] = ()) -> list[tuple[int, Any]]:
+        """Entities having every type in ``types`` and none in ``without``, with those components.
+
+        One type gives ``(entity, component)`` pairs; several give ``(entity, (c1, c2, ...))``.
+        The result is cached and kept exact as components come and go: adding or removing a
+        component of a type the query does not name costs it nothing. Do not mutate the returned
+        list; it is a snapshot, so structural changes made while iterating it show on the next call.
+        """
+        excluded = tuple(without)
+        query = self._queries.get((types, excluded))
+        if query is None:
+            query = self._build_query(types, excluded)
+        view = query.view
+        if view is None:
+            view = query.view = list(query.rows.items())
+        return view
+
+    def count(self, *types: type, without: Iterable[type] = ()) -> int:
+        return len(self.query(*types, without=without))
+
+    def _build_query(self, include: tuple[type, ...], exclude: tuple[type, ...]) -> _Query:
+        if not include:
+            raise TypeError("a query needs at least one component type")
+        if set(include) & set(exclude):
+            raise TypeError("a query cannot both require and exclude the same type")
+        self._use()
+        query = _Query(include, exclude)
+        found: list[tuple[int, Any]]
+        if query.single:
+            found = list(esper.get_component(include[0]))
+        else:
+            found = list(esper.get_components(*include))
+        esper.clear_cache()  # our cache supersedes esper's; let it drop its copy
+        found.sort(key=lambda row: row[0])  # deterministic order, independent of set layout
+        for entity, comps in found:
+            if not any(esper.has_component(entity, ctype) for ctype in exclude):
+                query.rows[entity] = comps
+        self._queries[(include, exclude)] = query
+        for ctype in include + exclude:
+            self._queries_by_type.setdefault(ctype, []).append(query)
+        return query
+
+    def _refresh(self, entity: int, query: _Query) -> None:
+        """Recompute one entity's membership of one query after a change to one of its types."""
+        row: Any
+        if query.single:
+            row = esper.try_component(entity, query.include[0])
+        else:
+            row = esper.try_components(entity, *query.include)
+        if row is not None and query.exclude:
+            for ctype in query.exclude:
+                if esper.has_component(entity, ctype):
+                    row = None
+                    break
+        if row is None:
+            if query.rows.pop(entity, None) is not None:
+                query.view = None
+        else:
+            query.rows[entity] = row
+            query.view = None
+
+    # ------------------------------------------------------------------ events
+
+    def emit(
+        self,
+        type: str,
+        scope: Scope,
+        text: str = "",
+        data: Mapping[str, Any] | None = None,
+        exclude: Iterable[int] = (),
+    ) -> None:
+        """Record an event of this tick for the network shell to deliver after the tick."""
+        self._events.append(
+            Event(type, scope, text, data or {}, self.clock.tick, frozenset(exclude))
+        )
+
+    def drain_events(self) -> list[Event]:
+        """The events emitted since the last drain, in emission order."""
+        events, self._events = self._events, []
+        return events
+
+    # --------------------------------------------------------- change tracking
+
+    def collect_changes(self) -> Changes:
+        """Net persistent changes since the last call, then start a new tracking period.
+
+        A component changed and changed back, or added and removed within the period, is not
+        reported: the database already holds the right state. Cost is proportional to what was
+        touched, never to the size of the world.
+        """
+        self._use()
+        before_of = self._structural
+        for written_component in self._written:
+            key = written_component._k_key
+            if key is not None:  # still attached; a detached one was recorded by _detach
+                before_of.setdefault(key, written_component._k_clean)
+        self._written.clear()
+        added: dict[TrackKey, Component] = {}
+        changed: dict[TrackKey, Component] = {}
+        deleted: set[TrackKey] = set()
+        entity_of = self._entity_of
+        written = self._written
+        for key, before in before_of.items():
+            sid, ctype = key
+            entity = entity_of.get(sid)
+            current = None if entity is None else esper.try_component(entity, ctype)
+            if current is None:
+                if before is not ABSENT:
+                    deleted.add(key)
+                continue
+            component: Component = current
+            info = ctype.__kadath__
+            assert info is not None  # only persistent types are ever tracked
+            now = info.values(component)
+            if before is ABSENT:
+                added[key] = component
+            elif now != before:
+                changed[key] = component
+            _object_setattr(component, "_k_clean", now)
+            _object_setattr(component, "_k_track", written)
+        before_of.clear()
+        spawned = frozenset(
+            sid
+            for sid, existed in self._touched_entities.items()
+            if not existed and sid in entity_of
+        )
+        destroyed = frozenset(
+            sid
+            for sid, existed in self._touched_entities.items()
+            if existed and sid not in entity_of
+        )
+        self._touched_entities.clear()
+        return Changes(self.clock.tick, added, changed, frozenset(deleted), spawned, destroyed)
+
+    def mark_clean(self) -> None:
+        """Forget pending changes: for state that was just loaded from the database."""
+        self.collect_changes()
+
+    # ------------------------------------------------------------------- dumps
+
+    def dump(self) -> list[tuple[Any, ...]]:
+        """A canonical, comparable picture of the whole world, for determinism and restore tests.
+
+        Entities are named by stable id where they have one; components by qualified type name with
+        their field values; the clock and the RNG state are included.
+        """
+        self._use()
+        rows: list[tuple[Any, ...]] = [
+            ("clock", self.clock.tick),
+            ("rng", hash(self.rng.getstate())),
+        ]
+        for entity in sorted(esper.get_entities()):
+            sid = self._sid_of.get(entity)
+            name = ("sid", sid) if sid is not None else ("eid", entity)
+            found: tuple[Any, ...] = esper.components_for_entity(entity)
+            comps = sorted(
+                (f"{type(c).__module__}.{type(c).__qualname__}", _values(c)) for c in found
+            )
+            rows.append((name, tuple(comps)))
+        return rows
+
+    def __len__(self) -> int:
+        return self._entity_count
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.entities())
+
+
+def _values(component: Any) -> Any:
+    if dataclasses.is_dataclass(component) and not isinstance(component, type):
+        return tuple(getattr(component, f.name) for f in dataclasses.fields(component))
+    return repr(component)

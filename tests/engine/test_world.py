@@ -1,0 +1,216 @@
+"""The World facade: entities, components, stable ids and queries that stay exact and cheap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import esper
+import pytest
+
+from engine.component import Component, ComponentError, persistent
+from engine.events import Scope, ScopeKind
+from engine.world import NoSuchComponent, NoSuchEntity, World
+
+
+@dataclass(slots=True)
+class Position:
+    x: float
+    y: float
+
+
+@dataclass(slots=True)
+class Velocity:
+    dx: float
+    dy: float
+
+
+@dataclass(slots=True)
+class InCombat:
+    pass
+
+
+@dataclass(slots=True)
+class Dead:
+    pass
+
+
+@persistent("test_world_health")
+@dataclass(slots=True)
+class Health(Component):
+    current: int
+    maximum: int = 10
+
+
+def test_two_worlds_in_one_process_do_not_share_entities() -> None:
+    a, b = World(), World()
+    ea = a.spawn(Position(1, 1))
+    b.spawn(Position(2, 2), Velocity(0, 0))
+    b.spawn(Position(3, 3))
+    assert len(a) == 1 and len(b) == 2
+    assert [p.x for _, p in a.query(Position)] == [1]
+    assert sorted(p.x for _, p in b.query(Position)) == [2, 3]
+    assert a.get(ea, Position).x == 1
+
+
+def test_world_switches_esper_context_back_after_another_world_was_used() -> None:
+    a = World()
+    entity = a.spawn(Position(5, 5))
+    World().spawn(Velocity(1, 1))
+    esper.switch_world("default")
+    assert a.get(entity, Position) == Position(5, 5)
+    assert a.has(entity, Position)
+
+
+def test_get_on_a_missing_entity_or_component_raises_a_specific_error() -> None:
+    world = World()
+    entity = world.spawn(Position(0, 0))
+    with pytest.raises(NoSuchComponent, match="has no Velocity"):
+        world.get(entity, Velocity)
+    with pytest.raises(NoSuchEntity, match="does not exist"):
+        world.get(entity + 100, Position)
+    assert world.try_get(entity, Velocity) is None
+    assert world.try_get(entity + 100, Position) is None
+
+
+def test_adding_to_a_destroyed_entity_is_an_error() -> None:
+    world = World()
+    entity = world.spawn()
+    world.destroy(entity)
+    assert not world.exists(entity)
+    with pytest.raises(NoSuchEntity):
+        world.add(entity, Position(0, 0))
+    with pytest.raises(NoSuchEntity):
+        world.destroy(entity)
+
+
+def test_remove_returns_the_component_and_discard_tolerates_absence() -> None:
+    world = World()
+    entity = world.spawn(Position(1, 2))
+    assert world.remove(entity, Position) == Position(1, 2)
+    assert world.discard(entity, Position) is None
+    with pytest.raises(NoSuchComponent):
+        world.remove(entity, Position)
+
+
+def test_persistent_entities_get_distinct_stable_ids_and_transient_ones_none() -> None:
+    world = World(node_id=7)
+    a = world.spawn(persistent=True)
+    b = world.spawn(persistent=True)
+    c = world.spawn()
+    sa, sb = world.stable_id(a), world.stable_id(b)
+    assert sa is not None and sb is not None and sa != sb
+    assert world.stable_id(c) is None
+    assert world.entity_of(sa) == a
+    world.destroy(a)
+    assert world.entity_of(sa) is None
+
+
+def test_restoring_an_entity_by_stable_id_keeps_the_id_and_is_never_reissued() -> None:
+    world = World(node_id=3)
+    restored = world.spawn(stable_id=(3 << 47) | 41)
+    assert world.stable_id(restored) == (3 << 47) | 41
+    fresh = world.spawn(persistent=True)
+    assert world.stable_id(fresh) == (3 << 47) | 42
+    with pytest.raises(ValueError, match="already names"):
+        world.spawn(stable_id=(3 << 47) | 41)
+
+
+def test_query_of_two_types_yields_only_entities_having_both() -> None:
+    world = World()
+    moving = world.spawn(Position(0, 0), Velocity(1, 1))
+    world.spawn(Position(5, 5))
+    world.spawn(Velocity(2, 2))
+    rows = world.query(Position, Velocity)
+    assert [(e, type(p), type(v)) for e, (p, v) in rows] == [(moving, Position, Velocity)]
+
+
+def test_query_without_excludes_entities_having_the_excluded_type() -> None:
+    world = World()
+    alive = world.spawn(Health(5))
+    dead = world.spawn(Health(0), Dead())
+    assert [e for e, _ in world.query(Health, without=(Dead,))] == [alive]
+    world.remove(dead, Dead)
+    assert sorted(e for e, _ in world.query(Health, without=(Dead,))) == [alive, dead]
+    world.add(alive, Dead())
+    assert [e for e, _ in world.query(Health, without=(Dead,))] == [dead]
+
+
+def test_cached_query_follows_adds_removes_replacements_and_destruction() -> None:
+    world = World()
+    a = world.spawn(Position(0, 0))
+    assert world.query(Position, Velocity) == []
+    world.add(a, Velocity(1, 0))
+    assert world.query(Position, Velocity) == [(a, (Position(0, 0), Velocity(1, 0)))]
+    world.add(a, Velocity(9, 9))  # replacement is seen
+    assert world.query(Position, Velocity)[0][1][1] == Velocity(9, 9)
+    world.remove(a, Position)
+    assert world.query(Position, Velocity) == []
+    world.add(a, Position(2, 2))
+    b = world.spawn(Position(3, 3), Velocity(0, 1))
+    assert {e for e, _ in world.query(Position, Velocity)} == {a, b}
+    world.destroy(a)
+    assert [e for e, _ in world.query(Position, Velocity)] == [b]
+
+
+def test_churn_of_an_unrelated_type_leaves_a_cached_query_untouched() -> None:
+    world = World()
+    for i in range(100):
+        world.spawn(Position(i, i), Velocity(1, 1))
+    first = world.query(Position, Velocity)
+    for entity, _ in first[:10]:
+        world.add(entity, InCombat())
+    for entity, _ in first[:10]:
+        world.remove(entity, InCombat)
+    # The very same list object: nothing was rebuilt.
+    assert world.query(Position, Velocity) is first
+
+
+def test_query_result_is_a_snapshot_safe_to_iterate_while_changing_the_world() -> None:
+    world = World()
+    for i in range(10):
+        world.spawn(Health(i))
+    for entity, health in world.query(Health):
+        if health.current % 2:
+            world.destroy(entity)
+    assert sorted(h.current for _, h in world.query(Health)) == [0, 2, 4, 6, 8]
+
+
+def test_query_rejects_requiring_and_excluding_the_same_type() -> None:
+    with pytest.raises(TypeError, match="both require and exclude"):
+        World().query(Health, without=(Health,))
+
+
+def test_one_component_instance_cannot_belong_to_two_entities() -> None:
+    world = World()
+    shared = Health(5)
+    world.spawn(shared, persistent=True)
+    with pytest.raises(ComponentError, match="already belongs to an entity"):
+        world.spawn(shared, persistent=True)
+
+
+def test_emitted_events_carry_the_tick_and_are_drained_once() -> None:
+    world = World()
+    world.clock.advance()
+    world.emit("msg", Scope.room(4), "A cold wind.", {"k": 1}, exclude=[9])
+    events = world.drain_events()
+    assert len(events) == 1
+    event = events[0]
+    assert (event.type, event.scope.kind, event.scope.target, event.tick) == (
+        "msg",
+        ScopeKind.ROOM,
+        4,
+        1,
+    )
+    assert event.data == {"k": 1} and event.exclude == frozenset({9})
+    assert world.drain_events() == []
+
+
+def test_dump_is_identical_for_identically_built_worlds_and_differs_otherwise() -> None:
+    def build(hp: int) -> World:
+        world = World(seed=5)
+        world.spawn(Health(hp), persistent=True)
+        world.spawn(Position(1, 2))
+        return world
+
+    assert build(3).dump() == build(3).dump()
+    assert build(3).dump() != build(4).dump()
