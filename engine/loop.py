@@ -86,7 +86,7 @@ class TickLoop:
 
     def __init__(
         self,
-        tick: Callable[[], None],
+        tick: Callable[[], object],
         rate_hz: float,
         max_catch_up_ticks: int = 5,
         *,
