@@ -53,7 +53,7 @@ class Calendar:
     dusk_hour: int = 20
 
     def __post_init__(self) -> None:
-        if self.time_compression <= 0:
+        if not (math.isfinite(self.time_compression) and self.time_compression > 0):
             raise ValueError(f"time_compression must be > 0, got {self.time_compression}")
         if not 0 <= self.dawn_hour < self.dusk_hour <= 23:
             raise ValueError(
@@ -69,7 +69,9 @@ class Calendar:
         return minutes * 60.0 / self.time_compression
 
     def at(self, seconds: float) -> GameTime:
-        total = int(self.game_minutes(seconds))
+        # The tolerance keeps a minute that begins exactly on a tick from reading as the one before
+        # because of floating-point rounding (7 Hz at compression 7: 32.99999999999999).
+        total = int(self.game_minutes(seconds) + 1e-9)
         day, minute_of_day = divmod(total, MINUTES_PER_GAME_DAY)
         hour, minute = divmod(minute_of_day, 60)
         return GameTime(
@@ -82,11 +84,9 @@ class Calendar:
             return Daypart.DAWN
         if hour == self.dusk_hour:
             return Daypart.DUSK
-        if self.dawn_hour < hour < noon:
-            return Daypart.MORNING
-        if noon <= hour < self.dusk_hour:
-            return Daypart.AFTERNOON
-        if self.dusk_hour < hour <= 23:
+        if self.dawn_hour < hour < self.dusk_hour:
+            return Daypart.MORNING if hour < noon else Daypart.AFTERNOON
+        if hour > self.dusk_hour:
             return Daypart.EVENING
         return Daypart.NIGHT
 

@@ -430,7 +430,9 @@ Handler: TypeAlias = Callable[[W, Command, Args], None]
 """``handler(world, cmd, args)``: changes components and emits events; never does I/O."""
 
 
-@dataclass(frozen=True, slots=True)
+# Not slotted: Python sets ``__orig_class__`` on instances of a subscripted generic
+# (``CommandSpec[World](...)``), which a slotted frozen dataclass refuses.
+@dataclass(frozen=True)
 class CommandSpec(Generic[W]):
     """Everything the registry knows about one verb.
 

@@ -17,7 +17,7 @@ from engine.clock import Calendar, Clock
 from engine.commands import Command, CommandInbox, CommandRegistry
 from engine.config import Config
 from engine.events import Event
-from engine.plugins import Plugin, Registry, discover_plugins, load_plugins
+from engine.plugins import Plugin, PluginError, Registry, discover_plugins, load_plugins
 from engine.scheduler import Scheduler
 from engine.stats import RollingStats, StatsSummary
 from engine.world import Changes, World
@@ -87,8 +87,15 @@ class Engine:
             plugins, self.registry, disabled=config.world.plugins_disabled, problems=problems
         )
         self.commands = CommandRegistry(self.registry.prefix_aliases)
+        clashes: dict[str, str] = {}
         for spec in self.registry.commands:
-            self.commands.register(spec)
+            try:
+                self.commands.register(spec)
+            except ValueError as exc:  # duplicate verbs, bad usage patterns: all reported at once
+                owner = spec.plugin or "?"
+                clashes[owner] = f"{clashes[owner]}; {exc}" if owner in clashes else str(exc)
+        if clashes:
+            raise PluginError(clashes)
         self.inbox = CommandInbox()
         self.role_of = role_of
         window = config.engine.stats_window

@@ -44,6 +44,10 @@ class StableIdAllocator:
 
     def __post_init__(self) -> None:
         make_stable_id(self.node, 0)  # validates the node id early, with the same message
+        if not 0 <= self.next_sequence <= MAX_SEQUENCE + 1:
+            raise ValueError(
+                f"next_sequence must be between 0 and {MAX_SEQUENCE + 1}, got {self.next_sequence}"
+            )
 
     def allocate(self) -> int:
         if self.next_sequence > MAX_SEQUENCE:

@@ -17,7 +17,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
-from engine.commands import CommandSpec
+from engine.commands import DEFAULT_PREFIX_ALIASES, CommandSpec
 from engine.component import component_info
 from engine.events import Event
 from engine.scheduler import System
@@ -76,7 +76,7 @@ class Registry:
     component_types: list[type] = field(default_factory=list)
     systems: list[System] = field(default_factory=list)
     commands: list[CommandSpec[Any]] = field(default_factory=list)
-    prefix_aliases: dict[str, str] = field(default_factory=dict)
+    prefix_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PREFIX_ALIASES))
     renderers: dict[str, Renderer] = field(default_factory=dict)
     content_dirs: list[tuple[str, Path]] = field(default_factory=list)
     owners: dict[object, str] = field(default_factory=dict)
@@ -132,7 +132,18 @@ class PluginKit:
 
     def prefix_alias(self, prefix: str, verb: str) -> None:
         """Make a one-character prefix mean a verb (``'hello`` = ``say hello``)."""
-        self._registry.prefix_aliases[prefix] = verb
+        reg = self._registry
+        current = reg.prefix_aliases.get(prefix)
+        if current is not None and current != verb:
+            owner = reg.owners.get(("prefix", prefix), "the engine's defaults")
+            raise PluginError(
+                {
+                    self.plugin: f"prefix {prefix!r} already means {current!r} "
+                    f"(from {owner}); choose another prefix"
+                }
+            )
+        reg.prefix_aliases[prefix] = verb
+        reg.owners[("prefix", prefix)] = f"plugin {self.plugin!r}"
 
     def renderer(self, event_type: str, render: Renderer) -> None:
         """Give plain clients text for events of ``event_type`` that were emitted without text."""
@@ -194,8 +205,9 @@ def load_plugins(
     Every problem is collected before raising one :class:`PluginError` that names each plugin at
     fault, so an operator fixes them all in one go. A plugin whose requirement failed is reported.
     """
-    found: dict[str, str] = dict(problems or {})
     off = set(disabled)
+    # A disabled plugin's import failure does not matter: disabling it is the operator's fix.
+    found: dict[str, str] = {k: v for k, v in (problems or {}).items() if k not in off}
     by_name: dict[str, Plugin] = {}
     for plugin in plugins:
         if plugin.name in off:
@@ -215,12 +227,21 @@ def load_plugins(
         elif missing:
             found[plugin.name] = f"requires {', '.join(map(repr, missing))}, which is not installed"
         graph[plugin.name] = set(plugin.requires) & set(by_name)
-    sorter = graphlib.TopologicalSorter(graph)
-    try:
-        sorter.prepare()
-    except graphlib.CycleError as exc:
-        cycle = " -> ".join(exc.args[1])
-        raise PluginError(dict.fromkeys(exc.args[1], f"circular requirements: {cycle}")) from None
+    # Report every cycle (and go on to find the other problems) by taking each cycle found out of
+    # the graph and sorting again; plugins requiring a cycle's members fail as dependents below.
+    while True:
+        sorter = graphlib.TopologicalSorter(graph)
+        try:
+            sorter.prepare()
+            break
+        except graphlib.CycleError as exc:
+            members = list(dict.fromkeys(exc.args[1]))
+            cycle = " -> ".join(exc.args[1])
+            for name in members:
+                found[name] = f"circular requirements: {cycle}"
+                graph.pop(name, None)
+            for deps in graph.values():
+                deps.difference_update(members)
     loaded: list[str] = []
     while sorter.is_active():
         for name in sorted(sorter.get_ready()):

@@ -146,7 +146,10 @@ class SystemStats:
 class _Entry:
     system: System
     order: int
-    next_due_s: float
+    anchor_s: (
+        float  # the schedule is anchor_s + k * every_s, computed afresh (no accumulated error)
+    )
+    intervals: int  # k of the next due time
     last_run_s: float
     timing: RollingStats
     runs: int = 0
@@ -225,7 +228,7 @@ class Scheduler:
             raise ValueError(f"failure_limit must be >= 1, got {failure_limit}")
         self.failure_limit = failure_limit
         self._entries = [
-            _Entry(sys, i, start_s + sys.every_s, start_s, RollingStats(stats_window))
+            _Entry(sys, i, start_s, 1, start_s, RollingStats(stats_window))
             for i, sys in enumerate(order_systems(systems))
         ]
         self._by_name = {entry.system.name: entry for entry in self._entries}
@@ -239,16 +242,21 @@ class Scheduler:
         """Run every enabled system whose time has come, in order."""
         clock = time.perf_counter_ns
         for entry in self._entries:
-            if not entry.enabled or now_s + _TIME_EPSILON_S < entry.next_due_s:
-                continue
             sys = entry.system
+            if not entry.enabled or (
+                now_s + _TIME_EPSILON_S < entry.anchor_s + entry.intervals * sys.every_s
+            ):
+                continue
             ctx = SystemContext(tick, now_s, now_s - entry.last_run_s)
             entry.last_run_s = now_s
-            # Next due time advances by whole intervals from the schedule, not from now, so that
-            # intervals that are not a multiple of the tick length do not drift.
-            entry.next_due_s += sys.every_s
-            if entry.next_due_s <= now_s + _TIME_EPSILON_S:
-                entry.next_due_s = now_s + max(sys.every_s, _TIME_EPSILON_S * 2)
+            # The k-th run is due at anchor + k * interval, computed afresh rather than accumulated,
+            # so intervals that are not a multiple of the tick never drift, however long the run.
+            # An interval shorter than a tick runs once per tick, never several times.
+            if sys.every_s > 0:
+                entry.intervals = max(
+                    entry.intervals + 1,
+                    math.floor((now_s - entry.anchor_s + _TIME_EPSILON_S) / sys.every_s) + 1,
+                )
             started = clock()
             try:
                 sys.run(world, ctx)
