@@ -69,6 +69,7 @@ class ComponentInfo:
     version: int
     fields: tuple[str, ...]
     values: Callable[[Any], Any]
+    frozen: bool = False
 
 
 class Component:
@@ -201,8 +202,10 @@ def persistent(name: str, version: int = 1) -> Callable[[type[C]], type[C]]:
             values = lambda c: (getter(c),)  # noqa: E731 - keep the tuple shape for one field
         else:
             values = operator.attrgetter(*fields)
-        cls.__kadath__ = ComponentInfo(name=name, version=version, fields=fields, values=values)
-        type.__setattr__(cls, "__setattr__", _tracked_setattr)
+        frozen = bool(cls.__dataclass_params__.frozen)
+        cls.__kadath__ = ComponentInfo(name, version, fields, values, frozen)
+        if not frozen:  # a frozen component changes only by replacement, which the world sees
+            type.__setattr__(cls, "__setattr__", _tracked_setattr)
         type.__setattr__(cls, "__new__", staticmethod(_untracked_new))
         return cls
 

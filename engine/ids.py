@@ -9,8 +9,12 @@ no I/O.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
+#: Node 0 is reserved for content: entities defined in data files (rooms, doors, room containers)
+#: whose ids derive from their content keys, so they are the same on every start and every node.
+CONTENT_NODE = 0
 NODE_BITS = 16
 SEQUENCE_BITS = 47
 MAX_NODE = (1 << NODE_BITS) - 1
@@ -61,3 +65,13 @@ class StableIdAllocator:
         node, sequence = split_stable_id(stable_id)
         if node == self.node and sequence >= self.next_sequence:
             self.next_sequence = sequence + 1
+
+
+def content_stable_id(key: str) -> int:
+    """The stable id of a content-defined entity: a 47-bit hash of its key, on the content node.
+
+    The same key gives the same id on every start, so saved state (a door left open, a chest's
+    contents) finds its entity again. Loaders must check distinct keys for (unlikely) collisions.
+    """
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & MAX_SEQUENCE

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import random
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
@@ -85,6 +85,30 @@ class _Query:
         self.view: list[tuple[int, Any]] | None = None
 
 
+class _Index:
+    """Entities by the value of one field of an immutable component, in arrival order."""
+
+    __slots__ = ("buckets", "field")
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+        self.buckets: dict[Any, dict[int, None]] = {}
+
+    def put(self, entity: int, component: Any) -> None:
+        self.buckets.setdefault(getattr(component, self.field), {})[entity] = None
+
+    def drop(self, entity: int, component: Any) -> None:
+        key = getattr(component, self.field)
+        bucket = self.buckets.get(key)
+        if bucket is not None:
+            bucket.pop(entity, None)
+            if not bucket:
+                del self.buckets[key]
+
+
+_EMPTY_BUCKET: dict[int, None] = {}
+
+
 class World:
     """One simulated world. Several can live in one process: each owns a private esper context.
 
@@ -118,6 +142,8 @@ class World:
         self._touched_entities: dict[int, bool] = {}
         self._events: list[Event] = []
         self._entity_count = 0
+        self._indexes: dict[type, list[_Index]] = {}
+        self._resources: dict[type, Any] = {}
         esper.switch_world(self._context)
 
     def __del__(self) -> None:
@@ -167,6 +193,8 @@ class World:
         component: Any
         for component in esper.components_for_entity(entity):
             self._detach(entity, type(component), component)
+            for index in self._indexes.get(type(component), ()):
+                index.drop(entity, component)
             for query in self._queries_by_type.get(type(component), ()):
                 if query.rows.pop(entity, None) is not None:
                     query.view = None
@@ -228,6 +256,12 @@ class World:
             _object_setattr(component, "_k_clean", info.values(component))
             _object_setattr(component, "_k_track", self._written)
         esper.add_component(entity, component)
+        indexes = self._indexes.get(ctype)
+        if indexes:
+            for index in indexes:
+                if old is not None:
+                    index.drop(entity, old)
+                index.put(entity, component)
         queries = self._queries_by_type.get(ctype)
         if queries:
             for query in queries:
@@ -243,6 +277,8 @@ class World:
             raise NoSuchComponent(f"entity {entity} has no {component_type.__qualname__}")
         self._detach(entity, component_type, component)
         esper.remove_component(entity, component_type)
+        for index in self._indexes.get(component_type, ()):
+            index.drop(entity, component)
         for query in self._queries_by_type.get(component_type, ()):
             self._refresh(entity, query)
         return component
@@ -371,6 +407,63 @@ class World:
         else:
             query.rows[entity] = row
             query.view = None
+
+    # ----------------------------------------------------------------- indexes
+
+    def add_index(self, component_type: type, field: str) -> None:
+        """Keep entities findable by ``component_type.field`` in O(1) (who is in this room?).
+
+        The component type must be a frozen dataclass: its field can then change only by replacing
+        the component, which the world sees, so the index can never go stale.
+        """
+        params = getattr(component_type, "__dataclass_params__", None)
+        if params is None or not params.frozen:
+            raise TypeError(
+                f"cannot index {component_type.__qualname__}.{field}: an indexed component must be "
+                "a frozen dataclass (@dataclass(frozen=True, slots=True)), moved by replacing it"
+            )
+        if field not in {f.name for f in dataclasses.fields(component_type)}:
+            raise TypeError(f"{component_type.__qualname__} has no field {field!r} to index")
+        indexes = self._indexes.setdefault(component_type, [])
+        if any(index.field == field for index in indexes):
+            return
+        index = _Index(field)
+        existing: list[tuple[int, Any]] = self.query(component_type)
+        for entity, component in existing:
+            index.put(entity, component)
+        indexes.append(index)
+
+    def lookup(self, component_type: type, field: str, value: Any) -> Collection[int]:
+        """Entities whose ``component_type.field`` equals ``value``, in the order they arrived.
+
+        A live view: copy it (``list(...)``) before changing the world while iterating it.
+        """
+        for index in self._indexes.get(component_type, ()):
+            if index.field == field:
+                return index.buckets.get(value, _EMPTY_BUCKET).keys()
+        raise KeyError(
+            f"no index on {component_type.__qualname__}.{field}; declare it with world.add_index"
+        )
+
+    # --------------------------------------------------------------- resources
+
+    def insert_resource(self, resource: Any) -> None:
+        """Store a world-wide singleton (content templates, the room directory) by its type."""
+        self._resources[type(resource)] = resource
+
+    def resource(self, resource_type: type[C]) -> C:
+        try:
+            found: C = self._resources[resource_type]
+        except KeyError:
+            raise KeyError(
+                f"this world has no {resource_type.__qualname__} resource; "
+                "insert it with world.insert_resource"
+            ) from None
+        return found
+
+    def try_resource(self, resource_type: type[C]) -> C | None:
+        found: C | None = self._resources.get(resource_type)
+        return found
 
     # ------------------------------------------------------------------ events
 

@@ -174,3 +174,15 @@ def test_transient_entities_use_no_stable_ids() -> None:
     persistent = world.spawn(persistent=True)
     assert world.stable_id(transient) is None
     assert world.stable_id(persistent) == make_stable_id(4, 0)
+
+
+def test_content_ids_are_stable_per_key_and_live_on_the_reserved_content_node() -> None:
+    from engine.ids import CONTENT_NODE, content_stable_id
+
+    first = content_stable_id("arkham.library")
+    assert first == content_stable_id("arkham.library")
+    assert first != content_stable_id("arkham.library2")
+    assert split_stable_id(first)[0] == CONTENT_NODE
+    allocator = StableIdAllocator(1)
+    allocator.observe(first)  # a content id never moves a node's own sequence
+    assert allocator.next_sequence == 0

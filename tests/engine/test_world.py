@@ -214,3 +214,76 @@ def test_dump_is_identical_for_identically_built_worlds_and_differs_otherwise() 
 
     assert build(3).dump() == build(3).dump()
     assert build(3).dump() != build(4).dump()
+
+
+@dataclass(frozen=True, slots=True)
+class At:
+    """An immutable location: moving means replacing it, so an index on it is never stale."""
+
+    room: str
+
+
+def test_an_index_finds_entities_by_field_in_arrival_order_and_follows_moves() -> None:
+    world = World()
+    world.add_index(At, "room")
+    a = world.spawn(At("hall"))
+    b = world.spawn(At("hall"))
+    c = world.spawn(At("crypt"))
+    assert list(world.lookup(At, "room", "hall")) == [a, b]
+    world.add(a, At("crypt"))
+    assert list(world.lookup(At, "room", "hall")) == [b]
+    assert list(world.lookup(At, "room", "crypt")) == [c, a]
+    world.remove(b, At)
+    world.destroy(c)
+    assert list(world.lookup(At, "room", "hall")) == []
+    assert list(world.lookup(At, "room", "crypt")) == [a]
+    assert list(world.lookup(At, "room", "nowhere")) == []
+
+
+def test_an_index_declared_late_includes_existing_entities() -> None:
+    world = World()
+    a = world.spawn(At("hall"))
+    world.add_index(At, "room")
+    assert list(world.lookup(At, "room", "hall")) == [a]
+
+
+def test_only_frozen_components_can_be_indexed_and_lookups_need_a_declared_index() -> None:
+    world = World()
+    with pytest.raises(TypeError, match="frozen dataclass"):
+        world.add_index(Position, "x")
+    with pytest.raises(TypeError, match="no field"):
+        world.add_index(At, "zone")
+    with pytest.raises(KeyError, match="add_index"):
+        world.lookup(At, "room", "hall")
+
+
+@persistent("test_world_place")
+@dataclass(frozen=True, slots=True)
+class Place(Component):
+    room: str
+
+
+def test_a_frozen_persistent_component_is_tracked_by_replacement() -> None:
+    world = World()
+    entity = world.spawn(Place("hall"), persistent=True)
+    world.collect_changes()
+    world.add(entity, Place("crypt"))
+    assert len(world.collect_changes().changed) == 1
+    world.add(entity, Place("crypt"))
+    assert len(world.collect_changes()) == 0
+
+
+class Directory:
+    def __init__(self) -> None:
+        self.rooms = {"hall": 1}
+
+
+def test_resources_are_world_wide_singletons_found_by_type() -> None:
+    world = World()
+    assert world.try_resource(Directory) is None
+    with pytest.raises(KeyError, match="insert_resource"):
+        world.resource(Directory)
+    directory = Directory()
+    world.insert_resource(directory)
+    assert world.resource(Directory) is directory
+    assert World().try_resource(Directory) is None
