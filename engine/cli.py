@@ -14,16 +14,20 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from engine.config import Config, ConfigError, add_config_arguments, config_from_args
 from engine.core import Engine
 from engine.loop import TickLoop
-from engine.plugins import PluginError
+from engine.plugins import PluginError, SetupError
 
 log = logging.getLogger("kadath.server")
 
 #: Exit status for a configuration or plugin problem found before the world starts.
 EXIT_BAD_SETUP = 2
+#: Entry-point group of extra subcommands: ``register(subparsers)`` adds a parser whose defaults
+#: include ``run``, a function of the parsed arguments returning the exit status.
+CLI_ENTRY_POINT_GROUP = "kadath.cli"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
         "schedule", help="print every system with its phase, order and interval"
     )
     add_config_arguments(schedule)
+    for ep in sorted(entry_points(group=CLI_ENTRY_POINT_GROUP), key=lambda e: e.name):
+        # Subcommands of the outer layers (content checks, database tools) plug in here, since
+        # the engine may not import them.
+        register = ep.load()
+        register(sub)
     return parser
 
 
@@ -57,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kadath: {exc}", file=sys.stderr)
         return EXIT_BAD_SETUP
     _setup_logging(config)
+    run = getattr(ns, "run", None)
+    if run is not None:
+        status: int = run(ns, config)
+        return status
     if ns.command == "config":
         print(config.to_toml(), end="")
         return 0
@@ -68,6 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.command == "schedule":
         print(format_schedule(engine))
         return 0
+    try:
+        engine.build_world()
+    except SetupError as exc:
+        print(f"kadath: cannot start: {exc}", file=sys.stderr)
+        return EXIT_BAD_SETUP
     return asyncio.run(serve(engine, max_ticks=ns.max_ticks))
 
 

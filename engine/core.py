@@ -111,6 +111,12 @@ class Engine:
             name: RollingStats(window) for name in ("tick", "commands", "systems", "hand-off")
         }
 
+    def build_world(self) -> None:
+        """Run every plugin's world builder (content loading): once, before the first tick."""
+        for _plugin, builder in self.registry.world_builders:
+            builder(self.world, self.registry)
+        self.world.mark_clean()  # content is not a change to save
+
     # ------------------------------------------------------------------ input
 
     def submit(self, command: Command) -> None:

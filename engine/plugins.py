@@ -15,12 +15,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.commands import DEFAULT_PREFIX_ALIASES, CommandSpec
 from engine.component import component_info
 from engine.events import Event
 from engine.scheduler import System
+
+if TYPE_CHECKING:
+    from engine.world import World
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -28,6 +31,7 @@ __all__ = [
     "PluginError",
     "PluginKit",
     "Registry",
+    "SetupError",
     "discover_plugins",
     "load_plugins",
 ]
@@ -38,6 +42,9 @@ ENTRY_POINT_GROUP = "kadath.plugins"
 
 #: Turns an event into the text a plain client shows, when the emitter left ``text`` empty.
 Renderer = Callable[[Event], str]
+#: Fills a new world at start-up (from content files, say): ``builder(world, registry)``. It may
+#: read files; it runs once, before the first tick, never on the tick path.
+WorldBuilder = Callable[["World", "Registry"], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +63,13 @@ class Plugin:
     requires: tuple[str, ...] = ()
     description: str = ""
     version: str = "0"
+
+
+class SetupError(RuntimeError):
+    """A problem an operator must fix before the world can start (a broken content file).
+
+    World builders raise it with a complete, printable report; the server prints it and exits.
+    """
 
 
 class PluginError(RuntimeError):
@@ -79,6 +93,7 @@ class Registry:
     prefix_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PREFIX_ALIASES))
     renderers: dict[str, Renderer] = field(default_factory=dict)
     content_dirs: list[tuple[str, Path]] = field(default_factory=list)
+    world_builders: list[tuple[str, WorldBuilder]] = field(default_factory=list)
     owners: dict[object, str] = field(default_factory=dict)
     loaded: list[str] = field(default_factory=list)
 
@@ -157,6 +172,10 @@ class PluginKit:
             )
         reg.renderers[event_type] = render
         reg.owners[render] = self.plugin
+
+    def world_builder(self, builder: WorldBuilder) -> None:
+        """Run ``builder(world, registry)`` when the server builds its world, in plugin order."""
+        self._registry.world_builders.append((self.plugin, builder))
 
     def content(self, path: str | Path) -> None:
         """Add a folder of content files (zones, templates) that the world loader reads."""

@@ -1,0 +1,174 @@
+"""Content: the validated plain-data form of the data files, and the directory built from it.
+
+The content loader (``systems/content``) turns TOML files into these frozen dataclasses; the world
+builder turns them into entities. Systems read templates and find rooms through the
+:class:`Directory` resource. Plain data only: no I/O, no validation logic (that is the loader's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from components.items import LockState
+from components.place import Environment
+
+
+class ItemKind(StrEnum):
+    WEAPON = "weapon"
+    ARMOUR = "armour"
+    CONTAINER = "container"
+    LIGHT = "light"
+    FOOD = "food"
+    KEY = "key"
+    BOOK = "book"
+    CURRENCY = "currency"
+    JUNK = "junk"
+
+
+class Behaviour(StrEnum):
+    PASSIVE = "passive"
+    AGGRESSIVE = "aggressive"
+
+
+class EncounterCategory(StrEnum):
+    """How much seeing this creature costs a mind (the lucidity rules use it)."""
+
+    MUNDANE = "mundane"
+    UNSETTLING = "unsettling"
+    HORROR = "horror"
+    ELDRITCH = "eldritch"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTemplate:
+    id: str
+    name: str
+    keywords: tuple[str, ...]
+    description: str
+    kind: ItemKind = ItemKind.JUNK
+    stackable: bool = False
+    portable: bool = True
+    slot: str = ""  # the equipment slot it is worn or wielded in; "" if it cannot be equipped
+    weight: float = 0.0
+    capacity: int = 0  # containers: item slots
+    closed: bool = False  # containers: closed when spawned
+    lock: LockState = LockState.UNLOCKED  # containers: lock state when spawned
+    key: str = ""  # containers: template of the key that fits
+    stats: tuple[tuple[str, float], ...] = ()  # damage, armour, light, nourishment...
+    plural: str = ""  # "rusty knives"; derived from name when empty
+
+    def stat(self, name: str, default: float = 0.0) -> float:
+        return dict(self.stats).get(name, default)
+
+
+@dataclass(frozen=True, slots=True)
+class NpcTemplate:
+    id: str
+    name: str
+    keywords: tuple[str, ...]
+    description: str
+    behaviour: Behaviour = Behaviour.PASSIVE
+    category: EncounterCategory = EncounterCategory.MUNDANE
+    dp: int = 10
+    stats: tuple[tuple[str, float], ...] = ()
+    carries: tuple[ItemStack, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemStack:
+    """Items placed by content: ``quantity`` of ``template``."""
+
+    template: str
+    quantity: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SpawnRule:
+    npc: str
+    room: str
+    max: int = 1
+    respawn_s: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class DoorDef:
+    id: str
+    name: str = "a door"
+    closed: bool = True
+    locked: bool = False
+    key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExitDef:
+    direction: str
+    to: str
+    door: str = ""
+    one_way: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RoomContainerDef:
+    """A fixture of a room that holds items (a chest, a desk), made from an item template."""
+
+    id: str
+    template: str
+    contents: tuple[ItemStack, ...] = ()
+    closed: bool | None = None  # None: the template's default
+    lock: LockState | None = None
+
+    def key(self, room: str) -> str:
+        return f"{room}/{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomDef:
+    id: str
+    zone: str
+    name: str
+    description: str
+    subzone: str = ""
+    environment: Environment = Environment.STREET
+    flags: frozenset[str] = frozenset()
+    exits: tuple[ExitDef, ...] = ()
+    containers: tuple[RoomContainerDef, ...] = ()
+    items: tuple[ItemStack, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneDef:
+    id: str
+    name: str
+    description: str = ""
+    subzones: tuple[tuple[str, str], ...] = ()  # (id, name)
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """A whole validated world: what the builder needs and nothing it must check again."""
+
+    zones: tuple[ZoneDef, ...] = ()
+    rooms: tuple[RoomDef, ...] = ()
+    doors: tuple[DoorDef, ...] = ()
+    items: tuple[ItemTemplate, ...] = ()
+    npcs: tuple[NpcTemplate, ...] = ()
+    spawns: tuple[SpawnRule, ...] = ()
+    start_room: str = ""  # where new characters wake and the dead respawn
+
+
+@dataclass(slots=True)
+class Directory:
+    """The world resource that maps content keys to live entities and templates.
+
+    Built once by the world builder; systems use it to find a room by key, a door by key, or the
+    template of an item or NPC.
+    """
+
+    rooms: dict[str, int] = field(default_factory=dict)
+    doors: dict[str, int] = field(default_factory=dict)
+    items: dict[str, ItemTemplate] = field(default_factory=dict)
+    npcs: dict[str, NpcTemplate] = field(default_factory=dict)
+    zones: dict[str, ZoneDef] = field(default_factory=dict)
+    spawns: tuple[SpawnRule, ...] = ()
+    start_room: str = ""

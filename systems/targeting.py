@@ -1,0 +1,76 @@
+"""How players name things: "knife", "rusty kn", "2.knife", "3 coins", "all", "all.coin".
+
+Parsing is pure text; matching reads keywords through :mod:`systems.things`. A word matches a
+keyword it is a prefix of, and every word given must match some keyword of the thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from engine.world import World
+from systems.things import keywords_of
+
+
+class TargetError(ValueError):
+    """The player's words cannot name anything; the message says how to write them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A parsed reference: ``words`` to match, which match (``ordinal``), how many (``count``).
+
+    ``every`` is set by "all" / "all.coin" / "all coins": every match, not one.
+    """
+
+    words: tuple[str, ...]
+    ordinal: int = 1
+    count: int | None = None
+    every: bool = False
+
+    def describe(self) -> str:
+        return " ".join(self.words) or "anything"
+
+
+def parse_target(text: str) -> Target:
+    """Parse a player's reference to a thing; raise :class:`TargetError` if it names nothing."""
+    words = text.casefold().split()
+    if not words:
+        raise TargetError("Name something.")
+    count: int | None = None
+    every = False
+    first = words[0]
+    if first == "all":
+        every, words = True, words[1:]
+    elif first.startswith("all."):
+        every, words = True, [first[4:], *words[1:]]
+    elif first.isdigit() and len(words) > 1:
+        count, words = int(first), words[1:]
+        if count < 1:
+            raise TargetError("Give a number of at least 1.")
+    ordinal = 1
+    if words and "." in words[0]:
+        head, _, rest = words[0].partition(".")
+        if head.isdigit() and rest:
+            ordinal, words = int(head), [rest, *words[1:]]
+            if ordinal < 1:
+                raise TargetError("Count from 1: '1.knife' is the first knife.")
+    if not words and not every:
+        raise TargetError("Name something.")
+    return Target(tuple(words), ordinal, count, every)
+
+
+def matches(world: World, entity: int, words: tuple[str, ...]) -> bool:
+    keywords = keywords_of(world, entity)
+    return all(any(k.startswith(w) for k in keywords) for w in words)
+
+
+def find(world: World, candidates: Iterable[int], target: Target) -> list[int]:
+    """The candidates ``target`` names, in candidate order: all matches for "all", else one."""
+    found = [e for e in candidates if matches(world, e, target.words)]
+    if target.every:
+        return found
+    if target.ordinal > len(found):
+        return []
+    return [found[target.ordinal - 1]]
