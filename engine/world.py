@@ -51,9 +51,10 @@ class NoSuchComponent(KeyError):
 class Changes:
     """What happened to persistent state during one tick, net of everything undone within it.
 
-    Keys are ``(stable_id, component type)``. ``added`` and ``changed`` carry the live component: a
-    snapshot must copy its values before the next tick starts. ``spawned``/``destroyed`` are stable
-    ids of persistent entities created or destroyed in the tick.
+    Keys are ``(stable_id, component type)``. ``added`` and ``changed`` carry the live component;
+    ``values`` holds, for each of those keys, the tuple of its field values at the end of the tick:
+    persistent components hold only immutable values, so that tuple is already a safe snapshot.
+    ``spawned``/``destroyed`` are stable ids of persistent entities created or destroyed in the tick.
     """
 
     tick: int
@@ -62,6 +63,7 @@ class Changes:
     deleted: frozenset[TrackKey]
     spawned: frozenset[int]
     destroyed: frozenset[int]
+    values: Mapping[TrackKey, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.added) + len(self.changed) + len(self.deleted)
@@ -504,6 +506,7 @@ class World:
         added: dict[TrackKey, Component] = {}
         changed: dict[TrackKey, Component] = {}
         deleted: set[TrackKey] = set()
+        values: dict[TrackKey, tuple[Any, ...]] = {}
         entity_of = self._entity_of
         written = self._written
         for key, before in before_of.items():
@@ -520,8 +523,10 @@ class World:
             now = info.values(component)
             if before is ABSENT:
                 added[key] = component
+                values[key] = now
             elif now != before:
                 changed[key] = component
+                values[key] = now
             _object_setattr(component, "_k_clean", now)
             _object_setattr(component, "_k_track", written)
         before_of.clear()
@@ -536,7 +541,9 @@ class World:
             if existed and sid not in entity_of
         )
         self._touched_entities.clear()
-        return Changes(self.clock.tick, added, changed, frozenset(deleted), spawned, destroyed)
+        return Changes(
+            self.clock.tick, added, changed, frozenset(deleted), spawned, destroyed, values
+        )
 
     def mark_clean(self) -> None:
         """Forget pending changes: for state that was just loaded from the database."""

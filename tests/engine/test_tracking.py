@@ -347,3 +347,5 @@ def _assert_changes_match(before: dict, after: dict, changes: object) -> None:  
     assert set(changes.added) == expected_added
     assert set(changes.deleted) == expected_deleted
     assert set(changes.changed) == expected_changed
+    # The snapshot values are the end-of-period field values of every added or changed component.
+    assert dict(changes.values) == {k: after[k] for k in expected_added | expected_changed}
