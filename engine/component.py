@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import operator
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -70,6 +70,8 @@ class ComponentInfo:
     fields: tuple[str, ...]
     values: Callable[[Any], Any]
     frozen: bool = False
+    migrations: Mapping[int, Migration] = dataclasses.field(default_factory=dict)
+    previous_names: tuple[str, ...] = ()
 
 
 class Component:
@@ -115,6 +117,9 @@ def _slot_names(cls: type) -> list[str]:
 
 _object_setattr = object.__setattr__
 
+#: Table names the engine keeps for itself (metadata, accounts, tombstones).
+RESERVED_PREFIX = "kadath_"
+
 
 def _init_tracking_slots(component: Component) -> None:
     _object_setattr(component, "_k_track", None)
@@ -159,7 +164,18 @@ def _check_field_types(cls: type) -> None:
             )
 
 
-def persistent(name: str, version: int = 1) -> Callable[[type[C]], type[C]]:
+#: A migration step turns one saved row (field name -> value, as stored) of version N into the
+#: row of version N + 1, or None to drop it. Pure: no I/O, no world.
+Migration = Callable[[dict[str, Any]], "dict[str, Any] | None"]
+
+
+def persistent(
+    name: str,
+    version: int = 1,
+    *,
+    migrations: Mapping[int, Migration] | None = None,
+    previous_names: tuple[str, ...] = (),
+) -> Callable[[type[C]], type[C]]:
     """Register a component dataclass as persistent under a stable ``name`` and schema ``version``.
 
     Apply it on top of ``@dataclass(slots=True)``::
@@ -171,14 +187,27 @@ def persistent(name: str, version: int = 1) -> Callable[[type[C]], type[C]]:
             maximum: int
 
     After this, every attribute write on an attached instance is tracked by the world it belongs to.
+
+    Adding a field with a default needs nothing else: existing databases gain the column. Renaming
+    or retyping a field needs a new ``version`` and a migration step from the old one:
+    ``migrations={1: lambda row: {**row, "dp": row.pop("hp")}}`` turns version 1 rows into version
+    2 rows. Renaming the component itself lists the old names in ``previous_names``.
     """
     if not name or not name.replace("_", "").isalnum() or not name[0].isalpha():
         raise ComponentError(
             f"persistent component name {name!r} must start with a letter and contain only "
             "letters, digits and underscores (it becomes a table name)"
         )
+    if name.startswith(RESERVED_PREFIX):
+        raise ComponentError(f"names starting with {RESERVED_PREFIX!r} are the engine's own")
     if version < 1:
         raise ComponentError(f"schema version of {name!r} must be >= 1, got {version}")
+    steps = dict(migrations or {})
+    for start in steps:
+        if not 1 <= start < version:
+            raise ComponentError(
+                f"{name!r} has a migration from version {start}, but its versions run 1..{version}"
+            )
 
     def register(cls: type[C]) -> type[C]:
         if not (isinstance(cls, type) and issubclass(cls, Component)):
@@ -203,7 +232,9 @@ def persistent(name: str, version: int = 1) -> Callable[[type[C]], type[C]]:
         else:
             values = operator.attrgetter(*fields)
         frozen = bool(cls.__dataclass_params__.frozen)
-        cls.__kadath__ = ComponentInfo(name, version, fields, values, frozen)
+        cls.__kadath__ = ComponentInfo(
+            name, version, fields, values, frozen, steps, tuple(previous_names)
+        )
         if not frozen:  # a frozen component changes only by replacement, which the world sees
             type.__setattr__(cls, "__setattr__", _tracked_setattr)
         type.__setattr__(cls, "__new__", staticmethod(_untracked_new))

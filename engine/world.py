@@ -54,7 +54,7 @@ class Changes:
     Keys are ``(stable_id, component type)``. ``added`` and ``changed`` carry the live component;
     ``values`` holds, for each of those keys, the tuple of its field values at the end of the tick:
     persistent components hold only immutable values, so that tuple is already a safe snapshot.
-    ``spawned``/``destroyed`` are stable ids of persistent entities created or destroyed in the tick.
+    ``spawned``/``destroyed``: stable ids of persistent entities created or destroyed in the tick.
     """
 
     tick: int
