@@ -20,6 +20,7 @@ from engine.config import Config, ConfigError, add_config_arguments, config_from
 from engine.core import Engine
 from engine.loop import TickLoop
 from engine.plugins import PluginError, SetupError
+from engine.services import Service, discover_services
 
 log = logging.getLogger("kadath.server")
 
@@ -28,6 +29,8 @@ EXIT_BAD_SETUP = 2
 #: Entry-point group of extra subcommands: ``register(subparsers)`` adds a parser whose defaults
 #: include ``run``, a function of the parsed arguments returning the exit status.
 CLI_ENTRY_POINT_GROUP = "kadath.cli"
+#: How long a stopped service's run coroutine may take to finish before shutdown goes on.
+SERVICE_STOP_TIMEOUT_S = 10.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,12 +84,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.command == "schedule":
         print(format_schedule(engine))
         return 0
+    started: list[Service] = []
     try:
+        services = discover_services(config)
         engine.build_world()
+        for service in services:
+            service.start(engine)
+            started.append(service)
     except SetupError as exc:
+        for service in reversed(started):
+            service.stop(engine)
         print(f"kadath: cannot start: {exc}", file=sys.stderr)
         return EXIT_BAD_SETUP
-    return asyncio.run(serve(engine, max_ticks=ns.max_ticks))
+    return asyncio.run(serve(engine, services, max_ticks=ns.max_ticks))
 
 
 def format_schedule(engine: Engine) -> str:
@@ -104,8 +114,14 @@ def format_schedule(engine: Engine) -> str:
     return "\n".join(lines)
 
 
-async def serve(engine: Engine, *, max_ticks: int | None = None) -> int:
-    """Run the tick loop until a signal (or ``max_ticks``); log the cost table periodically."""
+async def serve(
+    engine: Engine, services: Sequence[Service] = (), *, max_ticks: int | None = None
+) -> int:
+    """Run the tick loop until a signal (or ``max_ticks``); log the cost table periodically.
+
+    ``services`` have been started; their ``run`` is awaited alongside the loop, and they are
+    stopped in reverse order after the last tick (the network first, the database last).
+    """
     config = engine.config
     # Everything loaded so far lives as long as the server: take it out of the collector's sight,
     # so that collections during play scan only what play allocates (see docs/PERFORMANCE.md).
@@ -122,6 +138,7 @@ async def serve(engine: Engine, *, max_ticks: int | None = None) -> int:
         with contextlib.suppress(NotImplementedError):  # not on every platform
             aio.add_signal_handler(sig, _stop_on_signal, loop, sig)
     reporter = asyncio.create_task(_report_periodically(engine, loop, config))
+    running = [asyncio.ensure_future(service.run(engine)) for service in services]
     log.info(
         "serving world at %g Hz with plugins %s (node %d, seed %d)",
         config.engine.tick_rate_hz,
@@ -135,6 +152,16 @@ async def serve(engine: Engine, *, max_ticks: int | None = None) -> int:
         reporter.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reporter
+        for service in reversed(services):
+            try:
+                service.stop(engine)
+            except Exception:
+                log.exception("service %r failed to stop cleanly", service.name)
+        for task in running:
+            try:
+                await asyncio.wait_for(task, SERVICE_STOP_TIMEOUT_S)
+            except Exception:
+                log.exception("service task did not end cleanly")
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 aio.remove_signal_handler(sig)
