@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from engine.clock import Calendar, Clock
@@ -52,6 +52,8 @@ class StatsRow:
 
 
 TickListener = Callable[[TickResult], None]
+#: Reports a service's state for the stats table: name -> a flat mapping of figures.
+StatsSource = Callable[[], Mapping[str, object]]
 RoleOf = Callable[[int], str]
 
 
@@ -106,6 +108,7 @@ class Engine:
             stats_window=window,
         )
         self._listeners: list[TickListener] = []
+        self._stats_sources: dict[str, StatsSource] = {}
         self.listener_failures = 0
         self._timing = {
             name: RollingStats(window) for name in ("tick", "commands", "systems", "hand-off")
@@ -189,6 +192,20 @@ class Engine:
         rows.sort(key=lambda r: (-r.cost.total_ns, r.name))
         return rows
 
+    def add_stats_source(self, name: str, source: StatsSource) -> None:
+        """Include a service's figures (the writer's queue and lag, players online) in stats."""
+        self._stats_sources[name] = source
+
+    def service_stats(self) -> dict[str, Mapping[str, object]]:
+        """Every stats source's current figures; a failing source reports its error."""
+        report: dict[str, Mapping[str, object]] = {}
+        for name, source in self._stats_sources.items():
+            try:
+                report[name] = source()
+            except Exception as exc:
+                report[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        return report
+
     def tick_cost(self) -> StatsSummary:
         return self._timing["tick"].summary()
 
@@ -210,4 +227,7 @@ class Engine:
                 f"{r.cost.p50_ns / 1e6:>8.3f} {r.cost.p99_ns / 1e6:>8.3f} "
                 f"{r.cost.max_ns / 1e6:>8.3f} {r.cost.total_ns / 1e6:>10.1f}  {note}"
             )
+        for name, figures in self.service_stats().items():
+            shown = ", ".join(f"{k} {v}" for k, v in figures.items() if not isinstance(v, Mapping))
+            lines.append(f"{name}: {shown}")
         return "\n".join(lines)

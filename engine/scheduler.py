@@ -280,6 +280,13 @@ class Scheduler:
             )
             log.error("system %r %s", entry.system.name, entry.disabled_reason)
 
+    def rebase(self, start_s: float) -> None:
+        """Restart every schedule from ``start_s``: after a restore moved the clock forward."""
+        for entry in self._entries:
+            entry.anchor_s = start_s
+            entry.intervals = 1
+            entry.last_run_s = start_s
+
     def enable(self, name: str) -> None:
         """Re-enable a system (after a hot fix); its failure streak starts again from zero."""
         entry = self._entry(name)
