@@ -6,12 +6,28 @@ point, exactly as it finds a modder's plugin. Each module registers its own syst
 
 from __future__ import annotations
 
+import components.body
+import components.items
+import components.place
+from engine.component import Component
 from engine.plugins import Plugin, PluginKit
 from systems import info, items, look, meta, movement, npc_spawn, posture, speech
 from systems.content import plugin as content
 
+#: Modules whose component types the core plugin registers (persistent ones get tables).
+COMPONENT_MODULES = (components.place, components.body, components.items)
+
 
 def _setup(kit: PluginKit) -> None:
+    for module_ in COMPONENT_MODULES:
+        for value in vars(module_).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Component)
+                and value is not Component
+                and value.__module__ == module_.__name__
+            ):
+                kit.component(value)
     for module in (content, meta, look, movement, posture, speech, info, items, npc_spawn):
         module.register(kit)
 

@@ -1,0 +1,337 @@
+"""The writer thread: takes snapshots off the tick thread and writes them in batched transactions.
+
+The tick hands over a :class:`~persist.snapshot.Batch` and never waits. The writer coalesces what is
+pending (the newest state of each row wins), then writes it all in one transaction per flush: one
+executemany upsert per table, batched deletes, tombstones and metadata, and the tick it saved. Each
+commit is therefore a consistent cut of the world at one tick boundary.
+
+If the database is unreachable or a write fails, the pending state stays in memory (bounded by the
+number of rows in the world, since newer states replace older ones), the writer retries with
+exponential backoff and reports it; the tick never waits. A row that can never be written (a
+constraint violation) is found, logged with its entity, quarantined and dropped, and the rest goes
+through.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+
+from engine.stats import RollingStats, StatsSummary
+from persist.schema import MetaRow, Schema, TombstoneRow
+from persist.snapshot import Batch
+
+__all__ = [
+    "DELETE_CHUNK",
+    "MAX_BACKOFF_S",
+    "MIN_BACKOFF_S",
+    "Quarantined",
+    "Writer",
+    "WriterStats",
+]
+
+log = logging.getLogger("kadath.persist.writer")
+
+#: Retry delays after a failed flush double from the first to the last, then stay there.
+MIN_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 30.0
+#: Sids per ``DELETE ... WHERE sid IN (...)``: well under every driver's parameter limit.
+DELETE_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A row that could not be written and was dropped; logged with everything needed to repair."""
+
+    table: str
+    sid: int
+    values: tuple[Any, ...] | None
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class WriterStats:
+    """What the writer is doing, for ``stats()`` and ``/metrics``."""
+
+    state: str  # "idle", "writing", "failing", "stopped"
+    queued_batches: int
+    pending_rows: int
+    last_saved_tick: int
+    last_submitted_tick: int
+    lag_ticks: int
+    flushes: int
+    rows_written: int
+    last_flush_rows: int
+    failures: int
+    consecutive_failures: int
+    last_error: str
+    quarantined: int
+    flush_duration: StatsSummary
+
+
+def _upsert_statement(db: sa.Engine, table: sa.Table, key: Sequence[str]) -> Any:
+    """``INSERT ... ON CONFLICT (key) DO UPDATE`` in the database's dialect."""
+    insert: Any = (
+        postgresql.insert(table) if db.dialect.name == "postgresql" else sqlite.insert(table)
+    )
+    others = [c.name for c in table.columns if c.name not in key]
+    if not others:
+        return insert.on_conflict_do_nothing(index_elements=list(key))
+    return insert.on_conflict_do_update(
+        index_elements=list(key), set_={name: insert.excluded[name] for name in others}
+    )
+
+
+def _json_ready(value: Any) -> Any:
+    return orjson.loads(orjson.dumps(value))
+
+
+class Writer:
+    """Owns the database writes of one server. ``submit`` is for the tick thread, the rest its own.
+
+    Tests drive :meth:`flush_now` directly, without starting the thread.
+    """
+
+    def __init__(
+        self,
+        db: sa.Engine,
+        schema: Schema,
+        *,
+        flush_interval_s: float = 1.0,
+        stats_window: int = 1024,
+    ) -> None:
+        if flush_interval_s <= 0:
+            raise ValueError(f"flush_interval_s must be > 0, got {flush_interval_s}")
+        self.db = db
+        self.schema = schema
+        self.flush_interval_s = flush_interval_s
+        self._queue: queue.SimpleQueue[Batch] = queue.SimpleQueue()
+        self._pending: Batch | None = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._upserts = {
+            name: _upsert_statement(db, table.table, ("sid",))
+            for name, table in schema.components.items()
+        }
+        self._meta_upsert = _upsert_statement(db, MetaRow.__table__, ("key",))  # type: ignore[attr-defined]
+        self._tomb_upsert = _upsert_statement(db, TombstoneRow.__table__, ("sid", "component"))  # type: ignore[attr-defined]
+        self._flush_time = RollingStats(stats_window)
+        self._state = "idle"
+        self._last_saved_tick = 0
+        self._last_submitted_tick = 0
+        self._flushes = 0
+        self._rows_written = 0
+        self._last_flush_rows = 0
+        self._failures = 0
+        self._consecutive_failures = 0
+        self._last_error = ""
+        self.quarantine: list[Quarantined] = []
+
+    # ------------------------------------------------------------ tick thread
+
+    def submit(self, batch: Batch) -> None:
+        """Hand over one tick's batch. Never blocks, never touches the database."""
+        self._last_submitted_tick = batch.tick
+        self._queue.put(batch)
+
+    # -------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the writer is already running")
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="kadath-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float | None = None) -> bool:
+        """Write everything submitted so far, then end the thread. True if all of it was saved.
+
+        The final flush is retried (with backoff) until it succeeds or ``timeout_s`` passes.
+        """
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                log.error("writer did not finish its final flush within %s s", timeout_s)
+                return False
+            self._thread = None
+        self._state = "stopped"
+        return self._pending is None and self._queue.empty()
+
+    def _run(self) -> None:
+        backoff = 0.0
+        while True:
+            stopping = self._stopping.wait(backoff or self.flush_interval_s)
+            ok = self.flush_now()
+            backoff = 0.0 if ok else min(MAX_BACKOFF_S, max(MIN_BACKOFF_S, backoff * 2))
+            if stopping:
+                if ok and self._queue.empty():
+                    return
+                if not ok:
+                    time.sleep(backoff)  # keep trying to save until stop()'s caller gives up
+
+    # ----------------------------------------------------------------- flush
+
+    def _take_pending(self) -> Batch | None:
+        pending = self._pending
+        while True:
+            try:
+                batch = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if pending is None:
+                pending = batch
+            else:
+                pending.merge(batch)
+        self._pending = pending
+        return pending
+
+    def flush_now(self) -> bool:
+        """Write all pending state in one transaction (writer thread, or tests). True on success."""
+        pending = self._take_pending()
+        if pending is None:
+            return True
+        self._state = "writing"
+        started = time.perf_counter_ns()
+        try:
+            rows = self._write(pending, careful=False)
+        except (IntegrityError, DataError) as exc:
+            log.warning("flush at tick %d hit a bad row (%s); isolating it", pending.tick, exc.orig)
+            try:
+                rows = self._write(pending, careful=True)
+            except SQLAlchemyError as retry_exc:
+                return self._failed(pending, retry_exc)
+        except SQLAlchemyError as exc:
+            return self._failed(pending, exc)
+        self._flush_time.record(time.perf_counter_ns() - started)
+        self._pending = None
+        self._state = "idle"
+        self._flushes += 1
+        self._rows_written += rows
+        self._last_flush_rows = rows
+        self._last_saved_tick = pending.tick
+        if self._consecutive_failures:
+            log.warning(
+                "database writes recovered after %d failed attempts; saved up to tick %d",
+                self._consecutive_failures,
+                pending.tick,
+            )
+        self._consecutive_failures = 0
+        self._last_error = ""
+        return True
+
+    def _failed(self, pending: Batch, exc: Exception) -> bool:
+        self._failures += 1
+        self._consecutive_failures += 1
+        self._state = "failing"
+        self._last_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if self._consecutive_failures == 1 or self._consecutive_failures % 10 == 0:
+            log.error(
+                "database write failed (%d in a row; %d rows pending up to tick %d, kept in "
+                "memory and retried): %s",
+                self._consecutive_failures,
+                len(pending),
+                pending.tick,
+                self._last_error,
+            )
+        return False
+
+    def _write(self, batch: Batch, *, careful: bool) -> int:
+        """One transaction with everything in ``batch``; returns rows written.
+
+        ``careful`` writes row by row inside savepoints, quarantining the rows that fail: slow, and
+        used only after a batch failed on a bad row, to let everything else through.
+        """
+        written = 0
+        with self.db.begin() as conn:
+            for name, rows in batch.upserts.items():
+                if not rows:
+                    continue
+                table = self.schema.components[name]
+                encoded = [table.encode(sid, values) for sid, values in rows.items()]
+                if careful:
+                    written += self._careful(conn, self._upserts[name], name, encoded)
+                else:
+                    conn.execute(self._upserts[name], encoded)
+                    written += len(encoded)
+            for name, sids in batch.deletes.items():
+                if not sids:
+                    continue
+                column = self.schema.components[name].table.c.sid
+                ordered = sorted(sids)
+                for start in range(0, len(ordered), DELETE_CHUNK):
+                    chunk = ordered[start : start + DELETE_CHUNK]
+                    conn.execute(
+                        sa.delete(self.schema.components[name].table).where(column.in_(chunk))
+                    )
+                written += len(ordered)
+            if batch.tombstones:
+                table = TombstoneRow.__table__  # type: ignore[attr-defined]
+                added = [
+                    {"sid": s, "component": c} for (s, c), add in batch.tombstones.items() if add
+                ]
+                dropped = [(s, c) for (s, c), add in batch.tombstones.items() if not add]
+                if added:
+                    conn.execute(self._tomb_upsert, added)
+                for sid, component in dropped:
+                    conn.execute(
+                        sa.delete(table).where(table.c.sid == sid, table.c.component == component)
+                    )
+            meta = [{"key": k, "value": _json_ready(v)} for k, v in batch.meta.items()]
+            meta.append({"key": "saved_tick", "value": batch.tick})
+            conn.execute(self._meta_upsert, meta)
+        return written
+
+    def _careful(
+        self, conn: sa.Connection, statement: Any, name: str, rows: Iterable[dict[str, Any]]
+    ) -> int:
+        written = 0
+        for row in rows:
+            try:
+                with conn.begin_nested():
+                    conn.execute(statement, [row])
+                written += 1
+            except (IntegrityError, DataError) as exc:
+                reason = f"{type(exc).__name__}: {exc.orig}"
+                self.quarantine.append(Quarantined(name, row["sid"], tuple(row.values()), reason))
+                log.error(
+                    "quarantined %s row of entity %d (it can never be written, dropped): %s; "
+                    "row: %r",
+                    name,
+                    row["sid"],
+                    reason,
+                    row,
+                )
+        return written
+
+    # ----------------------------------------------------------------- stats
+
+    def stats(self) -> WriterStats:
+        pending = self._pending
+        pending_rows = len(pending) if pending is not None else 0
+        return WriterStats(
+            state=self._state,
+            queued_batches=self._queue.qsize(),
+            pending_rows=pending_rows,
+            last_saved_tick=self._last_saved_tick,
+            last_submitted_tick=self._last_submitted_tick,
+            lag_ticks=max(0, self._last_submitted_tick - self._last_saved_tick),
+            flushes=self._flushes,
+            rows_written=self._rows_written,
+            last_flush_rows=self._last_flush_rows,
+            failures=self._failures,
+            consecutive_failures=self._consecutive_failures,
+            last_error=self._last_error,
+            quarantined=len(self.quarantine),
+            flush_duration=self._flush_time.summary(),
+        )

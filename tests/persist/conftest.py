@@ -1,0 +1,88 @@
+"""Database fixtures: every persistence test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``PG_TEST_URL``; each test gets a schema of its own, dropped afterwards.
+Without a reachable server those tests skip with the reason, unless ``REQUIRE_PG_TESTS=1`` (CI),
+where an unreachable server fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from persist.database import open_database
+
+PG_URL_ENV = "PG_TEST_URL"
+REQUIRE_PG_ENV = "REQUIRE_PG_TESTS"
+
+
+def postgres_url() -> str:
+    """The test server's URL, or skip (or fail, in CI) with the reason."""
+    url = os.environ.get(PG_URL_ENV, "")
+    required = os.environ.get(REQUIRE_PG_ENV) == "1"
+    if not url:
+        if required:
+            pytest.fail(f"{REQUIRE_PG_ENV}=1 but {PG_URL_ENV} is not set")
+        pytest.skip(
+            f"PostgreSQL tests need {PG_URL_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+        )
+    try:
+        probe = open_database(url)
+        with probe.connect():
+            pass
+        probe.dispose()
+    except sa.exc.SQLAlchemyError as exc:
+        reason = f"PostgreSQL at {PG_URL_ENV} is unreachable: {str(exc).splitlines()[0]}"
+        if required:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return url
+
+
+def open_test_database(dialect: str, tmp_path: Path) -> tuple[sa.Engine, str, str | None]:
+    """A fresh, empty database of ``dialect``: (engine, url, PostgreSQL schema or None)."""
+    if dialect == "sqlite":
+        url = f"sqlite:///{tmp_path / 'world.db'}"
+        return open_database(url), url, None
+    base = postgres_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = open_database(base)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    url = base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{schema}"
+    return open_database(url), url, schema
+
+
+def drop_test_schema(schema: str) -> None:
+    admin = open_database(os.environ[PG_URL_ENV])
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dialect(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database(dialect: str, tmp_path: Path) -> Iterator[tuple[sa.Engine, str]]:
+    """(engine, url) of a fresh database; the URL lets a subprocess or a Config reach it too."""
+    db, url, schema = open_test_database(dialect, tmp_path)
+    try:
+        yield db, url
+    finally:
+        db.dispose()
+        if schema is not None:
+            drop_test_schema(schema)
+
+
+@pytest.fixture
+def db(database: tuple[sa.Engine, str]) -> sa.Engine:
+    return database[0]

@@ -1,0 +1,207 @@
+"""The snapshot and the writer: batches coalesce (the newest state wins), one transaction per flush
+records its tick, failures keep everything pending and recover, bad rows are quarantined."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from components.body import Posture, PostureState, Vitals
+from components.place import Door
+from engine.component import Component, persistent
+from engine.world import World
+from persist.restore import read_meta
+from persist.schema import Schema, TombstoneRow, metadata, table_for
+from persist.snapshot import ENTITY_TOMBSTONE, Batch, take_snapshot
+from persist.writer import Writer
+from systems.characters import create_character
+from tests.systems.world_fixture import make_engine
+
+
+@persistent("test_writer_note")
+@dataclass(slots=True)
+class Note(Component):
+    text: str
+    tags: frozenset[str] = frozenset()
+
+
+def schema_for(*types: type) -> Schema:
+    return Schema([Vitals, Posture, Door, Note, *types])
+
+
+def create_tables(db: sa.Engine, schema: Schema) -> None:
+    metadata.create_all(db, tables=schema.tables)
+
+
+def rows(db: sa.Engine, component: type) -> dict[int, dict[str, object]]:
+    table = table_for(component).table
+    with db.connect() as conn:
+        return {r["sid"]: dict(r) for r in conn.execute(sa.select(table)).mappings()}
+
+
+def test_a_snapshot_groups_changed_values_by_table_and_notes_deletions() -> None:
+    world = World()
+    schema = schema_for()
+    a = world.spawn(Vitals(5, 10), Note("hi"), persistent=True)
+    b = world.spawn(Vitals(7, 10), persistent=True)
+    sid_a, sid_b = world.stable_id(a), world.stable_id(b)
+    world.clock.advance()
+    batch = take_snapshot(world.collect_changes(), schema, world)
+    assert batch.tick == 1
+    assert batch.upserts == {
+        "vitals": {sid_a: (5, 10), sid_b: (7, 10)},
+        "test_writer_note": {sid_a: ("hi", frozenset())},
+    }
+    world.remove(a, Note)
+    world.get(b, Vitals).dp = 1
+    batch = take_snapshot(world.collect_changes(), schema, world)
+    assert batch.upserts == {"vitals": {sid_b: (1, 10)}}
+    assert batch.deletes == {"test_writer_note": {sid_a}}
+    assert batch.meta["next_sequence:1"] == 2
+
+
+def test_merging_batches_keeps_the_newest_state_of_each_row() -> None:
+    older = Batch(1, upserts={"vitals": {1: (5, 10), 2: (6, 10)}}, deletes={"vitals": {3}})
+    newer = Batch(2, upserts={"vitals": {1: (4, 10), 3: (9, 10)}}, deletes={"vitals": {2}})
+    older.merge(newer)
+    assert older.tick == 2
+    assert older.upserts == {"vitals": {1: (4, 10), 3: (9, 10)}}
+    assert older.deletes == {"vitals": {2}}
+
+
+def test_one_flush_writes_every_pending_batch_in_one_transaction_and_records_its_tick(
+    db: sa.Engine,
+) -> None:
+    schema = schema_for()
+    create_tables(db, schema)
+    writer = Writer(db, schema)
+    writer.submit(
+        Batch(
+            1,
+            upserts={"vitals": {1: (5, 10)}, "test_writer_note": {1: ("x", frozenset({"b", "a"}))}},
+        )
+    )
+    writer.submit(Batch(2, upserts={"vitals": {1: (3, 10), 2: (8, 10)}}))
+    assert writer.flush_now()
+    assert rows(db, Vitals) == {
+        1: {"sid": 1, "dp": 3, "max_dp": 10},
+        2: {"sid": 2, "dp": 8, "max_dp": 10},
+    }
+    assert rows(db, Note)[1]["tags"] == ["a", "b"]
+    with db.connect() as conn:
+        assert read_meta(conn)["saved_tick"] == 2
+    stats = writer.stats()
+    assert (stats.flushes, stats.last_flush_rows, stats.last_saved_tick, stats.lag_ticks) == (
+        1,
+        3,
+        2,
+        0,
+    )
+    writer.submit(Batch(3, deletes={"vitals": {2}}))
+    assert writer.flush_now()
+    assert set(rows(db, Vitals)) == {1}
+
+
+def test_tombstones_are_written_for_content_deletions_and_dropped_when_restored(
+    db: sa.Engine,
+) -> None:
+    schema = schema_for()
+    create_tables(db, schema)
+    writer = Writer(db, schema)
+    writer.submit(Batch(1, tombstones={(7, "door"): True, (8, ENTITY_TOMBSTONE): True}))
+    writer.submit(Batch(2, tombstones={(7, "door"): False}))
+    assert writer.flush_now()
+    table = TombstoneRow.__table__  # type: ignore[attr-defined]
+    with db.connect() as conn:
+        assert conn.execute(sa.select(table.c.sid, table.c.component)).all() == [(8, "*")]
+
+
+def test_an_unreachable_database_keeps_the_newest_state_pending_and_recovers(
+    tmp_path: object, db: sa.Engine
+) -> None:
+    schema = schema_for()
+    create_tables(db, schema)
+    dead = sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:9/none", pool_pre_ping=True)
+    writer = Writer(dead, schema)
+    for tick in range(1, 6):
+        writer.submit(Batch(tick, upserts={"vitals": {1: (tick, 10)}}))
+        assert not writer.flush_now()
+    stats = writer.stats()
+    assert stats.state == "failing" and stats.consecutive_failures == 5
+    assert stats.pending_rows == 1  # five ticks of changes to one row: one row pending, not five
+    assert stats.lag_ticks == 5 and "OperationalError" in stats.last_error
+    writer.db = db  # the database comes back
+    writer.submit(Batch(6, upserts={"vitals": {2: (1, 10)}}))
+    assert writer.flush_now()
+    assert rows(db, Vitals) == {
+        1: {"sid": 1, "dp": 5, "max_dp": 10},
+        2: {"sid": 2, "dp": 1, "max_dp": 10},
+    }
+    assert writer.stats().state == "idle" and writer.stats().consecutive_failures == 0
+    dead.dispose()
+
+
+@persistent("test_writer_short")
+@dataclass(slots=True)
+class Short(Component):
+    """A table with a constraint the game can violate: the code must cope with a bad row."""
+
+    code: str
+
+
+def test_a_row_that_can_never_be_written_is_quarantined_and_the_rest_goes_through(
+    db: sa.Engine,
+) -> None:
+    schema = schema_for(Short)
+    create_tables(db, schema)
+    table = table_for(Short).table
+    with db.begin() as conn:  # an operator's constraint, as a real deployment might add
+        conn.execute(sa.text(f"CREATE UNIQUE INDEX short_code ON {table.name} (code)"))
+    writer = Writer(db, schema)
+    writer.submit(
+        Batch(
+            1,
+            upserts={"test_writer_short": {1: ("a",), 2: ("a",), 3: ("b",)}, "vitals": {9: (1, 2)}},
+        )
+    )
+    assert writer.flush_now()
+    assert set(rows(db, Short)) == {1, 3}
+    assert set(rows(db, Vitals)) == {9}
+    (bad,) = writer.quarantine
+    assert (bad.table, bad.sid) == ("test_writer_short", 2)
+    assert writer.stats().quarantined == 1
+
+
+def test_the_thread_saves_everything_submitted_before_stop(db: sa.Engine) -> None:
+    schema = schema_for()
+    create_tables(db, schema)
+    writer = Writer(db, schema, flush_interval_s=3600)  # only the final flush can save it
+    writer.start()
+    for tick in range(1, 101):
+        writer.submit(Batch(tick, upserts={"vitals": {tick: (tick, 100)}}))
+    assert writer.stop(timeout_s=30)
+    assert len(rows(db, Vitals)) == 100
+    assert writer.stats().last_saved_tick == 100
+
+
+def test_engine_ticks_hand_snapshots_to_the_writer_without_touching_the_database(
+    db: sa.Engine,
+) -> None:
+    engine = make_engine()
+    schema = Schema(engine.registry.component_types)
+    create_tables(db, schema)
+    writer = Writer(db, schema)
+    world = engine.world
+    engine.on_tick_end(lambda result: writer.submit(take_snapshot(result.changes, schema, world)))
+    player = create_character(world, "Armitage")
+    engine.tick()
+    world.get(player, Vitals).dp = 3
+    world.add(player, dataclasses.replace(world.get(player, Posture), state=PostureState.SITTING))
+    engine.tick()
+    assert rows(db, Vitals) == {}  # nothing is written until the writer flushes
+    assert writer.flush_now()
+    sid = world.stable_id(player)
+    assert rows(db, Vitals)[sid] == {"sid": sid, "dp": 3, "max_dp": 20}
+    assert rows(db, Posture)[sid]["state"] == "sitting"
