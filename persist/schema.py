@@ -185,7 +185,7 @@ class ComponentTable:
     columns: tuple[str, ...]
     defaults: Mapping[str, Any]
     encode: Callable[[int, tuple[Any, ...]], dict[str, Any]]
-    decode: Callable[[Mapping[str, Any]], Any]
+    decode: Callable[[Mapping[Any, Any]], Any]
 
     @property
     def name(self) -> str:
@@ -247,7 +247,7 @@ def table_for(component_type: type) -> ComponentTable:
             row[name] = enc(value)
         return row
 
-    def decode_row(row: Mapping[str, Any]) -> Any:
+    def decode_row(row: Mapping[Any, Any]) -> Any:
         return component_type(**{name: dec(row[name]) for name, dec in decoders})
 
     result = ComponentTable(

@@ -30,7 +30,7 @@ from tests.systems.world_fixture import make_engine
 
 
 class Saver:
-    """The persistence service's wiring, without the service: snapshot every tick, flush on demand."""
+    """The service's wiring without the service: snapshot every tick, flush on demand."""
 
     def __init__(self, engine: Engine, db: sa.Engine) -> None:
         self.schema = Schema(engine.registry.component_types)
@@ -147,29 +147,26 @@ def test_random_play_then_shutdown_and_restore_gives_the_same_world(
             directory = world.resource(Directory)
             people: list[int] = []
             for action in actions:
-                kind = action[0]
+                kind, args = str(action[0]), [a for a in action[1:] if isinstance(a, int)]
                 items = sorted(e for e, _ in world.query(Item))
                 if kind == "create":
                     people.append(create_character(world, f"P{len(people)}", room=str(action[1])))
                 elif kind == "wound" and people:
-                    vitals = world.get(people[int(action[1]) % len(people)], Vitals)  # type: ignore[call-overload]
-                    vitals.dp += int(action[2])  # type: ignore[call-overload]
+                    world.get(people[args[0] % len(people)], Vitals).dp += args[1]
                 elif kind == "posture" and people:
-                    who = people[int(action[1]) % len(people)]  # type: ignore[call-overload]
+                    who = people[args[0] % len(people)]
                     world.add(who, Posture(PostureState(str(action[2]))))
                 elif kind == "take" and people and items:
-                    who = people[int(action[1]) % len(people)]  # type: ignore[call-overload]
-                    move(world, items[int(action[2]) % len(items)], who)  # type: ignore[call-overload]
-                elif kind == "drop" and people and items:
-                    item = items[int(action[2]) % len(items)]  # type: ignore[call-overload]
-                    move(world, item, directory.rooms["street"])
+                    move(world, items[args[1] % len(items)], people[args[0] % len(people)])
+                elif kind == "drop" and items:
+                    move(world, items[args[1] % len(items)], directory.rooms["street"])
                 elif kind == "destroy_item" and items:
-                    world.destroy(items[int(action[1]) % len(items)])  # type: ignore[call-overload]
+                    world.destroy(items[args[0] % len(items)])
                 elif kind == "door":
                     door = world.get(directory.doors["oak_door"], Door)
                     door.closed, door.locked = bool(action[1]), bool(action[2])
                 elif kind == "tick":
-                    engine.run_ticks(int(action[1]))  # type: ignore[call-overload]
+                    engine.run_ticks(args[0])
                 elif kind == "flush":
                     saver.flush()
             engine.tick()  # the shutdown: the last changes are snapshotted...
