@@ -203,5 +203,6 @@ def test_engine_ticks_hand_snapshots_to_the_writer_without_touching_the_database
     assert rows(db, Vitals) == {}  # nothing is written until the writer flushes
     assert writer.flush_now()
     sid = world.stable_id(player)
+    assert sid is not None
     assert rows(db, Vitals)[sid] == {"sid": sid, "dp": 3, "max_dp": 20}
     assert rows(db, Posture)[sid]["state"] == "sitting"
