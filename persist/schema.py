@@ -30,6 +30,7 @@ __all__ = [
     "SchemaError",
     "TombstoneRow",
     "VersionRow",
+    "engine_tables",
     "metadata",
     "table_for",
 ]
@@ -275,10 +276,13 @@ class Schema:
     @property
     def tables(self) -> list[sa.Table]:
         """Every table this schema needs, engine tables first."""
-        engine_tables = [
-            MetaRow.__table__,  # type: ignore[attr-defined]
-            VersionRow.__table__,  # type: ignore[attr-defined]
-            TombstoneRow.__table__,  # type: ignore[attr-defined]
-            AccountRow.__table__,  # type: ignore[attr-defined]
-        ]
-        return engine_tables + [t.table for t in self.components.values()]
+        return [*engine_tables().values(), *(t.table for t in self.components.values())]
+
+
+def engine_tables() -> dict[str, sa.Table]:
+    """The engine's own tables by name: metadata, versions, tombstones, accounts."""
+    found: dict[str, sa.Table] = {}
+    for model in (MetaRow, VersionRow, TombstoneRow, AccountRow):
+        table: sa.Table = model.__table__  # type: ignore[union-attr]
+        found[table.name] = table
+    return found

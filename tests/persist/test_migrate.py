@@ -9,6 +9,7 @@ table an older Kadath would have left, with plain SQLAlchemy DDL, rows and a rec
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -474,3 +475,32 @@ def test_renamed_component_is_also_migrated_from_its_old_version(db: sa.Engine) 
     assert rows_of(db, "mig_shoggoth") == [{"sid": 1, "mass": 42}]
     assert versions(db) == {"mig_shoggoth": 2}
     assert tables(db) == ENGINE_TABLES | {"mig_shoggoth"}
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+def test_servers_starting_together_take_turns_and_the_later_one_finds_nothing_to_do(
+    db: sa.Engine,
+) -> None:
+    schema = Schema([Ward, Sanity, Vitals, Investigator])
+    start = threading.Barrier(2)
+    results: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def upgrade() -> None:
+        start.wait()
+        try:
+            results.append(ensure_schema(db, schema))
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=upgrade) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(len(r) for r in results) == [0, len(ENGINE_TABLES) + 4]
+    assert versions(db) == {"mig_ward": 1, "mig_sanity": 1, "mig_vitals": 2, "mig_investigator": 3}
