@@ -98,6 +98,8 @@ class Engine:
                 clashes[owner] = f"{clashes[owner]}; {exc}" if owner in clashes else str(exc)
         if clashes:
             raise PluginError(clashes)
+        # Published for commands about commands (help): handlers reach only the world.
+        world.insert_resource(self.commands)
         self.inbox = CommandInbox()
         self.role_of = role_of
         window = config.engine.stats_window

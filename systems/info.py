@@ -1,9 +1,242 @@
-"""(being written)"""
+"""Information about oneself, the other players and the commands: ``who``, ``score``, ``help``.
+
+Pure reads: each view is built from components (and, for help, from the engine's
+``CommandRegistry``, read as a world resource: a handler cannot reach the Engine) and emitted to the
+asker alone. Nothing here changes the world, and nothing here may do I/O.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from components.body import Identity, Player, Posture, Vitals
+from components.content import Directory
+from components.items import Inventory, Item
+from components.place import Location, Room
+from engine.commands import Args, Command, CommandRegistry, CommandSpec
+from engine.events import Scope
 from engine.plugins import PluginKit
+from engine.world import World
+from systems.things import contents, display_name, room_of
+
+View = dict[str, Any]
+
+#: Commands of these roles are listed by a bare ``help``. The handler cannot know the asker's role
+#: (the engine's ``role_of`` is not reachable from a world), so builder and admin commands are left
+#: out of the listing; ``help <verb>`` still explains any command.
+LISTED_ROLES = frozenset({"player"})
+
+
+def _refuse(world: World, actor: int, code: str, text: str, **extra: Any) -> None:
+    world.emit("error", Scope.entity(actor), text, {"code": code, "message": text, **extra})
+
+
+def _where(world: World, entity: int) -> tuple[Room | None, str]:
+    """The room ``entity`` is in (if any) and its zone's display name."""
+    room = room_of(world, entity)
+    definition = world.try_get(room, Room) if room is not None else None
+    if definition is None:
+        return None, "nowhere"
+    zone = world.resource(Directory).zones.get(definition.zone)
+    return definition, zone.name if zone is not None else definition.zone
+
+
+# --------------------------------------------------------------------------------------------------
+# who
+
+
+def who_view(world: World) -> View:
+    """Every player character in the world, by name, with the zone it is in."""
+    players: list[View] = []
+    for entity, (_player, identity) in world.query(Player, Identity):
+        room, zone_name = _where(world, entity)
+        players.append(
+            {
+                "id": world.stable_id(entity),
+                "name": identity.name,
+                "zone": room.zone if room is not None else None,
+                "zone_name": zone_name,
+            }
+        )
+    players.sort(key=lambda p: (p["name"].casefold(), p["id"] or 0))
+    return {"players": players, "count": len(players)}
+
+
+def who_text(view: View) -> str:
+    count = view["count"]
+    if not count:
+        return "Nobody is in the world."
+    width = max(len(p["name"]) for p in view["players"])
+    lines = [f"  {p['name']:<{width}}  {p['zone_name']}" for p in view["players"]]
+    lines.append(f"{count} player{'s' if count != 1 else ''} in the world.")
+    return "\n".join(lines)
+
+
+def who(world: World, cmd: Command, args: Args) -> None:
+    """``who``: the players in the world and where they are."""
+    view = who_view(world)
+    world.emit("who", Scope.entity(cmd.actor), who_text(view), view)
+
+
+# --------------------------------------------------------------------------------------------------
+# score
+
+
+def held_items(world: World, body: int) -> tuple[int, int]:
+    """``(carried, worn)``: items ``body`` holds in hand or pack, and items it wears or wields.
+
+    A stack counts as one, as it does against the inventory's capacity.
+    """
+    carried = worn = 0
+    for thing in contents(world, body):
+        if not world.has(thing, Item):
+            continue
+        location = world.get(thing, Location)
+        if location.slot:
+            worn += 1
+        else:
+            carried += 1
+    return carried, worn
+
+
+def score_view(world: World, actor: int) -> View:
+    """The actor's own sheet. The network shell sends ``status`` messages from this data:
+    ``dp``, ``max_dp``, ``posture``, ``lucidity`` (None until minds exist) and ``room`` (a key)."""
+    vitals = world.try_get(actor, Vitals)
+    posture = world.try_get(actor, Posture)
+    inventory = world.try_get(actor, Inventory)
+    room, zone_name = _where(world, actor)
+    carried, worn = held_items(world, actor)
+    return {
+        "name": display_name(world, actor),
+        "id": world.stable_id(actor),
+        "dp": vitals.dp if vitals is not None else None,
+        "max_dp": vitals.max_dp if vitals is not None else None,
+        "posture": str(posture.state) if posture is not None else "standing",
+        "resting": posture.resting if posture is not None else False,
+        "lucidity": None,
+        "room": room.key if room is not None else None,
+        "room_name": room.name if room is not None else None,
+        "zone": room.zone if room is not None else None,
+        "zone_name": zone_name,
+        "carried": carried,
+        "worn": worn,
+        "capacity": inventory.capacity if inventory is not None else None,
+    }
+
+
+def score_text(view: View) -> str:
+    lines = [view["name"]]
+    if view["dp"] is not None:
+        lines.append(f"Damage points: {view['dp']}/{view['max_dp']}")
+    if view["lucidity"] is not None:
+        lines.append(f"Lucidity: {view['lucidity']}")
+    lines.append(f"Posture: {view['posture']}{', resting' if view['resting'] else ''}")
+    if view["room_name"] is not None:
+        lines.append(f"Location: {view['room_name']}, {view['zone_name']}")
+    else:
+        lines.append("Location: nowhere")
+    capacity = f" (of {view['capacity']})" if view["capacity"] is not None else ""
+    items = "item" if view["carried"] == 1 else "items"
+    lines.append(f"Carrying: {view['carried']} {items}{capacity}; wearing: {view['worn']}")
+    return "\n".join(lines)
+
+
+def score(world: World, cmd: Command, args: Args) -> None:
+    """``score``: the actor's name, damage points, posture, location and load."""
+    view = score_view(world, cmd.actor)
+    world.emit("score", Scope.entity(cmd.actor), score_text(view), view)
+
+
+# --------------------------------------------------------------------------------------------------
+# help
+
+
+def help_index(specs: list[CommandSpec[Any]]) -> View:
+    """Commands open to players, grouped by category (in the registry's order)."""
+    categories: dict[str, list[View]] = {}
+    for spec in specs:
+        if spec.role not in LISTED_ROLES:
+            continue
+        categories.setdefault(spec.category, []).append(
+            {"verb": spec.verb, "aliases": list(spec.aliases), "usage": spec.usage_line}
+        )
+    return {"categories": [{"name": name, "commands": cmds} for name, cmds in categories.items()]}
+
+
+def help_index_text(view: View) -> str:
+    lines = ["Commands (type 'help <command>' for more):"]
+    for category in view["categories"]:
+        names = [
+            f"{c['verb']} ({', '.join(c['aliases'])})" if c["aliases"] else c["verb"]
+            for c in category["commands"]
+        ]
+        lines.append(f"  {category['name'].capitalize()}: {', '.join(names)}")
+    return "\n".join(lines)
+
+
+def help_topic(spec: CommandSpec[Any]) -> View:
+    return {
+        "verb": spec.verb,
+        "usage": spec.usage_line,
+        "aliases": list(spec.aliases),
+        "help": spec.help,
+        "category": spec.category,
+        "role": spec.role,
+    }
+
+
+def help_command(world: World, cmd: Command, args: Args) -> None:
+    """``help``: the commands by category; ``help <command>``: its usage, aliases and help."""
+    registry = world.try_resource(CommandRegistry)
+    if registry is None:
+        _refuse(world, cmd.actor, "help_unavailable", "Help is not available right now.")
+        return
+    topic = args.opt_text("topic")
+    if topic is None:
+        view = help_index(registry.specs())
+        world.emit("help", Scope.entity(cmd.actor), help_index_text(view), view)
+        return
+    spec = registry.resolve(topic)
+    if spec is None:
+        suggestions = registry.suggest(topic, role="player")
+        text = f"There is no command '{topic[:40]}'."
+        if suggestions:
+            text += f" Did you mean: {', '.join(suggestions)}?"
+        else:
+            text += " Type 'help' for a list of commands."
+        _refuse(world, cmd.actor, "unknown_command", text, suggestions=suggestions)
+        return
+    text = registry.help_for(spec.verb) or spec.usage_line
+    world.emit("help", Scope.entity(cmd.actor), text, help_topic(spec))
 
 
 def register(kit: PluginKit) -> None:
-    """Register this module's systems and commands."""
+    """Register ``who``, ``score`` and ``help``."""
+    kit.command(
+        CommandSpec(
+            verb="who",
+            handler=who,
+            help="List the players in the world and the region each is in.",
+            category="information",
+        )
+    )
+    kit.command(
+        CommandSpec(
+            verb="score",
+            handler=score,
+            aliases=("status",),
+            help="Show your name, damage points, posture, where you are and what you carry.",
+            category="information",
+        )
+    )
+    kit.command(
+        CommandSpec(
+            verb="help",
+            handler=help_command,
+            usage="[<topic>]",
+            aliases=("?",),
+            help="List the commands, or explain one: 'help look'. Abbreviations work: 'help l'.",
+            category="information",
+        )
+    )

@@ -1,4 +1,4 @@
-"""Commands about the game itself rather than the world: help and the game time.
+"""Commands about the game itself rather than the world: the game time (help lives in info).
 
 They read the command registry and the clock; they change nothing.
 """

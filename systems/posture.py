@@ -1,9 +1,155 @@
-"""(being written)"""
+"""Posture: standing, sitting, lying down and resting.
+
+:func:`change_posture` is the rule (what a body's posture becomes, and how it reads), a pure
+function of the current posture, the wish and whether the room allows rest; the handlers apply it
+to the Posture component and tell the actor and the room. Nothing here may do I/O.
+
+Resting: ``rest`` sits down and marks the body as resting (``Posture.resting``), which the recovery
+rules read (regeneration and lucidity; not written yet). Only a room flagged ``rest_location``
+allows it. Elsewhere ``rest`` still sits the body down, saying that this is no place to rest, and
+leaves ``resting`` false; if it is already sitting, it is refused (``cannot_rest``) and changes
+nothing. Any other posture command ends resting (``sit`` while resting: "You stop resting.").
+There is no ``sleep``: sleeping should also shut a character's senses (no hearing, no seeing),
+which a posture alone cannot promise.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from components.body import Posture, PostureState
+from components.place import Room, RoomFlag
+from engine.commands import Args, Command, CommandSpec
+from engine.events import Scope
 from engine.plugins import PluginKit
+from engine.world import World
+from systems.look import cap, seen_as
+from systems.movement import Refusal
+from systems.things import room_of
+
+STANDING, SITTING, LYING = PostureState.STANDING, PostureState.SITTING, PostureState.LYING
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A new posture and its wording: ``you`` to the actor, ``others`` (``{name}``) to the room."""
+
+    state: PostureState
+    resting: bool
+    you: str
+    others: str
+
+
+#: (from, to) -> (to the actor, to the room). Staying put is refused, not listed.
+_WORDS: dict[tuple[PostureState, PostureState], tuple[str, str]] = {
+    (SITTING, STANDING): ("You stand up.", "{name} stands up."),
+    (LYING, STANDING): ("You get up.", "{name} gets up."),
+    (STANDING, SITTING): ("You sit down.", "{name} sits down."),
+    (LYING, SITTING): ("You sit up.", "{name} sits up."),
+    (STANDING, LYING): ("You lie down.", "{name} lies down."),
+    (SITTING, LYING): ("You lie down.", "{name} lies down."),
+}
+_REST_WORDS: dict[PostureState, tuple[str, str]] = {
+    STANDING: ("You sit down and rest.", "{name} sits down to rest."),
+    SITTING: ("You settle down to rest.", "{name} settles down to rest."),
+    LYING: ("You sit up and rest.", "{name} sits up to rest."),
+}
+_ALREADY: dict[PostureState, str] = {
+    STANDING: "You are already standing.",
+    SITTING: "You are already sitting.",
+    LYING: "You are already lying down.",
+}
+NO_REST_HERE = "this is no place to rest"
+
+
+def change_posture(
+    current: Posture, wanted: PostureState, *, rest: bool = False, rest_allowed: bool = False
+) -> Change | Refusal:
+    """What ``current`` becomes when its body takes ``wanted`` (``rest``: sit down to rest)."""
+    if rest:
+        if rest_allowed:
+            if current.state == SITTING and current.resting:
+                return Refusal("already", "You are already resting.")
+            you, others = _REST_WORDS[current.state]
+            return Change(SITTING, True, you, others)
+        if current.state == SITTING:
+            return Refusal("cannot_rest", f"You cannot rest here: {NO_REST_HERE}.")
+        you, others = _WORDS[(current.state, SITTING)]
+        return Change(SITTING, False, f"{you[:-1]}, but {NO_REST_HERE}.", others)
+    if current.state == wanted:
+        if current.resting:
+            return Change(wanted, False, "You stop resting.", "{name} stops resting.")
+        return Refusal("already", _ALREADY[wanted])
+    you, others = _WORDS[(current.state, wanted)]
+    return Change(wanted, False, you, others)
+
+
+def take_posture(
+    world: World, body: int, wanted: PostureState, *, rest: bool = False
+) -> Refusal | None:
+    """Apply :func:`change_posture` to ``body`` and tell it and its room; the refusal, if any."""
+    posture = world.try_get(body, Posture)
+    if posture is None:
+        posture = Posture()
+        world.add(body, posture)
+    room = room_of(world, body)
+    definition = world.try_get(room, Room) if room is not None else None
+    rest_allowed = definition is not None and definition.has_flag(RoomFlag.REST_LOCATION)
+    change = change_posture(posture, wanted, rest=rest, rest_allowed=rest_allowed)
+    if isinstance(change, Refusal):
+        return change
+    posture.state = change.state
+    posture.resting = change.resting
+    data = {"posture": str(change.state), "resting": change.resting}
+    world.emit("posture", Scope.entity(body), change.you, data)
+    if room is not None:
+        name, sid = seen_as(world, room, body)
+        world.emit(
+            "posture",
+            Scope.room(room),
+            change.others.format(name=cap(name)),
+            {"who": name, "id": sid, **data},
+            exclude=(body,),
+        )
+    return None
+
+
+def _posture_command(
+    wanted: PostureState, *, rest: bool = False
+) -> Callable[[World, Command, Args], None]:
+    def handler(world: World, cmd: Command, args: Args) -> None:
+        refusal = take_posture(world, cmd.actor, wanted, rest=rest)
+        if refusal is not None:
+            world.emit(
+                "error",
+                Scope.entity(cmd.actor),
+                refusal.text,
+                {"code": refusal.code, "message": refusal.text},
+            )
+
+    return handler
 
 
 def register(kit: PluginKit) -> None:
-    """Register this module's systems and commands."""
+    """Register ``stand``, ``sit``, ``lie`` and ``rest``."""
+    for verb, wanted, rest, text in (
+        ("stand", STANDING, False, "Stand up (you must stand to walk)."),
+        ("sit", SITTING, False, "Sit down."),
+        ("lie", LYING, False, "Lie down."),
+        (
+            "rest",
+            SITTING,
+            True,
+            "Sit down and rest, which speeds recovery; only in a place of rest (such as a ward "
+            "or an inn). Elsewhere you only sit down.",
+        ),
+    ):
+        kit.command(
+            CommandSpec(
+                verb=verb,
+                handler=_posture_command(wanted, rest=rest),
+                help=text,
+                category="posture",
+            )
+        )

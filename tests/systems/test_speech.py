@@ -1,0 +1,210 @@
+"""Speech: say to the room, emote, whisper to one (and only one) listener, and speech in the dark.
+
+Driven through the command inbox, one tick per line. Armitage, Carter and Dyer are in the ward;
+Wilmarth is in the hall next door and must hear nothing of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from components.content import Directory
+from components.place import Location
+from engine.core import Engine
+from engine.events import Event
+from systems.characters import create_character
+from tests.systems.walk import heard_by, play, ready_engine
+
+
+@dataclass
+class Scene:
+    engine: Engine
+    armitage: int
+    carter: int
+    dyer: int
+    wilmarth: int
+
+    def play(self, line: str, who: int | None = None) -> list[Event]:
+        return play(self.engine, self.armitage if who is None else who, line)
+
+    def heard(self, events: list[Event], who: int) -> list[tuple[str, str]]:
+        return [(e.type, e.text) for e in heard_by(self.engine.world, events, who)]
+
+    def sid(self, entity: int) -> int | None:
+        return self.engine.world.stable_id(entity)
+
+    def to_cellar(self, *who: int) -> None:
+        world = self.engine.world
+        cellar = world.stable_id(world.resource(Directory).rooms["cellar"])
+        assert cellar is not None
+        for entity in who:
+            world.add(entity, Location(cellar))
+
+
+@pytest.fixture
+def scene() -> Scene:
+    engine = ready_engine()
+    world = engine.world
+    return Scene(
+        engine,
+        create_character(world, "Armitage"),
+        create_character(world, "Carter"),
+        create_character(world, "Dyer"),
+        create_character(world, "Wilmarth", room="hall"),
+    )
+
+
+def values(data: Any) -> list[str]:
+    """Every string inside event data, however nested."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict) or hasattr(data, "values"):
+        return [s for v in data.values() for s in values(v)]
+    if isinstance(data, list | tuple):
+        return [s for v in data for s in values(v)]
+    return []
+
+
+# --------------------------------------------------------------------------------------------------
+# say
+
+
+def test_say_is_heard_by_the_room_in_the_speakers_words_and_others(scene: Scene) -> None:
+    events = scene.play("say The stars are right.")
+    assert scene.heard(events, scene.armitage) == [("say", "You say, 'The stars are right.'")]
+    assert scene.heard(events, scene.carter) == [("say", "Armitage says, 'The stars are right.'")]
+    assert scene.heard(events, scene.wilmarth) == []
+
+
+def test_say_carries_who_said_what_as_data(scene: Scene) -> None:
+    events = scene.play("say hello")
+    expected = {"from": "Armitage", "from_id": scene.sid(scene.armitage), "text": "hello"}
+    assert [dict(e.data) for e in events] == [expected, expected]
+    room_event = [e for e in events if e.scope.kind == "room"]
+    assert len(room_event) == 1 and room_event[0].exclude == frozenset({scene.armitage})
+
+
+def test_an_apostrophe_is_say(scene: Scene) -> None:
+    events = scene.play("'Ia! Ia!")
+    assert scene.heard(events, scene.carter) == [("say", "Armitage says, 'Ia! Ia!'")]
+
+
+def test_say_keeps_case_and_joins_words_with_single_spaces(scene: Scene) -> None:
+    events = scene.play("say   The   Necronomicon")
+    assert events[0].data["text"] == "The Necronomicon"
+
+
+def test_say_needs_something_to_say(scene: Scene) -> None:
+    (event,) = scene.play("say")
+    assert (event.type, event.data["code"]) == ("error", "bad_args")
+    assert "say <message...>" in event.text
+
+
+def test_in_the_dark_the_room_hears_someone_speak(scene: Scene) -> None:
+    scene.to_cellar(scene.armitage, scene.carter)
+    events = scene.play("say who is there?")
+    assert scene.heard(events, scene.armitage) == [("say", "You say, 'who is there?'")]
+    assert scene.heard(events, scene.carter) == [("say", "Someone says, 'who is there?'")]
+    (theirs,) = heard_by(scene.engine.world, events, scene.carter)
+    assert theirs.data["from"] == "someone" and theirs.data["from_id"] is None
+
+
+# --------------------------------------------------------------------------------------------------
+# emote
+
+
+def test_emote_shows_the_action_to_the_whole_room_actor_included(scene: Scene) -> None:
+    events = scene.play("emote shivers")
+    for who in (scene.armitage, scene.carter, scene.dyer):
+        assert scene.heard(events, who) == [("emote", "Armitage shivers.")]
+    assert scene.heard(events, scene.wilmarth) == []
+    (event,) = events
+    assert dict(event.data) == {
+        "from": "Armitage",
+        "from_id": scene.sid(scene.armitage),
+        "action": "shivers",
+    }
+
+
+@pytest.mark.parametrize(
+    ("line", "text"),
+    [
+        (":shivers", "Armitage shivers."),
+        (":looks up at the stars!", "Armitage looks up at the stars!"),
+        (":'s eyes widen", "Armitage's eyes widen."),
+        ("emote mutters, 'no'", "Armitage mutters, 'no'"),
+    ],
+)
+def test_emote_wording(scene: Scene, line: str, text: str) -> None:
+    assert scene.heard(scene.play(line), scene.carter) == [("emote", text)]
+
+
+def test_in_the_dark_an_emote_is_someones_to_the_others(scene: Scene) -> None:
+    scene.to_cellar(scene.armitage, scene.carter)
+    events = scene.play(":shivers")
+    assert scene.heard(events, scene.armitage) == [("emote", "Armitage shivers.")]
+    assert scene.heard(events, scene.carter) == [("emote", "Someone shivers.")]
+
+
+# --------------------------------------------------------------------------------------------------
+# whisper
+
+
+def test_only_the_target_hears_a_whisper(scene: Scene) -> None:
+    events = scene.play("whisper carter the key is under the bed")
+    assert scene.heard(events, scene.armitage) == [
+        ("whisper", "You whisper to Carter, 'the key is under the bed'")
+    ]
+    assert scene.heard(events, scene.carter) == [
+        ("whisper", "Armitage whispers to you, 'the key is under the bed'")
+    ]
+    assert scene.heard(events, scene.dyer) == [
+        ("whisper", "Armitage whispers something to Carter.")
+    ]
+    assert scene.heard(events, scene.wilmarth) == []
+
+
+def test_the_words_of_a_whisper_reach_no_one_else_even_as_data(scene: Scene) -> None:
+    events = scene.play("whisper carter psst")
+    for event in heard_by(scene.engine.world, events, scene.dyer):
+        assert "psst" not in event.text
+        assert not any("psst" in v for v in values(event.data))
+    (theirs,) = heard_by(scene.engine.world, events, scene.carter)
+    assert dict(theirs.data) == {
+        "from": "Armitage",
+        "from_id": scene.sid(scene.armitage),
+        "to": "Carter",
+        "to_id": scene.sid(scene.carter),
+        "text": "psst",
+    }
+
+
+def test_whispering_to_someone_not_here_is_refused(scene: Scene) -> None:
+    (event,) = scene.play("whisper wilmarth hello")
+    assert (event.data["code"], event.text) == (
+        "no_such_target",
+        "There is no 'wilmarth' here to whisper to.",
+    )
+
+
+def test_whispering_to_oneself_is_refused(scene: Scene) -> None:
+    (event,) = scene.play("whisper armitage hello")
+    assert event.data["code"] == "no_such_target"
+
+
+def test_whisper_needs_a_target_and_words(scene: Scene) -> None:
+    (event,) = scene.play("whisper carter")
+    assert (event.type, event.data["code"]) == ("error", "bad_args")
+
+
+def test_in_the_dark_a_whisper_comes_from_someone(scene: Scene) -> None:
+    scene.to_cellar(scene.armitage, scene.carter, scene.dyer)
+    events = scene.play("whisper carter run")
+    assert scene.heard(events, scene.armitage) == [("whisper", "You whisper to Carter, 'run'")]
+    assert scene.heard(events, scene.carter) == [("whisper", "Someone whispers to you, 'run'")]
+    assert scene.heard(events, scene.dyer) == [
+        ("whisper", "Someone whispers something to someone.")
+    ]
