@@ -12,7 +12,7 @@ import components.place
 from engine.component import Component
 from engine.plugins import Plugin, PluginKit
 from systems import info, items, look, meta, movement, npc_spawn, posture, speech
-from systems.content import plugin as content
+from systems.content import plugin as content_plugin
 
 #: Modules whose component types the core plugin registers (persistent ones get tables).
 COMPONENT_MODULES = (components.place, components.body, components.items)
@@ -28,7 +28,7 @@ def _setup(kit: PluginKit) -> None:
                 and value.__module__ == module_.__name__
             ):
                 kit.component(value)
-    for module in (content, meta, look, movement, posture, speech, info, items, npc_spawn):
+    for module in (content_plugin, meta, look, movement, posture, speech, info, items, npc_spawn):
         module.register(kit)
 
 

@@ -17,10 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PROCESS_TIMEOUT_S = 60
 
 
-def _kadath(*args: str) -> subprocess.Popen[str]:
+def _kadath(*args: str, db: Path) -> subprocess.Popen[str]:
+    """``kadath`` in a child process, on the bundled world and a database of the test's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KADATH_")}
     return subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", *args],
+        [sys.executable, "-m", "engine.cli", *args, "--db", f"sqlite:///{db / 'world.db'}"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -30,8 +31,10 @@ def _kadath(*args: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_serve_stops_cleanly_on_a_signal_and_reports_its_statistics(sig: signal.Signals) -> None:
-    proc = _kadath("serve", "--tick-rate", "50")
+def test_serve_stops_cleanly_on_a_signal_and_reports_its_statistics(
+    sig: signal.Signals, tmp_path: Path
+) -> None:
+    proc = _kadath("serve", "--tick-rate", "50", db=tmp_path)
     assert proc.stdout is not None
     seen: list[str] = []
     for line in proc.stdout:
@@ -49,10 +52,8 @@ def test_serve_stops_cleanly_on_a_signal_and_reports_its_statistics(sig: signal.
     assert "hand-off" in out  # the cost table was printed
 
 
-def test_serve_with_max_ticks_runs_exactly_that_many_ticks(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    proc = _kadath("serve", "--tick-rate", "100", "--max-ticks", "25")
+def test_serve_with_max_ticks_runs_exactly_that_many_ticks(tmp_path: Path) -> None:
+    proc = _kadath("serve", "--tick-rate", "100", "--max-ticks", "25", db=tmp_path)
     out, _ = proc.communicate(timeout=PROCESS_TIMEOUT_S)
     assert proc.returncode == 0, out
     assert "stopped at tick 25" in out
@@ -75,3 +76,25 @@ def test_schedule_lists_the_registered_systems(capsys: pytest.CaptureFixture[str
 def test_config_prints_the_effective_settings(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "--tick-rate", "20"]) == 0
     assert "tick_rate_hz = 20.0" in capsys.readouterr().out
+
+
+def test_a_restarted_server_carries_on_from_the_tick_it_saved_at_shutdown(tmp_path: Path) -> None:
+    for expected in (25, 50):
+        proc = _kadath("serve", "--tick-rate", "100", "--max-ticks", "25", db=tmp_path)
+        out, _ = proc.communicate(timeout=PROCESS_TIMEOUT_S)
+        assert proc.returncode == 0, out
+        assert f"final flush saved the world up to tick {expected}" in out
+        assert f"stopped at tick {expected}" in out
+
+
+def test_serve_refuses_to_start_on_an_invalid_world_with_the_check_report(tmp_path: Path) -> None:
+    zones = tmp_path / "broken" / "zones"
+    zones.mkdir(parents=True)
+    (zones / "void.toml").write_text(
+        '[zone]\nid = "void"\nname = "Void"\n\n[[rooms]]\nid = "void.a"\nname = "A"\n'
+        'description = "Nothing."\nenvironment = "void"\n[rooms.exits]\nn = "void.nowhere"\n'
+    )
+    proc = _kadath("serve", "--data", str(tmp_path / "broken"), db=tmp_path)
+    out, _ = proc.communicate(timeout=PROCESS_TIMEOUT_S)
+    assert proc.returncode == EXIT_BAD_SETUP, out
+    assert "void.nowhere" in out and "cannot start" in out

@@ -84,7 +84,7 @@ def test_the_plugin_registers_its_component_system_commands_renderer_and_content
         assert spec is not None and spec.plugin == "candles"
     assert registry.renderers["candle_low"] is render_candle_low
     assert registry.content_dirs == [("candles", CONTENT_DIR)]
-    assert (CONTENT_DIR / "templates" / "candles.toml").is_file()
+    assert (CONTENT_DIR / "items" / "candles.toml").is_file()
 
 
 def test_light_and_snuff_have_help_with_their_usage_and_aliases() -> None:

@@ -16,7 +16,7 @@ from kadath_candles.components import Candle
 __all__ = ["CONTENT_DIR", "Candle", "plugin"]
 
 CONTENT_DIR = Path(__file__).parent / "content"
-"""Candle templates for the world loader (see content/templates/candles.toml)."""
+"""Candle templates for the world loader (see content/items/candles.toml)."""
 
 
 def setup(kit: PluginKit) -> None:

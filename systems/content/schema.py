@@ -1,0 +1,355 @@
+"""The content file format as pydantic models: what each table of a data file may hold.
+
+One model per kind of entry (a room, a door, an item template...), validated one entry at a time so
+that a bad entry never hides the problems of the others. Only the loader uses these models: it
+converts them into the frozen dataclasses of :mod:`components.content`, and nothing else may ever
+see a pydantic object. No I/O here, and no checks that need another entry (references, duplicates):
+those are the loader's.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from components.content import Behaviour, EncounterCategory, ItemKind
+from components.items import EQUIPMENT_SLOTS, LockState
+from components.place import Environment, RoomFlag
+
+__all__ = [
+    "FILE_SECTIONS",
+    "ID_PATTERN",
+    "ContainerModel",
+    "DoorModel",
+    "Entry",
+    "ExitModel",
+    "FileKind",
+    "ItemModel",
+    "NpcModel",
+    "RoomModel",
+    "Section",
+    "SpawnModel",
+    "StackModel",
+    "SubzoneModel",
+    "WorldModel",
+    "ZoneModel",
+    "closest",
+    "reflow",
+]
+
+#: An id: lower-case words of letters, digits and ``_``, joined by single dots (``arkham.square``).
+ID_PATTERN = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*")
+#: A stat name (``damage``, ``nourishment``): lower-case letters, digits and ``_``.
+STAT_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def closest(word: str, choices: Any) -> str | None:
+    """The choice most like ``word`` (a likely typo), or None when nothing is close."""
+    found = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.75)
+    return found[0] if found else None
+
+
+def _hint(word: str, choices: Any) -> str:
+    near = closest(word, choices)
+    return f"; did you mean {near!r}?" if near else ""
+
+
+def reflow(text: str) -> str:
+    """Description text as players read it: lines of a paragraph joined with single spaces,
+    paragraphs (separated by a blank line) kept apart, no leading or trailing blank space. Builders
+    may then wrap long descriptions in TOML's triple-quoted strings however they like."""
+    paragraphs = re.split(r"\n[ \t]*\n", text.strip())
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+
+
+# --- field types -------------------------------------------------------------------------------
+
+
+def _check_id(value: str) -> str:
+    if not ID_PATTERN.fullmatch(value):
+        raise PydanticCustomError(
+            "content_id",
+            "{value} is not a valid id: use lower-case letters, digits and '_', with '.' between"
+            " words (as in 'arkham.square')",
+            {"value": repr(value)},
+        )
+    return value
+
+
+def _check_optional_id(value: str) -> str:
+    return value if value == "" else _check_id(value)
+
+
+def _check_name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise PydanticCustomError("content_text", "must not be empty")
+    if "\n" in value:
+        raise PydanticCustomError("content_text", "must be a single line")
+    return value
+
+
+def _check_text(value: str) -> str:
+    value = reflow(value)
+    if not value:
+        raise PydanticCustomError("content_text", "must not be empty")
+    return value
+
+
+def _check_keyword(value: str) -> str:
+    value = value.strip()
+    if not value or len(value.split()) != 1:
+        raise PydanticCustomError(
+            "content_keyword",
+            "{value} is not a keyword: each keyword is one word that players type",
+            {"value": repr(value)},
+        )
+    return value
+
+
+def _check_slot(value: str) -> str:
+    if value not in EQUIPMENT_SLOTS:
+        raise PydanticCustomError(
+            "content_slot",
+            "{value} is not an equipment slot; use one of {slots}{hint}",
+            {
+                "value": repr(value),
+                "slots": ", ".join(EQUIPMENT_SLOTS),
+                "hint": _hint(value, EQUIPMENT_SLOTS),
+            },
+        )
+    return value
+
+
+def _check_stat(value: str) -> str:
+    if not STAT_PATTERN.fullmatch(value):
+        raise PydanticCustomError(
+            "content_stat",
+            "{value} is not a stat name: use lower-case letters, digits and '_' (as in 'damage')",
+            {"value": repr(value)},
+        )
+    return value
+
+
+def _exit_shorthand(value: Any) -> Any:
+    """``n = "arkham.library"`` is short for ``n = { to = "arkham.library" }``."""
+    if isinstance(value, str):
+        return {"to": value}
+    if isinstance(value, dict):
+        return value
+    raise PydanticCustomError(
+        "content_exit",
+        'an exit is a room id ("arkham.church") or a table { to = "...", door = "...",'
+        " one_way = true }",
+    )
+
+
+Id = Annotated[str, AfterValidator(_check_id)]
+OptionalId = Annotated[str, AfterValidator(_check_optional_id)]  # "" = none
+Name = Annotated[str, AfterValidator(_check_name)]
+Text = Annotated[str, AfterValidator(_check_text)]
+OptionalText = Annotated[str, AfterValidator(reflow)]
+Keyword = Annotated[str, AfterValidator(_check_keyword)]
+Slot = Annotated[str, AfterValidator(_check_slot)]
+StatName = Annotated[str, AfterValidator(_check_stat)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Stats = dict[StatName, FiniteFloat]
+# Enumerations are written as their values ("street"): strict mode would want enum instances.
+_Lax = Strict(False)
+EnvironmentName = Annotated[Environment, _Lax]
+RoomFlagName = Annotated[RoomFlag, _Lax]
+LockName = Annotated[LockState, _Lax]
+ItemKindName = Annotated[ItemKind, _Lax]
+BehaviourName = Annotated[Behaviour, _Lax]
+CategoryName = Annotated[EncounterCategory, _Lax]
+
+
+def _rule(field: str, message: str) -> PydanticCustomError:
+    """An error of a rule between fields, reported against ``field`` (the loader reads it)."""
+    return PydanticCustomError("content_rule", message, {"field": field})
+
+
+# --- entries -----------------------------------------------------------------------------------
+
+
+class Entry(BaseModel):
+    """An entry of a data file. Strict: TOML values are typed, so ``closed = "yes"`` is an error,
+    not a guess; unknown keys are errors (a typo would otherwise be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class StackModel(Entry):
+    """``{ template = "coin", quantity = 3 }``: items placed by content."""
+
+    template: Id
+    quantity: int = Field(1, ge=1)
+
+
+class ExitModel(Entry):
+    to: Id
+    door: OptionalId = ""
+    one_way: bool = False
+
+
+class ContainerModel(Entry):
+    """``[[rooms.containers]]``: a fixture of a room made from a container template."""
+
+    id: Id
+    template: Id
+    contents: list[StackModel] = []
+    lock: LockName | None = None
+    closed: bool | None = None
+
+
+class RoomModel(Entry):
+    id: Id
+    name: Name
+    description: Text
+    subzone: OptionalId = ""
+    environment: EnvironmentName = Environment.STREET
+    flags: list[RoomFlagName] = []
+    items: list[StackModel] = []
+    exits: dict[str, Annotated[ExitModel, BeforeValidator(_exit_shorthand)]] = {}
+    containers: list[ContainerModel] = []
+
+
+class SubzoneModel(Entry):
+    id: Id
+    name: Name
+
+
+class DoorModel(Entry):
+    id: Id
+    name: Name = "a door"
+    closed: bool = True
+    locked: bool = False
+    key: OptionalId = ""
+
+    @model_validator(mode="after")
+    def _locked_doors_are_closed(self) -> Self:
+        if self.locked and not self.closed:
+            raise _rule("closed", "a locked door must be closed (closed = true, or unlock it)")
+        return self
+
+
+class SpawnModel(Entry):
+    npc: Id
+    room: Id
+    max: int = Field(1, ge=1)
+    respawn_s: FiniteFloat = Field(300.0, ge=0)
+
+
+class ZoneModel(Entry):
+    id: Id
+    name: Name
+    description: OptionalText = ""
+
+
+_CONTAINER_ONLY = ("capacity", "closed", "lock", "key")
+
+
+class ItemModel(Entry):
+    id: Id
+    name: Name
+    plural: Name = ""
+    keywords: list[Keyword] = Field(min_length=1)
+    description: Text
+    kind: ItemKindName = ItemKind.JUNK
+    stackable: bool = False
+    portable: bool = True
+    slot: Slot = ""
+    weight: FiniteFloat = Field(0.0, ge=0)
+    capacity: int = Field(0, ge=0)
+    closed: bool = False
+    lock: LockName = LockState.UNLOCKED
+    key: OptionalId = ""
+    stats: Stats = {}
+
+    @model_validator(mode="after")
+    def _container_rules(self) -> Self:
+        if self.kind == ItemKind.CONTAINER:
+            if self.capacity < 1:
+                raise _rule("capacity", "a container needs a capacity of at least 1 (item slots)")
+            if self.stackable:
+                raise _rule("stackable", "a container cannot be stackable")
+            if self.lock != LockState.UNLOCKED and not self.closed:
+                raise _rule("closed", f"a {self.lock} container must be closed (closed = true)")
+        else:
+            given = [name for name in _CONTAINER_ONLY if name in self.model_fields_set]
+            if given:
+                raise _rule(
+                    given[0],
+                    f"only containers have {', '.join(given)} (this item's kind is"
+                    f" {str(self.kind)!r})",
+                )
+        return self
+
+
+class NpcModel(Entry):
+    id: Id
+    name: Name
+    keywords: list[Keyword] = Field(min_length=1)
+    description: Text
+    behaviour: BehaviourName = Behaviour.PASSIVE
+    category: CategoryName = EncounterCategory.MUNDANE
+    dp: int = Field(10, ge=1)
+    carries: list[StackModel] = []
+    stats: Stats = {}
+
+
+class WorldModel(Entry):
+    name: Name = ""
+    start_room: OptionalId = ""
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+class FileKind(StrEnum):
+    """What a data file holds, decided by where it is: ``world.toml``, ``zones/``, ``items/``,
+    ``npcs/``."""
+
+    WORLD = "world"
+    ZONE = "zone"
+    ITEMS = "items"
+    NPCS = "npcs"
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A top-level key of a data file: ``[zone]`` (one table) or ``[[rooms]]`` (many)."""
+
+    key: str
+    model: type[Entry]
+    label: str  # what an entry is called in reports: "room", "door"...
+    many: bool
+    required: bool = False
+
+
+FILE_SECTIONS: dict[FileKind, tuple[Section, ...]] = {
+    FileKind.WORLD: (Section("world", WorldModel, "world", many=False, required=True),),
+    FileKind.ZONE: (
+        Section("zone", ZoneModel, "zone", many=False, required=True),
+        Section("subzones", SubzoneModel, "subzone", many=True),
+        Section("doors", DoorModel, "door", many=True),
+        Section("rooms", RoomModel, "room", many=True),
+        Section("spawns", SpawnModel, "spawn", many=True),
+    ),
+    FileKind.ITEMS: (Section("items", ItemModel, "item", many=True),),
+    FileKind.NPCS: (Section("npcs", NpcModel, "npc", many=True),),
+}
