@@ -236,8 +236,10 @@ def table_for(component_type: type) -> ComponentTable:
         encoders.append(encode)
         decoders.append((field.name, decode))
     attrs["__annotations__"] = annotations
+    # Named after the unique persistent name: two component classes may share a class name.
+    attrs["__module__"] = __name__
     model = types.new_class(
-        f"{component_type.__name__}Row", (_Base,), {"table": True}, lambda ns: ns.update(attrs)
+        f"Row_{info.name}", (_Base,), {"table": True}, lambda ns: ns.update(attrs)
     )
     columns = tuple(name for name, _ in decoders)
     table: sa.Table = model.__table__  # type: ignore[attr-defined]
