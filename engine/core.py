@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from engine.accounts import AccountStore
 from engine.clock import Calendar, Clock
 from engine.commands import Command, CommandInbox, CommandRegistry
 from engine.config import Config
@@ -102,6 +103,8 @@ class Engine:
         world.insert_resource(self.commands)
         self.inbox = CommandInbox()
         self.role_of = role_of
+        #: Where accounts live, set by the persistence service at start-up (None in bare tests).
+        self.accounts: AccountStore | None = None
         window = config.engine.stats_window
         self.scheduler = Scheduler(
             self.registry.systems,
