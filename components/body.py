@@ -57,3 +57,15 @@ class Vitals(Component):
 
     dp: int
     max_dp: int
+
+
+@persistent("offline")
+@dataclass(frozen=True, slots=True)
+class Offline(Component):
+    """A player character out of the world (quit, or link-dead past the grace period).
+
+    Its body waits outside every room, saved; ``room`` (a room's stable id) is where it wakes when
+    its player logs in again.
+    """
+
+    room: int

@@ -9,13 +9,14 @@ from __future__ import annotations
 import components.body
 import components.items
 import components.place
+import components.social
 from engine.component import Component
 from engine.plugins import Plugin, PluginKit
-from systems import info, items, look, meta, movement, npc_spawn, posture, speech
+from systems import info, items, look, meta, movement, npc_spawn, posture, presence, speech
 from systems.content import plugin as content_plugin
 
 #: Modules whose component types the core plugin registers (persistent ones get tables).
-COMPONENT_MODULES = (components.place, components.body, components.items)
+COMPONENT_MODULES = (components.place, components.body, components.items, components.social)
 
 
 def _setup(kit: PluginKit) -> None:
@@ -28,7 +29,18 @@ def _setup(kit: PluginKit) -> None:
                 and value.__module__ == module_.__name__
             ):
                 kit.component(value)
-    for module in (content_plugin, meta, look, movement, posture, speech, info, items, npc_spawn):
+    for module in (
+        content_plugin,
+        meta,
+        look,
+        movement,
+        posture,
+        speech,
+        info,
+        items,
+        npc_spawn,
+        presence,
+    ):
         module.register(kit)
 
 

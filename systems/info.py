@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.body import Identity, Player, Posture, Vitals
+from components.body import Identity, Offline, Player, Posture, Vitals
 from components.content import Directory
 from components.items import Inventory, Item
 from components.place import Location, Room
@@ -48,7 +48,7 @@ def _where(world: World, entity: int) -> tuple[Room | None, str]:
 def who_view(world: World) -> View:
     """Every player character in the world, by name, with the zone it is in."""
     players: list[View] = []
-    for entity, (_player, identity) in world.query(Player, Identity):
+    for entity, (_player, identity) in world.query(Player, Identity, without=(Offline,)):
         room, zone_name = _where(world, entity)
         players.append(
             {

@@ -1,0 +1,87 @@
+"""Presence: player characters entering and leaving the world, and the ``quit`` command.
+
+A character that leaves is not destroyed (that would delete its saved rows): its Location is
+replaced by :class:`~components.body.Offline`, which remembers the room it will wake in. Pure rules
+over components; the network shell calls :func:`enter_world`/:func:`leave_world` between ticks and
+closes the connection when it sees the ``quit`` event.
+"""
+
+from __future__ import annotations
+
+from components.body import Identity, Offline, Player
+from components.content import Directory
+from components.place import Location
+from engine.commands import Args, Command, CommandSpec
+from engine.events import Scope
+from engine.plugins import PluginKit
+from engine.world import World
+from systems.things import holder_of
+
+#: Event type telling the shell that a player chose to leave: it says goodbye and closes.
+QUIT_EVENT = "quit"
+
+
+def in_world(world: World, character: int) -> bool:
+    return world.has(character, Location) and not world.has(character, Offline)
+
+
+def enter_world(world: World, character: int) -> None:
+    """Bring a character back where it left (or to the start room if that room is gone)."""
+    if in_world(world, character):
+        return
+    offline = world.try_get(character, Offline)
+    room_sid = offline.room if offline is not None else None
+    if room_sid is None or world.entity_of(room_sid) is None:
+        directory = world.resource(Directory)
+        room_sid = world.stable_id(directory.rooms[directory.start_room])
+    assert room_sid is not None
+    world.discard(character, Offline)
+    world.add(character, Location(room_sid))
+    room = world.entity_of(room_sid)
+    assert room is not None
+    name = world.get(character, Identity).name
+    world.emit(
+        "arrive",
+        Scope.room(room),
+        f"{name} wakes and looks around.",
+        {"who": name},
+        exclude=(character,),
+    )
+
+
+def leave_world(world: World, character: int, how: str = "fades from view") -> None:
+    """Take a character out of the world, remembering its room."""
+    location = world.try_get(character, Location)
+    if location is None:
+        return
+    room = holder_of(world, character)
+    world.remove(character, Location)
+    world.add(character, Offline(location.holder))
+    if room is not None:
+        name = world.get(character, Identity).name
+        world.emit("leave", Scope.room(room), f"{name} {how}.", {"who": name}, exclude=(character,))
+
+
+def quit_game(world: World, cmd: Command, args: Args) -> None:
+    """Leave the world now; the character is saved where it stands."""
+    if not world.has(cmd.actor, Player):
+        world.emit(
+            "error",
+            Scope.entity(cmd.actor),
+            "Only players can quit.",
+            {"code": "not_a_player", "message": "Only players can quit."},
+        )
+        return
+    world.emit(QUIT_EVENT, Scope.entity(cmd.actor), "You close your eyes. Until next time.")
+    leave_world(world, cmd.actor, "closes their eyes and is gone")
+
+
+def register(kit: PluginKit) -> None:
+    kit.command(
+        CommandSpec(
+            verb="quit",
+            handler=quit_game,
+            help="Leave the game. Your character is saved where it stands.",
+            category="information",
+        )
+    )

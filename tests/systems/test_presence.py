@@ -1,0 +1,60 @@
+"""Presence: characters leave the world without being destroyed, and wake where they left."""
+
+from __future__ import annotations
+
+from components.body import Offline
+from components.content import Directory
+from components.place import Location
+from systems.characters import create_character
+from systems.presence import QUIT_EVENT, enter_world, in_world, leave_world
+from systems.things import contents, room_of
+from tests.systems.world_fixture import make_engine
+
+
+def test_quit_takes_the_character_out_of_the_world_and_keeps_it() -> None:
+    engine = make_engine()
+    world = engine.world
+    armitage = create_character(world, "Armitage", room="hall")
+    carter = create_character(world, "Carter", room="hall")
+    engine.submit_line(armitage, "quit")
+    events = engine.tick().events
+    assert any(e.type == QUIT_EVENT and e.scope.target == armitage for e in events)
+    assert [e.text for e in events if e.type == "leave"] == [
+        "Armitage closes their eyes and is gone."
+    ]
+    assert world.exists(armitage) and not in_world(world, armitage)
+    hall = world.resource(Directory).rooms["hall"]
+    assert armitage not in contents(world, hall) and carter in contents(world, hall)
+    assert world.get(armitage, Offline).room == world.stable_id(hall)
+
+
+def test_who_does_not_list_characters_out_of_the_world() -> None:
+    engine = make_engine()
+    world = engine.world
+    armitage = create_character(world, "Armitage")
+    carter = create_character(world, "Carter")
+    leave_world(world, armitage)
+    engine.submit_line(carter, "who")
+    (event,) = [e for e in engine.tick().events if e.type == "who"]
+    assert [p["name"] for p in event.data["players"]] == ["Carter"]
+
+
+def test_a_returning_character_wakes_in_the_room_it_left() -> None:
+    engine = make_engine()
+    world = engine.world
+    armitage = create_character(world, "Armitage", room="gate")
+    leave_world(world, armitage)
+    enter_world(world, armitage)
+    assert room_of(world, armitage) == world.resource(Directory).rooms["gate"]
+    assert not world.has(armitage, Offline) and world.has(armitage, Location)
+
+
+def test_leaving_and_entering_are_saved_changes() -> None:
+    engine = make_engine()
+    world = engine.world
+    armitage = create_character(world, "Armitage")
+    engine.tick()
+    leave_world(world, armitage)
+    changes = engine.tick().changes
+    sid = world.stable_id(armitage)
+    assert (sid, Location) in changes.deleted and (sid, Offline) in changes.added
