@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.commands import DEFAULT_PREFIX_ALIASES, CommandSpec
 from engine.component import component_info
@@ -30,6 +30,7 @@ __all__ = [
     "Plugin",
     "PluginError",
     "PluginKit",
+    "PresenceRules",
     "Registry",
     "SetupError",
     "discover_plugins",
@@ -65,6 +66,34 @@ class Plugin:
     version: str = "0"
 
 
+class PresenceRules(Protocol):
+    """How player characters come and go: game rules the network shell needs but may not import.
+
+    A plugin (``core``) provides one through :meth:`PluginKit.presence`; the shell calls it between
+    ticks, on the event-loop thread. Every method is a pure world change plus events: no I/O.
+    """
+
+    def create_character(self, world: World, name: str) -> int:
+        """A new persistent player character named ``name``, out of the world; its entity."""
+        ...
+
+    def enter_world(self, world: World, character: int) -> None:
+        """Bring the character into the world (where it left) and show it where it is."""
+        ...
+
+    def leave_world(self, world: World, character: int, reason: str) -> None:
+        """Take the character out of the world, saved; ``reason`` is quit, linkdead, kicked..."""
+        ...
+
+    def status(self, world: World, character: int) -> Mapping[str, object]:
+        """The vitals a client shows in its status bar (dp, max_dp, lucidity, tier, posture)."""
+        ...
+
+    def status_components(self) -> tuple[type, ...]:
+        """Component types whose change means the status must be sent again."""
+        ...
+
+
 class SetupError(RuntimeError):
     """A problem an operator must fix before the world can start (a broken content file).
 
@@ -94,6 +123,7 @@ class Registry:
     renderers: dict[str, Renderer] = field(default_factory=dict)
     content_dirs: list[tuple[str, Path]] = field(default_factory=list)
     world_builders: list[tuple[str, WorldBuilder]] = field(default_factory=list)
+    presence: PresenceRules | None = None
     owners: dict[object, str] = field(default_factory=dict)
     loaded: list[str] = field(default_factory=list)
 
@@ -172,6 +202,19 @@ class PluginKit:
             )
         reg.renderers[event_type] = render
         reg.owners[render] = self.plugin
+
+    def presence(self, rules: PresenceRules) -> None:
+        """Provide the rules of player characters coming and going (one plugin only)."""
+        reg = self._registry
+        if reg.presence is not None:
+            raise PluginError(
+                {
+                    self.plugin: "presence rules are already provided by plugin "
+                    f"{reg.owner(reg.presence)!r}"
+                }
+            )
+        reg.presence = rules
+        reg.owners[rules] = self.plugin
 
     def world_builder(self, builder: WorldBuilder) -> None:
         """Run ``builder(world, registry)`` when the server builds its world, in plugin order."""

@@ -8,13 +8,17 @@ closes the connection when it sees the ``quit`` event.
 
 from __future__ import annotations
 
-from components.body import Identity, Offline, Player
+from collections.abc import Mapping
+
+from components.body import Identity, Offline, Player, Posture, Vitals
 from components.content import Directory
 from components.place import Location
 from engine.commands import Args, Command, CommandSpec
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
+from systems.characters import create_character
+from systems.look import show_room
 from systems.things import holder_of
 
 #: Event type telling the shell that a player chose to leave: it says goodbye and closes.
@@ -57,9 +61,50 @@ def leave_world(world: World, character: int, how: str = "fades from view") -> N
     room = holder_of(world, character)
     world.remove(character, Location)
     world.add(character, Offline(location.holder))
-    if room is not None:
+    if room is not None and how:
         name = world.get(character, Identity).name
         world.emit("leave", Scope.room(room), f"{name} {how}.", {"who": name}, exclude=(character,))
+
+
+#: How the room sees a character go, by the reason it leaves.
+LEAVING_WORDS: dict[str, str] = {
+    "quit": "closes their eyes and is gone",
+    "linkdead": "grows still and fades, like a dream half-remembered",
+    "kicked": "is pulled out of the world by an unseen hand",
+    "idle": "drifts off into sleep and is gone",
+    "takeover": "blinks, as if someone else now looks out through their eyes",
+    "shutdown": "fades with the rest of the world",
+}
+
+
+class CorePresence:
+    """The core plugin's :class:`engine.plugins.PresenceRules`."""
+
+    def create_character(self, world: World, name: str) -> int:
+        character = create_character(world, name)
+        leave_world(world, character, "")  # out of the world until the player enters it
+        return character
+
+    def enter_world(self, world: World, character: int) -> None:
+        enter_world(world, character)
+        show_room(world, character)
+
+    def leave_world(self, world: World, character: int, reason: str) -> None:
+        leave_world(world, character, LEAVING_WORDS.get(reason, "fades from view"))
+
+    def status(self, world: World, character: int) -> Mapping[str, object]:
+        vitals = world.try_get(character, Vitals)
+        posture = world.try_get(character, Posture)
+        return {
+            "dp": vitals.dp if vitals else None,
+            "max_dp": vitals.max_dp if vitals else None,
+            "lucidity": None,  # the lucidity rules are not written yet
+            "tier": None,
+            "posture": str(posture.state) if posture else None,
+        }
+
+    def status_components(self) -> tuple[type, ...]:
+        return (Vitals, Posture)
 
 
 def quit_game(world: World, cmd: Command, args: Args) -> None:
@@ -73,10 +118,11 @@ def quit_game(world: World, cmd: Command, args: Args) -> None:
         )
         return
     world.emit(QUIT_EVENT, Scope.entity(cmd.actor), "You close your eyes. Until next time.")
-    leave_world(world, cmd.actor, "closes their eyes and is gone")
+    leave_world(world, cmd.actor, LEAVING_WORDS["quit"])
 
 
 def register(kit: PluginKit) -> None:
+    kit.presence(CorePresence())
     kit.command(
         CommandSpec(
             verb="quit",

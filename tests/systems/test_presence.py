@@ -58,3 +58,26 @@ def test_leaving_and_entering_are_saved_changes() -> None:
     changes = engine.tick().changes
     sid = world.stable_id(armitage)
     assert (sid, Location) in changes.deleted and (sid, Offline) in changes.added
+
+
+def test_the_core_presence_rules_create_characters_out_of_the_world_and_show_the_room() -> None:
+    engine = make_engine()
+    world = engine.world
+    rules = engine.registry.presence
+    assert rules is not None
+    armitage = rules.create_character(world, "Armitage")
+    assert world.is_persistent(armitage) and not in_world(world, armitage)
+    engine.tick()
+    rules.enter_world(world, armitage)
+    events = engine.tick().events
+    (room,) = [e for e in events if e.type == "room" and e.scope.target == armitage]
+    assert room.data["id"] == "ward"
+    assert rules.status(world, armitage) == {
+        "dp": 20,
+        "max_dp": 20,
+        "lucidity": None,
+        "tier": None,
+        "posture": "standing",
+    }
+    rules.leave_world(world, armitage, "linkdead")
+    assert not in_world(world, armitage)
