@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from engine.config import Config, ConfigError, add_config_arguments, config_from_args
-from engine.core import Engine
+from engine.core import Engine, StopRequest
 from engine.loop import TickLoop
 from engine.plugins import PluginError, SetupError
 from engine.services import Service, discover_services
@@ -127,8 +127,16 @@ async def serve(
     # so that collections during play scan only what play allocates (see docs/PERFORMANCE.md).
     gc.collect()
     gc.freeze()
+
+    def tick() -> None:
+        engine.tick()
+        request = engine.world.try_resource(StopRequest)
+        if request is not None:
+            log.info("stopping: %s", request.reason)
+            loop.stop()
+
     loop = TickLoop(
-        engine.tick,
+        tick,
         config.engine.tick_rate_hz,
         config.engine.max_catch_up_ticks,
         stats_window=config.engine.stats_window,

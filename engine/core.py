@@ -23,7 +23,7 @@ from engine.scheduler import Scheduler
 from engine.stats import RollingStats, StatsSummary
 from engine.world import Changes, World
 
-__all__ = ["Engine", "StatsRow", "TickResult"]
+__all__ = ["Engine", "StatsBoard", "StatsRow", "StopRequest", "TickResult"]
 
 log = logging.getLogger("kadath.engine")
 
@@ -50,6 +50,26 @@ class StatsRow:
     failures: int
     note: str
     cost: StatsSummary
+
+
+@dataclass(frozen=True, slots=True)
+class StopRequest:
+    """A world resource a rule inserts to ask the server to stop after this tick (a shutdown)."""
+
+    reason: str
+
+
+class StatsBoard:
+    """A world resource through which rules (the admin ``stats`` command) read the cost table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def text(self) -> str:
+        return self._engine.format_stats()
+
+    def services(self) -> dict[str, Mapping[str, object]]:
+        return self._engine.service_stats()
 
 
 TickListener = Callable[[TickResult], None]
@@ -99,8 +119,10 @@ class Engine:
                 clashes[owner] = f"{clashes[owner]}; {exc}" if owner in clashes else str(exc)
         if clashes:
             raise PluginError(clashes)
-        # Published for commands about commands (help): handlers reach only the world.
+        # Published for commands about commands (help) and about the server (stats): handlers
+        # reach only the world.
         world.insert_resource(self.commands)
+        world.insert_resource(StatsBoard(self))
         self.inbox = CommandInbox()
         self.role_of = role_of
         #: Where accounts live, set by the persistence service at start-up (None in bare tests).

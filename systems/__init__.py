@@ -12,7 +12,7 @@ import components.place
 import components.social
 from engine.component import Component
 from engine.plugins import Plugin, PluginKit
-from systems import info, items, look, meta, movement, npc_spawn, posture, presence, speech
+from systems import admin, info, items, look, meta, movement, npc_spawn, posture, presence, speech
 from systems.content import plugin as content_plugin
 
 #: Modules whose component types the core plugin registers (persistent ones get tables).
@@ -40,6 +40,7 @@ def _setup(kit: PluginKit) -> None:
         items,
         npc_spawn,
         presence,
+        admin,
     ):
         module.register(kit)
 

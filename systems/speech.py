@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.body import Identity
+from components.social import Muted
 from engine.commands import Args, Command, CommandSpec
 from engine.events import Scope
 from engine.plugins import PluginKit
@@ -20,6 +21,21 @@ from systems.targeting import TargetError, find, parse_target
 from systems.things import contents, display_name, room_of
 
 _END_PUNCTUATION = (".", "!", "?", "…", '"', "'", ")")
+
+
+def silenced(world: World, actor: int) -> bool:
+    """True (and the actor is told why) while a staff mute lasts; an expired mute is lifted."""
+    muted = world.try_get(actor, Muted)
+    if muted is None:
+        return False
+    left_s = muted.until_s - world.clock.seconds
+    if left_s <= 0:
+        world.remove(actor, Muted)
+        return False
+    minutes = max(1, round(left_s / 60))
+    text = f"You are muted by staff for about {minutes} more minute{'s' if minutes != 1 else ''}."
+    world.emit("error", Scope.entity(actor), text, {"code": "muted", "message": text})
+    return True
 
 
 def say_texts(speaker: str, message: str) -> tuple[str, str]:
@@ -50,6 +66,8 @@ def _refuse(world: World, actor: int, code: str, text: str, **extra: Any) -> Non
 def say(world: World, cmd: Command, args: Args) -> None:
     """``say <message...>`` (or ``'message``): everyone in the room hears it."""
     actor = cmd.actor
+    if silenced(world, actor):
+        return
     message = args.text("message")
     name, sid = display_name(world, actor), world.stable_id(actor)
     yours, _ = say_texts(name, message)
@@ -71,6 +89,8 @@ def say(world: World, cmd: Command, args: Args) -> None:
 def emote(world: World, cmd: Command, args: Args) -> None:
     """``emote <action...>`` (or ``:action``): the room, the actor included, sees it done."""
     actor = cmd.actor
+    if silenced(world, actor):
+        return
     action = args.text("action")
     room = room_of(world, actor)
     name, sid = display_name(world, actor), world.stable_id(actor)
@@ -94,6 +114,8 @@ def emote(world: World, cmd: Command, args: Args) -> None:
 def whisper(world: World, cmd: Command, args: Args) -> None:
     """``whisper <target> <message...>``: only the target hears; the room sees that it happened."""
     actor = cmd.actor
+    if silenced(world, actor):
+        return
     message = args.text("message")
     room = room_of(world, actor)
     if room is None:

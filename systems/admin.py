@@ -1,0 +1,285 @@
+"""Staff commands: teleport, goto, summon, kick, mute, unmute, shutdown and stats.
+
+Every command here needs the ``admin`` role (the command registry checks it) and is logged with
+who did what to whom. They change components and emit events like any rule; the network shell
+closes a kicked player's connection when it sees the ``kick`` event, and stops the server when a
+rule inserts :class:`engine.core.StopRequest`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass, field
+
+from components.body import Identity, Offline, Player
+from components.content import Directory
+from components.place import Location, Room
+from components.social import Muted
+from engine.commands import Args, Command, CommandSpec
+from engine.core import StatsBoard, StopRequest
+from engine.events import Scope
+from engine.plugins import PluginKit
+from engine.scheduler import SystemContext, system
+from engine.world import World
+from systems.look import show_room
+from systems.presence import LEAVING_WORDS, leave_world
+from systems.things import room_of
+
+log = logging.getLogger("kadath.admin")
+
+#: Event type telling the shell to disconnect a player (after the kick is announced).
+KICK_EVENT = "kick"
+#: Event type announcing the end of the world to everyone, just before the server stops.
+SHUTDOWN_EVENT = "shutdown"
+#: Countdown when ``shutdown`` is given no number, in seconds.
+SHUTDOWN_DEFAULT_S = 10
+#: Seconds before a shutdown at which everyone is warned.
+SHUTDOWN_WARNINGS_S: tuple[int, ...] = (600, 300, 120, 60, 30, 10, 5, 4, 3, 2, 1)
+#: How often the countdown is checked, in seconds.
+SHUTDOWN_CHECK_INTERVAL_S = 1.0
+#: A mute without a duration lasts this many minutes.
+MUTE_DEFAULT_MINUTES = 10
+
+
+@dataclass(slots=True)
+class ShutdownCountdown:
+    """A world resource while a shutdown is pending (transient: a restart cancels it)."""
+
+    at_s: float
+    by: str
+    warned: set[int] = field(default_factory=set)
+
+
+def _refuse(world: World, actor: int, code: str, text: str) -> None:
+    world.emit("error", Scope.entity(actor), text, {"code": code, "message": text})
+
+
+def _tell(world: World, actor: int, text: str, **data: object) -> None:
+    world.emit("msg", Scope.entity(actor), text, {"event": "admin", **data})
+
+
+def _name(world: World, entity: int) -> str:
+    identity = world.try_get(entity, Identity)
+    return identity.name if identity is not None else f"entity {entity}"
+
+
+def find_player(world: World, name: str) -> int | None:
+    """An online player by name: exact (ignoring case) first, else a unique prefix."""
+    wanted = name.casefold()
+    candidates = [
+        (entity, identity.name.casefold())
+        for entity, (_player, identity) in world.query(Player, Identity, without=(Offline,))
+    ]
+    exact = [entity for entity, n in candidates if n == wanted]
+    if exact:
+        return exact[0]
+    prefixed = [entity for entity, n in candidates if n.startswith(wanted)]
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+def find_room(world: World, words: str) -> int | None:
+    """A room by its key (``arkham.square``), or by its name if exactly one room has it."""
+    rooms = world.resource(Directory).rooms
+    if words in rooms:
+        return rooms[words]
+    named = [e for e, room in world.query(Room) if room.name.casefold() == words.casefold()]
+    return named[0] if len(named) == 1 else None
+
+
+def _no_room(world: World, actor: int, words: str) -> None:
+    close = difflib.get_close_matches(words, list(world.resource(Directory).rooms), n=3)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    _refuse(world, actor, "no_such_room", f"There is no room '{words}'.{hint}")
+
+
+def relocate(world: World, who: int, room: int, *, vanish: str, appear: str) -> None:
+    """Move ``who`` to ``room`` by staff power, telling both rooms and showing the new one."""
+    old = room_of(world, who)
+    name = _name(world, who)
+    if old is not None:
+        world.emit("leave", Scope.room(old), f"{name} {vanish}.", {"who": name}, exclude=(who,))
+    sid = world.stable_id(room)
+    assert sid is not None
+    world.add(who, Location(sid))
+    world.emit("arrive", Scope.room(room), f"{name} {appear}.", {"who": name}, exclude=(who,))
+    show_room(world, who)
+
+
+def teleport(world: World, cmd: Command, args: Args) -> None:
+    """``teleport <player> <room...>``: send a player to a room."""
+    target = find_player(world, args.text("player"))
+    if target is None:
+        _refuse(
+            world, cmd.actor, "no_such_player", f"No one called '{args.text('player')}' is here."
+        )
+        return
+    room = find_room(world, args.text("room"))
+    if room is None:
+        _no_room(world, cmd.actor, args.text("room"))
+        return
+    relocate(world, target, room, vanish="vanishes", appear="appears out of thin air")
+    log.info(
+        "%s teleported %s to %s", _name(world, cmd.actor), _name(world, target), args.text("room")
+    )
+    _tell(world, cmd.actor, f"You send {_name(world, target)} to {world.get(room, Room).name}.")
+
+
+def goto(world: World, cmd: Command, args: Args) -> None:
+    """``goto <player|room>``: go where a player is, or to a room."""
+    words = args.text("target")
+    target = find_player(world, words)
+    room = room_of(world, target) if target is not None else find_room(world, words)
+    if room is None:
+        _no_room(world, cmd.actor, words)
+        return
+    relocate(world, cmd.actor, room, vanish="vanishes", appear="steps out of nowhere")
+    log.info("%s went to %s", _name(world, cmd.actor), words)
+
+
+def summon(world: World, cmd: Command, args: Args) -> None:
+    """``summon <player>``: bring a player to you."""
+    target = find_player(world, args.text("player"))
+    room = room_of(world, cmd.actor)
+    if target is None or room is None:
+        _refuse(
+            world, cmd.actor, "no_such_player", f"No one called '{args.text('player')}' is here."
+        )
+        return
+    relocate(world, target, room, vanish="is pulled away", appear="is pulled in from elsewhere")
+    log.info("%s summoned %s", _name(world, cmd.actor), _name(world, target))
+
+
+def kick(world: World, cmd: Command, args: Args) -> None:
+    """``kick <player>``: disconnect a player; the character leaves the world, saved."""
+    target = find_player(world, args.text("player"))
+    if target is None:
+        _refuse(
+            world, cmd.actor, "no_such_player", f"No one called '{args.text('player')}' is here."
+        )
+        return
+    world.emit(
+        KICK_EVENT,
+        Scope.entity(target),
+        "You have been removed from the game by staff.",
+        {"reason": "kicked", "by": _name(world, cmd.actor)},
+    )
+    leave_world(world, target, LEAVING_WORDS["kicked"])
+    log.info("%s kicked %s", _name(world, cmd.actor), _name(world, target))
+    _tell(world, cmd.actor, f"You kick {_name(world, target)}.")
+
+
+def mute(world: World, cmd: Command, args: Args) -> None:
+    """``mute <player> [minutes]``: the player cannot say, emote or whisper for a while."""
+    target = find_player(world, args.text("player"))
+    if target is None:
+        _refuse(
+            world, cmd.actor, "no_such_player", f"No one called '{args.text('player')}' is here."
+        )
+        return
+    minutes = args.opt_number("minutes")
+    minutes = MUTE_DEFAULT_MINUTES if minutes is None else minutes
+    if minutes < 1:
+        _refuse(world, cmd.actor, "bad_args", "Mute for at least 1 minute (use unmute to lift it).")
+        return
+    until = world.clock.seconds + minutes * 60
+    world.add(target, Muted(until, _name(world, cmd.actor)))
+    log.info("%s muted %s for %d minutes", _name(world, cmd.actor), _name(world, target), minutes)
+    _tell(world, cmd.actor, f"{_name(world, target)} is muted for {minutes} minutes.")
+    _tell(world, target, f"You have been muted by staff for {minutes} minutes.")
+
+
+def unmute(world: World, cmd: Command, args: Args) -> None:
+    """``unmute <player>``: lift a mute."""
+    target = find_player(world, args.text("player"))
+    if target is None or world.discard(target, Muted) is None:
+        _refuse(world, cmd.actor, "not_muted", f"'{args.text('player')}' is not muted.")
+        return
+    log.info("%s unmuted %s", _name(world, cmd.actor), _name(world, target))
+    _tell(world, cmd.actor, f"{_name(world, target)} may speak again.")
+    _tell(world, target, "You may speak again.")
+
+
+def shutdown(world: World, cmd: Command, args: Args) -> None:
+    """``shutdown [seconds]``: warn everyone, count down, then save and stop the server."""
+    seconds = args.opt_number("seconds")
+    seconds = SHUTDOWN_DEFAULT_S if seconds is None else seconds
+    if seconds < 0:
+        _refuse(world, cmd.actor, "bad_args", "Give a number of seconds, 0 or more.")
+        return
+    by = _name(world, cmd.actor)
+    already = {mark for mark in SHUTDOWN_WARNINGS_S if mark >= seconds}  # said in the order
+    world.insert_resource(ShutdownCountdown(world.clock.seconds + seconds, by, already))
+    log.info("%s ordered a shutdown in %d seconds", by, seconds)
+    world.emit(
+        "msg",
+        Scope.everyone(),
+        f"The world will end in {seconds} seconds ({by}).",
+        {"event": "shutdown_warning", "seconds": seconds},
+    )
+
+
+@system(phase="late", every_s=SHUTDOWN_CHECK_INTERVAL_S)
+def shutdown_countdown(world: World, ctx: SystemContext) -> None:
+    """Warn at fixed points before a pending shutdown, then ask the server to stop."""
+    countdown = world.try_resource(ShutdownCountdown)
+    if countdown is None or world.try_resource(StopRequest) is not None:
+        return
+    remaining = countdown.at_s - ctx.now_s
+    if remaining <= 1e-9:
+        world.emit(
+            SHUTDOWN_EVENT,
+            Scope.everyone(),
+            "The world dissolves into grey. Saved.",
+            {"reason": "shutdown"},
+        )
+        world.insert_resource(StopRequest(f"shutdown ordered by {countdown.by}"))
+        return
+    passed = [mark for mark in SHUTDOWN_WARNINGS_S if remaining <= mark + 1e-9]
+    if passed and min(passed) not in countdown.warned:
+        mark = min(passed)  # the nearest mark just crossed; larger ones are stale news
+        countdown.warned.update(passed)
+        world.emit(
+            "msg",
+            Scope.everyone(),
+            f"The world will end in {mark} seconds.",
+            {"event": "shutdown_warning", "seconds": mark},
+        )
+
+
+def stats(world: World, cmd: Command, args: Args) -> None:
+    """``stats``: the engine's per-system cost table, the writer's state and who is online."""
+    board = world.try_resource(StatsBoard)
+    online = world.count(Player, without=(Offline,))
+    text = board.text() if board is not None else "(no statistics in this world)"
+    services = board.services() if board is not None else {}
+    world.emit(
+        "msg",
+        Scope.entity(cmd.actor),
+        f"{text}\nplayers online: {online}",
+        {"event": "stats", "players": online, "services": services},
+    )
+
+
+def register(kit: PluginKit) -> None:
+    for verb, handler, usage, help_text in (
+        ("teleport", teleport, "<player> <room...>", "Send a player to a room (by key or name)."),
+        ("goto", goto, "<target...>", "Go to a player or a room."),
+        ("summon", summon, "<player>", "Bring a player to you."),
+        ("kick", kick, "<player>", "Disconnect a player; the character is saved and leaves."),
+        ("mute", mute, "<player> [<minutes:int>]", "Stop a player speaking for a while."),
+        ("unmute", unmute, "<player>", "Let a muted player speak again."),
+        ("shutdown", shutdown, "[<seconds:int>]", "Count down, then save and stop the server."),
+        ("stats", stats, "", "Show the tick's cost table, the database writer and players."),
+    ):
+        kit.command(
+            CommandSpec(
+                verb=verb,
+                handler=handler,
+                usage=usage,
+                help=help_text,
+                category="admin",
+                role="admin",
+            )
+        )
+    kit.system(shutdown_countdown)
