@@ -16,6 +16,8 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
+import orjson
+
 from engine.config import Config, ConfigError, add_config_arguments, config_from_args
 from engine.core import Engine, StopRequest
 from engine.loop import TickLoop
@@ -199,12 +201,28 @@ def _report(engine: Engine, loop: TickLoop) -> str:
     )
 
 
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per record, for log collectors (``log.json = true``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry).decode()
+
+
 def _setup_logging(config: Config) -> None:
-    logging.basicConfig(
-        level=config.log.level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if config.log.json:
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=config.log.level, handlers=[handler])
 
 
 if __name__ == "__main__":

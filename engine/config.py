@@ -324,6 +324,55 @@ class NetConfig:
         check=_non_empty,
     )
     port: int = _setting(4000, "TCP port to listen on.", ge=1, le=65535)
+    linkdead_grace_s: float = _setting(
+        60.0,
+        "How long a dropped player's character stays in the world, link-dead, waiting for a "
+        "resume; after it the character is saved and leaves.",
+        unit="s",
+        ge=0,
+    )
+    idle_timeout_s: float = _setting(
+        1800.0, "A connection that sends nothing for this long is closed.", unit="s", gt=0
+    )
+    ping_interval_s: float = _setting(
+        20.0,
+        "Heartbeat: the server pings each client this often and drops it if no pong comes "
+        "back within the same time.",
+        unit="s",
+        gt=0,
+    )
+    max_frame_bytes: int = _setting(
+        4096,
+        "Largest frame a client may send; bigger ones close the connection (1009).",
+        unit="bytes",
+        ge=256,
+        le=1_048_576,
+    )
+    commands_per_s: float = _setting(
+        10.0,
+        "Sustained command rate per connection; the excess is refused (rate_limited).",
+        unit="Hz",
+        gt=0,
+    )
+    command_burst: int = _setting(
+        20, "Commands a connection may send at once before the rate limit applies.", ge=1
+    )
+    outbound_max_messages: int = _setting(
+        1000,
+        "Messages queued to one client before it counts as not reading and is cut off (1008).",
+        ge=1,
+    )
+    outbound_max_bytes: int = _setting(
+        1_048_576,
+        "Bytes queued to one client before it is cut off (1008).",
+        unit="bytes",
+        ge=1024,
+    )
+    compression: bool = _setting(
+        False,
+        "permessage-deflate. Off by default: measured here it doubles the CPU per delivered "
+        "message and triples the memory per connection.",
+    )
 
     def __post_init__(self) -> None:
         _validate_section(self)

@@ -98,3 +98,15 @@ def test_serve_refuses_to_start_on_an_invalid_world_with_the_check_report(tmp_pa
     out, _ = proc.communicate(timeout=PROCESS_TIMEOUT_S)
     assert proc.returncode == EXIT_BAD_SETUP, out
     assert "void.nowhere" in out and "cannot start" in out
+
+
+def test_json_logging_writes_one_object_per_line(tmp_path: Path) -> None:
+    import orjson
+
+    proc = _kadath(
+        "serve", "--max-ticks", "3", "--tick-rate", "100", "--set", "log.json=true", db=tmp_path
+    )
+    out, _ = proc.communicate(timeout=PROCESS_TIMEOUT_S)
+    assert proc.returncode == 0, out
+    records = [orjson.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert any(r["logger"] == "kadath.server" and "serving world" in r["message"] for r in records)
