@@ -78,6 +78,12 @@ class PersistenceService:
         """Nothing to await: the writer is a thread of its own."""
 
     def stop(self, engine: Engine) -> None:
+        if self.writer is not None and self.schema is not None:
+            # The final snapshot: whatever changed after the last tick (the network service, which
+            # stops first, takes the players' characters out of the world) is saved too.
+            self.writer.submit(
+                take_snapshot(engine.world.collect_changes(), self.schema, engine.world)
+            )
         if self.writer is not None:
             saved = self.writer.stop(FINAL_FLUSH_TIMEOUT_S)
             stats = self.writer.stats()
