@@ -13,7 +13,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
 import orjson
@@ -149,6 +149,19 @@ async def serve(
             aio.add_signal_handler(sig, _stop_on_signal, loop, sig)
     reporter = asyncio.create_task(_report_periodically(engine, loop, config))
     running = [asyncio.ensure_future(service.run(engine)) for service in services]
+    failed: list[str] = []
+
+    def _watch(service: Service) -> Callable[[asyncio.Future[None]], None]:
+        def done(task: asyncio.Future[None]) -> None:
+            if not task.cancelled() and task.exception() is not None:
+                failed.append(service.name)
+                log.error("service %r failed: %s; stopping", service.name, task.exception())
+                loop.stop()
+
+        return done
+
+    for service, task in zip(services, running, strict=True):
+        task.add_done_callback(_watch(service))
     log.info(
         "serving world at %g Hz with plugins %s (node %d, seed %d)",
         config.engine.tick_rate_hz,
@@ -162,21 +175,22 @@ async def serve(
         reporter.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reporter
-        for service in reversed(services):
+        # One at a time, last started first, each allowed to finish its run (the network says
+        # goodbye to everyone) before the next stops (the database saves what that changed).
+        for service, task in reversed(list(zip(services, running, strict=True))):
             try:
                 service.stop(engine)
             except Exception:
                 log.exception("service %r failed to stop cleanly", service.name)
-        for task in running:
             try:
                 await asyncio.wait_for(task, SERVICE_STOP_TIMEOUT_S)
             except Exception:
-                log.exception("service task did not end cleanly")
+                log.exception("service %r did not end cleanly", service.name)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 aio.remove_signal_handler(sig)
     log.info("stopped at tick %d\n%s", engine.world.clock.tick, _report(engine, loop))
-    return 0
+    return 1 if failed else 0
 
 
 def _stop_on_signal(loop: TickLoop, sig: signal.Signals) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from engine.config import Config
 from engine.core import Engine, TickResult
 from engine.plugins import SetupError
+from persist.accounts import SqlAccountStore
 from persist.database import open_database
 from persist.migrate import MigrationError, ensure_schema
 from persist.restore import restore
@@ -59,6 +60,7 @@ class PersistenceService:
                 f"{exc}".splitlines()[0]
             ) from exc
         engine.scheduler.rebase(engine.world.clock.seconds)
+        engine.accounts = SqlAccountStore(db)
         self.writer = writer = Writer(
             db,
             schema,

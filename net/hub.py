@@ -1,0 +1,355 @@
+"""The session hub: who is connected, which character each plays, and delivery of tick events.
+
+The hub is the shell's memory between sockets and the world. It knows nothing of websockets: a
+connection is a :class:`Link` that can queue a frame and close. It takes characters in and out of
+the world through the plugin-provided presence rules, keeps link-dead characters for a grace
+period, hands out resume tokens, and after every tick sends each event to the players in its scope.
+All of it runs on the event-loop thread, between or right after ticks; nothing here blocks.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from components.place import Location, Room
+from engine.accounts import Account
+from engine.config import NetConfig
+from engine.core import Engine, TickResult
+from engine.events import Event, ScopeKind
+from engine.plugins import PresenceRules
+from net.protocol import RenderError, ServerChannel, TokenBucket, render_event
+
+__all__ = ["CLOSE_NORMAL", "CLOSE_POLICY", "Hub", "Link", "Session"]
+
+log = logging.getLogger("kadath.net")
+
+#: WebSocket close codes the hub uses.
+CLOSE_NORMAL = 1000
+CLOSE_POLICY = 1008  # also used by the link itself for a client that stops reading
+
+#: Event types that end a player's connection after they are delivered, with the bye reason.
+_ENDING_EVENTS: Mapping[str, str] = {"quit": "quit", "kick": "kicked"}
+
+#: Bytes of randomness in a resume token (URL-safe base64: 43 characters).
+RESUME_TOKEN_BYTES = 32
+
+
+class Link(Protocol):
+    """One client connection as the hub sees it. ``send`` never blocks: it queues, and a link
+    whose client stops reading cuts itself off (and tells the hub through ``disconnect``)."""
+
+    def send(self, frame: bytes) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
+@dataclass(eq=False, slots=True)
+class Session:
+    """One connection's state. ``character`` is set once logged in (a live entity id)."""
+
+    link: Link
+    address: str
+    bucket: TokenBucket
+    channel: ServerChannel = field(default_factory=ServerChannel)
+    account: Account | None = None
+    character: int | None = None
+    last_active_s: float = 0.0
+    last_status: Mapping[str, object] | None = None
+    closing: bool = False
+
+
+class Hub:
+    """All sessions of one server. ``clock`` is the world's simulated seconds by default, so grace
+    periods and idle timeouts are deterministic under test; a running server's simulated time
+    follows real time."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: NetConfig,
+        *,
+        server_name: str = "Kadath",
+        version: str = "0",
+        token_factory: Callable[[], str] = lambda: secrets.token_urlsafe(RESUME_TOKEN_BYTES),
+    ) -> None:
+        presence = engine.registry.presence
+        if presence is None:
+            raise RuntimeError("no plugin provides presence rules: the network shell needs them")
+        self.engine = engine
+        self.world = engine.world
+        self.config = config
+        self.presence: PresenceRules = presence
+        self.renderers = engine.registry.renderers
+        self.server_name = server_name
+        self.version = version
+        self._new_token = token_factory
+        self.sessions: set[Session] = set()
+        self.playing: dict[int, Session] = {}
+        self.linkdead: dict[int, float] = {}  # character -> simulated second its grace ends
+        self.accounts: dict[int, Account] = {}  # character -> account, while playing or link-dead
+        self._token_of: dict[int, str] = {}
+        self._character_of_token: dict[str, int] = {}
+        self._status_types = frozenset(presence.status_components())
+        engine.role_of = self.role_of
+
+    # ------------------------------------------------------------------ time
+
+    @property
+    def now_s(self) -> float:
+        return self.world.clock.seconds
+
+    # ----------------------------------------------------------- connections
+
+    def connect(self, link: Link, address: str) -> Session:
+        """A new connection: greet it. It must log in before it can play."""
+        session = Session(
+            link,
+            address,
+            TokenBucket(self.config.commands_per_s, self.config.command_burst),
+            last_active_s=self.now_s,
+        )
+        self.sessions.add(session)
+        self.send_frame(
+            session,
+            session.channel.welcome(self.server_name, self.version, tick=self.world.clock.tick),
+        )
+        return session
+
+    def disconnect(self, session: Session) -> None:
+        """The connection is gone. A playing character stays in the world, link-dead, for the
+        grace period; a ``resume`` with its token within it takes the body back."""
+        self.sessions.discard(session)
+        character = session.character
+        session.character = None
+        if character is None or self.playing.get(character) is not session:
+            return
+        del self.playing[character]
+        if self.config.linkdead_grace_s > 0:
+            self.linkdead[character] = self.now_s + self.config.linkdead_grace_s
+            log.info(
+                "%s is link-dead (grace %.0f s)",
+                self._name(character),
+                self.config.linkdead_grace_s,
+            )
+        else:
+            self._leave(character, "linkdead")
+
+    # ------------------------------------------------------------------ sends
+
+    def send_frame(self, session: Session, frame: bytes) -> None:
+        if not session.closing:
+            session.link.send(frame)
+
+    def send(
+        self, session: Session, type_: str, data: Mapping[str, Any] | None = None, text: str = ""
+    ) -> None:
+        self.send_frame(
+            session, session.channel.message(type_, data, text, tick=self.world.clock.tick)
+        )
+
+    def error(self, session: Session, code: str, message: str, **extra: Any) -> None:
+        self.send_frame(
+            session, session.channel.error(code, message, tick=self.world.clock.tick, **extra)
+        )
+
+    def auth_error(self, session: Session, code: str, message: str) -> None:
+        self.send_frame(
+            session, session.channel.auth_error(code, message, tick=self.world.clock.tick)
+        )
+
+    def say_goodbye(
+        self, session: Session, reason: str, code: int = CLOSE_NORMAL, text: str = ""
+    ) -> None:
+        """Send ``bye`` and close; the hub forgets the session when the link reports it gone."""
+        if session.closing:
+            return
+        self.send_frame(session, session.channel.bye(reason, tick=self.world.clock.tick, text=text))
+        session.closing = True
+        session.link.close(code, reason)
+
+    # ---------------------------------------------------------------- logins
+
+    def login(self, session: Session, account: Account, character: int) -> None:
+        """Attach an authenticated session to its character, taking it over from any other
+        connection, taking it back from link-death, or bringing it into the world."""
+        previous = self.playing.get(character)
+        if previous is not None and previous is not session:
+            previous.character = None
+            self.say_goodbye(previous, "takeover")
+        resumed = self.linkdead.pop(character, None) is not None
+        in_world_already = resumed or previous is not None
+        session.account = account
+        session.character = character
+        self.playing[character] = session
+        self.accounts[character] = account
+        old_token = self._token_of.pop(character, None)
+        if old_token is not None:
+            self._character_of_token.pop(old_token, None)
+        token = self._new_token()
+        self._token_of[character] = token
+        self._character_of_token[token] = character
+        if not in_world_already:
+            self.presence.enter_world(self.world, character)
+        sid = self.world.stable_id(character)
+        assert sid is not None  # player characters are persistent
+        self.send_frame(
+            session,
+            session.channel.auth_ok(
+                account.name, sid, token, tick=self.world.clock.tick, resumed=resumed
+            ),
+        )
+        self._send_status(session, force=True)
+        log.info(
+            "%s logged in from %s%s",
+            account.name,
+            session.address,
+            " (resumed)" if resumed else (" (took over)" if previous else ""),
+        )
+
+    def resume(self, session: Session, token: str) -> bool:
+        """Take back a link-dead (or still-connected) character by its token."""
+        character = self._character_of_token.get(token)
+        if character is None or (character not in self.linkdead and character not in self.playing):
+            return False
+        self.login(session, self.accounts[character], character)
+        return True
+
+    def role_of(self, actor: int) -> str:
+        """The engine's role look-up: the role of the account playing ``actor``."""
+        account = self.accounts.get(actor)
+        return account.role if account is not None else "player"
+
+    # -------------------------------------------------------------- the tick
+
+    def after_tick(self, result: TickResult) -> None:
+        """Deliver the tick's events, send changed statuses, expire grace periods and idlers."""
+        for event in result.events:
+            self._deliver(event)
+        changed = {
+            sid
+            for sid, ctype in (*result.changes.changed, *result.changes.added)
+            if ctype in self._status_types
+        }
+        for sid in changed:
+            entity = self.world.entity_of(sid)
+            session = self.playing.get(entity) if entity is not None else None
+            if session is not None:
+                self._send_status(session)
+        now = self.now_s
+        for character, deadline in list(self.linkdead.items()):
+            if now >= deadline:
+                del self.linkdead[character]
+                self._leave(character, "linkdead")
+        idle_before = now - self.config.idle_timeout_s
+        for session in list(self.sessions):
+            if session.last_active_s < idle_before and not session.closing:
+                self.say_goodbye(session, "idle")
+
+    def _deliver(self, event: Event) -> None:
+        audience = self._audience(event)
+        if audience:
+            try:
+                type_, data, text = render_event(event, self.renderers)
+            except RenderError:
+                log.exception("event %r could not be rendered; dropped", event.type)
+                return
+            tick = event.tick
+            for session in audience:
+                self.send_frame(session, session.channel.message(type_, data, text, tick=tick))
+        reason = _ENDING_EVENTS.get(event.type)
+        if reason is not None and event.scope.kind is ScopeKind.ENTITY:
+            self._end(event.scope.target, reason)
+
+    def _audience(self, event: Event) -> list[Session]:
+        scope = event.scope
+        playing = self.playing
+        if scope.kind is ScopeKind.ENTITY:
+            session = playing.get(scope.target) if isinstance(scope.target, int) else None
+            found: Iterable[Session | None] = (session,)
+        elif scope.kind is ScopeKind.ROOM:
+            sid = self.world.stable_id(scope.target) if isinstance(scope.target, int) else None
+            members = self.world.lookup(Location, "holder", sid) if sid is not None else ()
+            found = [playing.get(entity) for entity in members]
+        elif scope.kind is ScopeKind.ZONE:
+            found = [s for ch, s in playing.items() if self._zone_of(ch) == scope.target]
+        else:
+            found = playing.values()
+        excluded = event.exclude
+        return [
+            s for s in found if s is not None and not s.closing and (s.character not in excluded)
+        ]
+
+    def _zone_of(self, character: int) -> str | None:
+        location = self.world.try_get(character, Location)
+        room = self.world.entity_of(location.holder) if location is not None else None
+        info = self.world.try_get(room, Room) if room is not None else None
+        return info.zone if info is not None else None
+
+    def _send_status(self, session: Session, *, force: bool = False) -> None:
+        if session.character is None:
+            return
+        status = dict(self.presence.status(self.world, session.character))
+        if force or status != session.last_status:
+            session.last_status = status
+            self.send(session, "status", status, _status_text(status))
+
+    def _end(self, character: object, reason: str) -> None:
+        """A rule ended this character's play (quit, kick): say goodbye, forget the token."""
+        if not isinstance(character, int):
+            return
+        session = self.playing.pop(character, None)
+        self._forget(character)
+        if session is not None:
+            session.character = None
+            self.say_goodbye(session, reason)
+
+    def _leave(self, character: int, reason: str) -> None:
+        name = self._name(character)
+        self._forget(character)
+        if self.world.exists(character):
+            self.presence.leave_world(self.world, character, reason)
+            log.info("%s left the world (%s)", name, reason)
+
+    def _forget(self, character: int) -> None:
+        token = self._token_of.pop(character, None)
+        if token is not None:
+            self._character_of_token.pop(token, None)
+        self.accounts.pop(character, None)
+        self.linkdead.pop(character, None)
+
+    def _name(self, character: int) -> str:
+        account = self.accounts.get(character)
+        return account.name if account is not None else f"entity {character}"
+
+    # -------------------------------------------------------------- shutdown
+
+    def shutdown(self) -> None:
+        """Say goodbye to everyone and take every character out of the world, saved."""
+        for session in list(self.sessions):
+            self.say_goodbye(session, "shutdown")
+        for character in [*self.playing, *self.linkdead]:
+            self._leave(character, "shutdown")
+        self.playing.clear()
+
+    def figures(self) -> Mapping[str, object]:
+        """For stats and /metrics."""
+        return {
+            "connections": len(self.sessions),
+            "players_online": len(self.playing),
+            "players_linkdead": len(self.linkdead),
+        }
+
+
+def _status_text(status: Mapping[str, object]) -> str:
+    parts = []
+    if status.get("dp") is not None:
+        parts.append(f"DP {status['dp']}/{status['max_dp']}")
+    if status.get("lucidity") is not None:
+        parts.append(f"Lucidity {status['lucidity']}")
+    if status.get("posture"):
+        parts.append(str(status["posture"]))
+    return " | ".join(parts)

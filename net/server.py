@@ -1,0 +1,386 @@
+"""The websockets server: one port for players (websocket), the web client, /healthz and /metrics.
+
+A thin shell. Each connection parses frames with :mod:`net.protocol`, logs in through the account
+service (hashing and database calls run in worker threads), rate-limits commands and queues them
+in the engine's inbox. Outbound frames go through a bounded queue per connection drained by its
+own task: a client that stops reading is cut off (1008) and its character goes link-dead; the tick
+and the other players never wait for it. Nothing a client sends can raise out of its handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import logging
+import mimetypes
+import time
+from collections import deque
+from dataclasses import replace
+from importlib import resources
+
+import orjson
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from engine.accounts import Account
+from engine.commands import InboxFull
+from engine.config import NetConfig
+from engine.core import Engine
+from net.accounts import AccountService, AuthError
+from net.hub import CLOSE_POLICY, Hub, Session
+from net.protocol import (
+    Cmd,
+    Login,
+    Ping,
+    ProtocolError,
+    Register,
+    Resume,
+    auth_from_command,
+    parse_client_frame,
+)
+
+__all__ = ["NetServer", "WsLink"]
+
+log = logging.getLogger("kadath.net")
+
+#: Files of the web client, served at ``/`` (index.html) and ``/static/NAME``.
+WEB_PACKAGE = "net.web"
+
+
+class WsLink:
+    """A connection's outbound side: a bounded queue drained by one task.
+
+    Bounds: ``max_messages`` frames or ``max_bytes`` bytes waiting, whichever comes first. At most
+    that much memory per connection is held for a slow client; past it the client is cut off with
+    1008, so one stalled reader can never hold up the tick or grow the server's memory.
+    """
+
+    def __init__(self, ws: ServerConnection, max_messages: int, max_bytes: int) -> None:
+        self.ws = ws
+        self.max_messages = max_messages
+        self.max_bytes = max_bytes
+        self._queue: deque[bytes] = deque()
+        self._bytes = 0
+        self._ready = asyncio.Event()
+        self._closed = False
+        self.overflowed = False
+        self._closer: asyncio.Task[None] | None = None
+        self._task = asyncio.create_task(self._drain())
+
+    def send(self, frame: bytes) -> None:
+        if self._closed:
+            return
+        if len(self._queue) >= self.max_messages or self._bytes + len(frame) > self.max_bytes:
+            self.overflowed = True
+            log.warning(
+                "client %s stopped reading (%d messages, %d bytes queued): cut off",
+                _address(self.ws),
+                len(self._queue),
+                self._bytes,
+            )
+            self.close(CLOSE_POLICY, "not reading")
+            return
+        self._queue.append(frame)
+        self._bytes += len(frame)
+        self._ready.set()
+
+    def close(self, code: int, reason: str) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._ready.set()
+        # Let queued frames (a goodbye) go out first unless the client is the problem.
+        self._closer = asyncio.create_task(self._close_after_drain(code, reason))
+
+    async def _close_after_drain(self, code: int, reason: str) -> None:
+        if not self.overflowed:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._task, timeout=5)
+        self._task.cancel()
+        with contextlib.suppress(Exception):
+            await self.ws.close(code, reason)
+
+    async def _drain(self) -> None:
+        try:
+            while True:
+                while not self._queue:
+                    if self._closed:
+                        return
+                    self._ready.clear()
+                    await self._ready.wait()
+                frame = self._queue.popleft()
+                self._bytes -= len(frame)
+                await self.ws.send(frame, text=True)
+        except ConnectionClosed:
+            pass
+        except asyncio.CancelledError:
+            raise
+
+    async def finished(self) -> None:
+        self._closed = True
+        self._ready.set()
+        self._task.cancel()
+        with contextlib.suppress(BaseException):
+            await self._task
+
+
+def _address(ws: ServerConnection) -> str:
+    remote = ws.remote_address
+    if isinstance(remote, tuple) and remote:
+        return str(remote[0])
+    return str(remote)
+
+
+class NetServer:
+    """Serves one engine. ``start`` binds the port; ``stop`` says goodbye and closes."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: NetConfig,
+        accounts: AccountService,
+        *,
+        server_name: str = "Kadath",
+        version: str = "0",
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.accounts = accounts
+        self.hub = Hub(engine, config, server_name=server_name, version=version)
+        self.server: Server | None = None
+        self.started_at = time.monotonic()
+        engine.on_tick_end(self.hub.after_tick)
+        engine.add_stats_source("net", self.hub.figures)
+
+    async def start(self) -> None:
+        cfg = self.config
+        self.server = await serve(
+            self._handle,
+            cfg.host,
+            cfg.port,
+            process_request=self._http,
+            max_size=cfg.max_frame_bytes,
+            ping_interval=cfg.ping_interval_s,
+            ping_timeout=cfg.ping_interval_s,
+            compression="deflate" if cfg.compression else None,
+            max_queue=16,
+        )
+        log.info(
+            "listening on ws://%s:%d/ (web client at http://%s:%d/)",
+            cfg.host,
+            self.port,
+            cfg.host,
+            self.port,
+        )
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful when configured as 0 in tests)."""
+        if self.server is None:
+            return self.config.port
+        sockets = self.server.sockets
+        return int(sockets[0].getsockname()[1]) if sockets else self.config.port
+
+    async def stop(self) -> None:
+        self.hub.shutdown()
+        if self.server is not None:
+            self.server.close(close_connections=False)
+            await asyncio.sleep(0)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.server.wait_closed(), timeout=10)
+
+    # ------------------------------------------------------------ websocket
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        link = WsLink(ws, self.config.outbound_max_messages, self.config.outbound_max_bytes)
+        session = self.hub.connect(link, _address(ws))
+        try:
+            async for frame in ws:
+                if session.closing:
+                    break
+                try:
+                    await self._on_frame(session, frame)
+                except Exception:
+                    log.exception("unexpected error handling a frame from %s", session.address)
+                    self.hub.error(
+                        session, "internal_error", "Something went wrong; it has been logged."
+                    )
+        except ConnectionClosed:
+            pass
+        finally:
+            self.hub.disconnect(session)
+            await link.finished()
+
+    async def _on_frame(self, session: Session, frame: str | bytes) -> None:
+        session.last_active_s = self.hub.now_s
+        try:
+            message = parse_client_frame(frame)
+            if isinstance(message, Cmd) and session.character is None:
+                message = auth_from_command(message) or message
+        except ProtocolError as bad:
+            self.hub.error(session, bad.code, bad.message)
+            return
+        if isinstance(message, Ping):
+            self.hub.send_frame(session, session.channel.pong(tick=self.engine.world.clock.tick))
+        elif isinstance(message, Register | Login):
+            await self._authenticate(session, message)
+        elif isinstance(message, Resume):
+            if not self.hub.resume(session, message.token):
+                self.hub.auth_error(
+                    session, "bad_token", "That resume token is unknown or has expired; log in."
+                )
+        elif session.character is None:
+            self.hub.error(
+                session,
+                "not_authenticated",
+                "Log in first: login <name> <password>, or register <name> <password>.",
+            )
+        else:
+            self._command(session, message.text)
+
+    def _command(self, session: Session, text: str) -> None:
+        if not session.bucket.allow(time.monotonic()):
+            self.hub.error(
+                session,
+                "rate_limited",
+                f"Too many commands: at most {self.config.commands_per_s:g} a second "
+                f"(bursts of {self.config.command_burst}). That one was dropped.",
+            )
+            return
+        assert session.character is not None
+        try:
+            self.engine.submit_line(session.character, text)
+        except InboxFull:
+            self.hub.error(session, "throttled", "The server is very busy; try again in a moment.")
+
+    async def _authenticate(self, session: Session, message: Register | Login) -> None:
+        if session.character is not None:
+            self.hub.auth_error(session, "already_authenticated", "You are already logged in.")
+            return
+        try:
+            if isinstance(message, Register):
+                account = await self.accounts.register(
+                    message.name, message.password, session.address
+                )
+            else:
+                account = await self.accounts.login(
+                    message.name, message.password, session.address, time.monotonic()
+                )
+        except AuthError as refused:
+            self.hub.auth_error(session, refused.code, refused.message)
+            return
+        if session.closing or session not in self.hub.sessions:
+            return  # the client left while its password was being checked
+        account, character = await self._character_for(account)
+        if session.closing or session not in self.hub.sessions:
+            return
+        self.hub.login(session, account, character)
+
+    async def _character_for(self, account: Account) -> tuple[Account, int]:
+        """The account's character entity, created (and recorded on the account) if it has none."""
+        world = self.engine.world
+        if account.character_sid is not None:
+            entity = world.entity_of(account.character_sid)
+            if entity is not None:
+                return account, entity
+        character = self.hub.presence.create_character(world, account.name)
+        account = replace(account, character_sid=world.stable_id(character))
+        await asyncio.to_thread(self.accounts.store.update, account)
+        return account, character
+
+    # ----------------------------------------------------------------- http
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        if "upgrade" in request.headers.get("Connection", "").lower():
+            return None  # a websocket handshake: let it through
+        path = request.path.split("?", 1)[0]
+        if path == "/healthz":
+            body = orjson.dumps(
+                {
+                    "status": "ok",
+                    "tick": self.engine.world.clock.tick,
+                    "players_online": len(self.hub.playing),
+                }
+            )
+            return _response(http.HTTPStatus.OK, body, "application/json")
+        if path == "/metrics":
+            return _response(
+                http.HTTPStatus.OK, self.metrics().encode(), "text/plain; version=0.0.4"
+            )
+        name = "index.html" if path == "/" else path.removeprefix("/static/")
+        if path != "/" and not path.startswith("/static/"):
+            return _response(http.HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+        try:
+            if "/" in name or name.startswith("."):
+                raise FileNotFoundError(name)
+            body = resources.files(WEB_PACKAGE).joinpath(name).read_bytes()
+        except (FileNotFoundError, IsADirectoryError):
+            return _response(http.HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if kind.startswith("text/") or kind == "application/javascript":
+            kind += "; charset=utf-8"
+        return _response(http.HTTPStatus.OK, body, kind)
+
+    def metrics(self) -> str:
+        """Prometheus text exposition: tick cost, per-system cost, players, writer queue and lag."""
+        engine = self.engine
+        tick = engine.tick_cost()
+        lines = [
+            "# HELP kadath_tick The current tick number.",
+            "# TYPE kadath_tick counter",
+            f"kadath_tick {engine.world.clock.tick}",
+            "# HELP kadath_tick_duration_seconds Tick cost over the recent window.",
+            "# TYPE kadath_tick_duration_seconds gauge",
+            f'kadath_tick_duration_seconds{{quantile="0.5"}} {tick.p50_ns / 1e9:.9f}',
+            f'kadath_tick_duration_seconds{{quantile="0.99"}} {tick.p99_ns / 1e9:.9f}',
+            f'kadath_tick_duration_seconds{{quantile="1"}} {tick.max_ns / 1e9:.9f}',
+            "# HELP kadath_system_seconds_total Time spent in each system and tick phase.",
+            "# TYPE kadath_system_seconds_total counter",
+        ]
+        for row in engine.stats():
+            lines.append(
+                f'kadath_system_seconds_total{{name="{row.name}",kind="{row.kind}"}} '
+                f"{row.cost.total_ns / 1e9:.9f}"
+            )
+        lines += [
+            "# HELP kadath_system_runs_total Runs of each system.",
+            "# TYPE kadath_system_runs_total counter",
+        ]
+        for row in engine.stats():
+            lines.append(
+                f'kadath_system_runs_total{{name="{row.name}",kind="{row.kind}"}} {row.runs}'
+            )
+        figures = self.hub.figures()
+        for key in ("connections", "players_online", "players_linkdead"):
+            lines += [f"# TYPE kadath_{key} gauge", f"kadath_{key} {figures[key]}"]
+        writer = engine.service_stats().get("writer", {})
+        for key in (
+            "queued_batches",
+            "pending_rows",
+            "lag_ticks",
+            "last_saved_tick",
+            "failures",
+            "quarantined",
+            "rows_written",
+            "flushes",
+        ):
+            value = writer.get(key)
+            if isinstance(value, int | float):
+                kind = "counter" if key in ("failures", "rows_written", "flushes") else "gauge"
+                lines += [f"# TYPE kadath_writer_{key} {kind}", f"kadath_writer_{key} {value}"]
+        return "\n".join(lines) + "\n"
+
+
+def _response(status: http.HTTPStatus, body: bytes, content_type: str) -> Response:
+    headers = Headers(
+        [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            ("Connection", "close"),
+        ]
+    )
+    return Response(status.value, status.phrase, headers, body)

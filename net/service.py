@@ -1,0 +1,74 @@
+"""The network service: ``kadath serve`` finds it through the ``kadath.services`` entry point.
+
+It starts after persistence (which provides the account store), binds the port when the loop
+runs, and at shutdown says goodbye to every client and takes every character out of the world
+before persistence takes its final snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from importlib.metadata import PackageNotFoundError, version
+
+from components.body import Offline, Player
+from components.place import Location
+from engine.config import Config
+from engine.core import Engine
+from engine.plugins import SetupError
+from net.accounts import AccountService
+from net.server import NetServer
+
+__all__ = ["NetworkService", "service"]
+
+log = logging.getLogger("kadath.net")
+
+
+def _version() -> str:
+    try:
+        return version("kadath")
+    except PackageNotFoundError:
+        return "0"
+
+
+class NetworkService:
+    name = "network"
+    priority = 20  # after persistence: it needs the account store; stops before it
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.server: NetServer | None = None
+        self._stopped = asyncio.Event()
+
+    def start(self, engine: Engine) -> None:
+        if engine.accounts is None:
+            raise SetupError(
+                "the network service needs an account store, which the persistence service "
+                "provides: is the kadath package installed with its entry points?"
+            )
+        presence = engine.registry.presence
+        if presence is None:
+            raise SetupError("no plugin provides presence rules (the core plugin does)")
+        world = engine.world
+        # Characters still in the world were left there by a crash: nobody is connected now.
+        for character, _ in world.query(Player, Location, without=(Offline,)):
+            presence.leave_world(world, character, "restart")
+        self.server = NetServer(
+            engine, self.config.net, AccountService(engine.accounts), version=_version()
+        )
+
+    async def run(self, engine: Engine) -> None:
+        assert self.server is not None
+        await self.server.start()
+        await self._stopped.wait()
+        await self.server.stop()
+
+    def stop(self, engine: Engine) -> None:
+        if self.server is not None:
+            self.server.hub.shutdown()
+        self._stopped.set()
+
+
+def service(config: Config) -> NetworkService:
+    """The ``kadath.services`` entry point."""
+    return NetworkService(config)
