@@ -1,0 +1,877 @@
+"""The Kadath wire protocol, sans I/O: parse client frames, encode server messages, check names.
+
+Pure functions and plain objects over ``str``, ``bytes`` and engine events, in the manner of the
+websockets protocol objects: the asyncio server is a thin layer that moves frames between a socket
+and this module. Nothing here may do I/O, read a clock, start a task or import a network library;
+every rule is tested without a network. The wire format is documented in ``docs/protocol.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import math
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Final, TypeAlias
+
+import orjson
+
+from engine.events import Event
+
+__all__ = [
+    "AUTH_ERROR_CODES",
+    "BYE_REASONS",
+    "CLIENT_TYPES",
+    "DEFAULT_HINTS",
+    "ERROR_CODES",
+    "MAX_COMMAND_CHARS",
+    "MAX_DATA_DEPTH",
+    "MAX_FRAME_BYTES",
+    "MAX_NAME_CHARS",
+    "MAX_PASSWORD_CHARS",
+    "MAX_TOKEN_CHARS",
+    "MIN_PASSWORD_CHARS",
+    "NAME_MAX_LETTERS",
+    "NAME_MIN_LETTERS",
+    "PROTOCOL_VERSION",
+    "RESERVED_NAMES",
+    "SERVER_TYPES",
+    "ClientMessage",
+    "Cmd",
+    "Login",
+    "Ping",
+    "ProtocolError",
+    "Register",
+    "RenderError",
+    "Renderer",
+    "Resume",
+    "ServerChannel",
+    "ServerMessage",
+    "TokenBucket",
+    "auth_from_command",
+    "encode_client_message",
+    "name_key",
+    "parse_client_frame",
+    "parse_server_frame",
+    "render_event",
+    "to_json_safe",
+    "validate_name",
+    "validate_password",
+]
+
+PROTOCOL_VERSION: Final = 1
+"""Bumped on any change that an existing client could misread; sent in ``welcome``."""
+
+# --------------------------------------------------------------------------------------------------
+# Limits. Each one bounds what a single client can make the server hold or do.
+
+MAX_FRAME_BYTES: Final = 4 * 1024
+"""Largest client frame, in UTF-8 bytes (the default of ``net.max_frame_bytes``). The server gives
+it to websockets as ``max_size``, so a larger frame closes the connection (1009) before it is even
+buffered; ``parse_client_frame`` checks it again so the rule holds without the transport. Every
+message a person types fits: a 1,000-character command of ASCII, or a 1,024-character password,
+is well under it; only text of mostly multi-byte characters (or JSON escapes) near the field limits
+could exceed it. The bound caps the memory one frame holds and the work of parsing it."""
+
+MAX_COMMAND_CHARS: Final = 1000
+"""Longest command line, in characters, after trimming. Nobody types more; the bound caps the work
+of matching one line (``engine.commands`` backtracks) and what one ``say`` broadcasts to a room
+(one line times everyone present)."""
+
+MAX_NAME_CHARS: Final = 64
+"""Longest ``name`` field. Looser than the name rule (3-20 letters) on purpose: a name of 30
+letters gets the helpful ``bad_name`` from ``validate_name``, not a bare ``too_large``."""
+
+MAX_PASSWORD_CHARS: Final = 1024
+"""Longest password. Memory-hard hashing costs about the same for any length, but its input must
+still be bounded; every passphrase a person uses fits many times over."""
+
+MAX_TOKEN_CHARS: Final = 256
+"""Longest resume token. The server's tokens are far shorter (43 characters for 32 random bytes);
+this bounds what a forged one can make the server compare."""
+
+MAX_DATA_DEPTH: Final = 64
+"""Deepest nesting ``to_json_safe`` follows in event data. Real data is three or four levels deep;
+the bound turns a cycle (a list that contains itself) into a clear ``TypeError``, not a crash."""
+
+NAME_MIN_LETTERS: Final = 3
+NAME_MAX_LETTERS: Final = 20
+MIN_PASSWORD_CHARS: Final = 8
+
+RESERVED_NAMES: Final = frozenset(
+    {"all", "anyone", "everyone", "myself", "nobody", "self", "someone", "something"}
+    | {"admin", "server", "system"}
+)
+"""Casefolded names no account may take: words the game reads as targets (``get all``, ``look
+self``), the name a speaker has in the dark (``someone``), and names that would pass for staff."""
+
+# --------------------------------------------------------------------------------------------------
+# Message types and codes
+
+CLIENT_TYPES: Final = ("cmd", "login", "ping", "register", "resume")
+"""Every ``type`` a client may send, sorted (error messages list them in this order)."""
+
+SERVER_TYPES: Final = frozenset(
+    {"welcome", "auth_ok", "auth_error", "error", "room", "say", "msg", "combat", "status"}
+    | {"pong", "bye"}
+)
+"""Every ``type`` the server sends. Engine events of any other type travel as ``msg``."""
+
+AUTH_ERROR_CODES: Final = frozenset(
+    {"bad_credentials", "name_taken", "bad_name", "bad_password", "throttled", "bad_token"}
+    | {"unavailable"}
+)
+"""Codes of ``auth_error``: why a ``register``, ``login`` or ``resume`` was refused."""
+
+ERROR_CODES: Final = frozenset(
+    {
+        "bad_json",
+        "bad_message",
+        "unknown_type",
+        "too_large",
+        "empty_command",
+        "not_authenticated",
+        "rate_limited",
+        "throttled",
+        # from command dispatch (engine.commands)
+        "unknown_command",
+        "bad_args",
+        "forbidden",
+        "internal_error",
+    }
+)
+"""Codes of ``error`` that the protocol and the engine's dispatch use. Game rules add their own
+(``no_exit``, ``door_closed``, ...), so a client must accept any code and show ``message``."""
+
+BYE_REASONS: Final = {
+    "takeover": "You have logged in from somewhere else; this connection is closed.",
+    "kicked": "You have been disconnected by an administrator.",
+    "shutdown": "The server is shutting down. Your character is saved.",
+    "idle": "You have been idle too long; this connection is closed.",
+}
+"""Why the server closes a connection, with the text a plain client shows by default."""
+
+DEFAULT_HINTS: Final = (
+    "Type: login <name> <password>, or register <name> <password> to create a character.",
+    "A name is 3 to 20 letters; a password at least 8 characters.",
+    "Then try: look, north, say hello, help.",
+)
+"""What ``welcome`` tells a new connection, written for someone at a raw websocket prompt."""
+
+_ECHO_LIMIT = 40  # characters of a client's own input quoted back in an error message
+
+# --------------------------------------------------------------------------------------------------
+# Errors
+
+
+class ProtocolError(ValueError):
+    """A client sent something the protocol refuses; ``message`` tells them how to fix it.
+
+    ``code`` is the machine-readable reason (one of ``ERROR_CODES`` or ``AUTH_ERROR_CODES``), sent
+    as ``data.code`` of an ``error`` or ``auth_error`` message; ``message`` is written for a person.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class RenderError(Exception):
+    """An event could not become a server message: its data has no JSON form, or its renderer
+    failed. The cause is chained; the fault is in the plugin that emitted or renders the event."""
+
+
+def _echo(value: object) -> str:
+    """Quote client input back, short and with control characters escaped."""
+    text = repr(value)
+    return text if len(text) <= _ECHO_LIMIT else text[: _ECHO_LIMIT - 1] + "…"
+
+
+def _json_kind(value: object) -> str:
+    """The JSON name of a parsed value's type, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+# --------------------------------------------------------------------------------------------------
+# Client messages
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """Create an account and log in. The password never appears in ``repr`` (logs)."""
+
+    name: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """Log in to an existing account. The password never appears in ``repr`` (logs)."""
+
+    name: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Take back a link-dead character within the grace period, with the token from ``auth_ok``."""
+
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Cmd:
+    """One command line, trimmed, one line of printable text, at most ``MAX_COMMAND_CHARS``."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """Is the server there? Answered with ``pong``. (Transport-level pings are the server's.)"""
+
+
+ClientMessage: TypeAlias = Register | Login | Resume | Cmd | Ping
+
+# type -> (its fields in wire order, the largest length of each, the class)
+_CLIENT_SHAPES: Mapping[str, tuple[tuple[tuple[str, int], ...], type[Any]]] = {
+    "register": ((("name", MAX_NAME_CHARS), ("password", MAX_PASSWORD_CHARS)), Register),
+    "login": ((("name", MAX_NAME_CHARS), ("password", MAX_PASSWORD_CHARS)), Login),
+    "resume": ((("token", MAX_TOKEN_CHARS),), Resume),
+    "cmd": ((("text", MAX_FRAME_BYTES),), Cmd),  # the command's own limit is checked after trim
+    "ping": ((), Ping),
+}
+_TYPE_OF: Mapping[type[Any], str] = {cls: name for name, (_, cls) in _CLIENT_SHAPES.items()}
+
+_JSON_SPACE = " \t\r\n"  # the whitespace JSON allows before a value
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+# Control characters (C0 but tab, DEL, C1), line and paragraph separators, bidirectional
+# embeddings, overrides and isolates (they can make one player's line read as another's), and
+# surrogates. Tabs are whitespace and become spaces.
+_FORBIDDEN_IN_COMMAND_RE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def _example(type_: str) -> str:
+    fields, _ = _CLIENT_SHAPES[type_]
+    parts = [f'"type": "{type_}"', *(f'"{name}": "..."' for name, _ in fields)]
+    return "{" + ", ".join(parts) + "}"
+
+
+def parse_client_frame(frame: str | bytes) -> ClientMessage:
+    """Read one websocket frame from a client; raise ``ProtocolError`` for anything else.
+
+    A frame whose first character other than JSON whitespace is ``{`` must be one JSON object
+    naming its ``type``; any other frame is a command line (``look``, ``say hello``), so a raw
+    websocket client is playable. Binary frames are accepted when they hold UTF-8 text (some client
+    libraries send nothing else). Checks, in order, each with its code:
+
+    - ``too_large``: the frame exceeds ``MAX_FRAME_BYTES``, or a field its own limit;
+    - ``bad_message``: not valid UTF-8 or Unicode, a field missing, unknown or not a string;
+    - ``bad_json``: the frame starts with ``{`` but is not valid JSON (the message gives the line
+      and column);
+    - ``unknown_type``: ``type`` is not one of ``CLIENT_TYPES`` (the message lists them);
+    - ``empty_command``: a blank command line (the server may simply ignore it);
+    - ``bad_message``: a command holds control characters or line breaks (a frame is one line).
+
+    Command text is trimmed and its tabs become spaces; nothing else is changed. Names, passwords
+    and tokens are returned as sent: judging them is ``validate_name``'s and the account layer's.
+    Whatever ``frame`` holds, nothing but ``ProtocolError`` is raised. Cost: linear in the frame's
+    length, which ``MAX_FRAME_BYTES`` bounds.
+    """
+    if isinstance(frame, bytes | bytearray | memoryview):
+        raw = bytes(frame)
+        if len(raw) > MAX_FRAME_BYTES:
+            raise _frame_too_large(len(raw))
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise ProtocolError(
+                "bad_message",
+                f"binary frame is not valid UTF-8 (byte 0x{raw[bad.start]:02x} at offset "
+                f"{bad.start}); send text frames, or UTF-8 text in binary frames",
+            ) from None
+    elif isinstance(frame, str):
+        text = frame
+        if len(text) * 4 > MAX_FRAME_BYTES:  # only then can it be too large; measure exactly
+            size = len(text.encode("utf-8", "surrogatepass"))
+            if size > MAX_FRAME_BYTES:
+                raise _frame_too_large(size)
+        surrogate = _SURROGATE_RE.search(text)
+        if surrogate is not None:
+            raise ProtocolError(
+                "bad_message",
+                f"frame is not valid Unicode text: lone surrogate U+{ord(surrogate.group()):04X} "
+                f"at position {surrogate.start() + 1}",
+            )
+    else:
+        raise ProtocolError("bad_message", f"a frame is text or bytes, not {type(frame).__name__}")
+    if text.lstrip(_JSON_SPACE).startswith("{"):
+        return _parse_json_message(text)
+    return Cmd(_clean_command(text))
+
+
+def _frame_too_large(size: int) -> ProtocolError:
+    return ProtocolError(
+        "too_large", f"frame of {size} bytes is larger than the limit of {MAX_FRAME_BYTES} bytes"
+    )
+
+
+def _parse_json_message(text: str) -> ClientMessage:
+    try:
+        value = orjson.loads(text)
+    except (orjson.JSONDecodeError, ValueError, TypeError) as bad:
+        where = ""
+        if isinstance(bad, orjson.JSONDecodeError):
+            where = f" at line {bad.lineno}, column {bad.colno}: {bad.msg}"
+        raise ProtocolError(
+            "bad_json",
+            f"bad JSON{where}. A frame starting with '{{' must be one JSON object such as "
+            '{"type": "cmd", "text": "look"}; any other frame is read as a command line',
+        ) from None
+    if not isinstance(value, dict):  # cannot happen for text starting with '{'; kept for safety
+        raise ProtocolError("bad_message", f"a message is a JSON object, not {_json_kind(value)}")
+    if "type" not in value:
+        raise ProtocolError(
+            "bad_message",
+            'a message needs the field "type", one of: '
+            + ", ".join(CLIENT_TYPES)
+            + ', such as {"type": "cmd", "text": "look"}',
+        )
+    type_ = value["type"]
+    if not isinstance(type_, str):
+        raise ProtocolError(
+            "bad_message", f'field "type" must be a string, not {_json_kind(type_)}'
+        )
+    shape = _CLIENT_SHAPES.get(type_)
+    if shape is None:
+        raise ProtocolError(
+            "unknown_type",
+            f"unknown message type {_echo(type_)}; known types: {', '.join(CLIENT_TYPES)}",
+        )
+    fields, cls = shape
+    allowed = {"type", *(name for name, _ in fields)}
+    extra = sorted(key for key in value if key not in allowed)
+    if extra:
+        raise ProtocolError(
+            "bad_message",
+            f'a "{type_}" message has no field {_echo(extra[0])}; write it as {_example(type_)}',
+        )
+    values: list[str] = []
+    for name, limit in fields:
+        if name not in value:
+            raise ProtocolError(
+                "bad_message",
+                f'a "{type_}" message needs the field "{name}": {_example(type_)}',
+            )
+        item = value[name]
+        if not isinstance(item, str):
+            raise ProtocolError(
+                "bad_message",
+                f'field "{name}" of a "{type_}" message must be a string, not {_json_kind(item)}',
+            )
+        if len(item) > limit:
+            raise ProtocolError(
+                "too_large",
+                f'field "{name}" of a "{type_}" message has {len(item)} characters; '
+                f"the limit is {limit}",
+            )
+        values.append(item)
+    if cls is Cmd:
+        return Cmd(_clean_command(values[0]))
+    message: ClientMessage = cls(*values)
+    return message
+
+
+def _clean_command(text: str) -> str:
+    """Trim a command line and check it is one line of printable text within the limit."""
+    line = text.strip()
+    if not line:
+        raise ProtocolError(
+            "empty_command", "empty command: type something, such as 'look' or 'help'"
+        )
+    if len(line) > MAX_COMMAND_CHARS:
+        raise ProtocolError(
+            "too_large",
+            f"command of {len(line)} characters is longer than the limit of {MAX_COMMAND_CHARS}",
+        )
+    bad = _FORBIDDEN_IN_COMMAND_RE.search(line)
+    if bad is not None:
+        char = bad.group()
+        if char in "\r\n\u2028\u2029":
+            why = "a line break; send one command per frame"
+        else:
+            why = f"the control character U+{ord(char):04X}; commands are printable text"
+        raise ProtocolError("bad_message", f"command has {why} (at position {bad.start() + 1})")
+    return line.replace("\t", " ")
+
+
+def encode_client_message(message: ClientMessage) -> str:
+    """The JSON text frame of ``message``: what a client sends (tests, bots, load generators)."""
+    type_ = _TYPE_OF[type(message)]
+    fields, _ = _CLIENT_SHAPES[type_]
+    payload: dict[str, str] = {"type": type_}
+    for name, _limit in fields:
+        payload[name] = getattr(message, name)
+    return orjson.dumps(payload).decode("utf-8")
+
+
+def auth_from_command(cmd: Cmd) -> Register | Login | Resume | None:
+    """Read a plain-text ``login``, ``register`` or ``resume`` line, so a raw client can log in.
+
+    ``login <name> <password>`` and ``register <name> <password>`` (the password is the rest of
+    the line, so it may hold spaces) and ``resume <token>``; the verb is case-insensitive. Returns
+    None for any other line. A known verb with the wrong words raises ``ProtocolError``
+    (``bad_message``) showing its usage. The server calls this only before authentication, so these
+    words stay free for game commands. The password is typed in the clear and shown on the
+    player's own screen: rich clients should send the JSON ``login`` message instead.
+    """
+    parts = cmd.text.split(maxsplit=2)
+    verb = parts[0].casefold() if parts else ""
+    if verb in ("login", "register"):
+        if len(parts) < 3:
+            raise ProtocolError("bad_message", f"usage: {verb} <name> <password>")
+        name, password = parts[1], parts[2].strip()
+        if len(name) > MAX_NAME_CHARS:
+            raise ProtocolError("too_large", f"a name has at most {MAX_NAME_CHARS} characters")
+        return Login(name, password) if verb == "login" else Register(name, password)
+    if verb == "resume":
+        if len(parts) != 2:
+            raise ProtocolError("bad_message", "usage: resume <token>")
+        if len(parts[1]) > MAX_TOKEN_CHARS:
+            raise ProtocolError("too_large", f"a token has at most {MAX_TOKEN_CHARS} characters")
+        return Resume(parts[1])
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Names and passwords
+
+_NAME_RE = re.compile(r"[A-Za-z]+")
+
+
+def validate_name(name: str) -> str:
+    """Return ``name`` if it may name a new character; else ``ProtocolError("bad_name", why)``.
+
+    A name is 3 to 20 letters A-Z or a-z: no digits, spaces, accents or punctuation, so that every
+    player can type every other player's name. Words the game reads as targets and names that would
+    pass for staff (``RESERVED_NAMES``) are refused, ignoring case. The spelling is kept as given;
+    uniqueness ignores case (``name_key``).
+    """
+    rule = f"a name is {NAME_MIN_LETTERS} to {NAME_MAX_LETTERS} letters A-Z, nothing else"
+    if not isinstance(name, str):
+        raise ProtocolError("bad_name", f"{rule}; got {type(name).__name__}")
+    if len(name) < NAME_MIN_LETTERS:
+        raise ProtocolError("bad_name", f"{_echo(name)} is too short: {rule}")
+    if len(name) > NAME_MAX_LETTERS:
+        raise ProtocolError(
+            "bad_name", f"{_echo(name)} has {len(name)} characters, too long: {rule}"
+        )
+    if not _NAME_RE.fullmatch(name):
+        first = next(char for char in name if not ("a" <= char <= "z" or "A" <= char <= "Z"))
+        raise ProtocolError("bad_name", f"{_echo(name)} contains {_echo(first)}: {rule}")
+    if name_key(name) in RESERVED_NAMES:
+        raise ProtocolError("bad_name", f"{_echo(name)} is reserved; choose another name")
+    return name
+
+
+def validate_password(password: str, *, name: str | None = None) -> str:
+    """Return ``password`` if it may protect a new account; else ``ProtocolError("bad_password")``.
+
+    At least ``MIN_PASSWORD_CHARS`` characters and at most ``MAX_PASSWORD_CHARS``; with ``name``,
+    not the name itself (ignoring case). Any characters are allowed, spaces included, and nothing
+    is trimmed. The message never repeats the password.
+    """
+    if not isinstance(password, str):
+        raise ProtocolError("bad_password", "a password is text")
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise ProtocolError(
+            "bad_password",
+            f"a password needs at least {MIN_PASSWORD_CHARS} characters; that one has "
+            f"{len(password)}",
+        )
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise ProtocolError(
+            "bad_password", f"a password has at most {MAX_PASSWORD_CHARS} characters"
+        )
+    if name is not None and password.casefold() == name.casefold():
+        raise ProtocolError("bad_password", "a password must not be the character's name")
+    return password
+
+
+def name_key(name: str) -> str:
+    """The form of ``name`` that must be unique among accounts: ``Alice`` and ``ALICE`` clash."""
+    return name.casefold()
+
+
+# --------------------------------------------------------------------------------------------------
+# Server messages
+
+
+@dataclass(frozen=True, slots=True)
+class ServerMessage:
+    """One decoded server message, as a client (or a test) sees it."""
+
+    type: str
+    seq: int
+    tick: int
+    data: dict[str, Any]
+    text: str
+
+
+class ServerChannel:
+    """The server's side of one connection: encodes its messages and numbers them.
+
+    Every message is one compact JSON object, in this key order: ``type``, ``seq`` (1 for the first
+    message on the connection, rising by one), ``tick`` (the engine tick it belongs to), ``data``
+    (structured, for rich clients) and ``text`` (what a plain client shows). Make one channel per
+    connection and send what it returns in the order it returned it, or clients will see gaps.
+    Holds one integer: a channel costs nothing, and encoding is one ``orjson.dumps``.
+    """
+
+    __slots__ = ("_seq",)
+
+    def __init__(self) -> None:
+        self._seq = 0
+
+    @property
+    def seq(self) -> int:
+        """The sequence number of the last message encoded; 0 before the first."""
+        return self._seq
+
+    def message(
+        self,
+        type: str,
+        data: Mapping[str, Any] | None = None,
+        text: str = "",
+        *,
+        tick: int,
+    ) -> bytes:
+        """Encode a message of ``type`` (one of ``SERVER_TYPES``) with the next sequence number.
+
+        ``data`` may hold tuples, frozensets (sent as sorted arrays), enums (sent as their values)
+        and dataclasses. Raises ``ValueError`` for an unknown type and ``TypeError`` for data with
+        no JSON form; both are bugs on the server, and neither uses up a sequence number.
+        """
+        if type not in SERVER_TYPES:
+            raise ValueError(f"unknown server message type {type!r}; known: {sorted(SERVER_TYPES)}")
+        seq = self._seq + 1
+        payload = {
+            "type": type,
+            "seq": seq,
+            "tick": tick,
+            "data": {} if data is None else data,
+            "text": text,
+        }
+        encoded = orjson.dumps(payload, default=_orjson_default)
+        self._seq = seq
+        return encoded
+
+    def welcome(
+        self,
+        server: str,
+        version: str,
+        *,
+        tick: int,
+        text: str = "",
+        hints: Sequence[str] = DEFAULT_HINTS,
+    ) -> bytes:
+        """The first message on every connection: who is answering and how to log in."""
+        data = {
+            "server": server,
+            "version": version,
+            "protocol": PROTOCOL_VERSION,
+            "hints": list(hints),
+            "limits": {
+                "frame_bytes": MAX_FRAME_BYTES,
+                "command_chars": MAX_COMMAND_CHARS,
+                "name_letters": [NAME_MIN_LETTERS, NAME_MAX_LETTERS],
+                "password_chars": [MIN_PASSWORD_CHARS, MAX_PASSWORD_CHARS],
+            },
+        }
+        shown = text or "\n".join([f"Welcome to {server}.", *hints])
+        return self.message("welcome", data, shown, tick=tick)
+
+    def auth_ok(
+        self,
+        name: str,
+        entity: int,
+        token: str,
+        *,
+        tick: int,
+        resumed: bool = False,
+        text: str = "",
+    ) -> bytes:
+        """Logged in as ``name``, playing the entity with stable id ``entity``; ``token`` lets the
+        client ``resume`` after a dropped connection. ``resumed``: this took back a link-dead body.
+        """
+        data = {"name": name, "entity": entity, "token": token, "resumed": resumed}
+        shown = text or (f"Welcome back, {name}." if resumed else f"Welcome, {name}.")
+        return self.message("auth_ok", data, shown, tick=tick)
+
+    def auth_error(self, code: str, message: str, *, tick: int) -> bytes:
+        """A ``register``, ``login`` or ``resume`` was refused (a code of ``AUTH_ERROR_CODES``)."""
+        return self.message("auth_error", {"code": code, "message": message}, message, tick=tick)
+
+    def error(self, code: str, message: str, *, tick: int, **extra: Any) -> bytes:
+        """A frame or command was refused; ``extra`` adds data (``suggestions``, ``usage``)."""
+        data = {"code": code, "message": message, **extra}
+        return self.message("error", data, message, tick=tick)
+
+    def pong(self, *, tick: int) -> bytes:
+        """The answer to ``ping``."""
+        return self.message("pong", tick=tick)
+
+    def bye(self, reason: str, *, tick: int, text: str = "") -> bytes:
+        """The server is closing the connection for ``reason`` (one of ``BYE_REASONS``)."""
+        if reason not in BYE_REASONS:
+            raise ValueError(f"unknown bye reason {reason!r}; known: {sorted(BYE_REASONS)}")
+        return self.message("bye", {"reason": reason}, text or BYE_REASONS[reason], tick=tick)
+
+
+def _orjson_default(value: object) -> Any:
+    """What orjson cannot encode by itself: sets (as sorted arrays) and read-only mappings."""
+    if isinstance(value, set | frozenset):
+        return _sorted_members(value, "data", 0)
+    if isinstance(value, Mapping):
+        return to_json_safe(value)
+    raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
+def parse_server_frame(frame: str | bytes) -> ServerMessage:
+    """Decode one server message (for clients, bots and tests); ``ProtocolError`` if malformed.
+
+    Checks the envelope only: the five keys, a known ``type``, ``seq`` of at least 1, ``tick`` of at
+    least 0, an object ``data`` and a string ``text``.
+    """
+    try:
+        value = orjson.loads(frame)
+    except (orjson.JSONDecodeError, ValueError, TypeError) as bad:
+        raise ProtocolError("bad_json", f"server message is not JSON: {bad}") from None
+    if not isinstance(value, dict):
+        raise ProtocolError(
+            "bad_message", f"a server message is an object, not {_json_kind(value)}"
+        )
+    keys = ["type", "seq", "tick", "data", "text"]
+    if sorted(value) != sorted(keys):
+        raise ProtocolError(
+            "bad_message", f"a server message has exactly the keys {keys}, not {sorted(value)}"
+        )
+    type_, seq, tick, data, text = (value[key] for key in keys)
+    if type_ not in SERVER_TYPES:
+        raise ProtocolError("unknown_type", f"unknown server message type {_echo(type_)}")
+    for name, number, least in (("seq", seq, 1), ("tick", tick, 0)):
+        if not isinstance(number, int) or isinstance(number, bool) or number < least:
+            raise ProtocolError("bad_message", f'"{name}" must be an integer >= {least}')
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_message", f'"data" must be an object, not {_json_kind(data)}')
+    if not isinstance(text, str):
+        raise ProtocolError("bad_message", f'"text" must be a string, not {_json_kind(text)}')
+    return ServerMessage(type_, seq, tick, data, text)
+
+
+# --------------------------------------------------------------------------------------------------
+# Events
+
+#: Turns an event into the text a plain client shows, when the emitter left ``text`` empty.
+Renderer: TypeAlias = Callable[[Event], str]
+
+_EVENT_MESSAGE_TYPES: Mapping[str, str] = {
+    name: name for name in ("room", "say", "error", "status", "combat")
+}
+
+
+def render_event(
+    event: Event, renderers: Mapping[str, Renderer]
+) -> tuple[str, dict[str, Any], str]:
+    """The server message ``(type, data, text)`` of an engine event, ready for
+    ``ServerChannel.message(*result, tick=event.tick)``.
+
+    Events of type ``room``, ``say``, ``error``, ``status`` and ``combat`` keep their type; any
+    other is a ``msg`` whose ``data`` is the event's data plus ``"event"``: the event's own type
+    (which wins over an ``"event"`` key in the data). An ``error`` always has ``code`` (``refused``
+    if the emitter gave none) and ``message`` (its text if none). When the event's text is empty
+    and ``renderers`` has one for its type, the text is what that renderer returns.
+
+    The data is made JSON-safe (``to_json_safe``). Render each event once and encode it for every
+    recipient. Raises ``RenderError`` (the cause chained) when the data has no JSON form or the
+    renderer fails or returns something other than a string; the server logs it and skips the
+    event, so one plugin's bug does not cut a player off.
+    """
+    try:
+        data = to_json_safe(event.data)
+    except TypeError as bad:
+        raise RenderError(f"{event.type!r} event: {bad}") from bad
+    if not isinstance(data, dict):
+        raise RenderError(
+            f"{event.type!r} event: data is {type(event.data).__name__}, not a mapping"
+        )
+    text = event.text
+    if not text:
+        renderer = renderers.get(event.type)
+        if renderer is not None:
+            try:
+                text = renderer(event)
+            except Exception as bad:
+                raise RenderError(f"renderer for {event.type!r} events failed: {bad!r}") from bad
+            if not isinstance(text, str):
+                raise RenderError(
+                    f"renderer for {event.type!r} events returned {type(text).__name__}, not str"
+                )
+    message_type = _EVENT_MESSAGE_TYPES.get(event.type)
+    if message_type is None:
+        data.pop("event", None)
+        return "msg", {"event": event.type, **data}, text
+    if message_type == "error":
+        data.setdefault("code", "refused")
+        data.setdefault("message", text)
+    return message_type, data, text
+
+
+def to_json_safe(value: Any) -> Any:
+    """``value`` as plain JSON values: dicts with string keys, lists, str, int, float, bool, None.
+
+    Tuples become lists; sets and frozensets become sorted lists (mixed types sort by type name,
+    then value, so the output is the same on every run); enums become their values; dataclass
+    instances become dicts of their fields; dates and times become ISO 8601 strings; integer and
+    enum keys become strings; NaN and infinities become null. Anything else (bytes, an arbitrary
+    object, an integer beyond 64 bits, a cycle or nesting deeper than ``MAX_DATA_DEPTH``) raises
+    ``TypeError`` naming where it was found. Cost: one pass over the value.
+    """
+    return _safe(value, "data", 0)
+
+
+def _safe(value: Any, path: str, depth: int) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, Enum):
+        return _safe(value.value, path, depth)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**64:
+            raise TypeError(f"{path}: integer {value} does not fit in 64 bits")
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth >= MAX_DATA_DEPTH:
+        raise TypeError(f"{path}: nested deeper than {MAX_DATA_DEPTH} levels (a cycle?)")
+    if isinstance(value, Mapping):
+        return {
+            _safe_key(key, path): _safe(item, f"{path}[{key!r}]", depth + 1)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_safe(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)]
+    if isinstance(value, set | frozenset):
+        return _sorted_members(value, path, depth)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _safe(getattr(value, f.name), f"{path}.{f.name}", depth + 1)
+            for f in dataclasses.fields(value)
+        }
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    raise TypeError(
+        f"{path}: {type(value).__name__} has no JSON form; event data holds str, int, float, "
+        "bool, None, lists, tuples, dicts, sets, enums and dataclasses"
+    )
+
+
+def _safe_key(key: object, path: str) -> str:
+    if isinstance(key, Enum):
+        key = key.value
+    if isinstance(key, str):
+        return key
+    if isinstance(key, int) and not isinstance(key, bool):
+        return str(key)
+    raise TypeError(f"{path}: key {key!r} is a {type(key).__name__}; keys are strings or integers")
+
+
+def _sorted_members(members: Collection[Any], path: str, depth: int) -> list[Any]:
+    items = [_safe(item, f"{path}{{…}}", depth + 1) for item in members]
+    try:
+        return sorted(items)
+    except TypeError:
+        return sorted(items, key=lambda item: (type(item).__name__, orjson.dumps(item)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Rate limiting
+
+
+class TokenBucket:
+    """A token-bucket rate limiter driven by the caller's clock: it never reads time itself.
+
+    The bucket holds up to ``burst`` tokens and gains ``rate_per_s`` per second; each allowed
+    action takes one. So a client may act ``burst`` times at once, then ``rate_per_s`` times a
+    second for as long as it likes. The server gives every connection one (commands: 10 per second,
+    burst 20) and drops what is refused, answering ``rate_limited``. Memory: three floats; each
+    call is a few arithmetic operations.
+
+    ``now`` is seconds on any monotonic clock (the server passes ``time.monotonic()``). If it goes
+    backwards the bucket gains nothing and counts on from the new reading, so a clock step never
+    grants extra tokens. The bucket starts full at the first call.
+    """
+
+    __slots__ = ("_last", "_tokens", "burst", "rate_per_s")
+
+    _EPSILON = 1e-9  # float slack: 0.3 - 0.2 seconds at 10/s must still earn one whole token
+
+    def __init__(self, rate_per_s: float = 10.0, burst: float = 20.0) -> None:
+        if not (math.isfinite(rate_per_s) and rate_per_s > 0):
+            raise ValueError(f"rate_per_s must be a positive number, not {rate_per_s!r}")
+        if not (math.isfinite(burst) and burst >= 1):
+            raise ValueError(f"burst must be at least 1 (one action), not {burst!r}")
+        self.rate_per_s = float(rate_per_s)
+        self.burst = float(burst)
+        self._tokens = self.burst
+        self._last: float | None = None
+
+    def _refill(self, now: float) -> None:
+        if not math.isfinite(now):
+            raise ValueError(f"now must be a finite time in seconds, not {now!r}")
+        if self._last is not None and now > self._last:
+            gained = (now - self._last) * self.rate_per_s
+            self._tokens = min(self.burst, self._tokens + gained)
+        self._last = now
+
+    def allow(self, now: float, cost: float = 1.0) -> bool:
+        """Take ``cost`` tokens at time ``now`` if the bucket has them; True if taken."""
+        self._refill(now)
+        if self._tokens + self._EPSILON >= cost:
+            self._tokens = max(0.0, self._tokens - cost)
+            return True
+        return False
+
+    def tokens(self, now: float) -> float:
+        """Tokens available at ``now`` (brings the bucket up to date, takes none)."""
+        self._refill(now)
+        return self._tokens
+
+    def retry_after(self, now: float, cost: float = 1.0) -> float:
+        """Seconds from ``now`` until ``allow(cost=cost)`` would succeed; 0.0 if it would now.
+
+        For the ``rate_limited`` message ("try again in 0.3 s"). ``cost`` above ``burst`` can never
+        succeed and gives infinity.
+        """
+        self._refill(now)
+        if cost > self.burst:
+            return math.inf
+        missing = cost - self._tokens - self._EPSILON
+        return max(0.0, missing / self.rate_per_s)

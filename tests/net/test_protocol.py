@@ -1,0 +1,1294 @@
+"""The wire protocol, without a network: every frame a client may send, every message the server
+encodes, every way input is refused, the rate limiter, and the examples in docs/protocol.md.
+
+Each test is named after the rule it checks; ``net.protocol`` is driven with plain strings, bytes
+and explicit times.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import datetime
+import enum
+import math
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.events import Event, Scope
+from net.protocol import (
+    AUTH_ERROR_CODES,
+    BYE_REASONS,
+    CLIENT_TYPES,
+    ERROR_CODES,
+    MAX_COMMAND_CHARS,
+    MAX_FRAME_BYTES,
+    MAX_NAME_CHARS,
+    MAX_PASSWORD_CHARS,
+    MAX_TOKEN_CHARS,
+    MIN_PASSWORD_CHARS,
+    PROTOCOL_VERSION,
+    RESERVED_NAMES,
+    SERVER_TYPES,
+    ClientMessage,
+    Cmd,
+    Login,
+    Ping,
+    ProtocolError,
+    Register,
+    RenderError,
+    Resume,
+    ServerChannel,
+    ServerMessage,
+    TokenBucket,
+    auth_from_command,
+    encode_client_message,
+    name_key,
+    parse_client_frame,
+    parse_server_frame,
+    render_event,
+    to_json_safe,
+    validate_name,
+    validate_password,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "protocol.md"
+
+
+def refused(frame: str | bytes) -> ProtocolError:
+    """The ProtocolError ``frame`` is refused with (fails the test if it parses)."""
+    with pytest.raises(ProtocolError) as caught:
+        parse_client_frame(frame)
+    return caught.value
+
+
+def decoded(encoded: bytes) -> dict[str, Any]:
+    value = orjson.loads(encoded)
+    assert isinstance(value, dict)
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
+# Client messages: what parses, and to what
+
+EVERY_CLIENT_MESSAGE: list[ClientMessage] = [
+    Register("Armitage", "correct-horse"),
+    Login("Armitage", "correct horse battery"),
+    Resume("n3CqB4d1TqT0mZ8lZ3ydOQhY2o4lZ7XKc2q1Q2mXxkE"),
+    Cmd("get rusty knife from oak chest"),
+    Cmd("'The stars are right."),
+    Ping(),
+]
+
+
+@pytest.mark.parametrize("message", EVERY_CLIENT_MESSAGE, ids=repr)
+def test_every_client_message_survives_encoding_and_parsing(message: ClientMessage) -> None:
+    assert parse_client_frame(encode_client_message(message)) == message
+
+
+@pytest.mark.parametrize("message", EVERY_CLIENT_MESSAGE, ids=repr)
+def test_a_client_message_parses_the_same_from_a_utf8_binary_frame(message: ClientMessage) -> None:
+    frame = encode_client_message(message).encode("utf-8")
+    assert parse_client_frame(frame) == message
+    assert parse_client_frame(bytearray(frame)) == message  # type: ignore[arg-type]
+    assert parse_client_frame(memoryview(frame)) == message  # type: ignore[arg-type]
+
+
+def test_the_client_types_are_exactly_those_with_a_message_class() -> None:
+    assert set(CLIENT_TYPES) == {"register", "login", "resume", "cmd", "ping"}
+    assert list(CLIENT_TYPES) == sorted(CLIENT_TYPES)
+    encoded_types = {orjson.loads(encode_client_message(m))["type"] for m in EVERY_CLIENT_MESSAGE}
+    assert encoded_types == set(CLIENT_TYPES)
+
+
+def test_a_frame_not_starting_with_a_brace_is_a_command_line() -> None:
+    assert parse_client_frame("look") == Cmd("look")
+    assert parse_client_frame("say {curly} words") == Cmd("say {curly} words")
+    assert parse_client_frame('"quoted"') == Cmd('"quoted"')
+    assert parse_client_frame("[1, 2]") == Cmd("[1, 2]")
+
+
+def test_json_whitespace_before_a_brace_still_makes_a_json_message() -> None:
+    assert parse_client_frame(' \t\r\n {"type": "ping"}') == Ping()
+
+
+def test_other_whitespace_before_a_brace_makes_a_command_line() -> None:
+    # U+00A0 is not JSON whitespace: the frame is a command (which the game will not know)
+    assert parse_client_frame('\u00a0{"type": "ping"}') == Cmd('{"type": "ping"}')
+
+
+def test_a_pretty_printed_json_message_parses() -> None:
+    frame = '{\n  "type": "login",\n  "name": "Armitage",\n  "password": "correct-horse"\n}\n'
+    assert parse_client_frame(frame) == Login("Armitage", "correct-horse")
+
+
+def test_a_repeated_key_counts_once_with_its_last_value() -> None:
+    assert parse_client_frame('{"type": "cmd", "text": "a", "text": "look"}') == Cmd("look")
+
+
+def test_a_command_is_trimmed_and_its_tabs_become_spaces() -> None:
+    assert parse_client_frame("  north \r\n") == Cmd("north")
+    assert parse_client_frame("say\thello\tthere") == Cmd("say hello there")
+    assert parse_client_frame('{"type": "cmd", "text": " \\tlook\\n"}') == Cmd("look")
+
+
+def test_a_command_keeps_its_inner_spacing_case_and_shortcuts() -> None:
+    assert parse_client_frame("say  Two   Spaces") == Cmd("say  Two   Spaces")
+    assert parse_client_frame("'Hello") == Cmd("'Hello")
+    assert parse_client_frame(":waves") == Cmd(":waves")
+
+
+def test_a_command_may_hold_any_printable_unicode() -> None:
+    line = "say Ph'nglui mglw'nafh Cthulhu — ¡Iä! 🐙 ク"
+    assert parse_client_frame(line) == Cmd(line)
+    assert parse_client_frame(line.encode("utf-8")) == Cmd(line)
+
+
+def test_a_command_of_exactly_the_limit_is_accepted() -> None:
+    line = "say " + "a" * (MAX_COMMAND_CHARS - 4)
+    assert parse_client_frame(line) == Cmd(line)
+
+
+def test_names_passwords_and_tokens_are_returned_as_sent() -> None:
+    frame = '{"type": "register", "name": " no good ", "password": "  spaced  "}'
+    assert parse_client_frame(frame) == Register(" no good ", "  spaced  ")
+    assert parse_client_frame('{"type": "login", "name": "", "password": ""}') == Login("", "")
+    assert parse_client_frame('{"type": "resume", "token": ""}') == Resume("")
+
+
+def test_passwords_and_tokens_never_appear_in_a_messages_repr() -> None:
+    assert "hunter22" not in repr(Register("Armitage", "hunter22"))
+    assert "hunter22" not in repr(Login("Armitage", "hunter22"))
+    assert "s3cret" not in repr(Resume("s3cret"))
+    assert "Armitage" in repr(Login("Armitage", "hunter22"))
+
+
+def test_the_longest_typed_messages_fit_in_a_frame() -> None:
+    """A maximal name with a maximal ASCII password, and a maximal ASCII command line."""
+    password = "p" * MAX_PASSWORD_CHARS
+    frame = orjson.dumps(
+        {"type": "register", "name": "N" * MAX_NAME_CHARS, "password": password}
+    ).decode()
+    assert len(frame.encode()) <= MAX_FRAME_BYTES
+    assert parse_client_frame(frame) == Register("N" * MAX_NAME_CHARS, password)
+    command = orjson.dumps({"type": "cmd", "text": "say " + "x" * (MAX_COMMAND_CHARS - 4)})
+    assert len(command) <= MAX_FRAME_BYTES
+    assert parse_client_frame(command) == Cmd("say " + "x" * (MAX_COMMAND_CHARS - 4))
+
+
+# --------------------------------------------------------------------------------------------------
+# Refused frames: each has its code and a message that says what to fix
+
+
+def test_invalid_json_is_bad_json_with_the_line_and_column() -> None:
+    error = refused('{"type": "cmd",\n "text": "look",}')
+    assert error.code == "bad_json"
+    assert "line 2, column" in error.message
+    assert "command line" in error.message  # tells the client how to send a plain line
+
+
+def test_json_nested_past_the_parsers_depth_limit_is_bad_json() -> None:
+    frame = '{"type": "cmd", "text": "look", "x": ' + "[" * 1500 + "]" * 1500 + "}"
+    error = refused(frame)
+    assert error.code == "bad_json"
+    assert "depth" in error.message
+
+
+def test_a_brace_that_starts_a_typed_line_is_bad_json_never_a_command() -> None:
+    assert refused("{look}").code == "bad_json"
+
+
+def test_a_message_without_a_type_is_refused_naming_the_field() -> None:
+    error = refused('{"text": "look"}')
+    assert (error.code, '"type"' in error.message) == ("bad_message", True)
+    for known in CLIENT_TYPES:
+        assert known in error.message
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"), [("5", "a number"), ("null", "null"), ("[]", "an array")]
+)
+def test_a_type_that_is_not_a_string_is_refused_saying_what_it_is(value: str, kind: str) -> None:
+    error = refused(f'{{"type": {value}}}')
+    assert error.code == "bad_message"
+    assert kind in error.message
+
+
+def test_an_unknown_type_is_refused_listing_the_known_types() -> None:
+    error = refused('{"type": "shout", "text": "HELLO"}')
+    assert error.code == "unknown_type"
+    assert "'shout'" in error.message
+    assert "cmd, login, ping, register, resume" in error.message
+
+
+def test_an_unknown_type_is_quoted_back_shortened() -> None:
+    error = refused(orjson.dumps({"type": "x" * 3000}))
+    assert error.code == "unknown_type"
+    assert len(error.message) < 200
+
+
+@pytest.mark.parametrize(
+    ("frame", "field"),
+    [
+        ('{"type": "register", "password": "correct-horse"}', "name"),
+        ('{"type": "login", "name": "Armitage"}', "password"),
+        ('{"type": "resume"}', "token"),
+        ('{"type": "cmd"}', "text"),
+    ],
+)
+def test_a_missing_field_is_refused_naming_it_and_showing_the_shape(frame: str, field: str) -> None:
+    error = refused(frame)
+    assert error.code == "bad_message"
+    assert f'needs the field "{field}"' in error.message
+    assert '{"type": ' in error.message  # shows a well-formed example
+
+
+@pytest.mark.parametrize(
+    ("frame", "extra"),
+    [
+        ('{"type": "ping", "id": 1}', "id"),
+        ('{"type": "cmd", "text": "look", "id": 7}', "id"),
+        ('{"type": "login", "name": "A", "password": "b", "remember": true}', "remember"),
+    ],
+)
+def test_an_unknown_field_is_refused_naming_it(frame: str, extra: str) -> None:
+    error = refused(frame)
+    assert error.code == "bad_message"
+    assert f"no field '{extra}'" in error.message
+    assert "write it as {" in error.message
+
+
+@pytest.mark.parametrize(
+    ("frame", "field", "kind"),
+    [
+        ('{"type": "cmd", "text": ["look"]}', "text", "an array"),
+        ('{"type": "cmd", "text": 5}', "text", "a number"),
+        ('{"type": "login", "name": "A", "password": null}', "password", "null"),
+        ('{"type": "register", "name": {}, "password": "x"}', "name", "an object"),
+        ('{"type": "resume", "token": true}', "token", "a boolean"),
+    ],
+)
+def test_a_field_of_the_wrong_json_type_is_refused_naming_it(
+    frame: str, field: str, kind: str
+) -> None:
+    error = refused(frame)
+    assert error.code == "bad_message"
+    assert f'field "{field}"' in error.message
+    assert f"must be a string, not {kind}" in error.message
+
+
+@pytest.mark.parametrize(
+    ("message", "field", "limit"),
+    [
+        ({"type": "register", "name": "n" * (MAX_NAME_CHARS + 1), "password": "x"}, "name", 64),
+        (
+            {"type": "login", "name": "n", "password": "p" * (MAX_PASSWORD_CHARS + 1)},
+            "password",
+            1024,
+        ),
+        ({"type": "resume", "token": "t" * (MAX_TOKEN_CHARS + 1)}, "token", 256),
+    ],
+)
+def test_an_over_long_field_is_too_large_naming_it_and_its_limit(
+    message: dict[str, str], field: str, limit: int
+) -> None:
+    error = refused(orjson.dumps(message).decode())
+    assert error.code == "too_large"
+    assert f'"{field}"' in error.message
+    assert f"limit is {limit}" in error.message
+
+
+def test_fields_of_exactly_their_limit_are_accepted() -> None:
+    frame = orjson.dumps(
+        {"type": "login", "name": "n" * MAX_NAME_CHARS, "password": "p" * MAX_PASSWORD_CHARS}
+    )
+    assert parse_client_frame(frame) == Login("n" * MAX_NAME_CHARS, "p" * MAX_PASSWORD_CHARS)
+
+
+def test_an_over_long_command_is_too_large_as_a_line_or_a_message() -> None:
+    line = "say " + "a" * MAX_COMMAND_CHARS
+    for frame in (line, orjson.dumps({"type": "cmd", "text": line})):
+        error = refused(frame)
+        assert error.code == "too_large"
+        assert f"limit of {MAX_COMMAND_CHARS}" in error.message
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "x" * (MAX_FRAME_BYTES + 1),
+        b"x" * (MAX_FRAME_BYTES + 1),
+        "\u00e9" * (MAX_FRAME_BYTES // 2 + 1),  # fewer characters than the limit, more bytes
+        " " * MAX_FRAME_BYTES + '{"type": "ping"}',
+    ],
+    ids=["text", "binary", "two-byte-text", "padded-json"],
+)
+def test_a_frame_over_the_size_limit_is_too_large_in_bytes(frame: str | bytes) -> None:
+    error = refused(frame)
+    assert error.code == "too_large"
+    assert f"limit of {MAX_FRAME_BYTES} bytes" in error.message
+
+
+@pytest.mark.parametrize("frame", ["", "   ", "\t\r\n", '{"type": "cmd", "text": "  "}'])
+def test_a_blank_command_is_an_empty_command(frame: str) -> None:
+    error = refused(frame)
+    assert error.code == "empty_command"
+    assert "look" in error.message  # suggests something to type
+
+
+@pytest.mark.parametrize(
+    ("line", "char"),
+    [
+        ("say \nlook", "a line break"),
+        ("say \rlook", "a line break"),
+        ("say \u2028look", "a line break"),
+        ("say \u2029look", "a line break"),
+        ("say \x00", "U+0000"),
+        ("say \x07beep", "U+0007"),
+        ("say \x1b[31mred", "U+001B"),
+        ("say \x7f", "U+007F"),
+        ("say \x85next", "U+0085"),
+        ("say \u202eevil", "U+202E"),
+        ("say \u2066isolate", "U+2066"),
+    ],
+)
+def test_control_characters_and_line_breaks_in_a_command_are_refused(line: str, char: str) -> None:
+    for frame in (line, orjson.dumps({"type": "cmd", "text": line}).decode()):
+        error = refused(frame)
+        assert error.code == "bad_message"
+        assert char in error.message
+        assert "position 5" in error.message
+
+
+def test_a_line_break_tells_the_client_to_send_one_command_per_frame() -> None:
+    assert "one command per frame" in refused("look\nnorth").message
+
+
+def test_a_binary_frame_that_is_not_utf8_is_refused_with_the_offending_byte() -> None:
+    error = refused(b"say caf\xe9")
+    assert error.code == "bad_message"
+    assert "0xe9" in error.message
+    assert "offset 7" in error.message
+
+
+def test_a_lone_surrogate_in_a_text_frame_is_refused() -> None:
+    for frame in ("say \ud800", '{"type": "cmd", "text": "\ud83d"}'):
+        error = refused(frame)
+        assert error.code == "bad_message"
+        assert "surrogate" in error.message
+
+
+def test_an_escaped_lone_surrogate_in_json_is_bad_json() -> None:
+    assert refused('{"type": "cmd", "text": "\\ud800"}').code == "bad_json"
+
+
+@pytest.mark.parametrize("frame", [None, 42, ["look"], {"type": "ping"}])
+def test_a_frame_that_is_neither_text_nor_bytes_is_refused(frame: Any) -> None:
+    assert refused(frame).code == "bad_message"
+
+
+def test_every_parse_error_code_is_a_documented_error_code() -> None:
+    frames: list[str | bytes] = [
+        "{",
+        '{"type": 1}',
+        '{"type": "nope"}',
+        "",
+        "x" * (MAX_FRAME_BYTES + 1),
+        b"\xff",
+    ]
+    assert {refused(frame).code for frame in frames} <= ERROR_CODES
+
+
+# --------------------------------------------------------------------------------------------------
+# Logging in from a plain line
+
+
+def test_a_plain_login_line_is_a_login_whose_password_is_the_rest_of_the_line() -> None:
+    assert auth_from_command(Cmd("login Armitage correct horse")) == Login(
+        "Armitage", "correct horse"
+    )
+    assert auth_from_command(Cmd("LOGIN Armitage pw")) == Login("Armitage", "pw")
+
+
+def test_a_plain_register_line_is_a_register() -> None:
+    assert auth_from_command(Cmd("register Carter yog-sothoth")) == Register(
+        "Carter", "yog-sothoth"
+    )
+
+
+def test_a_plain_resume_line_is_a_resume() -> None:
+    assert auth_from_command(Cmd("resume abc123")) == Resume("abc123")
+
+
+@pytest.mark.parametrize(
+    ("line", "usage"),
+    [
+        ("login", "login <name> <password>"),
+        ("login Armitage", "login <name> <password>"),
+        ("register Carter", "register <name> <password>"),
+        ("resume", "resume <token>"),
+        ("resume two tokens", "resume <token>"),
+    ],
+)
+def test_a_plain_auth_line_with_the_wrong_words_shows_its_usage(line: str, usage: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        auth_from_command(Cmd(line))
+    assert caught.value.code == "bad_message"
+    assert usage in caught.value.message
+
+
+def test_a_plain_auth_line_with_an_over_long_name_or_token_is_too_large() -> None:
+    for line in ("login " + "n" * (MAX_NAME_CHARS + 1) + " pw", "resume " + "t" * 300):
+        with pytest.raises(ProtocolError) as caught:
+            auth_from_command(Cmd(line))
+        assert caught.value.code == "too_large"
+
+
+@pytest.mark.parametrize("line", ["look", "say login Armitage pw", "logins", "'login"])
+def test_any_other_line_is_not_an_auth_line(line: str) -> None:
+    assert auth_from_command(Cmd(line)) is None
+
+
+# --------------------------------------------------------------------------------------------------
+# Names and passwords
+
+
+@pytest.mark.parametrize("name", ["Armitage", "Bob", "A" * 20, "wilmarth", "CARTER"])
+def test_a_name_of_three_to_twenty_letters_is_returned_as_given(name: str) -> None:
+    assert validate_name(name) == name
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("Al", "too short"),
+        ("", "too short"),
+        ("A" * 21, "too long"),
+        ("Armitage2", "contains '2'"),
+        ("Herbert West", "contains ' '"),
+        ("Zoë", "contains 'ë'"),
+        ("O'Bannion", 'contains "\'"'),
+        ("\u0391lice", "contains '\u0391'"),  # a Greek capital alpha that looks like A
+        ("Carter\n", "contains '\\n'"),
+    ],
+)
+def test_a_name_that_breaks_the_rule_is_a_bad_name_saying_why(name: str, reason: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        validate_name(name)
+    assert caught.value.code == "bad_name"
+    assert reason in caught.value.message
+    assert "3 to 20 letters" in caught.value.message or "reserved" in caught.value.message
+
+
+@pytest.mark.parametrize("name", ["Someone", "SELF", "all", "Admin", "Nobody"])
+def test_a_reserved_name_is_a_bad_name_whatever_its_case(name: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        validate_name(name)
+    assert (caught.value.code, "reserved" in caught.value.message) == ("bad_name", True)
+
+
+def test_reserved_names_are_stored_casefolded_and_would_otherwise_be_valid() -> None:
+    for name in RESERVED_NAMES:
+        assert name == name_key(name)
+        assert re.fullmatch(r"[a-z]{3,20}", name)
+
+
+def test_a_name_that_is_not_text_is_a_bad_name() -> None:
+    with pytest.raises(ProtocolError) as caught:
+        validate_name(42)  # type: ignore[arg-type]
+    assert caught.value.code == "bad_name"
+
+
+def test_names_are_unique_ignoring_case() -> None:
+    assert name_key("Armitage") == name_key("ARMITAGE") == name_key("armitage")
+    assert name_key("Armitage") != name_key("Carter")
+
+
+@pytest.mark.parametrize("password", ["12345678", "correct horse battery", "        ", "ÿ" * 8])
+def test_a_password_of_at_least_eight_characters_is_returned_unchanged(password: str) -> None:
+    assert validate_password(password) == password
+
+
+def test_a_short_password_is_a_bad_password_saying_how_long_it_must_be() -> None:
+    with pytest.raises(ProtocolError) as caught:
+        validate_password("hunter2")
+    assert caught.value.code == "bad_password"
+    assert f"at least {MIN_PASSWORD_CHARS}" in caught.value.message
+    assert "hunter2" not in caught.value.message
+
+
+def test_an_over_long_password_is_a_bad_password() -> None:
+    with pytest.raises(ProtocolError) as caught:
+        validate_password("p" * (MAX_PASSWORD_CHARS + 1))
+    assert caught.value.code == "bad_password"
+
+
+def test_a_password_equal_to_the_name_is_a_bad_password() -> None:
+    with pytest.raises(ProtocolError) as caught:
+        validate_password("armitagE", name="Armitage")
+    assert caught.value.code == "bad_password"
+    assert validate_password("armitage1", name="Armitage") == "armitage1"
+
+
+def test_a_password_that_is_not_text_is_a_bad_password() -> None:
+    with pytest.raises(ProtocolError) as caught:
+        validate_password(None)  # type: ignore[arg-type]
+    assert caught.value.code == "bad_password"
+
+
+def test_name_and_password_codes_are_auth_error_codes() -> None:
+    assert {"bad_name", "bad_password"} <= AUTH_ERROR_CODES
+
+
+# --------------------------------------------------------------------------------------------------
+# Server messages
+
+
+def test_server_messages_are_numbered_from_one_rising_by_one_per_channel() -> None:
+    channel, other = ServerChannel(), ServerChannel()
+    assert channel.seq == 0
+    seqs = [decoded(channel.pong(tick=5))["seq"] for _ in range(5)]
+    assert seqs == [1, 2, 3, 4, 5]
+    assert channel.seq == 5
+    assert decoded(other.pong(tick=5))["seq"] == 1  # each connection counts on its own
+
+
+def test_a_server_message_is_compact_json_with_five_keys_in_order() -> None:
+    encoded = ServerChannel().message("msg", {"event": "emote"}, "Carter waves.", tick=7)
+    assert encoded == (
+        b'{"type":"msg","seq":1,"tick":7,"data":{"event":"emote"},"text":"Carter waves."}'
+    )
+
+
+def test_a_message_without_data_has_an_empty_data_object() -> None:
+    assert decoded(ServerChannel().message("pong", tick=1))["data"] == {}
+
+
+def test_an_unknown_server_type_is_a_bug_that_uses_up_no_sequence_number() -> None:
+    channel = ServerChannel()
+    with pytest.raises(ValueError, match="unknown server message type 'shout'"):
+        channel.message("shout", tick=1)
+    assert decoded(channel.pong(tick=1))["seq"] == 1
+
+
+def test_data_with_no_json_form_is_a_type_error_that_uses_up_no_sequence_number() -> None:
+    channel = ServerChannel()
+    with pytest.raises(TypeError):
+        channel.message("msg", {"event": "x", "blob": object()}, tick=1)
+    assert decoded(channel.pong(tick=1))["seq"] == 1
+
+
+def test_a_channel_encodes_tuples_sets_enums_and_read_only_mappings() -> None:
+    class Lock(enum.StrEnum):
+        LOCKED = "locked"
+
+    data = MappingProxyType(
+        {"exits": ("n", "e"), "keys": frozenset({"c", "a", "b"}), "lock": Lock.LOCKED}
+    )
+    message = decoded(ServerChannel().message("room", data, tick=1))
+    assert message["data"] == {"exits": ["n", "e"], "keys": ["a", "b", "c"], "lock": "locked"}
+
+
+def test_welcome_names_the_server_and_the_protocol_version() -> None:
+    message = decoded(ServerChannel().welcome("Kadath", "0.1.0", tick=3))
+    assert (message["type"], message["seq"], message["tick"]) == ("welcome", 1, 3)
+    data = message["data"]
+    assert (data["server"], data["version"], data["protocol"]) == ("Kadath", "0.1.0", 1)
+    assert PROTOCOL_VERSION == 1
+    assert data["hints"] and all(isinstance(hint, str) for hint in data["hints"])
+    assert data["limits"]["command_chars"] == MAX_COMMAND_CHARS
+    assert data["limits"]["frame_bytes"] == MAX_FRAME_BYTES
+    assert "Welcome to Kadath." in message["text"]
+    assert "login <name> <password>" in message["text"]  # a raw client learns how to log in
+
+
+def test_welcome_takes_its_own_text_and_hints() -> None:
+    message = decoded(ServerChannel().welcome("K", "1", tick=0, text="Hi.", hints=["one"]))
+    assert (message["text"], message["data"]["hints"]) == ("Hi.", ["one"])
+
+
+def test_auth_ok_carries_the_name_entity_and_resume_token() -> None:
+    message = decoded(ServerChannel().auth_ok("Armitage", 2**62 + 5, "tok", tick=9))
+    assert message["data"] == {
+        "name": "Armitage",
+        "entity": 2**62 + 5,
+        "token": "tok",
+        "resumed": False,
+    }
+    assert message["text"] == "Welcome, Armitage."
+    resumed = decoded(ServerChannel().auth_ok("Armitage", 1, "tok", tick=9, resumed=True))
+    assert (resumed["data"]["resumed"], resumed["text"]) == (True, "Welcome back, Armitage.")
+
+
+def test_auth_error_and_error_carry_code_and_message_as_data_and_text() -> None:
+    channel = ServerChannel()
+    auth = decoded(channel.auth_error("name_taken", "That name is taken.", tick=2))
+    assert auth["type"] == "auth_error"
+    assert auth["data"] == {"code": "name_taken", "message": "That name is taken."}
+    assert auth["text"] == "That name is taken."
+    error = decoded(channel.error("unknown_command", "Unknown.", tick=2, suggestions=["look"]))
+    assert error["type"] == "error"
+    assert error["data"] == {
+        "code": "unknown_command",
+        "message": "Unknown.",
+        "suggestions": ["look"],
+    }
+    assert error["text"] == "Unknown."
+
+
+def test_a_protocol_error_becomes_an_error_message_directly() -> None:
+    problem = refused("{")
+    message = decoded(ServerChannel().error(problem.code, problem.message, tick=0))
+    assert message["data"]["code"] == "bad_json"
+
+
+def test_pong_is_empty() -> None:
+    message = decoded(ServerChannel().pong(tick=4))
+    assert (message["type"], message["data"], message["text"]) == ("pong", {}, "")
+
+
+@pytest.mark.parametrize("reason", sorted(BYE_REASONS))
+def test_bye_says_why_in_data_and_in_words(reason: str) -> None:
+    message = decoded(ServerChannel().bye(reason, tick=4))
+    assert message["data"] == {"reason": reason}
+    assert message["text"] == BYE_REASONS[reason]
+
+
+def test_bye_reasons_are_takeover_kicked_shutdown_and_idle() -> None:
+    assert set(BYE_REASONS) == {"takeover", "kicked", "shutdown", "idle"}
+    with pytest.raises(ValueError, match="unknown bye reason"):
+        ServerChannel().bye("bored", tick=0)
+
+
+def test_bye_takes_its_own_text() -> None:
+    assert decoded(ServerChannel().bye("kicked", tick=0, text="Out."))["text"] == "Out."
+
+
+def test_every_server_type_survives_encoding_and_decoding() -> None:
+    channel = ServerChannel()
+    for seq, type_ in enumerate(sorted(SERVER_TYPES), start=1):
+        encoded = channel.message(type_, {"k": [1, "two"]}, f"text of {type_}", tick=seq * 10)
+        assert parse_server_frame(encoded) == ServerMessage(
+            type_, seq, seq * 10, {"k": [1, "two"]}, f"text of {type_}"
+        )
+        assert parse_server_frame(encoded.decode()) == parse_server_frame(encoded)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"not json",
+        b"[]",
+        b'{"type":"pong","seq":1,"tick":0,"data":{}}',
+        b'{"type":"pong","seq":1,"tick":0,"data":{},"text":"","extra":1}',
+        b'{"type":"shout","seq":1,"tick":0,"data":{},"text":""}',
+        b'{"type":"pong","seq":0,"tick":0,"data":{},"text":""}',
+        b'{"type":"pong","seq":true,"tick":0,"data":{},"text":""}',
+        b'{"type":"pong","seq":1,"tick":-1,"data":{},"text":""}',
+        b'{"type":"pong","seq":1,"tick":0,"data":[],"text":""}',
+        b'{"type":"pong","seq":1,"tick":0,"data":{},"text":null}',
+    ],
+)
+def test_a_malformed_server_message_is_refused(frame: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        parse_server_frame(frame)
+
+
+# --------------------------------------------------------------------------------------------------
+# Events as messages
+
+
+def event(type_: str, text: str = "", data: Mapping[str, Any] | None = None) -> Event:
+    return Event(type_, Scope.entity(1), text, MappingProxyType(dict(data or {})), tick=12)
+
+
+@pytest.mark.parametrize("type_", ["room", "say", "status", "combat"])
+def test_room_say_status_and_combat_events_keep_their_type_and_data(type_: str) -> None:
+    data = {"from": "Carter", "text": "Hello."}
+    assert render_event(event(type_, "Carter says.", data), {}) == (type_, data, "Carter says.")
+
+
+@pytest.mark.parametrize("type_", ["emote", "posture", "arrive", "msg", "who"])
+def test_any_other_event_is_a_msg_naming_its_event_type(type_: str) -> None:
+    message_type, data, text = render_event(event(type_, "Carter waves.", {"who": "Carter"}), {})
+    assert (message_type, data, text) == ("msg", {"event": type_, "who": "Carter"}, "Carter waves.")
+    assert next(iter(data)) == "event"
+
+
+def test_the_event_type_wins_over_an_event_key_in_its_data() -> None:
+    _, data, _ = render_event(event("emote", "x", {"event": "forged", "a": 1}), {})
+    assert data == {"event": "emote", "a": 1}
+
+
+def test_a_dispatch_error_event_becomes_an_error_with_its_code_and_message() -> None:
+    data = {"code": "bad_args", "message": "Missing <item>.", "usage": "get <item...>"}
+    assert render_event(event("error", "Missing <item>.", data), {}) == (
+        "error",
+        data,
+        "Missing <item>.",
+    )
+
+
+def test_an_error_event_without_code_or_message_gets_them() -> None:
+    _, data, _ = render_event(event("error", "You cannot."), {})
+    assert data == {"code": "refused", "message": "You cannot."}
+
+
+def test_an_event_without_text_is_worded_by_its_renderer() -> None:
+    def render(e: Event) -> str:
+        return f"{e.data['who']} lights a candle."
+
+    rendered = render_event(event("candle", "", {"who": "Carter"}), {"candle": render})
+    assert rendered == ("msg", {"event": "candle", "who": "Carter"}, "Carter lights a candle.")
+
+
+def test_an_event_with_text_ignores_its_renderer() -> None:
+    def render(e: Event) -> str:
+        raise AssertionError("not called")
+
+    assert render_event(event("candle", "Given."), {"candle": render})[2] == "Given."
+
+
+def test_an_event_without_text_or_renderer_has_empty_text() -> None:
+    assert render_event(event("candle"), {}) == ("msg", {"event": "candle"}, "")
+
+
+def test_a_failing_renderer_is_a_render_error_naming_the_event_type() -> None:
+    def render(e: Event) -> str:
+        raise KeyError("flame")
+
+    with pytest.raises(RenderError, match="'candle'") as caught:
+        render_event(event("candle"), {"candle": render})
+    assert isinstance(caught.value.__cause__, KeyError)
+
+
+def test_a_renderer_returning_something_else_than_text_is_a_render_error() -> None:
+    with pytest.raises(RenderError, match="returned int"):
+        render_event(event("candle"), {"candle": lambda e: 3})  # type: ignore[dict-item,return-value]
+
+
+def test_event_data_with_no_json_form_is_a_render_error_saying_where() -> None:
+    with pytest.raises(RenderError, match=r"data\['blob'\]"):
+        render_event(event("candle", "x", {"blob": b"\x00"}), {})
+
+
+def test_a_rendered_event_is_sent_with_its_own_tick() -> None:
+    rendered = render_event(event("say", "Hi.", {"from": "Carter", "text": "Hi."}), {})
+    message = decoded(ServerChannel().message(*rendered, tick=12))
+    assert (message["type"], message["tick"], message["text"]) == ("say", 12, "Hi.")
+
+
+def test_rendering_does_not_change_the_event() -> None:
+    original = event("error", "No.", {"nested": {"a": 1}})
+    render_event(original, {})
+    assert dict(original.data) == {"nested": {"a": 1}}
+
+
+# --------------------------------------------------------------------------------------------------
+# JSON-safe data
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+class Tier(enum.IntEnum):
+    UNEASY = 2
+
+
+@dataclass(frozen=True)
+class Wound:
+    where: str
+    depth: int
+
+
+def test_tuples_become_lists_and_sets_become_sorted_lists() -> None:
+    value = {"t": (1, (2, 3)), "s": frozenset({3, 1, 2}), "m": {"b", "a"}}
+    assert to_json_safe(value) == {"t": [1, [2, 3]], "s": [1, 2, 3], "m": ["a", "b"]}
+
+
+def test_a_set_of_mixed_types_always_comes_out_in_the_same_order() -> None:
+    first = to_json_safe(frozenset({1, "a", 2.5, None}))
+    assert first == to_json_safe(frozenset({None, 2.5, "a", 1}))
+    assert sorted(first, key=repr) == sorted([1, "a", 2.5, None], key=repr)
+
+
+def test_enums_become_their_values_as_values_and_as_keys() -> None:
+    assert to_json_safe({"c": Colour.RED, "t": Tier.UNEASY}) == {"c": "red", "t": 2}
+    assert to_json_safe({Colour.RED: 1, 7: 2}) == {"red": 1, "7": 2}
+    assert type(to_json_safe(Tier.UNEASY)) is int
+
+
+def test_dataclasses_become_objects_and_dates_iso_strings() -> None:
+    moment = datetime.datetime(1926, 3, 1, 23, 0, tzinfo=datetime.UTC)
+    value = {"wound": Wound("arm", 2), "when": moment, "day": moment.date()}
+    assert to_json_safe(value) == {
+        "wound": {"where": "arm", "depth": 2},
+        "when": "1926-03-01T23:00:00+00:00",
+        "day": "1926-03-01",
+    }
+
+
+def test_non_finite_floats_become_null() -> None:
+    assert to_json_safe([math.nan, math.inf, -math.inf, 1.5]) == [None, None, None, 1.5]
+
+
+def test_plain_json_values_come_back_equal() -> None:
+    value = {"a": [1, 2.5, "x", True, None, {"b": []}]}
+    assert to_json_safe(value) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        ({"blob": b"x"}, "data['blob']: bytes"),
+        ({"list": [1, object()]}, "data['list'][1]: object"),
+        ({"big": 2**64}, "data['big']: integer"),
+        ({(1, 2): "tuple key"}, "key (1, 2)"),
+        ({"type": Wound}, "data['type']: type"),
+    ],
+)
+def test_data_with_no_json_form_is_a_type_error_saying_where(value: Any, where: str) -> None:
+    with pytest.raises(TypeError) as caught:
+        to_json_safe(value)
+    assert where in str(caught.value)
+
+
+def test_a_cycle_in_data_is_a_type_error_not_a_crash() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(TypeError, match="nested deeper than"):
+        to_json_safe({"loop": loop})
+
+
+def test_json_safe_data_encodes_with_orjson_and_reads_back_equal() -> None:
+    value = to_json_safe({"w": Wound("leg", 1), "s": frozenset({"x"}), "e": Colour.RED})
+    assert orjson.loads(orjson.dumps(value)) == value
+
+
+# --------------------------------------------------------------------------------------------------
+# The rate limiter
+
+
+def test_a_full_bucket_allows_a_burst_then_refuses() -> None:
+    bucket = TokenBucket(rate_per_s=10, burst=20)
+    assert [bucket.allow(100.0) for _ in range(20)] == [True] * 20
+    assert bucket.allow(100.0) is False
+    assert bucket.allow(100.0) is False
+
+
+def test_the_bucket_refills_at_its_rate() -> None:
+    bucket = TokenBucket(rate_per_s=10, burst=20)
+    for _ in range(20):
+        bucket.allow(0.0)
+    assert bucket.allow(0.05) is False  # half a token
+    assert bucket.allow(0.1) is True  # one whole token since t=0
+    assert bucket.allow(0.1) is False
+    assert [bucket.allow(0.4) for _ in range(4)] == [True, True, True, False]
+
+
+def test_a_steady_client_at_the_rate_is_never_refused() -> None:
+    bucket = TokenBucket(rate_per_s=10, burst=20)
+    for _ in range(20):
+        bucket.allow(0.0)
+    assert all(bucket.allow(0.1 * step) for step in range(1, 1001))
+
+
+def test_float_steps_that_add_to_a_whole_token_earn_it() -> None:
+    bucket = TokenBucket(rate_per_s=10, burst=1)
+    assert bucket.allow(0.2)
+    assert bucket.allow(0.3)  # 0.3 - 0.2 is 0.09999999999999998 in floats
+
+
+def test_an_idle_bucket_refills_to_its_burst_and_no_further() -> None:
+    bucket = TokenBucket(rate_per_s=10, burst=20)
+    for _ in range(20):
+        bucket.allow(0.0)
+    assert bucket.tokens(3600.0) == 20.0
+    assert sum(bucket.allow(3600.0) for _ in range(50)) == 20
+
+
+def test_a_fractional_rate_allows_one_action_every_few_seconds() -> None:
+    bucket = TokenBucket(rate_per_s=0.5, burst=1)
+    assert bucket.allow(10.0) is True
+    assert bucket.allow(11.9) is False
+    assert bucket.allow(12.0) is True
+    assert bucket.allow(13.0) is False
+    assert bucket.allow(14.0) is True
+
+
+def test_a_fractional_burst_still_allows_one_action() -> None:
+    bucket = TokenBucket(rate_per_s=1, burst=1.5)
+    assert [bucket.allow(0.0), bucket.allow(0.0)] == [True, False]
+    assert bucket.allow(0.5) is True  # 0.5 left + 0.5 earned
+
+
+def test_time_going_backwards_grants_nothing_and_raises_nothing() -> None:
+    bucket = TokenBucket(rate_per_s=10, burst=2)
+    assert [bucket.allow(100.0), bucket.allow(100.0)] == [True, True]
+    assert bucket.allow(50.0) is False  # the clock stepped back: no tokens from it
+    assert bucket.allow(50.05) is False  # counting on from the new reading: half a token
+    assert bucket.allow(50.1) is True
+    assert bucket.tokens(0.0) == pytest.approx(0.0)
+
+
+def test_a_bucket_starts_full_whatever_the_first_time() -> None:
+    assert TokenBucket(rate_per_s=1, burst=3).tokens(-5.0) == 3.0
+
+
+def test_an_action_may_cost_more_than_one_token() -> None:
+    bucket = TokenBucket(rate_per_s=1, burst=5)
+    assert bucket.allow(0.0, cost=3) is True
+    assert bucket.allow(0.0, cost=3) is False
+    assert bucket.allow(1.0, cost=3) is True
+
+
+def test_retry_after_says_how_long_until_the_next_action_is_allowed() -> None:
+    bucket = TokenBucket(rate_per_s=10, burst=1)
+    assert bucket.retry_after(0.0) == 0.0
+    bucket.allow(0.0)
+    assert bucket.retry_after(0.0) == pytest.approx(0.1)
+    assert bucket.retry_after(0.04) == pytest.approx(0.06)
+    assert bucket.retry_after(5.0) == 0.0
+    assert bucket.retry_after(5.0, cost=2) == math.inf  # more than the bucket ever holds
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst"), [(0, 1), (-1, 1), (math.nan, 1), (math.inf, 1), (1, 0.5), (1, math.nan)]
+)
+def test_a_bucket_that_could_never_allow_anything_sensible_is_refused(
+    rate: float, burst: float
+) -> None:
+    with pytest.raises(ValueError):
+        TokenBucket(rate_per_s=rate, burst=burst)
+
+
+@pytest.mark.parametrize("now", [math.nan, math.inf, -math.inf])
+def test_a_time_that_is_not_finite_is_refused(now: float) -> None:
+    with pytest.raises(ValueError, match="finite"):
+        TokenBucket().allow(now)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=1, max_size=80))
+def test_a_bucket_never_allows_more_than_its_burst_plus_what_the_clock_earned(
+    times: list[float],
+) -> None:
+    bucket = TokenBucket(rate_per_s=10, burst=20)
+    allowed, earned, last = 0, 0.0, times[0]
+    for now in times:
+        earned += max(0.0, now - last) * 10
+        last = now
+        allowed += bucket.allow(now)
+        assert allowed <= 20 + earned + 1e-6
+        assert 0.0 <= bucket.tokens(now) <= 20.0
+
+
+# --------------------------------------------------------------------------------------------------
+# Fuzz: nothing a client sends raises anything but ProtocolError
+
+
+def check_parse(frame: str | bytes) -> None:
+    """Parse ``frame``; a result must satisfy the protocol's promises, a refusal must be clear."""
+    try:
+        message = parse_client_frame(frame)
+    except ProtocolError as error:
+        assert error.code in ERROR_CODES
+        assert error.message
+        return
+    if isinstance(message, Cmd):
+        text = message.text
+        assert text and text == text.strip() and len(text) <= MAX_COMMAND_CHARS
+        assert "\t" not in text and "\n" not in text and "\r" not in text
+        assert not any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in text)
+        # what the server accepted, it can always echo back
+        orjson.dumps(text)
+        assert parse_client_frame(encode_client_message(message)) == message
+    else:
+        assert parse_client_frame(encode_client_message(message)) == message
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+field_names = st.sampled_from(["type", "name", "password", "token", "text", "id"]) | st.text(
+    max_size=6
+)
+message_like = st.dictionaries(
+    field_names,
+    st.sampled_from(CLIENT_TYPES) | st.text(max_size=30) | json_values,
+    max_size=5,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text())
+def test_fuzz_any_text_frame_parses_or_raises_only_protocol_error(frame: str) -> None:
+    check_parse(frame)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary())
+def test_fuzz_any_binary_frame_parses_or_raises_only_protocol_error(frame: bytes) -> None:
+    check_parse(frame)
+
+
+@settings(max_examples=500, deadline=None)
+@given(message_like)
+def test_fuzz_any_json_object_parses_or_raises_only_protocol_error(value: dict[str, Any]) -> None:
+    try:
+        frame = orjson.dumps(value)
+    except TypeError:  # integers beyond 64 bits: not something orjson writes
+        return
+    check_parse(frame)
+    check_parse(frame.decode())
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.text(max_size=10), st.text(max_size=10))
+def test_fuzz_broken_json_parses_or_raises_only_protocol_error(
+    value: Any, prefix: str, suffix: str
+) -> None:
+    try:
+        body = orjson.dumps(value).decode()
+    except TypeError:
+        return
+    for frame in ("{" + body, prefix + "{" + body + suffix, '{"type": ' + body + "}"):
+        check_parse(frame)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(CLIENT_TYPES),
+    st.dictionaries(st.sampled_from(["name", "password", "token", "text"]), st.text(), max_size=3),
+)
+def test_fuzz_well_typed_messages_round_trip_or_are_refused_clearly(
+    type_: str, fields: dict[str, str]
+) -> None:
+    check_parse(orjson.dumps({"type": type_, **fields}))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1))
+def test_fuzz_any_accepted_command_line_survives_a_json_round_trip(line: str) -> None:
+    try:
+        message = parse_client_frame(line)
+    except ProtocolError:
+        return
+    assert parse_client_frame(encode_client_message(message)) == message
+    if isinstance(message, Cmd):
+        try:
+            auth_from_command(message)
+        except ProtocolError as error:
+            assert error.code in ERROR_CODES
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30))
+def test_fuzz_name_rules_raise_only_protocol_error(name: str) -> None:
+    for check in (validate_name, validate_password):
+        try:
+            assert check(name) == name
+        except ProtocolError as error:
+            assert error.code in AUTH_ERROR_CODES
+
+
+# --------------------------------------------------------------------------------------------------
+# docs/protocol.md: the examples are what the code does
+
+_BLOCK_RE = re.compile(
+    r"^<!-- (?P<marker>[\w-]+)(?:: (?P<arg>[\w-]+))? -->\n```(?P<lang>\w*)\n(?P<body>.*?)^```$",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class DocBlock:
+    line: int
+    marker: str
+    arg: str | None
+    body: str
+
+    def __str__(self) -> str:
+        return f"protocol.md:{self.line}:{self.marker}"
+
+
+def doc_blocks(marker: str) -> list[DocBlock]:
+    text = DOC.read_text(encoding="utf-8")
+    found = [
+        DocBlock(text.count("\n", 0, m.start()) + 1, m["marker"], m["arg"], m["body"])
+        for m in _BLOCK_RE.finditer(text)
+    ]
+    assert {block.marker for block in found} <= {
+        "client",
+        "client-lines",
+        "server",
+        "rejected",
+        "session",
+    }
+    return [block for block in found if block.marker == marker]
+
+
+# The keys each server type always has in data (room, status, combat and msg vary by content).
+DATA_KEYS: dict[str, set[str]] = {
+    "welcome": {"server", "version", "protocol", "hints", "limits"},
+    "auth_ok": {"name", "entity", "token", "resumed"},
+    "auth_error": {"code", "message"},
+    "error": {"code", "message"},
+    "say": {"from", "from_id", "text"},
+    "msg": {"event"},
+    "pong": set(),
+    "bye": {"reason"},
+    "room": {"id", "name", "description", "dark", "exits", "occupants", "items", "containers"},
+    "status": {"dp", "max_dp", "lucidity", "tier", "posture"},
+}
+
+
+def rebuilt_by_helper(message: ServerMessage) -> bytes | None:
+    """What the channel helper for ``message``'s type makes of the same arguments."""
+    channel, data, tick = ServerChannel(), message.data, message.tick
+    if message.type == "welcome":
+        return channel.welcome(data["server"], data["version"], tick=tick)
+    if message.type == "auth_ok":
+        return channel.auth_ok(
+            data["name"], data["entity"], data["token"], tick=tick, resumed=data["resumed"]
+        )
+    if message.type == "auth_error":
+        return channel.auth_error(data["code"], data["message"], tick=tick)
+    if message.type == "error":
+        extra = {k: v for k, v in data.items() if k not in {"code", "message"}}
+        return channel.error(data["code"], data["message"], tick=tick, **extra)
+    if message.type == "pong":
+        return channel.pong(tick=tick)
+    if message.type == "bye":
+        return channel.bye(data["reason"], tick=tick)
+    return None
+
+
+def check_documented_server_message(frame: str, where: object) -> ServerMessage:
+    message = parse_server_frame(frame)
+    assert DATA_KEYS.get(message.type, set()) <= set(message.data), where
+    helper = rebuilt_by_helper(message)
+    if helper is not None:
+        made = parse_server_frame(helper)
+        assert (made.data, made.text) == (message.data, message.text), where
+    return message
+
+
+def test_the_doc_has_examples_of_every_kind() -> None:
+    assert len(doc_blocks("client")) == len(CLIENT_TYPES)
+    assert doc_blocks("client-lines")
+    assert doc_blocks("rejected")
+    assert len(doc_blocks("session")) == 1
+    documented = {parse_server_frame(b.body).type for b in doc_blocks("server")}
+    assert documented == SERVER_TYPES - {"combat"}  # combat's data is not designed yet
+
+
+@pytest.mark.parametrize("block", doc_blocks("client"), ids=str)
+def test_each_documented_client_message_parses_to_its_type(block: DocBlock) -> None:
+    message = parse_client_frame(block.body)
+    assert encode_client_message(message) == orjson.dumps(orjson.loads(block.body)).decode()
+
+
+def test_every_client_type_is_documented_with_an_example() -> None:
+    documented = {orjson.loads(block.body)["type"] for block in doc_blocks("client")}
+    assert documented == set(CLIENT_TYPES)
+
+
+@pytest.mark.parametrize("block", doc_blocks("client-lines"), ids=str)
+def test_each_documented_command_line_is_a_command(block: DocBlock) -> None:
+    for line in block.body.splitlines():
+        message = parse_client_frame(line)
+        assert message == Cmd(line.strip()), f"{block}: {line!r}"
+
+
+def test_the_documented_auth_lines_log_in() -> None:
+    (_, auth_lines) = doc_blocks("client-lines")
+    made = []
+    for line in auth_lines.body.splitlines():
+        message = parse_client_frame(line)
+        assert isinstance(message, Cmd)
+        made.append(auth_from_command(message))
+    assert [type(m) for m in made] == [Register, Login, Resume]
+
+
+@pytest.mark.parametrize("block", doc_blocks("server"), ids=str)
+def test_each_documented_server_message_has_the_documented_shape(block: DocBlock) -> None:
+    check_documented_server_message(block.body, block)
+
+
+@pytest.mark.parametrize("block", doc_blocks("rejected"), ids=str)
+def test_each_documented_refused_frame_earns_its_code(block: DocBlock) -> None:
+    assert refused(block.body.rstrip("\n")).code == block.arg, block
+
+
+def test_the_documented_session_parses_and_numbers_server_messages_from_one() -> None:
+    (session,) = doc_blocks("session")
+    seqs, logged_in = [], False
+    for line in session.body.splitlines():
+        side, frame = line.split(": ", 1)
+        if side == "C":
+            message = parse_client_frame(frame)
+            if isinstance(message, Cmd) and auth_from_command(message) is not None:
+                logged_in = True
+        else:
+            assert side == "S", line
+            seqs.append(check_documented_server_message(frame, line).seq)
+    assert logged_in
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_the_documented_codes_are_the_modules_codes() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    table_codes = set(re.findall(r"^\| `([a-z_]+)` \|", text, re.MULTILINE))
+    assert table_codes >= AUTH_ERROR_CODES | ERROR_CODES | set(BYE_REASONS)
+
+
+def test_the_documented_limits_are_the_modules_limits() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    assert f"{MAX_FRAME_BYTES // 1024} KiB" in text
+    assert f"{MAX_COMMAND_CHARS:,} characters" in text
+    assert f"{MAX_NAME_CHARS} characters" in text
+    assert f"{MAX_PASSWORD_CHARS:,} characters" in text
+    assert f"{MAX_TOKEN_CHARS} characters" in text
+    assert f"version {PROTOCOL_VERSION}" in text
+    for name in RESERVED_NAMES:
+        assert name in text
+
+
+def test_client_message_classes_are_frozen_and_slotted() -> None:
+    for cls in (Register, Login, Resume, Cmd, Ping):
+        params = getattr(cls, "__dataclass_params__")  # noqa: B009
+        assert params.frozen, cls
+        assert "__slots__" in vars(cls), cls
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Cmd("look").text = "north"  # type: ignore[misc]
+
+
+def test_the_protocol_module_imports_only_the_stdlib_orjson_and_the_engine() -> None:
+    """Sans I/O: no sockets, no asyncio, no websockets, nothing that could block."""
+    tree = ast.parse((ROOT / "net" / "protocol.py").read_text(encoding="utf-8"))
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    outside = {name for name in imported if name not in sys.stdlib_module_names}
+    assert outside <= {"orjson", "engine"}, outside
+    assert not imported & {"asyncio", "socket", "selectors", "ssl", "threading", "time"}, imported
