@@ -17,15 +17,15 @@ it stores what it is given.
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from engine.accounts import ROLES, Account, AccountExists
+from persist.database import exclusive_transaction
 from persist.schema import AccountRow
 
 __all__ = ["SqlAccountStore", "UnknownAccount", "UnknownRole"]
@@ -170,30 +170,7 @@ class SqlAccountStore:
         before = _account(row)
         return dataclasses.replace(before, role=role), before.role
 
-    @contextmanager
-    def _write_transaction(self) -> Iterator[sa.Connection]:
-        """A transaction that holds the accounts write lock from its first statement.
-
-        SQLite: ``BEGIN IMMEDIATE`` takes the database write lock before the count (Python's
-        sqlite3 would otherwise begin lazily, at the insert, letting two counts see zero).
-        PostgreSQL: an advisory lock, held until commit or rollback, serialises account creation
-        (a READ COMMITTED count taken after the lock sees every earlier creation).
-        """
-        with self.db.connect() as conn:
-            driver = conn.connection.driver_connection
-            sqlite = driver if isinstance(driver, sqlite3.Connection) else None
-            saved_level = sqlite.isolation_level if sqlite is not None else None
-            if sqlite is not None:
-                sqlite.isolation_level = None
-            try:
-                with conn.begin():
-                    if sqlite is not None and not sqlite.in_transaction:
-                        conn.exec_driver_sql("BEGIN IMMEDIATE")
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(
-                            sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_ACCOUNTS_LOCK}
-                        )
-                    yield conn
-            finally:
-                if sqlite is not None:
-                    sqlite.isolation_level = saved_level
+    def _write_transaction(self) -> AbstractContextManager[sa.Connection]:
+        """A transaction holding the accounts write lock from its first statement, so that two
+        first registrations cannot both count zero accounts (see ``exclusive_transaction``)."""
+        return exclusive_transaction(self.db, PG_ACCOUNTS_LOCK)

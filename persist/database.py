@@ -6,12 +6,15 @@ first needs one. Never used on the tick path.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "is_sqlite", "open_database"]
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "exclusive_transaction", "is_sqlite", "open_database"]
 
 #: How long a SQLite connection waits on a lock held by another process before failing. The
 #: writer treats the failure as an outage and retries, so this only bounds one attempt.
@@ -49,3 +52,34 @@ def open_database(url: str, **kwargs: Any) -> sa.Engine:
         return db
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(parsed, **kwargs)
+
+
+@contextmanager
+def exclusive_transaction(db: sa.Engine, pg_lock_key: int) -> Iterator[sa.Connection]:
+    """One transaction that holds a write lock from its first statement, and covers DDL too.
+
+    SQLite: Python's sqlite3 module (before 3.12's ``autocommit``) opens transactions lazily, at
+    the first INSERT/UPDATE/DELETE, and commits DDL on its own; here the driver's implicit handling
+    is switched off and ``BEGIN IMMEDIATE`` takes the database write lock up front. PostgreSQL:
+    a transaction-level advisory lock on ``pg_lock_key``, held until commit or rollback,
+    serialises every transaction that asks for the same key. Used where a read decides a write
+    (the first account becomes admin; a schema upgrade) and two processes must take turns.
+    """
+    with db.connect() as conn:
+        driver = conn.connection.driver_connection
+        sqlite = driver if isinstance(driver, sqlite3.Connection) else None
+        saved_level = sqlite.isolation_level if sqlite is not None else None
+        if sqlite is not None:
+            sqlite.isolation_level = None
+        try:
+            with conn.begin():
+                if sqlite is not None and not sqlite.in_transaction:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                if conn.dialect.name == "postgresql":
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": pg_lock_key}
+                    )
+                yield conn
+        finally:
+            if sqlite is not None:
+                sqlite.isolation_level = saved_level

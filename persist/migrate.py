@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from engine.component import RESERVED_PREFIX
+from persist.database import exclusive_transaction
 from persist.schema import ComponentTable, Schema, VersionRow
 
 __all__ = ["BATCH_ROWS", "MigrationError", "ensure_schema"]
@@ -65,38 +64,8 @@ def ensure_schema(db: sa.Engine, schema: Schema) -> list[str]:
     whose type does not match its field, a missing migration step, or a database written by a
     newer version of a component.
     """
-    with _transaction(db) as conn:
+    with exclusive_transaction(db, _PG_UPGRADE_LOCK) as conn:
         return _Upgrade(conn, schema).run()
-
-
-@contextmanager
-def _transaction(db: sa.Engine) -> Iterator[sa.Connection]:
-    """One transaction that covers DDL too.
-
-    PostgreSQL runs DDL inside a transaction as is. Python's sqlite3 module (before 3.12's
-    ``autocommit``) only opens a transaction before INSERT/UPDATE/DELETE, so a CREATE or ALTER
-    would commit on its own; here the driver's implicit handling is switched off and the
-    transaction is opened explicitly (``BEGIN IMMEDIATE`` also takes the write lock up front).
-    On PostgreSQL an advisory lock, held to the end of the transaction, does the same.
-    """
-    with db.connect() as conn:
-        driver = conn.connection.driver_connection
-        sqlite = driver if isinstance(driver, sqlite3.Connection) else None
-        saved_level = sqlite.isolation_level if sqlite is not None else None
-        if sqlite is not None:
-            sqlite.isolation_level = None
-        try:
-            with conn.begin():
-                if sqlite is not None and not sqlite.in_transaction:
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
-                if conn.dialect.name == "postgresql":
-                    conn.execute(
-                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_UPGRADE_LOCK}
-                    )
-                yield conn
-        finally:
-            if sqlite is not None:
-                sqlite.isolation_level = saved_level
 
 
 def _kind(column_type: sa.types.TypeEngine[Any]) -> str | None:
