@@ -80,8 +80,9 @@ class Component:
     Subclasses are ``@dataclass(slots=True)``. Three extra slots serve change tracking while the
     component is attached to a persistent entity (all ``None`` otherwise):
 
-    - ``_k_track``: the world's list of touched components; set back to ``None`` at the first write
-      of a tick, so later writes in the same tick cost no more than an untracked Python setter;
+    - ``_k_track``: the ``append`` of the world's list of written components: every write records
+      the component there (one bound-method call; the world deduplicates once per tick, which
+      measured cheaper than disarming the hook after the first write);
     - ``_k_key``: ``(stable id, type)`` of the entity and slot it is attached to;
     - ``_k_clean``: its field values as of the last time the world collected changes, so that a
       value changed and changed back within a tick is not reported.
@@ -89,7 +90,7 @@ class Component:
 
     __slots__ = ("_k_clean", "_k_key", "_k_track")
     __kadath__: ClassVar[ComponentInfo | None] = None
-    _k_track: list[Component] | None
+    _k_track: Callable[[Component], None] | None
     _k_key: TrackKey | None
     _k_clean: Any
 
@@ -128,12 +129,10 @@ def _init_tracking_slots(component: Component) -> None:
 
 
 def _tracked_setattr(self: Component, name: str, value: Any) -> None:
-    # The hot path of change tracking. Only the first write of a tick does any work: it disarms the
-    # hook and records the component; the world re-arms it when it collects the tick's changes.
-    touched = self._k_track
-    if touched is not None:
-        _object_setattr(self, "_k_track", None)
-        touched.append(self)
+    # The hot path of change tracking: one slot read, one call recording the component, the write.
+    record = self._k_track
+    if record is not None:
+        record(self)
     _object_setattr(self, name, value)
 
 

@@ -83,7 +83,7 @@ class _Query:
         self.include = include
         self.exclude = exclude
         self.single = len(include) == 1
-        self.rows: dict[int, Any] = {}
+        self.rows: dict[int, tuple[int, Any]] = {}  # entity -> the row as the view returns it
         self.view: list[tuple[int, Any]] | None = None
 
 
@@ -256,7 +256,7 @@ class World:
                 self._detach(entity, ctype, old)
             _object_setattr(component, "_k_key", key)
             _object_setattr(component, "_k_clean", info.values(component))
-            _object_setattr(component, "_k_track", self._written)
+            _object_setattr(component, "_k_track", self._written.append)
         esper.add_component(entity, component)
         indexes = self._indexes.get(ctype)
         if indexes:
@@ -363,7 +363,7 @@ class World:
             query = self._build_query(types, excluded)
         view = query.view
         if view is None:
-            view = query.view = list(query.rows.items())
+            view = query.view = list(query.rows.values())
         return view
 
     def count(self, *types: type, without: Iterable[type] = ()) -> int:
@@ -385,7 +385,7 @@ class World:
         found.sort(key=lambda row: row[0])  # deterministic order, independent of set layout
         for entity, comps in found:
             if not any(esper.has_component(entity, ctype) for ctype in exclude):
-                query.rows[entity] = comps
+                query.rows[entity] = (entity, comps)
         self._queries[(include, exclude)] = query
         for ctype in include + exclude:
             self._queries_by_type.setdefault(ctype, []).append(query)
@@ -407,7 +407,7 @@ class World:
             if query.rows.pop(entity, None) is not None:
                 query.view = None
         else:
-            query.rows[entity] = row
+            query.rows[entity] = (entity, row)
             query.view = None
 
     # ----------------------------------------------------------------- indexes
@@ -498,17 +498,27 @@ class World:
         """
         self._use()
         before_of = self._structural
-        for written_component in self._written:
-            key = written_component._k_key
-            if key is not None:  # still attached; a detached one was recorded by _detach
-                before_of.setdefault(key, written_component._k_clean)
-        self._written.clear()
         added: dict[TrackKey, Component] = {}
         changed: dict[TrackKey, Component] = {}
         deleted: set[TrackKey] = set()
         values: dict[TrackKey, tuple[Any, ...]] = {}
+        # Written, still attached and structurally untouched: the common case, and the component
+        # at hand is the one attached (no look-up). Detached ones were recorded by _detach.
+        written: dict[TrackKey, Component] = {}
+        for component in self._written:
+            key = component._k_key
+            if key is not None and key not in before_of:
+                written[key] = component
+        self._written.clear()
+        for key, component in written.items():
+            info = key[1].__kadath__
+            assert info is not None  # only persistent types are ever tracked
+            now = info.values(component)
+            if now != component._k_clean:
+                changed[key] = component
+                values[key] = now
+                _object_setattr(component, "_k_clean", now)
         entity_of = self._entity_of
-        written = self._written
         for key, before in before_of.items():
             sid, ctype = key
             entity = entity_of.get(sid)
@@ -517,18 +527,17 @@ class World:
                 if before is not ABSENT:
                     deleted.add(key)
                 continue
-            component: Component = current
+            attached: Component = current
             info = ctype.__kadath__
             assert info is not None  # only persistent types are ever tracked
-            now = info.values(component)
+            now = info.values(attached)
             if before is ABSENT:
-                added[key] = component
+                added[key] = attached
                 values[key] = now
             elif now != before:
-                changed[key] = component
+                changed[key] = attached
                 values[key] = now
-            _object_setattr(component, "_k_clean", now)
-            _object_setattr(component, "_k_track", written)
+            _object_setattr(attached, "_k_clean", now)
         before_of.clear()
         spawned = frozenset(
             sid
