@@ -151,6 +151,7 @@ BYE_REASONS: Final = {
     "kicked": "You have been disconnected by an administrator.",
     "shutdown": "The server is shutting down. Your character is saved.",
     "idle": "You have been idle too long; this connection is closed.",
+    "quit": "You have left the game. Your character is saved.",
 }
 """Why the server closes a connection, with the text a plain client shows by default."""
 
