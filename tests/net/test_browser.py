@@ -426,11 +426,6 @@ def test_login_errors_inline_and_takeover_ends_the_old_tab(
     expect(b.output.locator(".room .room-name").last).to_have_text("The Quiet Ward")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: net/hub.py Hub._end calls say_goodbye(session, 'quit'), but 'quit' is not in "
-    "net.protocol.BYE_REASONS, so no bye is ever sent after quit (see test_server.py)",
-)
 def test_quit_ends_the_session_without_reconnecting(open_client: Callable[[], Client]) -> None:
     d = open_client()
     d.register("Curwen")
