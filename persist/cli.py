@@ -40,7 +40,8 @@ def _schema(config: Config) -> Schema:
 
 
 def _plain(row: Any) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+    # Keys: SQLAlchemy's column names are a str subclass, which orjson refuses as keys.
+    return {str(k): (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
 
 
 def export_lines(db: sa.Engine, schema: Schema) -> Iterator[bytes]:
@@ -72,6 +73,17 @@ def import_lines(db: sa.Engine, schema: Schema, lines: IO[bytes]) -> int:
         raise ImportFileError(f"line 1: not a Kadath export ({exc})") from None
     if not isinstance(header, dict) or header.get("format") != EXPORT_FORMAT:
         raise ImportFileError("line 1: not a Kadath export (no kadath-export header)")
+    existing = set(sa.inspect(db).get_table_names())
+    with db.connect() as conn:  # refuse before changing anything, the schema included
+        for name, table in tables.items():
+            if (
+                name in existing
+                and name != VersionRow.__tablename__
+                and conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            ):
+                raise ImportFileError(
+                    f"table {name!r} is not empty: import only into a fresh database"
+                )
     ensure_schema(db, schema)
     with db.begin() as conn:
         versions = {
@@ -83,13 +95,6 @@ def import_lines(db: sa.Engine, schema: Schema, lines: IO[bytes]) -> int:
                 raise ImportFileError(
                     f"the export has {component!r} at version {version}, this server at "
                     f"{versions[component]}: upgrade the source database first (kadath db upgrade)"
-                )
-        for name, table in tables.items():
-            if name == VersionRow.__tablename__:
-                continue
-            if conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one():
-                raise ImportFileError(
-                    f"table {name!r} is not empty: import only into a fresh database"
                 )
         batches: dict[str, list[dict[str, Any]]] = {}
         imported = 0
@@ -105,10 +110,7 @@ def import_lines(db: sa.Engine, schema: Schema, lines: IO[bytes]) -> int:
                 raise ImportFileError(
                     f"line {number}: unknown table {name!r} (a plugin missing on this server?)"
                 )
-            if name == AccountRow.__tablename__:
-                for key in ("created", "last_login"):
-                    if row.get(key):
-                        row[key] = datetime.fromisoformat(row[key])
+            row = _checked_row(number, name, row, tables[name], schema)
             batch = batches.setdefault(name, [])
             batch.append(row)
             if len(batch) >= IMPORT_BATCH:
@@ -120,6 +122,43 @@ def import_lines(db: sa.Engine, schema: Schema, lines: IO[bytes]) -> int:
                 conn.execute(sa.insert(tables[name]), batch)
                 imported += len(batch)
     return imported
+
+
+def _checked_row(
+    number: int, name: str, row: Any, table: sa.Table, schema: Schema
+) -> dict[str, Any]:
+    """The row ready to insert, or an :class:`ImportFileError` naming the line and the problem.
+
+    Keys must be the table's columns (every column without a default present); component rows
+    must also decode into their component, which checks every value's type as restore will.
+    """
+    if not isinstance(row, dict):
+        raise ImportFileError(f"line {number}: the row of {name!r} is not an object")
+    columns = {c.name: c for c in table.columns}
+    unknown = sorted(set(row) - set(columns))
+    if unknown:
+        raise ImportFileError(f"line {number}: table {name!r} has no column(s) {unknown}")
+    missing = sorted(
+        c.name
+        for c in table.columns
+        if c.name not in row and not c.nullable and c.default is None and c.server_default is None
+    )
+    if missing:
+        raise ImportFileError(f"line {number}: the row of {name!r} lacks column(s) {missing}")
+    component = schema.components.get(name)
+    if component is not None:
+        try:
+            component.decode(row)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ImportFileError(f"line {number}: a bad value in {name!r}: {exc}") from None
+    if name == AccountRow.__tablename__:
+        try:
+            for key in ("created", "last_login"):
+                if row.get(key):
+                    row[key] = datetime.fromisoformat(row[key])
+        except (TypeError, ValueError) as exc:
+            raise ImportFileError(f"line {number}: a bad date in {name!r}: {exc}") from None
+    return row
 
 
 def _run(ns: argparse.Namespace, config: Config) -> int:

@@ -215,11 +215,6 @@ class Writer:
             return self._failed(pending, exc)
         self._flush_time.record(time.perf_counter_ns() - started)
         self._pending = None
-        self._state = "idle"
-        self._flushes += 1
-        self._rows_written += rows
-        self._last_flush_rows = rows
-        self._last_saved_tick = pending.tick
         if self._consecutive_failures:
             log.warning(
                 "database writes recovered after %d failed attempts; saved up to tick %d",
@@ -228,6 +223,11 @@ class Writer:
             )
         self._consecutive_failures = 0
         self._last_error = ""
+        self._flushes += 1
+        self._rows_written += rows
+        self._last_flush_rows = rows
+        self._last_saved_tick = pending.tick
+        self._state = "idle"  # last: a reader that sees "idle" sees the rest of the flush too
         return True
 
     def _failed(self, pending: Batch, exc: Exception) -> bool:
