@@ -665,8 +665,8 @@ def test_bye_says_why_in_data_and_in_words(reason: str) -> None:
     assert message["text"] == BYE_REASONS[reason]
 
 
-def test_bye_reasons_are_takeover_kicked_shutdown_and_idle() -> None:
-    assert set(BYE_REASONS) == {"takeover", "kicked", "shutdown", "idle"}
+def test_bye_reasons_are_takeover_kicked_shutdown_idle_and_quit() -> None:
+    assert set(BYE_REASONS) == {"takeover", "kicked", "shutdown", "idle", "quit"}
     with pytest.raises(ValueError, match="unknown bye reason"):
         ServerChannel().bye("bored", tick=0)
 
