@@ -343,10 +343,11 @@ class NetConfig:
     )
     max_frame_bytes: int = _setting(
         4096,
-        "Largest frame a client may send; bigger ones close the connection (1009).",
+        "Largest frame a client may send; bigger ones close the connection (1009). It may be "
+        "lowered but not raised past the protocol's own 4 KiB bound.",
         unit="bytes",
         ge=256,
-        le=1_048_576,
+        le=4096,
     )
     commands_per_s: float = _setting(
         10.0,

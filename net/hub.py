@@ -115,7 +115,12 @@ class Hub:
         self.sessions.add(session)
         self.send_frame(
             session,
-            session.channel.welcome(self.server_name, self.version, tick=self.world.clock.tick),
+            session.channel.welcome(
+                self.server_name,
+                self.version,
+                tick=self.world.clock.tick,
+                frame_bytes=self.config.max_frame_bytes,
+            ),
         )
         return session
 

@@ -591,6 +591,7 @@ class ServerChannel:
         tick: int,
         text: str = "",
         hints: Sequence[str] = DEFAULT_HINTS,
+        frame_bytes: int = MAX_FRAME_BYTES,
     ) -> bytes:
         """The first message on every connection: who is answering and how to log in."""
         data = {
@@ -599,7 +600,7 @@ class ServerChannel:
             "protocol": PROTOCOL_VERSION,
             "hints": list(hints),
             "limits": {
-                "frame_bytes": MAX_FRAME_BYTES,
+                "frame_bytes": frame_bytes,
                 "command_chars": MAX_COMMAND_CHARS,
                 "name_letters": [NAME_MIN_LETTERS, NAME_MAX_LETTERS],
                 "password_chars": [MIN_PASSWORD_CHARS, MAX_PASSWORD_CHARS],

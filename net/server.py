@@ -48,6 +48,8 @@ log = logging.getLogger("kadath.net")
 
 #: Files of the web client, served at ``/`` (index.html) and ``/static/NAME``.
 WEB_PACKAGE = "net.web"
+#: Only the client's own kinds of file are served (never the package's Python modules).
+WEB_SUFFIXES = (".html", ".js", ".css", ".svg")
 
 
 class WsLink:
@@ -69,6 +71,10 @@ class WsLink:
         self.overflowed = False
         self._closer: asyncio.Task[None] | None = None
         self._task = asyncio.create_task(self._drain())
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def send(self, frame: bytes) -> None:
         if self._closed:
@@ -199,8 +205,8 @@ class NetServer:
         session = self.hub.connect(link, _address(ws))
         try:
             async for frame in ws:
-                if session.closing:
-                    break
+                if session.closing or link.closed:
+                    break  # cut off (not reading) or told goodbye: nothing more it sends counts
                 try:
                     await self._on_frame(session, frame)
                 except Exception:
@@ -314,7 +320,7 @@ class NetServer:
         if path != "/" and not path.startswith("/static/"):
             return _response(http.HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
         try:
-            if "/" in name or name.startswith("."):
+            if "/" in name or name.startswith(".") or not name.endswith(WEB_SUFFIXES):
                 raise FileNotFoundError(name)
             body = resources.files(WEB_PACKAGE).joinpath(name).read_bytes()
         except (FileNotFoundError, IsADirectoryError):

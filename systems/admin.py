@@ -30,6 +30,11 @@ log = logging.getLogger("kadath.admin")
 
 #: Event type telling the shell to disconnect a player (after the kick is announced).
 KICK_EVENT = "kick"
+#: Event types of staff messages: a reply to the staff member or a note to the player concerned, a
+#: shutdown warning to everyone, and the stats table. Clients see them as ``msg`` with data.event.
+ADMIN_EVENT = "admin"
+SHUTDOWN_WARNING_EVENT = "shutdown_warning"
+STATS_EVENT = "stats"
 #: Event type announcing the end of the world to everyone, just before the server stops.
 SHUTDOWN_EVENT = "shutdown"
 #: Countdown when ``shutdown`` is given no number, in seconds.
@@ -56,7 +61,7 @@ def _refuse(world: World, actor: int, code: str, text: str) -> None:
 
 
 def _tell(world: World, actor: int, text: str, **data: object) -> None:
-    world.emit("msg", Scope.entity(actor), text, {"event": "admin", **data})
+    world.emit(ADMIN_EVENT, Scope.entity(actor), text, dict(data))
 
 
 def _name(world: World, entity: int) -> str:
@@ -212,10 +217,10 @@ def shutdown(world: World, cmd: Command, args: Args) -> None:
     world.insert_resource(ShutdownCountdown(world.clock.seconds + seconds, by, already))
     log.info("%s ordered a shutdown in %d seconds", by, seconds)
     world.emit(
-        "msg",
+        SHUTDOWN_WARNING_EVENT,
         Scope.everyone(),
         f"The world will end in {seconds} seconds ({by}).",
-        {"event": "shutdown_warning", "seconds": seconds},
+        {"seconds": seconds},
     )
 
 
@@ -240,10 +245,10 @@ def shutdown_countdown(world: World, ctx: SystemContext) -> None:
         mark = min(passed)  # the nearest mark just crossed; larger ones are stale news
         countdown.warned.update(passed)
         world.emit(
-            "msg",
+            SHUTDOWN_WARNING_EVENT,
             Scope.everyone(),
             f"The world will end in {mark} seconds.",
-            {"event": "shutdown_warning", "seconds": mark},
+            {"seconds": mark},
         )
 
 
@@ -254,10 +259,10 @@ def stats(world: World, cmd: Command, args: Args) -> None:
     text = board.text() if board is not None else "(no statistics in this world)"
     services = board.services() if board is not None else {}
     world.emit(
-        "msg",
+        STATS_EVENT,
         Scope.entity(cmd.actor),
         f"{text}\nplayers online: {online}",
-        {"event": "stats", "players": online, "services": services},
+        {"players": online, "services": services},
     )
 
 

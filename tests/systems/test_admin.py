@@ -113,18 +113,12 @@ def test_unmute_lifts_a_mute_at_once() -> None:
 def test_shutdown_counts_down_with_warnings_then_asks_the_server_to_stop() -> None:
     engine, admin, _player = staffed_engine()
     ordered = run(engine, admin, "shutdown 5")
-    warnings = [
-        int(e.data["seconds"]) for e in ordered.events if e.data.get("event") == "shutdown_warning"
-    ]
+    warnings = [int(e.data["seconds"]) for e in ordered.events if e.type == "shutdown_warning"]
     ticks = 0
     while engine.world.try_resource(StopRequest) is None and ticks < 200:
         result = engine.tick()
         ticks += 1
-        warnings += [
-            int(e.data["seconds"])
-            for e in result.events
-            if e.data.get("event") == "shutdown_warning"
-        ]
+        warnings += [int(e.data["seconds"]) for e in result.events if e.type == "shutdown_warning"]
         if any(e.type == SHUTDOWN_EVENT for e in result.events):
             break
     assert warnings == [5, 4, 3, 2, 1]
@@ -138,5 +132,5 @@ def test_stats_shows_the_cost_table_and_players_online() -> None:
     engine, admin, _player = staffed_engine()
     engine.run_ticks(3)
     result = run(engine, admin, "stats")
-    (event,) = [e for e in result.events if e.data.get("event") == "stats"]
+    (event,) = [e for e in result.events if e.type == "stats"]
     assert "commands" in event.text and "players online: 2" in event.text
