@@ -122,7 +122,7 @@ SERVER_TYPES: Final = frozenset(
 
 AUTH_ERROR_CODES: Final = frozenset(
     {"bad_credentials", "name_taken", "bad_name", "bad_password", "throttled", "bad_token"}
-    | {"unavailable"}
+    | {"unavailable", "already_authenticated"}
 )
 """Codes of ``auth_error``: why a ``register``, ``login`` or ``resume`` was refused."""
 

@@ -48,6 +48,10 @@ log = logging.getLogger("kadath.net")
 
 #: Files of the web client, served at ``/`` (index.html) and ``/static/NAME``.
 WEB_PACKAGE = "net.web"
+#: A client whose outbound queue is over its bound (``net.outbound_max_*``) this long after going
+#: over counts as not reading and is cut off; past this many times the bound, at once.
+SLOW_READER_GRACE_S = 1.0
+HARD_CAP_FACTOR = 4
 #: Only the client's own kinds of file are served (never the package's Python modules).
 WEB_SUFFIXES = (".html", ".js", ".css", ".svg")
 
@@ -55,9 +59,11 @@ WEB_SUFFIXES = (".html", ".js", ".css", ".svg")
 class WsLink:
     """A connection's outbound side: a bounded queue drained by one task.
 
-    Bounds: ``max_messages`` frames or ``max_bytes`` bytes waiting, whichever comes first. At most
-    that much memory per connection is held for a slow client; past it the client is cut off with
-    1008, so one stalled reader can never hold up the tick or grow the server's memory.
+    Bounds: ``max_messages`` frames or ``max_bytes`` bytes waiting. A queue still over a bound
+    ``SLOW_READER_GRACE_S`` after it went over (or ever over ``HARD_CAP_FACTOR`` times a bound)
+    means the client stopped reading: it is cut off with 1008. So a slow client costs at most a
+    few times the bound in memory, never holds up the tick, and one busy tick's fan-out does not
+    cut off a client that keeps up.
     """
 
     def __init__(self, ws: ServerConnection, max_messages: int, max_bytes: int) -> None:
@@ -70,6 +76,7 @@ class WsLink:
         self._closed = False
         self.overflowed = False
         self._closer: asyncio.Task[None] | None = None
+        self._check: asyncio.TimerHandle | None = None
         self._task = asyncio.create_task(self._drain())
 
     @property
@@ -79,19 +86,38 @@ class WsLink:
     def send(self, frame: bytes) -> None:
         if self._closed:
             return
-        if len(self._queue) >= self.max_messages or self._bytes + len(frame) > self.max_bytes:
-            self.overflowed = True
-            log.warning(
-                "client %s stopped reading (%d messages, %d bytes queued): cut off",
-                _address(self.ws),
-                len(self._queue),
-                self._bytes,
-            )
-            self.close(CLOSE_POLICY, "not reading")
-            return
         self._queue.append(frame)
         self._bytes += len(frame)
         self._ready.set()
+        if self._over(HARD_CAP_FACTOR):
+            self._cut_off()  # far past the bound: memory first, no grace
+        elif self._over(1) and self._check is None:
+            # One busy tick can queue more than the bound for a client that reads everything;
+            # only a backlog still over the bound a grace period later means it stopped reading.
+            loop = asyncio.get_running_loop()
+            self._check = loop.call_later(SLOW_READER_GRACE_S, self._recheck)
+
+    def _over(self, factor: int) -> bool:
+        return (
+            len(self._queue) > factor * self.max_messages or self._bytes > factor * self.max_bytes
+        )
+
+    def _recheck(self) -> None:
+        self._check = None
+        if not self._closed and self._over(1):
+            self._cut_off()
+
+    def _cut_off(self) -> None:
+        self.overflowed = True
+        log.warning(
+            "client %s stopped reading (%d messages, %d bytes queued): cut off",
+            _address(self.ws),
+            len(self._queue),
+            self._bytes,
+        )
+        self._queue.clear()
+        self._bytes = 0
+        self.close(CLOSE_POLICY, "not reading")
 
     def close(self, code: int, reason: str) -> None:
         if self._closed:
@@ -126,6 +152,8 @@ class WsLink:
             raise
 
     async def finished(self) -> None:
+        if self._check is not None:
+            self._check.cancel()
         self._closed = True
         self._ready.set()
         self._task.cancel()
@@ -234,7 +262,9 @@ class NetServer:
         elif isinstance(message, Register | Login):
             await self._authenticate(session, message)
         elif isinstance(message, Resume):
-            if not self.hub.resume(session, message.token):
+            if session.character is not None:
+                self.hub.auth_error(session, "already_authenticated", "You are already logged in.")
+            elif not self.hub.resume(session, message.token):
                 self.hub.auth_error(
                     session, "bad_token", "That resume token is unknown or has expired; log in."
                 )

@@ -1,0 +1,167 @@
+"""Plain HTTP on the game's port: the web client page, /healthz, /metrics, and nothing else.
+
+Requests are written by hand (``harness.http_get``) so that a path such as ``/static/../x`` reaches
+the server exactly as written; an HTTP library would normalise it first.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.net.harness import LiveServer, async_test, live_server, wait_until
+
+#: ``name{labels} value`` or ``name value``: one sample of the Prometheus text format.
+SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.eE+-]+|NaN|[+-]Inf)$")
+
+
+async def health(server: LiveServer) -> dict[str, object]:
+    reply = await server.http_get("/healthz")
+    assert reply.status == 200
+    assert reply.headers["content-type"] == "application/json"
+    value = orjson.loads(reply.body)
+    assert isinstance(value, dict)
+    return value
+
+
+async def metrics(server: LiveServer) -> dict[str, float]:
+    """Every sample of /metrics, keyed by name and labels as written."""
+    reply = await server.http_get("/metrics")
+    assert reply.status == 200
+    assert reply.headers["content-type"] == "text/plain; version=0.0.4"
+    samples: dict[str, float] = {}
+    for line in reply.body.decode("utf-8").splitlines():
+        if not line or line.startswith("#"):
+            assert line.startswith(("# HELP ", "# TYPE ")), line
+            continue
+        match = SAMPLE.match(line)
+        assert match is not None, f"not a Prometheus sample: {line!r}"
+        samples[match.group(1) + (match.group(2) or "")] = float(match.group(3))
+    return samples
+
+
+@async_test
+async def test_the_root_serves_the_web_client_page(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server:
+        reply = await server.http_get("/")
+        assert reply.status == 200
+        assert reply.headers["content-type"] == "text/html; charset=utf-8"
+        assert reply.headers["cache-control"] == "no-store"
+        page = reply.body.decode("utf-8")
+        assert page.lstrip().lower().startswith("<!doctype html")
+        assert "</html>" in page.lower()
+
+
+@pytest.mark.parametrize(("name", "kind"), [("app.js", "javascript"), ("style.css", "text/css")])
+@async_test
+async def test_the_web_client_files_are_served_under_static(
+    tmp_path: Path, name: str, kind: str
+) -> None:
+    async with live_server(tmp_path) as server:
+        reply = await server.http_get(f"/static/{name}")
+        assert reply.status == 200
+        assert kind in reply.headers["content-type"]
+        assert reply.body
+
+
+@async_test
+async def test_healthz_reports_status_tick_and_players_online(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server:
+        first = await health(server)
+        assert first["status"] == "ok"
+        assert first["players_online"] == 0
+        assert isinstance(first["tick"], int) and first["tick"] >= 1
+        client = await server.player("Armitage")
+        await server.player("Carter")
+        second = await health(server)
+        assert second["players_online"] == 2 == len(server.hub.playing)
+        assert isinstance(second["tick"], int) and second["tick"] > first["tick"]
+        await client.close()  # link-dead is not online
+        await wait_until(lambda: len(server.hub.playing) == 1, "Armitage is link-dead")
+        assert (await health(server))["players_online"] == 1
+
+
+@async_test
+async def test_healthz_ignores_a_query_string(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server:
+        reply = await server.http_get("/healthz?probe=1")
+        assert reply.status == 200
+        assert orjson.loads(reply.body)["status"] == "ok"
+
+
+@async_test
+async def test_metrics_report_tick_cost_systems_players_and_the_writer(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server:
+        await server.player("Armitage")
+        await server.wait_ticks(5)
+        samples = await metrics(server)
+        assert samples["kadath_tick"] >= 5
+        for quantile in ("0.5", "0.99", "1"):
+            assert samples[f'kadath_tick_duration_seconds{{quantile="{quantile}"}}'] >= 0
+        systems = {key for key in samples if key.startswith("kadath_system_seconds_total{")}
+        assert 'kadath_system_seconds_total{name="commands",kind="phase"}' in systems
+        assert any('kind="system"' in key for key in systems)
+        # Every system the scheduler knows is reported, with its runs.
+        for row in server.engine.scheduler.stats():
+            assert f'kadath_system_runs_total{{name="{row.name}",kind="system"}}' in samples
+        assert samples["kadath_players_online"] == 1
+        assert samples["kadath_connections"] == 1
+        assert samples["kadath_players_linkdead"] == 0
+        for figure in ("queued_batches", "pending_rows", "lag_ticks", "last_saved_tick"):
+            assert samples[f"kadath_writer_{figure}"] >= 0
+        await wait_until(
+            lambda: (w := server.persistence.writer) is not None and w.stats().flushes > 0,
+            "the writer has flushed",
+        )
+        assert (await metrics(server))["kadath_writer_flushes"] >= 1
+
+
+@pytest.mark.parametrize("path", ["/nowhere", "/index.html", "/static/", "/static/missing.css"])
+@async_test
+async def test_an_unknown_path_is_404(tmp_path: Path, path: str) -> None:
+    async with live_server(tmp_path) as server:
+        reply = await server.http_get(path)
+        assert reply.status == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../server.py",
+        "/static/../../engine/core.py",
+        "/static/..%2fserver.py",
+        "/static/%2e%2e/server.py",
+        "/static/.%2e/server.py",
+        "/static//etc/passwd",
+        "/static/%2Fetc%2Fpasswd",
+        "/../net/server.py",
+        "/static/..\\server.py",
+    ],
+)
+@async_test
+async def test_paths_out_of_the_web_folder_are_refused(tmp_path: Path, path: str) -> None:
+    async with live_server(tmp_path) as server:
+        reply = await server.http_get(path)
+        assert reply.status == 404
+        assert b"import" not in reply.body and b"root:" not in reply.body
+
+
+@async_test
+async def test_only_the_web_client_files_are_served(tmp_path: Path) -> None:
+    """Not the web package's Python module, nor its byte code."""
+    async with live_server(tmp_path) as server:
+        for path in ("/static/__init__.py", "/static/__pycache__", "/static/py.typed"):
+            reply = await server.http_get(path)
+            assert reply.status == 404, path
+
+
+@async_test
+async def test_http_and_websockets_share_the_port(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server:
+        client = await server.player("Armitage")
+        assert (await server.http_get("/healthz")).status == 200
+        await client.cmd("look")
+        await client.expect("room")
