@@ -250,7 +250,8 @@ class WorldLayout:
     npcs: tuple[int, ...]
     items: tuple[int, ...]
     refs: dict[int, int]
-    """Reference (stable id, or entity id in a transient world) -> entity id."""
+    """Reference (stable id, or entity id in a transient world) -> entity id, for every entity a
+    component may point at: the rooms and the mobiles."""
 
     @property
     def mobiles(self) -> tuple[int, ...]:
