@@ -323,7 +323,12 @@ class NetConfig:
         "Address to listen on; 0.0.0.0 accepts connections from other machines.",
         check=_non_empty,
     )
-    port: int = _setting(4000, "TCP port to listen on.", ge=1, le=65535)
+    port: int = _setting(
+        4000,
+        "TCP port to listen on; 0 picks a free one (tests; the log says which).",
+        ge=0,
+        le=65535,
+    )
     linkdead_grace_s: float = _setting(
         60.0,
         "How long a dropped player's character stays in the world, link-dead, waiting for a "

@@ -219,7 +219,7 @@ def shutdown(world: World, cmd: Command, args: Args) -> None:
     world.emit(
         SHUTDOWN_WARNING_EVENT,
         Scope.everyone(),
-        f"The world will end in {seconds} seconds ({by}).",
+        f"The world will end in {seconds} second{'s' if seconds != 1 else ''} ({by}).",
         {"seconds": seconds},
     )
 
@@ -247,7 +247,7 @@ def shutdown_countdown(world: World, ctx: SystemContext) -> None:
         world.emit(
             SHUTDOWN_WARNING_EVENT,
             Scope.everyone(),
-            f"The world will end in {mark} seconds.",
+            f"The world will end in {mark} second{'s' if mark != 1 else ''}.",
             {"seconds": mark},
         )
 

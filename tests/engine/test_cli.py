@@ -21,7 +21,16 @@ def _kadath(*args: str, db: Path) -> subprocess.Popen[str]:
     """``kadath`` in a child process, on the bundled world and a database of the test's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KADATH_")}
     return subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", *args, "--db", f"sqlite:///{db / 'world.db'}"],
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            *args,
+            "--db",
+            f"sqlite:///{db / 'world.db'}",
+            "--port",
+            "0",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

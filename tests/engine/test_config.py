@@ -258,7 +258,7 @@ def test_config_error_is_a_value_error() -> None:
 
 
 def test_a_config_error_survives_pickling_with_its_problems() -> None:
-    error = error_of(overrides=["net.port=0", "log.level=LOUD"])
+    error = error_of(overrides=["net.port=-1", "log.level=LOUD"])
     copy = pickle.loads(pickle.dumps(error))
     assert copy.problems == error.problems
     assert str(copy) == str(error)
@@ -330,7 +330,7 @@ def test_a_wrong_type_in_the_file_names_file_key_value_and_expected_type(tmp_pat
     error = error_of(path=path)
     assert str(error) == (
         f'invalid configuration: {path}: net.port = "4100": '
-        "expected an integer between 1 and 65535, got a string"
+        "expected an integer between 0 and 65535, got a string"
     )
 
 
@@ -370,8 +370,8 @@ def test_toml_values_are_type_checked_and_a_bool_is_not_a_number(
         ("calendar.start_game_minute=-1", ">= 0"),
         ("calendar.dawn_hour=24", "between 0 and 23"),
         ("persist.flush_interval_s=0", "> 0 and <= 3600"),
-        ("net.port=0", "between 1 and 65535"),
-        ("net.port=65536", "between 1 and 65535"),
+        ("net.port=-1", "between 0 and 65535"),
+        ("net.port=65536", "between 0 and 65535"),
     ],
 )
 def test_numbers_out_of_range_are_refused(override: str, expected: str) -> None:
@@ -458,7 +458,7 @@ def test_every_problem_in_a_file_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_problems_from_every_layer_are_reported_together(tmp_path: Path) -> None:
-    path = write(tmp_path, "[net]\nport = 0\n")
+    path = write(tmp_path, "[net]\nport = -1\n")
     error = error_of(
         path=path, env={"KADATH_ENGINE__SEED": "x"}, overrides=["log.level=LOUD", "oops"]
     )
@@ -473,7 +473,7 @@ def test_problems_from_every_layer_are_reported_together(tmp_path: Path) -> None
 def test_a_bad_value_in_a_lower_layer_is_reported_even_when_a_higher_one_overrides_it(
     tmp_path: Path,
 ) -> None:
-    path = write(tmp_path, "[net]\nport = 0\n")
+    path = write(tmp_path, "[net]\nport = -1\n")
     (problem,) = error_of(path=path, overrides=["net.port=4100"]).problems
     assert problem.source == str(path)
 
@@ -574,7 +574,7 @@ def test_a_bad_shortcut_value_names_the_flag() -> None:
     with pytest.raises(ConfigError) as info:
         from_cli(["--port", "http"])
     assert str(info.value) == (
-        'invalid configuration: --port: net.port = "http": expected an integer between 1 and 65535'
+        'invalid configuration: --port: net.port = "http": expected an integer between 0 and 65535'
     )
 
 
