@@ -555,8 +555,20 @@ class World:
         )
 
     def mark_clean(self) -> None:
-        """Forget pending changes: for state that was just loaded from the database."""
-        self.collect_changes()
+        """Forget pending changes: for state that was just loaded from the database.
+
+        Cheaper than collecting them: a component added since the last collection already holds
+        its values as of its addition, so only the written ones are looked at again.
+        """
+        for component in self._written:
+            key = component._k_key
+            if key is not None:
+                info = key[1].__kadath__
+                assert info is not None
+                _object_setattr(component, "_k_clean", info.values(component))
+        self._written.clear()
+        self._structural.clear()
+        self._touched_entities.clear()
 
     # ------------------------------------------------------------------- dumps
 

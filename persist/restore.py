@@ -8,6 +8,7 @@ away from the content. The clock, the RNG and the id sequence continue where the
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from dataclasses import dataclass
@@ -48,7 +49,22 @@ def _rng_state(saved: Any) -> tuple[Any, ...]:
 
 
 def restore(world: World, schema: Schema, db: sa.Engine) -> RestoreReport:
-    """Load every saved row into ``world``; afterwards the world has no pending changes."""
+    """Load every saved row into ``world``; afterwards the world has no pending changes.
+
+    The cyclic collector is paused meanwhile: restore only creates objects that live on (measured
+    here, collections were 2.3 s of an 8 s restore of 100k entities), and the server collects and
+    freezes the heap right after start-up anyway.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _restore(world, schema, db)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _restore(world: World, schema: Schema, db: sa.Engine) -> RestoreReport:
     started = time.perf_counter()
     before = len(world)
     components = 0

@@ -14,6 +14,7 @@ through.
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -203,6 +204,10 @@ class Writer:
             return True
         self._state = "writing"
         started = time.perf_counter_ns()
+        # A flush allocates briefly and frees everything it allocated: collecting meanwhile only
+        # holds the GIL against the tick (measured 11-32 ms a second of writer-thread collections).
+        was_enabled = gc.isenabled()
+        gc.disable()
         try:
             rows = self._write(pending, careful=False)
         except (IntegrityError, DataError) as exc:
@@ -213,6 +218,9 @@ class Writer:
                 return self._failed(pending, retry_exc)
         except SQLAlchemyError as exc:
             return self._failed(pending, exc)
+        finally:
+            if was_enabled:
+                gc.enable()
         self._flush_time.record(time.perf_counter_ns() - started)
         self._pending = None
         if self._consecutive_failures:

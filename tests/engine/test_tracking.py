@@ -349,3 +349,16 @@ def _assert_changes_match(before: dict, after: dict, changes: object) -> None:  
     assert set(changes.changed) == expected_changed
     # The snapshot values are the end-of-period field values of every added or changed component.
     assert dict(changes.values) == {k: after[k] for k in expected_added | expected_changed}
+
+
+def test_mark_clean_forgets_pending_changes_and_tracks_from_the_state_it_left() -> None:
+    world = World()
+    entity = world.spawn(Health(10), Mind(3), persistent=True)
+    health = world.get(entity, Health)
+    health.current = 4
+    world.remove(entity, Mind)
+    world.mark_clean()
+    assert len(world.collect_changes()) == 0
+    health.current = 10  # back to the value before mark_clean: a change from the clean state
+    changes = world.collect_changes()
+    assert set(changes.changed) == {(world.stable_id(entity), Health)}
