@@ -139,6 +139,9 @@ class World:
         # engine.component); structural changes record the tick-start state of their key in
         # ``_structural`` (the clean values tuple, or ABSENT if the key had no component).
         self._written: list[Component] = []
+        # One bound method shared by every tracked component (a fresh one per component cost 72
+        # bytes and a collector-tracked object each, and spread the components out in memory).
+        self._record_write = self._written.append
         self._structural: dict[TrackKey, Any] = {}
         # Persistent entities touched this tick: stable id -> existed at tick start.
         self._touched_entities: dict[int, bool] = {}
@@ -256,7 +259,7 @@ class World:
                 self._detach(entity, ctype, old)
             _object_setattr(component, "_k_key", key)
             _object_setattr(component, "_k_clean", info.values(component))
-            _object_setattr(component, "_k_track", self._written.append)
+            _object_setattr(component, "_k_track", self._record_write)
         esper.add_component(entity, component)
         indexes = self._indexes.get(ctype)
         if indexes:
