@@ -614,7 +614,7 @@ async def test_shutdown_warns_everyone_says_goodbye_saves_and_stops_the_server(
         for client in (admin, carter):
             warning = await client.expect_msg("shutdown_warning")
             assert warning.data["seconds"] == 1
-            assert warning.text == "The world will end in 1 seconds (Armitage)."
+            assert warning.text == "The world will end in 1 second (Armitage)."
             end = await client.expect_msg("shutdown")
             assert end.text == "The world dissolves into grey. Saved."
             bye = await client.expect("bye")
