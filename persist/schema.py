@@ -274,6 +274,8 @@ class Schema:
         self.by_type: dict[type, ComponentTable] = {
             t.component: t for t in self.components.values()
         }
+        #: Component type -> table name: the snapshot's per-component look-up, kept flat.
+        self.table_names: dict[type, str] = {t.component: t.name for t in self.components.values()}
 
     @property
     def tables(self) -> list[sa.Table]:

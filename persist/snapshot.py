@@ -60,25 +60,37 @@ class Batch:
         self.meta.update(newer.meta)
 
 
+#: Stable ids of content-defined entities (node 0) lie in ``[_CONTENT_LOW, _CONTENT_HIGH)``.
+_CONTENT_LOW = CONTENT_NODE << SEQUENCE_BITS
+_CONTENT_HIGH = (CONTENT_NODE + 1) << SEQUENCE_BITS
+
+
 def _is_content(sid: int) -> bool:
-    return sid >> SEQUENCE_BITS == CONTENT_NODE
+    return _CONTENT_LOW <= sid < _CONTENT_HIGH
 
 
 def take_snapshot(changes: Changes, schema: Schema, world: World) -> Batch:
-    """Turn one tick's changes into a batch (cheap: a few dict operations per changed component)."""
+    """Turn one tick's changes into a batch (cheap: a few dict operations per changed component).
+
+    This runs on the tick thread for every changed component, so the loop avoids calls: the table
+    name comes from a plain dict and the content-id test is an inline range check (measured 0.7x
+    the cost of a method look-up and a function call per component, see docs/PERFORMANCE.md).
+    """
     batch = Batch(changes.tick)
-    by_type = schema.by_type
+    names = schema.table_names
     upserts = batch.upserts
+    tombstones = batch.tombstones
+    low, high = _CONTENT_LOW, _CONTENT_HIGH
     for (sid, ctype), values in changes.values.items():
-        name = by_type[ctype].name
+        name = names[ctype]
         rows = upserts.get(name)
         if rows is None:
             rows = upserts[name] = {}
         rows[sid] = values
-        if _is_content(sid):
-            batch.tombstones[(sid, name)] = False
+        if low <= sid < high:
+            tombstones[(sid, name)] = False
     for sid, ctype in changes.deleted:
-        name = by_type[ctype].name
+        name = names[ctype]
         batch.deletes.setdefault(name, set()).add(sid)
         if _is_content(sid):
             batch.tombstones[(sid, name)] = True
