@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
@@ -100,6 +102,13 @@ def _identity(value: Any) -> Any:
     return value
 
 
+def _finite(value: float) -> float:
+    """JSON has no NaN or infinity: a float inside a tuple that is one can never be stored."""
+    if not math.isfinite(value):
+        raise ValueError(f"{value!r} cannot be stored in a JSON column")
+    return value
+
+
 def _sort_key(value: Any) -> tuple[str, str]:
     return (type(value).__name__, repr(value))
 
@@ -118,7 +127,7 @@ def _field_codec(
         return (
             column,
             True,
-            lambda v: None if v is None else enc(v),
+            _identity if enc is _identity else lambda v: None if v is None else enc(v),
             lambda v: None if v is None else dec(v),
         )
     if hint is bool:
@@ -165,7 +174,9 @@ def _json_codec(owner: str, name: str, hint: Any) -> tuple[Encoder, Decoder]:
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         enum_type = hint
         return lambda v: v.value, lambda v: enum_type(v)
-    if hint in (int, float, str, bool):
+    if hint is float:
+        return _finite, float
+    if hint in (int, str, bool):
         scalar: type = hint
         return _identity, lambda v: scalar(v)
     raise SchemaError(f"{owner}.{name}: cannot store {hint!r} inside a tuple or frozenset")
@@ -177,6 +188,8 @@ class ComponentTable:
 
     ``encode(sid, values)`` gives the row dict to write for a component's values tuple (as found
     in :attr:`engine.world.Changes.values`); ``decode(row)`` gives back a fresh component.
+    ``params(sid, values)`` gives the same row as a tuple in column order (``sid`` first) with JSON
+    columns already serialised to text: the writer passes it straight to the database driver.
     """
 
     component: type
@@ -187,10 +200,42 @@ class ComponentTable:
     defaults: Mapping[str, Any]
     encode: Callable[[int, tuple[Any, ...]], dict[str, Any]]
     decode: Callable[[Mapping[Any, Any]], Any]
+    params: Callable[[int, tuple[Any, ...]], tuple[Any, ...]]
 
     @property
     def name(self) -> str:
         return self.info.name
+
+
+def _json_text(encode: Encoder) -> Encoder:
+    """A JSON column's encoder for the driver: the JSON text (SQLAlchemy would serialise it)."""
+
+    def to_text(value: Any) -> Any:
+        encoded = encode(value)
+        return None if encoded is None else orjson.dumps(encoded).decode()
+
+    return to_text
+
+
+def _params_encoder(
+    encoders: list[Encoder | None],
+) -> Callable[[int, tuple[Any, ...]], tuple[Any, ...]]:
+    """Positional driver parameters for one row; the writer calls it for every row it writes."""
+    if all(encode is None for encode in encoders):
+        # Ints, floats, strings, bools: the values tuple already is the row (the common case).
+        return lambda sid, values: (sid, *values)
+    steps = tuple(encoders)
+
+    def params(sid: int, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (
+            sid,
+            *[
+                value if encode is None else encode(value)
+                for encode, value in zip(steps, values, strict=True)
+            ],
+        )
+
+    return params
 
 
 _TABLES: dict[type, ComponentTable] = {}
@@ -223,6 +268,7 @@ def table_for(component_type: type) -> ComponentTable:
     encoders: list[Encoder] = []
     decoders: list[tuple[str, Decoder]] = []
     defaults: dict[str, Any] = {}
+    driver_encoders: list[Encoder | None] = []  # None: the value goes to the driver as it is
     for field in dataclasses.fields(component_type):
         if field.name == "sid":
             raise SchemaError(f"{owner}: a field may not be called 'sid' (the key column)")
@@ -235,6 +281,10 @@ def table_for(component_type: type) -> ComponentTable:
         attrs[field.name] = Field(sa_column=sa.Column(field.name, column_type, nullable=nullable))
         encoders.append(encode)
         decoders.append((field.name, decode))
+        if isinstance(column_type, sa.JSON):
+            driver_encoders.append(_json_text(encode))
+        else:
+            driver_encoders.append(None if encode is _identity else encode)
     attrs["__annotations__"] = annotations
     # Named after the unique persistent name: two component classes may share a class name.
     attrs["__module__"] = __name__
@@ -254,7 +304,15 @@ def table_for(component_type: type) -> ComponentTable:
         return component_type(**{name: dec(row[name]) for name, dec in decoders})
 
     result = ComponentTable(
-        component_type, info, model, table, columns, defaults, encode_row, decode_row
+        component_type,
+        info,
+        model,
+        table,
+        columns,
+        defaults,
+        encode_row,
+        decode_row,
+        _params_encoder(driver_encoders),
     )
     _TABLES[component_type] = result
     _NAMES[info.name] = component_type

@@ -19,7 +19,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +56,7 @@ class Quarantined:
 
     table: str
     sid: int
-    values: tuple[Any, ...] | None
+    values: tuple[Any, ...] | None  # the component's field values, in field order
     error: str
 
 
@@ -97,6 +97,35 @@ def _json_ready(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value))
 
 
+def _driver_upsert(db: sa.Engine, table: sa.Table) -> str:
+    """The upsert of a whole component table's batch, as SQL for the database driver itself.
+
+    SQLAlchemy's per-row parameter processing cost more than the encoding (docs/PERFORMANCE.md,
+    writer throughput), so the common path hands positional rows straight to the driver. SQLite:
+    ``INSERT ... VALUES (?, ...) ON CONFLICT`` run by ``executemany``. PostgreSQL: one statement
+    for the whole batch, ``INSERT ... SELECT * FROM unnest(%s::BIGINT[], ...) ON CONFLICT``, one
+    array per column (psycopg's executemany would still run one statement per row).
+    """
+    quote = db.dialect.identifier_preparer.quote
+    columns = list(table.columns)
+    if columns[0].name != "sid":
+        raise AssertionError(f"{table.name}: the key column must come first")
+    names = ", ".join(quote(c.name) for c in columns)
+    updates = ", ".join(f"{quote(c.name)} = excluded.{quote(c.name)}" for c in columns[1:])
+    conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+    if db.dialect.name == "postgresql":
+        types = db.dialect.type_compiler_instance
+        arrays = ", ".join(f"%s::{types.process(c.type)}[]" for c in columns)
+        source = f"SELECT * FROM unnest({arrays})"
+    else:
+        source = f"VALUES ({', '.join('?' for _ in columns)})"
+    return f"INSERT INTO {quote(table.name)} ({names}) {source} ON CONFLICT (sid) {conflict}"
+
+
+class _BadValue(Exception):
+    """A component value the codec cannot turn into a column value (e.g. NaN inside a tuple)."""
+
+
 class Writer:
     """Owns the database writes of one server. ``submit`` is for the tick thread, the rest its own.
 
@@ -124,6 +153,8 @@ class Writer:
             name: _upsert_statement(db, table.table, ("sid",))
             for name, table in schema.components.items()
         }
+        # By (dialect, table), made on first use: tests (and operators) may point ``db`` elsewhere.
+        self._driver_upserts: dict[tuple[str, str], str] = {}
         self._meta_upsert = _upsert_statement(db, MetaRow.__table__, ("key",))  # type: ignore[attr-defined]
         self._tomb_upsert = _upsert_statement(db, TombstoneRow.__table__, ("sid", "component"))  # type: ignore[attr-defined]
         self._flush_time = RollingStats(stats_window)
@@ -210,8 +241,9 @@ class Writer:
         gc.disable()
         try:
             rows = self._write(pending, careful=False)
-        except (IntegrityError, DataError) as exc:
-            log.warning("flush at tick %d hit a bad row (%s); isolating it", pending.tick, exc.orig)
+        except (IntegrityError, DataError, _BadValue) as exc:
+            reason = exc.orig if isinstance(exc, SQLAlchemyError) else exc
+            log.warning("flush at tick %d hit a bad row (%s); isolating it", pending.tick, reason)
             try:
                 rows = self._write(pending, careful=True)
             except SQLAlchemyError as retry_exc:
@@ -265,13 +297,10 @@ class Writer:
             for name, rows in batch.upserts.items():
                 if not rows:
                     continue
-                table = self.schema.components[name]
-                encoded = [table.encode(sid, values) for sid, values in rows.items()]
                 if careful:
-                    written += self._careful(conn, self._upserts[name], name, encoded)
+                    written += self._careful(conn, name, rows)
                 else:
-                    conn.execute(self._upserts[name], encoded)
-                    written += len(encoded)
+                    written += self._upsert(conn, name, rows)
             for name, sids in batch.deletes.items():
                 if not sids:
                     continue
@@ -300,25 +329,46 @@ class Writer:
             conn.execute(self._meta_upsert, meta)
         return written
 
-    def _careful(
-        self, conn: sa.Connection, statement: Any, name: str, rows: Iterable[dict[str, Any]]
-    ) -> int:
+    def _upsert(self, conn: sa.Connection, name: str, rows: dict[int, tuple[Any, ...]]) -> int:
+        """One table's rows in one driver call (see :func:`_driver_upsert`)."""
+        encode = self.schema.components[name].params
+        try:
+            params = [encode(sid, values) for sid, values in rows.items()]
+        except (ValueError, TypeError) as exc:
+            raise _BadValue(f"{name}: {type(exc).__name__}: {exc}") from exc
+        dialect = conn.dialect.name
+        sql = self._driver_upserts.get((dialect, name))
+        if sql is None:
+            sql = self._driver_upserts[(dialect, name)] = _driver_upsert(
+                conn.engine, self.schema.components[name].table
+            )
+        if dialect == "postgresql":  # one array per column
+            conn.exec_driver_sql(sql, tuple(map(list, zip(*params, strict=True))))
+        else:
+            conn.exec_driver_sql(sql, params)
+        return len(params)
+
+    def _careful(self, conn: sa.Connection, name: str, rows: dict[int, tuple[Any, ...]]) -> int:
+        table = self.schema.components[name]
+        statement = self._upserts[name]
         written = 0
-        for row in rows:
+        for sid, values in rows.items():
             try:
+                row = table.encode(sid, values)
                 with conn.begin_nested():
                     conn.execute(statement, [row])
                 written += 1
-            except (IntegrityError, DataError) as exc:
-                reason = f"{type(exc).__name__}: {exc.orig}"
-                self.quarantine.append(Quarantined(name, row["sid"], tuple(row.values()), reason))
+            except (IntegrityError, DataError, ValueError, TypeError) as exc:
+                detail = exc.orig if isinstance(exc, SQLAlchemyError) else exc
+                reason = f"{type(exc).__name__}: {detail}"
+                self.quarantine.append(Quarantined(name, sid, values, reason))
                 log.error(
                     "quarantined %s row of entity %d (it can never be written, dropped): %s; "
-                    "row: %r",
+                    "values: %r",
                     name,
-                    row["sid"],
+                    sid,
                     reason,
-                    row,
+                    values,
                 )
         return written
 

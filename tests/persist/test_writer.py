@@ -4,6 +4,7 @@ records its tick, failures keep everything pending and recover, bad rows are qua
 from __future__ import annotations
 
 import dataclasses
+import enum
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -172,6 +173,139 @@ def test_a_row_that_can_never_be_written_is_quarantined_and_the_rest_goes_throug
     (bad,) = writer.quarantine
     assert (bad.table, bad.sid) == ("test_writer_short", 2)
     assert writer.stats().quarantined == 1
+
+
+class Mood(enum.Enum):
+    CALM = "calm"
+    UNEASY = "uneasy"
+
+
+class Rank(enum.IntEnum):
+    NOVICE = 1
+    ADEPT = 2
+
+
+@persistent("test_writer_every_type")
+@dataclass(slots=True)
+class EveryType(Component):
+    """One field of each storable kind: the driver-level upsert must write each of them right."""
+
+    count: int
+    weight: float
+    lit: bool
+    label: str
+    mood: Mood
+    rank: Rank
+    owner: int | None
+    title: str | None
+    path: tuple[int, ...]
+    marks: frozenset[str]
+    pair: tuple[str, float]
+    mood_maybe: Mood | None = None
+
+
+@persistent("test_writer_tag")
+@dataclass(slots=True)
+class Tag(Component):
+    """No fields: presence is the value (a table with only the key column)."""
+
+
+EVERY_TYPE_VALUES = [
+    EveryType(
+        1,
+        0.5,
+        True,
+        "candle",
+        Mood.CALM,
+        Rank.NOVICE,
+        7,
+        "Dr",
+        (1, 2),
+        frozenset({"a"}),
+        ("x", 1.5),
+    ),
+    EveryType(
+        -(2**62),
+        -1e300,
+        False,
+        "",
+        Mood.UNEASY,
+        Rank.ADEPT,
+        None,
+        None,
+        (),
+        frozenset(),
+        ("", 0.0),
+        Mood.UNEASY,
+    ),
+    EveryType(
+        3,
+        2.25,
+        False,
+        "snow ☃ 'quoted' \"",
+        Mood.CALM,
+        Rank.ADEPT,
+        None,
+        None,
+        (9,),
+        frozenset({"b", "c"}),
+        ("y", -2.0),
+    ),
+]
+
+
+def test_every_storable_field_type_is_written_and_read_back_unchanged(db: sa.Engine) -> None:
+    schema = schema_for(EveryType, Tag)
+    create_tables(db, schema)
+    every, tag = table_for(EveryType), table_for(Tag)
+    writer = Writer(db, schema)
+    writer.submit(
+        Batch(
+            1,
+            upserts={
+                every.name: {sid: every.info.values(c) for sid, c in enumerate(EVERY_TYPE_VALUES)},
+                tag.name: {5: (), 6: ()},
+            },
+        )
+    )
+    assert writer.flush_now()
+    # Written again: the same keys now take the update branch of the upsert.
+    changed = dataclasses.replace(EVERY_TYPE_VALUES[0], owner=None, path=(3, 4, 5))
+    writer.submit(
+        Batch(2, upserts={every.name: {0: every.info.values(changed)}, tag.name: {5: ()}})
+    )
+    assert writer.flush_now()
+    assert {sid: every.decode(row) for sid, row in rows(db, EveryType).items()} == {
+        0: changed,
+        1: EVERY_TYPE_VALUES[1],
+        2: EVERY_TYPE_VALUES[2],
+    }
+    assert set(rows(db, Tag)) == {5, 6}
+    assert not writer.quarantine
+
+
+def test_a_float_json_cannot_hold_is_quarantined_and_the_rest_goes_through(db: sa.Engine) -> None:
+    schema = schema_for(EveryType)
+    create_tables(db, schema)
+    every = table_for(EveryType)
+    bad = dataclasses.replace(EVERY_TYPE_VALUES[0], pair=("x", float("nan")))
+    writer = Writer(db, schema)
+    writer.submit(
+        Batch(
+            1,
+            upserts={
+                every.name: {1: every.info.values(bad), 2: every.info.values(EVERY_TYPE_VALUES[2])},
+                "vitals": {9: (1, 2)},
+            },
+        )
+    )
+    assert writer.flush_now()
+    assert set(rows(db, EveryType)) == {2}
+    assert set(rows(db, Vitals)) == {9}
+    (quarantined,) = writer.quarantine
+    assert (quarantined.table, quarantined.sid) == (every.name, 1)
+    assert "nan" in quarantined.error
+    assert quarantined.values == every.info.values(bad)
 
 
 def test_the_thread_saves_everything_submitted_before_stop(db: sa.Engine) -> None:
