@@ -102,24 +102,29 @@ def _driver_upsert(db: sa.Engine, table: sa.Table) -> str:
 
     SQLAlchemy's per-row parameter processing cost more than the encoding (docs/PERFORMANCE.md,
     writer throughput), so the common path hands positional rows straight to the driver. SQLite:
-    ``INSERT ... VALUES (?, ...) ON CONFLICT`` run by ``executemany``. PostgreSQL: one statement
-    for the whole batch, ``INSERT ... SELECT * FROM unnest(%s::BIGINT[], ...) ON CONFLICT``, one
-    array per column (psycopg's executemany would still run one statement per row).
+    the statement SQLAlchemy Core compiles, ``INSERT ... VALUES (?, ...) ON CONFLICT``, run by
+    ``executemany``. PostgreSQL: one statement for the whole batch, ``INSERT ... SELECT * FROM
+    unnest(%s::BIGINT[], ...) ON CONFLICT``, one array per column (psycopg's executemany would
+    still run one statement per row).
     """
-    quote = db.dialect.identifier_preparer.quote
     columns = list(table.columns)
     if columns[0].name != "sid":
         raise AssertionError(f"{table.name}: the key column must come first")
+    if db.dialect.name != "postgresql":
+        compiled = _upsert_statement(db, table, ("sid",)).compile(dialect=db.dialect)
+        if list(compiled.positiontup or ()) != [c.name for c in columns]:
+            raise AssertionError(f"{table.name}: compiled upsert takes its columns out of order")
+        return str(compiled)
+    quote = db.dialect.identifier_preparer.quote
+    types = db.dialect.type_compiler_instance
     names = ", ".join(quote(c.name) for c in columns)
+    arrays = ", ".join(f"%s::{types.process(c.type)}[]" for c in columns)
     updates = ", ".join(f"{quote(c.name)} = excluded.{quote(c.name)}" for c in columns[1:])
     conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-    if db.dialect.name == "postgresql":
-        types = db.dialect.type_compiler_instance
-        arrays = ", ".join(f"%s::{types.process(c.type)}[]" for c in columns)
-        source = f"SELECT * FROM unnest({arrays})"
-    else:
-        source = f"VALUES ({', '.join('?' for _ in columns)})"
-    return f"INSERT INTO {quote(table.name)} ({names}) {source} ON CONFLICT (sid) {conflict}"
+    return (
+        f"INSERT INTO {quote(table.name)} ({names}) SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT (sid) {conflict}"
+    )
 
 
 class _BadValue(Exception):
@@ -131,6 +136,9 @@ class Writer:
 
     Tests drive :meth:`flush_now` directly, without starting the thread.
     """
+
+    #: Write each table's rows in key order (see :meth:`_upsert`); off only to measure the gain.
+    key_order: bool = True
 
     def __init__(
         self,
@@ -330,10 +338,14 @@ class Writer:
         return written
 
     def _upsert(self, conn: sa.Connection, name: str, rows: dict[int, tuple[Any, ...]]) -> int:
-        """One table's rows in one driver call (see :func:`_driver_upsert`)."""
+        """One table's rows in one driver call (see :func:`_driver_upsert`), in key order.
+
+        Key order walks the table's index once, left to right, instead of jumping about it:
+        measured 1.1-1.5x on 10,000 scattered rows (docs/PERFORMANCE.md), for a sort of ints.
+        """
         encode = self.schema.components[name].params
         try:
-            params = [encode(sid, values) for sid, values in rows.items()]
+            params = [encode(sid, rows[sid]) for sid in (sorted(rows) if self.key_order else rows)]
         except (ValueError, TypeError) as exc:
             raise _BadValue(f"{name}: {type(exc).__name__}: {exc}") from exc
         dialect = conn.dialect.name
