@@ -14,22 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-__all__ = [
-    "SQLITE_BUSY_TIMEOUT_MS",
-    "SQLITE_CACHE_KIB",
-    "exclusive_transaction",
-    "is_sqlite",
-    "open_database",
-]
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "exclusive_transaction", "is_sqlite", "open_database"]
 
 #: How long a SQLite connection waits on a lock held by another process before failing. The
 #: writer treats the failure as an outage and retries, so this only bounds one attempt.
 SQLITE_BUSY_TIMEOUT_MS = 2000
-#: SQLite's page cache per connection, in KiB (SQLite's default is 2 MiB). The writer updates rows
-#: scattered over whole tables every flush; with the default cache it re-reads most B-tree pages
-#: each time (measured: 10,000 scattered upserts 150 ms with 2 MiB, 72 ms with 64 MiB). Memory is
-#: taken only as pages are read, so a small world never uses it all.
-SQLITE_CACHE_KIB = 64 * 1024
 
 
 def is_sqlite(db: sa.Engine) -> bool:
@@ -39,9 +28,8 @@ def is_sqlite(db: sa.Engine) -> bool:
 def open_database(url: str, **kwargs: Any) -> sa.Engine:
     """An SQLAlchemy engine for ``url``, set up for Kadath's access pattern.
 
-    SQLite gets WAL mode (readers never block the writer), ``synchronous=FULL`` (a committed
-    flush survives a power cut; with about one commit a second it costs well under a millisecond)
-    and a page cache of :data:`SQLITE_CACHE_KIB`.
+    SQLite gets WAL mode (readers never block the writer) and ``synchronous=FULL`` (a committed
+    flush survives a power cut; with about one commit a second it costs well under a millisecond).
     PostgreSQL URLs without a driver get psycopg 3, which batches executemany upserts.
     """
     parsed = make_url(url)
@@ -59,7 +47,6 @@ def open_database(url: str, **kwargs: Any) -> sa.Engine:
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # negative: KiB, not pages
             cursor.close()
 
         return db
