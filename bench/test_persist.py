@@ -390,11 +390,11 @@ def test_snapshot_cost(benchmark: BenchmarkFixture, figures: Figures) -> None:
 # ------------------------------------------------------------------ 2. writer throughput
 
 #: SQLite settings other than ``open_database``'s, per case: ``PRAGMA name=value`` on connect.
-#: "cache2m" is SQLite's default page cache (what ``open_database`` used before it set 64 MiB);
+#: "cache64m" is a 64 MiB page cache instead of SQLite's 2 MiB (measured slower: not shipped);
 #: "ckpt10k" lets the WAL grow to 10,000 pages (40 MiB) before it is checkpointed (default 1,000).
 SQLITE_SETTINGS: dict[str, dict[str, int]] = {
     "": {},
-    "cache2m": {"cache_size": -2000},
+    "cache64m": {"cache_size": -64 * 1024},
     "ckpt10k": {"wal_autocheckpoint": 10_000},
 }
 
@@ -403,8 +403,8 @@ WRITER_CASES = [
     pytest.param("sqlite", 100_000, "stock", "", id="sqlite-100k"),
     pytest.param("postgresql", 10_000, "stock", "", id="postgresql-10k"),
     pytest.param("postgresql", 100_000, "stock", "", id="postgresql-100k"),
-    pytest.param("sqlite", 10_000, "core", "cache2m", id="sqlite-10k-core-cache2m"),
-    pytest.param("sqlite", 10_000, "stock", "cache2m", id="sqlite-10k-cache2m"),
+    pytest.param("sqlite", 10_000, "core", "", id="sqlite-10k-core"),
+    pytest.param("sqlite", 10_000, "stock", "cache64m", id="sqlite-10k-cache64m"),
     pytest.param("sqlite", 10_000, "unsorted", "", id="sqlite-10k-unsorted"),
     pytest.param("sqlite", 10_000, "stock", "ckpt10k", id="sqlite-10k-ckpt10k"),
     pytest.param("postgresql", 10_000, "core", "", id="postgresql-10k-core"),
@@ -541,6 +541,8 @@ class Lateness:
             "probe_max_per_s_median_ms": statistics.median(self.max_per_second) / 1e6,
             "probe_p99_during_flush_ms": quantile_ms(inside, 0.99),
             "probe_p99_outside_flush_ms": quantile_ms(outside, 0.99),
+            "probe_max_during_flush_ms": inside[-1] / 1e6 if inside else float("nan"),
+            "probe_max_outside_flush_ms": outside[-1] / 1e6 if outside else float("nan"),
             "tick_lateness_p99_ms": statistics.median(self.tick_p99_ms),
             "tick_lateness_max_ms": max(self.tick_max_ms),
             "gc_loop_thread_ms_per_s": sum(e.wall_ns for e in loop_gc) / 1e6 / self.seconds,
