@@ -7,6 +7,7 @@ import dataclasses
 import enum
 from dataclasses import dataclass
 
+import pytest
 import sqlalchemy as sa
 
 from components.body import Posture, PostureState, Vitals
@@ -306,6 +307,39 @@ def test_a_float_json_cannot_hold_is_quarantined_and_the_rest_goes_through(db: s
     assert (quarantined.table, quarantined.sid) == (every.name, 1)
     assert "nan" in quarantined.error
     assert quarantined.values == every.info.values(bad)
+
+
+def test_an_int_beyond_64_bits_is_quarantined_and_the_rest_goes_through(db: sa.Engine) -> None:
+    # SQLite's driver raises OverflowError, PostgreSQL refuses the value: either way one bad row.
+    schema = schema_for()
+    create_tables(db, schema)
+    writer = Writer(db, schema)
+    writer.submit(Batch(1, upserts={"vitals": {1: (2**70, 5), 2: (3, 4)}}))
+    assert writer.flush_now()
+    assert rows(db, Vitals) == {2: {"sid": 2, "dp": 3, "max_dp": 4}}
+    (bad,) = writer.quarantine
+    assert (bad.table, bad.sid, bad.values) == ("vitals", 1, (2**70, 5))
+
+
+def test_an_unexpected_error_keeps_the_state_pending_and_the_writer_alive(
+    db: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = schema_for()
+    create_tables(db, schema)
+    writer = Writer(db, schema)
+    writer.submit(Batch(1, upserts={"vitals": {1: (5, 10)}}))
+
+    def broken(*_args: object, **_kwargs: object) -> int:
+        raise RuntimeError("a bug in the writer")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(writer, "_write", broken)
+        assert not writer.flush_now()
+    stats = writer.stats()
+    assert stats.state == "failing" and stats.pending_rows == 1
+    assert "RuntimeError: a bug in the writer" in stats.last_error
+    assert writer.flush_now()  # fixed: the pending state is written
+    assert rows(db, Vitals) == {1: {"sid": 1, "dp": 5, "max_dp": 10}}
 
 
 def test_the_thread_saves_everything_submitted_before_stop(db: sa.Engine) -> None:
