@@ -201,6 +201,226 @@ def test_copies_and_pickles_of_a_tracked_component_are_detached() -> None:
     assert original.current == 5
 
 
+# ------------------------------------------------------------------ where tracking state lives
+#
+# A tracked component carries its hook (``_k_track``), its key and its clean values in slots. These
+# tests pin the cases where that state could go stale: a component leaving and coming back within
+# a tick, replaced, moved, destroyed, copied, or offered to a second world; and that exactly the
+# attached components of persistent entities are armed, each with its own key.
+
+
+def _sid(world: World, entity: int) -> int:
+    sid = world.stable_id(entity)
+    assert sid is not None
+    return sid
+
+
+def _attached_persistent(world: World) -> dict[int, tuple[int, type]]:
+    """By id, the keys of the components that ought to be tracked: persistent types on persistent
+    entities."""
+    return {
+        id(component): (sid, type(component))
+        for entity in world.entities()
+        if (sid := world.stable_id(entity)) is not None
+        for component in world.components(entity)
+        if component_info(type(component)) is not None
+    }
+
+
+def _tracked_ids(world: World) -> set[int]:
+    """Ids of the attached components this world tracks, checking each one's key."""
+    tracked = set()
+    for entity in world.entities():
+        sid = world.stable_id(entity)
+        if sid is None:
+            continue  # a transient entity's components are not tracked (even if shared)
+        for component in world.components(entity):
+            if getattr(component, "_k_track", None) is world._record_write:
+                assert component._k_key == (sid, type(component))
+                tracked.add(id(component))
+    return tracked
+
+
+def test_removed_and_added_back_within_a_tick_is_compared_with_the_tick_start_values() -> None:
+    world = World()
+    entity = world.spawn(Health(5), persistent=True)
+    sid = _sid(world, entity)
+    world.collect_changes()
+    health = world.get(entity, Health)
+    health.current = 1  # written while attached: on the written list
+    world.remove(entity, Health)
+    health.current = 2  # detached: untracked
+    world.add(entity, health)
+    health.current = 5  # back to the tick-start value
+    assert len(world.collect_changes()) == 0
+    world.remove(entity, Health)
+    world.add(entity, health)
+    health.current = 7
+    changes = world.collect_changes()
+    assert set(changes.changed) == {(sid, Health)} and changes.values[(sid, Health)] == (7, 10)
+    health.current = 8  # still tracked after coming back
+    assert set(world.collect_changes().changed) == {(sid, Health)}
+    assert _tracked_ids(world) == {id(health)}
+
+
+def test_moved_to_another_entity_within_a_tick_is_a_deletion_and_an_addition() -> None:
+    world = World()
+    a = world.spawn(Health(5), persistent=True)
+    b = world.spawn(persistent=True)
+    world.collect_changes()
+    health = world.get(a, Health)
+    health.current = 4
+    world.add(b, world.remove(a, Health))
+    health.current = 3
+    changes = world.collect_changes()
+    key_a, key_b = (_sid(world, a), Health), (_sid(world, b), Health)
+    assert changes.deleted == {key_a}
+    assert set(changes.added) == {key_b} and changes.values[key_b] == (3, 10)
+    assert not changes.changed
+    health.current = 2
+    assert set(world.collect_changes().changed) == {key_b}
+
+
+def test_a_replaced_component_written_in_the_same_tick_reports_only_its_successor() -> None:
+    world = World()
+    entity = world.spawn(Health(5), persistent=True)
+    sid = _sid(world, entity)
+    world.collect_changes()
+    old = world.get(entity, Health)
+    old.current = 1  # on the written list, then replaced
+    successor = Health(6)
+    world.add(entity, successor)
+    old.current = 2  # after replacement: untracked
+    changes = world.collect_changes()
+    assert changes.changed == {(sid, Health): successor}
+    assert changes.values[(sid, Health)] == (6, 10)
+    assert _tracked_ids(world) == {id(successor)}
+    # The replaced instance is free to join another entity, where it is tracked.
+    other = world.spawn(persistent=True)
+    world.add(other, old)
+    world.collect_changes()
+    old.current = 3
+    assert set(world.collect_changes().changed) == {(world.stable_id(other), Health)}
+
+
+def test_after_a_structural_change_the_next_tick_compares_with_the_values_reported() -> None:
+    world = World()
+    entity = world.spawn(persistent=True)
+    sid = _sid(world, entity)
+    world.collect_changes()
+    added = Health(5)
+    world.add(entity, added)
+    added.current = 3  # written in the tick it was added: reported as added with 3
+    assert world.collect_changes().values[(sid, Health)] == (3, 10)
+    added.current = 5  # its value when added, but the database holds 3
+    assert set(world.collect_changes().changed) == {(sid, Health)}
+    successor = Health(8)
+    world.add(entity, successor)
+    successor.current = 6
+    assert world.collect_changes().values[(sid, Health)] == (6, 10)
+    successor.current = 8
+    assert set(world.collect_changes().changed) == {(sid, Health)}
+
+
+def test_replacing_with_an_equal_component_then_writing_it_back_reports_nothing() -> None:
+    world = World()
+    entity = world.spawn(Health(5), persistent=True)
+    world.collect_changes()
+    world.get(entity, Health).current = 9
+    successor = Health(1)
+    world.add(entity, successor)
+    successor.current = 5  # the tick-start value of the key, on another instance
+    assert len(world.collect_changes()) == 0
+
+
+def test_a_component_written_then_destroyed_with_its_entity_leaves_no_tracking_state() -> None:
+    world = World()
+    keep = world.spawn(Health(1), persistent=True)
+    doomed = world.spawn(Health(2), Mind(3), persistent=True)
+    sid = _sid(world, doomed)
+    world.collect_changes()
+    health = world.get(doomed, Health)
+    health.current = 0
+    world.destroy(doomed)
+    health.current = 4  # a stale reference: untracked
+    changes = world.collect_changes()
+    assert changes.deleted == {(sid, Health), (sid, Mind)} and changes.destroyed == {sid}
+    assert not changes.changed and not changes.added
+    assert _tracked_ids(world) == {id(world.get(keep, Health))}
+    assert health._k_track is None
+
+
+def test_a_copy_of_an_attached_component_is_detached_and_may_join_another_entity() -> None:
+    world = World()
+    entity = world.spawn(Health(5), persistent=True)
+    world.collect_changes()
+    original = world.get(entity, Health)
+    for clone in (copy.copy(original), pickle.loads(pickle.dumps(original)), replace(original)):
+        assert clone._k_track is None
+        other = world.spawn(clone, persistent=True)  # not "already belongs to an entity"
+        world.collect_changes()
+        clone.current = 1
+        assert set(world.collect_changes().changed) == {(world.stable_id(other), Health)}
+    assert original.current == 5 and original._k_track is not None
+
+
+def test_a_component_tracked_by_one_world_cannot_join_another_until_removed() -> None:
+    first, second = World(), World()
+    entity = first.spawn(Health(5), persistent=True)
+    health = first.get(entity, Health)
+    with pytest.raises(ComponentError, match="already belongs to an entity"):
+        second.spawn(health, persistent=True)
+    first.collect_changes()
+    second.collect_changes()
+    first.remove(entity, Health)
+    there = second.spawn(health, persistent=True)
+    first.collect_changes()
+    second.collect_changes()
+    health.current = 1
+    assert len(first.collect_changes()) == 0
+    assert set(second.collect_changes().changed) == {(second.stable_id(there), Health)}
+    assert _tracked_ids(first) == set() and _tracked_ids(second) == {id(health)}
+
+
+def test_a_persistent_component_on_a_transient_entity_holds_no_tracking_state() -> None:
+    world = World()
+    entity = world.spawn(Health(5))
+    health = world.get(entity, Health)
+    assert health._k_track is None and _tracked_ids(world) == set()
+    # As before: only tracked instances are refused a second entity.
+    world.spawn(health, persistent=True)
+    assert _tracked_ids(world) == {id(health)}
+
+
+def test_mark_clean_takes_the_values_of_components_added_and_written_since_collection() -> None:
+    world = World()
+    entity = world.spawn(Health(10), persistent=True)
+    world.add(entity, Mind(2))
+    world.get(entity, Mind).lucidity = 1
+    world.mark_clean()
+    assert len(world.collect_changes()) == 0
+    world.get(entity, Mind).lucidity = 2  # the value at add, but not the clean one any more
+    world.get(entity, Health).current = 10  # the clean value: no change
+    assert set(world.collect_changes().changed) == {(world.stable_id(entity), Mind)}
+
+
+def test_mark_clean_after_a_move_within_the_period_tracks_the_component_where_it_is() -> None:
+    world = World()
+    a = world.spawn(persistent=True)
+    b = world.spawn(persistent=True)
+    health = Health(5)
+    world.add(a, health)
+    world.add(b, world.remove(a, Health))
+    world.mark_clean()
+    assert len(world.collect_changes()) == 0
+    health.current = 1
+    assert set(world.collect_changes().changed) == {(_sid(world, b), Health)}
+    world.remove(b, Health)
+    world.mark_clean()
+    health.current = 2
+    assert len(world.collect_changes()) == 0 and _tracked_ids(world) == set()
+
+
 def test_a_mutable_container_field_is_refused_with_a_fix() -> None:
     with pytest.raises(ComponentError, match="Use tuple"):
 
@@ -284,6 +504,7 @@ operation = st.one_of(
     st.tuples(
         st.just("collect"),
     ),
+    st.tuples(st.just("mark_clean")),
 )
 
 
@@ -332,6 +553,11 @@ def test_reported_changes_equal_the_actual_difference_in_persistent_state(
             after = _persistent_state(world)
             _assert_changes_match(before, after, changes)
             before = after
+        elif kind == "mark_clean":
+            world.mark_clean()
+            before = _persistent_state(world)  # what the database is taken to hold
+        # Exactly the attached components of persistent entities are armed, at every step.
+        assert _tracked_ids(world) == set(_attached_persistent(world))
     changes = world.collect_changes()
     after = _persistent_state(world)
     _assert_changes_match(before, after, changes)
