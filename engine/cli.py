@@ -15,11 +15,13 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import orjson
 
 from engine.config import Config, ConfigError, add_config_arguments, config_from_args
 from engine.core import Engine, StopRequest
+from engine.game_folder import GameFolderError, make_game_folder
 from engine.loop import TickLoop
 from engine.plugins import PluginError, SetupError
 from engine.services import Service, discover_services
@@ -56,6 +58,21 @@ def build_parser() -> argparse.ArgumentParser:
         "schedule", help="print every system with its phase, order and interval"
     )
     add_config_arguments(schedule)
+    init = sub.add_parser(
+        "init",
+        help="make a game folder: kadath.toml, a copy of the bundled world to edit, a README",
+        description=(
+            "Make DIR a game folder: kadath.toml (every setting, commented out at its default),"
+            " world/ (a copy of the bundled world, which kadath.toml points at) and README.md."
+            " Then run kadath serve in DIR."
+        ),
+    )
+    init.add_argument("folder", metavar="DIR", help="the folder to make (or fill)")
+    init.add_argument(
+        "--force",
+        action="store_true",
+        help="use a folder that is not empty: add only what is missing, overwrite nothing",
+    )
     for ep in sorted(entry_points(group=CLI_ENTRY_POINT_GROUP), key=lambda e: e.name):
         # Subcommands of the outer layers (content checks, database tools) plug in here, since
         # the engine may not import them.
@@ -67,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     ns = parser.parse_args(argv)
+    if ns.command == "init":
+        return _init(Path(ns.folder), force=ns.force)
     try:
         config = config_from_args(ns)
     except ConfigError as exc:
@@ -75,11 +94,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(config)
     run = getattr(ns, "run", None)
     if run is not None:
-        status: int = run(ns, config)
+        try:
+            status: int = run(ns, config)
+        except (SetupError, ConfigError) as exc:  # a missing driver, folder or package
+            print(f"kadath: {exc}", file=sys.stderr)
+            return EXIT_BAD_SETUP
         return status
     if ns.command == "config":
         print(config.to_toml(), end="")
         return 0
+    if ns.command == "serve":
+        try:
+            _log_whereabouts(config)
+        except ConfigError as exc:
+            print(f"kadath: cannot start: {exc}", file=sys.stderr)
+            return EXIT_BAD_SETUP
     try:
         engine = Engine(config)
     except PluginError as exc:
@@ -101,6 +130,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kadath: cannot start: {exc}", file=sys.stderr)
         return EXIT_BAD_SETUP
     return asyncio.run(serve(engine, services, max_ticks=ns.max_ticks))
+
+
+def _init(folder: Path, *, force: bool) -> int:
+    try:
+        report = make_game_folder(folder, force=force)
+    except (GameFolderError, ConfigError, OSError) as exc:
+        print(f"kadath init: {exc}", file=sys.stderr)
+        return EXIT_BAD_SETUP
+    for name in report.made:
+        print(f"made {report.folder / name}")
+    for name in report.kept:
+        print(f"kept {report.folder / name} as it is")
+    print(f"next: cd {folder} && kadath serve")
+    return 0
+
+
+def _log_whereabouts(config: Config) -> None:
+    """The first lines of a server's log: which world, and where it is saved (absolute paths),
+    so an operator never wonders which folder or database file a server is using."""
+    world = config.world
+    which = "the bundled world" if world.bundled else "world"
+    log.info("%s: %s", which, world.data_path)
+    log.info("database: %s", config.persist.describe())
 
 
 def format_schedule(engine: Engine) -> str:

@@ -11,19 +11,24 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import importlib.util
 import math
 import os
 import re
 import textwrap
 import tomllib
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
 __all__ = [
+    "BUNDLED_WORLD_PACKAGE",
     "CONFIG_FILE_ENV",
+    "DATABASE_SCHEMES",
     "ENV_PREFIX",
+    "LOCAL_CONFIG_FILE",
     "CalendarConfig",
     "Config",
     "ConfigError",
@@ -34,8 +39,10 @@ __all__ = [
     "PersistConfig",
     "WorldConfig",
     "add_config_arguments",
+    "bundled_world_dir",
     "config_from_args",
     "load_config",
+    "sqlite_file",
 ]
 
 ENV_PREFIX: Final = "KADATH_"
@@ -43,6 +50,18 @@ ENV_PREFIX: Final = "KADATH_"
 
 CONFIG_FILE_ENV: Final = "KADATH_CONFIG"
 """Names the TOML file when no path is given, so a container can point at its file without flags."""
+
+LOCAL_CONFIG_FILE: Final = "kadath.toml"
+"""Read from the working directory by ``kadath`` commands when neither ``--config`` nor
+``KADATH_CONFIG`` names a file, so that ``kadath serve`` in a game folder made by ``kadath init``
+needs no flags."""
+
+BUNDLED_WORLD_PACKAGE: Final = "kadath_world"
+"""The package the bundled world is installed as (the repository's ``data/`` folder)."""
+
+DATABASE_SCHEMES: Final = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+"""Database URL schemes Kadath can write to: SQLite through the standard library, PostgreSQL
+through psycopg 3 (the ``postgres`` extra). Any other driver is refused at start-up."""
 
 _SET_SOURCE: Final = "--set"
 
@@ -108,6 +127,9 @@ class _Spec:
     choices: tuple[str, ...] = ()
     check: Callable[[Any], str | None] | None = None
     secret: bool = False
+    relative_to_file: Callable[[Any, Path], Any] | None = None
+    """Makes a relative path written in a configuration file relative to that file's folder (not
+    to the working directory), so ``kadath serve --config game/kadath.toml`` works from anywhere."""
 
 
 def _setting(
@@ -121,9 +143,10 @@ def _setting(
     choices: tuple[str, ...] = (),
     check: Callable[[Any], str | None] | None = None,
     secret: bool = False,
+    relative_to_file: Callable[[Any, Path], Any] | None = None,
 ) -> _T:
     """A dataclass field whose docs and bounds live beside it, so docs, errors and checks agree."""
-    spec = _Spec(doc, unit, gt, ge, le, choices, check, secret)
+    spec = _Spec(doc, unit, gt, ge, le, choices, check, secret, relative_to_file)
     return field(default=default, metadata={_SPEC: spec})
 
 
@@ -136,17 +159,69 @@ def _plugin_names(value: tuple[str, ...]) -> str | None:
     return f"expected plugin names without blanks, got {list(bad)!r}" if bad else None
 
 
-_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+def _data_dir(value: str) -> str | None:
+    if value and not value.strip():
+        return "expected a folder, or an empty string for the bundled world"
+    return None
+
+
+def _folder_relative_to_file(value: str, base: Path) -> str:
+    return str(base / value) if value and not Path(value).is_absolute() else value
+
+
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^/@:]*:)[^/@]*@")
+_SQLITE_FILE = re.compile(r"^(sqlite(?:\+pysqlite)?:///)([^?]*)(.*)$", re.IGNORECASE)
 
 
 def _database_url(value: str) -> str | None:
-    if _URL_SCHEME.match(value):
+    match = _URL_SCHEME.match(value)
+    if match is None:
+        return (
+            "expected a database URL such as sqlite:///kadath.db"
+            " or postgresql+psycopg://user:password@host/kadath"
+        )
+    scheme = match.group(1).lower()
+    if scheme not in DATABASE_SCHEMES:
+        return (
+            f"unknown database URL scheme {scheme!r}: use sqlite:///FILE, or"
+            " postgresql+psycopg://USER:PASSWORD@HOST/DB (psycopg 3; install kadath[postgres])"
+        )
+    return None
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, made absolute against the working directory; None for any
+    other database and for an in-memory SQLite database."""
+    match = _SQLITE_FILE.match(url)
+    if match is None or match.group(2) in ("", ":memory:"):
         return None
-    return (
-        "expected a database URL such as sqlite:///kadath.db"
-        " or postgresql+psycopg://user:password@host/kadath"
-    )
+    return Path(match.group(2)).absolute()
+
+
+def _sqlite_relative_to_file(url: str, base: Path) -> str:
+    match = _SQLITE_FILE.match(url)
+    if match is None or match.group(2) in ("", ":memory:") or Path(match.group(2)).is_absolute():
+        return url
+    return f"{match.group(1)}{base / match.group(2)}{match.group(3)}"
+
+
+def bundled_world_dir() -> Path:
+    """The folder of the world that ships with Kadath (installed as package data)."""
+    spec = importlib.util.find_spec(BUNDLED_WORLD_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "installation",
+                    "world.data_dir",
+                    None,
+                    f"the bundled world (package {BUNDLED_WORLD_PACKAGE}) is not installed:"
+                    " reinstall kadath, or set world.data_dir to a world's folder",
+                )
+            ]
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _redact_url(url: str) -> str:
@@ -272,10 +347,12 @@ class WorldConfig:
     """Where the world's content comes from and which plugins shape it."""
 
     data_dir: str = _setting(
-        "data",
-        "Folder of world content (zones, rooms, item and NPC templates), relative to the"
-        " working directory.",
-        check=_non_empty,
+        "",
+        "Folder of world content (zones, rooms, item and NPC templates). Empty: the bundled"
+        " world that ships with Kadath. A relative path is relative to the configuration file"
+        " that sets it, else to the working directory.",
+        check=_data_dir,
+        relative_to_file=_folder_relative_to_file,
     )
     plugins_disabled: tuple[str, ...] = _setting(
         (),
@@ -287,6 +364,16 @@ class WorldConfig:
     def __post_init__(self) -> None:
         _validate_section(self)
 
+    @property
+    def bundled(self) -> bool:
+        """Whether the world is the one that ships with Kadath."""
+        return not self.data_dir
+
+    @property
+    def data_path(self) -> Path:
+        """The world's folder, absolute: ``data_dir``, or the bundled world's folder."""
+        return bundled_world_dir() if self.bundled else Path(self.data_dir).absolute()
+
 
 @dataclass(frozen=True, slots=True)
 class PersistConfig:
@@ -294,11 +381,13 @@ class PersistConfig:
 
     database_url: str = _setting(
         "sqlite:///kadath.db",
-        "SQLAlchemy database URL: sqlite:///FILE for the embedded database, or"
+        "SQLAlchemy database URL: sqlite:///FILE for the embedded database (a relative FILE is"
+        " relative to the configuration file that sets it, else to the working directory), or"
         " postgresql+psycopg://USER:PASSWORD@HOST/DB to scale. Its password is hidden when"
         " printed.",
         check=_database_url,
         secret=True,
+        relative_to_file=_sqlite_relative_to_file,
     )
     flush_interval_s: float = _setting(
         1.0,
@@ -312,6 +401,16 @@ class PersistConfig:
         _validate_section(self)
 
     __repr__ = _redacted_repr
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, absolute; None for PostgreSQL or an in-memory database."""
+        return sqlite_file(self.database_url)
+
+    def describe(self) -> str:
+        """Where the world is saved, for logs: the SQLite file or the URL without its password."""
+        path = self.sqlite_path
+        return f"SQLite file {path}" if path is not None else _redact_url(self.database_url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,6 +473,34 @@ class NetConfig:
         unit="bytes",
         ge=1024,
     )
+    login_failures_per_name: int = _setting(
+        5,
+        "Failed logins for one account name within login_failure_window_s after which logins"
+        " to that name are refused (throttled), from any address. Guards one account against"
+        " password guessing.",
+        ge=1,
+    )
+    login_failures_per_address: int = _setting(
+        5,
+        "Failed logins from one address within login_failure_window_s after which logins from"
+        " it are refused, whatever the name. Raise it for many players behind one NAT (a"
+        " classroom) or a load test from one machine; lower it under attack.",
+        ge=1,
+    )
+    login_failure_window_s: float = _setting(
+        60.0,
+        "How long a failed login counts against its name and its address.",
+        unit="s",
+        gt=0,
+        le=86400,
+    )
+    logins_in_flight_per_address: int = _setting(
+        5,
+        "Logins from one address being checked at once (each costs a 16 MiB password hash); more"
+        " are refused as throttled. Logins in flight also count as failures until they succeed,"
+        " so parallel guesses cannot slip past the failure limits.",
+        ge=1,
+    )
     compression: bool = _setting(
         False,
         "permessage-deflate. Off by default: measured here it doubles the CPU per delivered "
@@ -414,11 +541,20 @@ class Config:
     net: NetConfig = field(default_factory=NetConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
-    def to_toml(self, *, redact_secrets: bool = True) -> str:
+    def to_toml(
+        self,
+        *,
+        redact_secrets: bool = True,
+        comment_defaults: bool = False,
+        always_set: Collection[str] = (),
+    ) -> str:
         """The effective configuration as a commented TOML file that ``load_config`` reads back.
 
         Meant for ``kadath config`` and for start-up logs, which is why secrets are hidden unless
-        asked otherwise.
+        asked otherwise. ``comment_defaults`` writes a setting left at its default as a comment
+        (``kadath init``'s file: every setting is shown, and a later release's better default is
+        not pinned by a file that merely repeated the old one), except the ``section.setting``
+        keys in ``always_set``.
         """
         lines = [
             "# Kadath configuration: every setting with its effective value.",
@@ -435,7 +571,10 @@ class Config:
                 lines += textwrap.wrap(
                     setting.spec.doc + unit, width=98, initial_indent="# ", subsequent_indent="# "
                 )
-                lines.append(f"{setting.name} = {_toml_value(value)}")
+                commented = (
+                    comment_defaults and value == setting.default and setting.key not in always_set
+                )
+                lines.append(f"{'# ' if commented else ''}{setting.name} = {_toml_value(value)}")
         return "\n".join(lines) + "\n"
 
 
@@ -751,7 +890,15 @@ class _Layers:
     def problem(self, source: str, key: str, value: str | None, message: str) -> None:
         self.problems.append(ConfigProblem(source, key, value, message))
 
-    def set(self, setting: _Setting, value: object, source: str, *, text: bool) -> None:
+    def set(
+        self,
+        setting: _Setting,
+        value: object,
+        source: str,
+        *,
+        text: bool,
+        file_folder: Path | None = None,
+    ) -> None:
         shown = _toml_string(value) if text and isinstance(value, str) else _show(value)
         try:
             typed = _from_text(setting, value) if text and isinstance(value, str) else value
@@ -759,6 +906,8 @@ class _Layers:
         except _Invalid as bad:
             self.problem(source, setting.key, shown, str(bad))
             return
+        if file_folder is not None and setting.spec.relative_to_file is not None:
+            typed = setting.spec.relative_to_file(typed, file_folder)
         self.values[setting.key] = (typed, source)
 
     def read_file(self, path: str | os.PathLike[str], named_by: str | None) -> None:
@@ -778,10 +927,11 @@ class _Layers:
         except tomllib.TOMLDecodeError as error:
             self.problem(where, "", None, f"not valid TOML: {error}")
             return
+        folder = Path(path).absolute().parent
         for section_name, table in document.items():
-            self._read_table(source, section_name, table)
+            self._read_table(source, section_name, table, folder)
 
-    def _read_table(self, source: str, section_name: str, table: object) -> None:
+    def _read_table(self, source: str, section_name: str, table: object, folder: Path) -> None:
         if section_name not in _SETTINGS:
             if isinstance(table, dict):
                 match = difflib.get_close_matches(section_name, list(_SETTINGS), n=1)
@@ -817,7 +967,7 @@ class _Layers:
                     source, f"{section_name}.{name}", _show(value), f"unknown setting{hint}"
                 )
             else:
-                self.set(setting, value, source, text=False)
+                self.set(setting, value, source, text=False, file_folder=folder)
 
     def read_env(self, env: Mapping[str, str]) -> None:
         for var in sorted(env):
@@ -920,6 +1070,8 @@ def _load(
     path: str | os.PathLike[str] | None,
     env: Mapping[str, str] | None,
     overrides: Iterable[_Override | str],
+    *,
+    local_file: bool = False,
 ) -> Config:
     env = os.environ if env is None else env
     layers = _Layers()
@@ -927,6 +1079,8 @@ def _load(
         layers.read_file(path, None)
     elif env.get(CONFIG_FILE_ENV):
         layers.read_file(env[CONFIG_FILE_ENV], CONFIG_FILE_ENV)
+    elif local_file and os.path.isfile(LOCAL_CONFIG_FILE):
+        layers.read_file(LOCAL_CONFIG_FILE, None)
     layers.read_env(env)
     for override in overrides:
         if isinstance(override, str):
@@ -978,15 +1132,16 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     with the same messages as every other layer."""
     group = parser.add_argument_group(
         "configuration",
-        "Layers: defaults < --config file < KADATH_<SECTION>__<SETTING> environment variables"
-        " < --set and the flags below.",
+        "Layers: defaults < ./kadath.toml or the --config file < KADATH_<SECTION>__<SETTING>"
+        " environment variables < --set and the flags below.",
     )
     group.add_argument(
         "--config",
         metavar="PATH",
         dest="config_file",
         default=None,
-        help=f"TOML configuration file (default: the file named by ${CONFIG_FILE_ENV}, if set)",
+        help=f"TOML configuration file (default: the file named by ${CONFIG_FILE_ENV}, else"
+        f" ./{LOCAL_CONFIG_FILE} if there is one)",
     )
     group.add_argument(
         "--set",
@@ -1008,11 +1163,12 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(ns: argparse.Namespace, env: Mapping[str, str] | None = None) -> Config:
-    """The configuration a command was started with: its ``--config`` file, the environment, then
-    ``--set`` flags, then the shortcut flags (the most specific, so they win over ``--set``)."""
+    """The configuration a command was started with: its ``--config`` file (else the file named by
+    ``KADATH_CONFIG``, else ``./kadath.toml`` if there is one), the environment, then ``--set``
+    flags, then the shortcut flags (the most specific, so they win over ``--set``)."""
     overrides: list[_Override | str] = list(_parse_overrides(getattr(ns, "config_set", None) or []))
     for flag, _, key in _SHORTCUTS:
         value = getattr(ns, _dest(flag), None)
         if value is not None:
             overrides.append((key, str(value), flag))
-    return _load(getattr(ns, "config_file", None), env, overrides)
+    return _load(getattr(ns, "config_file", None), env, overrides, local_file=True)

@@ -79,27 +79,38 @@ class AuthError(Exception):
 class LoginThrottle:
     """Failed logins per name and per address in a sliding window; either one can trip it.
 
-    A name (or an address) is throttled while it has ``max_failures`` or more failures in the last
-    ``window_s`` seconds: a failure at time t counts while ``now < t + window_s``. Time is always
-    passed in (from a monotonic clock); nothing here reads a clock.
+    A name is throttled while it has ``name_failures`` or more failures in the last ``window_s``
+    seconds, an address while it has ``address_failures`` or more: a failure at time t counts while
+    ``now < t + window_s``. The two limits are separate because they guard different things: the
+    name limit one account against guessing, the address limit the server against one source (and
+    a classroom behind one NAT, or a load test, needs a higher one). Time is always passed in
+    (from a monotonic clock); nothing here reads a clock.
 
     ``record_success`` clears the failures of the name, not of the address: otherwise an attacker
     who owns one account could log into it between guesses at other names and never be throttled.
     (A shared address, behind NAT, is throttled only by failures, never by successes.)
 
-    Memory is bounded: a key keeps at most ``max_failures`` timestamps, a key whose newest failure
-    has left the window is dropped, and at most ``max_tracked`` names and ``max_tracked`` addresses
-    are kept. When a table is full, the key whose newest failure is the oldest is evicted first
-    (to evict a name under attack, an attacker must fail with ``max_tracked`` other names within
-    one window, which the per-address limit makes take ``max_tracked / max_failures`` addresses).
+    Memory is bounded: a key keeps at most its limit's number of timestamps, a key whose newest
+    failure has left the window is dropped, and at most ``max_tracked`` names and ``max_tracked``
+    addresses are kept. When a table is full, the key whose newest failure is the oldest is evicted
+    first (to evict a name under attack, an attacker must fail with ``max_tracked`` other names
+    within one window, which the per-address limit makes take ``max_tracked / address_failures``
+    addresses).
     """
 
     def __init__(
-        self, max_failures: int = 5, window_s: float = 60.0, max_tracked: int = 10_000
+        self,
+        name_failures: int = 5,
+        address_failures: int = 5,
+        window_s: float = 60.0,
+        max_tracked: int = 10_000,
     ) -> None:
-        if max_failures < 1 or window_s <= 0 or max_tracked < 1:
-            raise ValueError("max_failures, window_s and max_tracked must be positive")
-        self.max_failures = max_failures
+        if name_failures < 1 or address_failures < 1 or window_s <= 0 or max_tracked < 1:
+            raise ValueError(
+                "name_failures, address_failures, window_s and max_tracked must be positive"
+            )
+        self.name_failures_limit = name_failures
+        self.address_failures_limit = address_failures
         self.window_s = window_s
         self.max_tracked = max_tracked
         # key -> recent failure times, oldest first; ordered by newest failure, oldest first.
@@ -110,8 +121,8 @@ class LoginThrottle:
         """Count a failed login for the name (None: not a possible name, count the address only)
         and the address."""
         if name_key is not None:
-            self._record(self._names, name_key, now)
-        self._record(self._addresses, address, now)
+            self._record(self._names, name_key, now, self.name_failures_limit)
+        self._record(self._addresses, address, now, self.address_failures_limit)
 
     def record_success(self, name_key: str | None, address: str) -> None:
         """A successful login: forget the name's failures (the address keeps its own, see above)."""
@@ -121,8 +132,8 @@ class LoginThrottle:
     def is_throttled(self, name_key: str | None, address: str, now: float) -> bool:
         """Whether a login for this name or from this address must be refused now."""
         return (
-            name_key is not None and self.name_failures(name_key, now) >= self.max_failures
-        ) or self.address_failures(address, now) >= self.max_failures
+            name_key is not None and self.name_failures(name_key, now) >= self.name_failures_limit
+        ) or self.address_failures(address, now) >= self.address_failures_limit
 
     def name_failures(self, name_key: str, now: float) -> int:
         """The name's failures within the window ending at ``now``."""
@@ -147,10 +158,12 @@ class LoginThrottle:
         cutoff = now - self.window_s
         return sum(1 for t in stamps if t > cutoff)
 
-    def _record(self, table: OrderedDict[str, tuple[float, ...]], key: str, now: float) -> None:
+    def _record(
+        self, table: OrderedDict[str, tuple[float, ...]], key: str, now: float, limit: int
+    ) -> None:
         cutoff = now - self.window_s
         recent = tuple(t for t in table.pop(key, ()) if t > cutoff)
-        table[key] = (*recent, now)[-self.max_failures :]
+        table[key] = (*recent, now)[-limit:]
         self._prune(table, now)
         while len(table) > self.max_tracked:
             table.popitem(last=False)
@@ -162,6 +175,15 @@ class LoginThrottle:
             if oldest[-1] > cutoff:
                 return
             table.popitem(last=False)
+
+
+def _wait(seconds: float) -> str:
+    """A throttle window in the words a player reads ("a minute", "90 seconds", "5 minutes")."""
+    if seconds == 60:
+        return "a minute"
+    if seconds % 60 == 0:
+        return f"{int(seconds // 60)} minutes"
+    return f"{seconds:g} seconds"
 
 
 # --------------------------------------------------------------------------- service
@@ -179,9 +201,11 @@ class AccountService:
     ``created`` and ``last_login``; throttling uses the monotonic ``now`` each login is given.
     Use one service per event loop.
 
-    Concurrent attempts count against the throttle while they are in flight: a name or address
-    with f recent failures may have at most ``max_failures - f`` logins being checked at once, so
-    a burst of parallel guesses cannot slip past the limit before the first result is in.
+    Concurrent attempts count against the throttle while they are in flight: a name (or address)
+    with f recent failures may have at most its limit minus f logins being checked at once, so
+    a burst of parallel guesses cannot slip past the limit before the first result is in. Besides,
+    at most ``max_in_flight_per_address`` logins from one address are checked at once, whatever
+    the failure limits, since each costs a memory-hard hash.
 
     A store failure (the database is down) is logged with its cause and raised as
     ``AuthError("unavailable", ...)``; it does not count as a failed login.
@@ -195,9 +219,13 @@ class AccountService:
         params: ScryptParams = DEFAULT_PARAMS,
         clock: Callable[[], datetime] = _utc_now,
         max_concurrent_hashes: int = MAX_CONCURRENT_HASHES,
+        max_in_flight_per_address: int = 5,
     ) -> None:
+        if max_in_flight_per_address < 1:
+            raise ValueError("max_in_flight_per_address must be positive")
         self.store = store
         self.throttle = throttle if throttle is not None else LoginThrottle()
+        self.max_in_flight_per_address = max_in_flight_per_address
         self.params = params
         self.clock = clock
         self._hashing = asyncio.Semaphore(max_concurrent_hashes)
@@ -242,9 +270,10 @@ class AccountService:
         valid = isinstance(name, str) and 0 < len(name) <= MAX_NAME_CHARS
         key = name_key(name) if valid else None
         slots = [("address", address)] + ([("name", key)] if key is not None else [])
-        if self._throttled(key, address, now):
+        refusal = self._throttled(key, address, now)
+        if refusal is not None:
             log.info("login as %.40r from %s refused: throttled", name, address)
-            raise AuthError("throttled", "too many failed logins: wait a minute and try again")
+            raise AuthError("throttled", refusal)
         if not valid or not isinstance(password, str) or len(password) > MAX_PASSWORD_CHARS:
             # Cannot match any account (the limits are public: answering fast reveals nothing).
             self._fail(key, name, address, now)
@@ -272,17 +301,24 @@ class AccountService:
 
     # ----------------------------------------------------------------------- helpers
 
-    def _throttled(self, key: str | None, address: str, now: float) -> bool:
-        """The throttle's verdict, counting the attempts still in flight as failures."""
-        limit = self.throttle.max_failures
-        if (
-            self.throttle.address_failures(address, now) + self._in_flight[("address", address)]
-            >= limit
-        ):
-            return True
-        return key is not None and (
-            self.throttle.name_failures(key, now) + self._in_flight[("name", key)] >= limit
+    def _throttled(self, key: str | None, address: str, now: float) -> str | None:
+        """Why a login must be refused now (None: it may go on), counting the attempts still in
+        flight as failures."""
+        throttle = self.throttle
+        from_address = self._in_flight[("address", address)]
+        if from_address >= self.max_in_flight_per_address:
+            return "too many logins at once from your address: wait a moment and try again"
+        failures = (
+            throttle.address_failures(address, now) + from_address
+            >= throttle.address_failures_limit
+        ) or (
+            key is not None
+            and throttle.name_failures(key, now) + self._in_flight[("name", key)]
+            >= throttle.name_failures_limit
         )
+        if failures:
+            return f"too many failed logins: wait {_wait(throttle.window_s)} and try again"
+        return None
 
     def _fail(self, key: str | None, name: str, address: str, now: float) -> NoReturn:
         self.throttle.record_failure(key, address, now)

@@ -16,7 +16,7 @@ from components.place import Location
 from engine.config import Config
 from engine.core import Engine
 from engine.plugins import SetupError
-from net.accounts import AccountService
+from net.accounts import AccountService, LoginThrottle
 from net.server import NetServer
 
 __all__ = ["NetworkService", "service"]
@@ -53,9 +53,18 @@ class NetworkService:
         # Characters still in the world were left there by a crash: nobody is connected now.
         for character, _ in world.query(Player, Location, without=(Offline,)):
             presence.leave_world(world, character, "restart")
-        self.server = NetServer(
-            engine, self.config.net, AccountService(engine.accounts), version=_version()
+        net = self.config.net
+        throttle = LoginThrottle(
+            name_failures=net.login_failures_per_name,
+            address_failures=net.login_failures_per_address,
+            window_s=net.login_failure_window_s,
         )
+        accounts = AccountService(
+            engine.accounts,
+            throttle,
+            max_in_flight_per_address=net.logins_in_flight_per_address,
+        )
+        self.server = NetServer(engine, net, accounts, version=_version())
 
     async def run(self, engine: Engine) -> None:
         assert self.server is not None

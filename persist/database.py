@@ -6,19 +6,80 @@ first needs one. Never used on the tick path.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "exclusive_transaction", "is_sqlite", "open_database"]
+from engine.config import DATABASE_SCHEMES
+from engine.plugins import SetupError
+
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "DatabaseSetupError",
+    "check_database_url",
+    "exclusive_transaction",
+    "is_sqlite",
+    "open_database",
+]
 
 #: How long a SQLite connection waits on a lock held by another process before failing. The
 #: writer treats the failure as an outage and retries, so this only bounds one attempt.
 SQLITE_BUSY_TIMEOUT_MS = 2000
+
+
+class DatabaseSetupError(SetupError):
+    """The database URL cannot work on this machine (a missing driver, a folder that is not
+    there): one line that says what to do, found before anything is opened."""
+
+
+def check_database_url(url: str) -> None:
+    """Refuse, with :class:`DatabaseSetupError`, a URL that could never be opened here.
+
+    Checked at start-up rather than left to the first connection, whose error (a traceback
+    ending in ``ModuleNotFoundError``, or ``unable to open database file``) does not say what to
+    do about it.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseSetupError(f"not a database URL: {url!r}") from None
+    scheme = parsed.drivername.lower()
+    if scheme not in DATABASE_SCHEMES:
+        raise DatabaseSetupError(
+            f"unknown database URL scheme {scheme!r}: use sqlite:///FILE, or"
+            " postgresql+psycopg://USER:PASSWORD@HOST/DB"
+        )
+    if parsed.get_backend_name() == "postgresql":
+        if importlib.util.find_spec("psycopg") is None:
+            raise DatabaseSetupError(
+                "PostgreSQL needs the psycopg 3 driver, which is not installed:"
+                " pip install 'kadath[postgres]'"
+            )
+        return
+    if parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database).absolute()
+    if path.is_dir():
+        raise DatabaseSetupError(f"the SQLite database {path} is a folder, not a file")
+    folder = path.parent
+    if not folder.is_dir():
+        raise DatabaseSetupError(
+            f"the SQLite database {path} cannot be made: its folder {folder} does not exist"
+        )
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise DatabaseSetupError(f"the SQLite database {path} is not readable and writable")
+    if not path.exists() and not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabaseSetupError(
+            f"the SQLite database {path} cannot be made: its folder {folder} is not writable"
+        )
 
 
 def is_sqlite(db: sa.Engine) -> bool:
@@ -30,8 +91,10 @@ def open_database(url: str, **kwargs: Any) -> sa.Engine:
 
     SQLite gets WAL mode (readers never block the writer) and ``synchronous=FULL`` (a committed
     flush survives a power cut; with about one commit a second it costs well under a millisecond).
-    PostgreSQL URLs without a driver get psycopg 3, which batches executemany upserts.
+    PostgreSQL URLs without a driver get psycopg 3, which batches executemany upserts. A URL that
+    cannot work here raises :class:`DatabaseSetupError` (see :func:`check_database_url`).
     """
+    check_database_url(url)
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")

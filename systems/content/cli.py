@@ -7,14 +7,16 @@ when it starts, so a world that passes here starts there. It only reads files an
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
 
 from engine.cli import EXIT_BAD_SETUP
-from engine.config import Config, add_config_arguments
+from engine.config import Config, WorldConfig, add_config_arguments
 from engine.plugins import PluginError, Registry, discover_plugins, load_plugins
 from systems.content.loader import ContentSource, check_content
+from systems.content.plugin import MissingWorldFolder, require_world_folder
 
 __all__ = ["EXIT_CONTENT_ERRORS", "plugin_content_dirs", "register", "run"]
 
@@ -62,7 +64,18 @@ def plugin_content_dirs(config: Config) -> list[tuple[str, Path]]:
 
 
 def run(ns: argparse.Namespace, config: Config) -> int:
-    data = Path(ns.path if ns.path is not None else config.world.data_dir)
+    if ns.path is not None:
+        config = dataclasses.replace(
+            config, world=WorldConfig(ns.path, config.world.plugins_disabled)
+        )
+    try:
+        data = require_world_folder(config)
+    except MissingWorldFolder as exc:
+        print(f"kadath: {exc}", file=sys.stderr)
+        return EXIT_BAD_SETUP
+    # Which world is checked goes to stderr: stdout is the report alone, for scripts.
+    which = "the bundled world" if config.world.bundled else "the world"
+    print(f"kadath: checking {which} in {data}", file=sys.stderr)
     sources = [ContentSource(data)]
     if not ns.no_plugins:
         try:

@@ -12,12 +12,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.config import Config
-from engine.plugins import PluginKit, Registry
+from engine.plugins import PluginKit, Registry, SetupError
 from engine.world import World
 from systems.content.build import build_world
 from systems.content.loader import ContentSource, check_content
 
-__all__ = ["build_from_content", "content_sources", "register"]
+__all__ = [
+    "MissingWorldFolder",
+    "build_from_content",
+    "content_sources",
+    "register",
+    "require_world_folder",
+]
 
 log = logging.getLogger("kadath.content")
 
@@ -27,7 +33,7 @@ def content_sources(
 ) -> list[ContentSource]:
     """The world's data folder (``world.data_dir``), then each plugin's content folder."""
     return [
-        ContentSource(Path(config.world.data_dir)),
+        ContentSource(config.world.data_path),
         *(ContentSource(Path(path), plugin) for plugin, path in content_dirs),
     ]
 
@@ -39,6 +45,7 @@ def build_from_content(world: World, registry: Registry) -> None:
     ``SetupError``) carrying the whole report.
     """
     config = registry.config if isinstance(registry.config, Config) else Config()
+    require_world_folder(config)
     check = check_content(content_sources(config, registry.content_dirs))
     for problem in check.report.warnings:
         log.warning("%s", problem)
@@ -53,6 +60,22 @@ def build_from_content(world: World, registry: Registry) -> None:
         len(content.npcs),
         check.report.summary(),
     )
+
+
+class MissingWorldFolder(SetupError):
+    """The configured world folder is not there: a one-line error, not a content report."""
+
+
+def require_world_folder(config: Config) -> Path:
+    """The world's folder, or :class:`MissingWorldFolder` saying which setting named it."""
+    folder = config.world.data_path
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise MissingWorldFolder(
+            f"the world's data folder {folder} {what} (world.data_dir, or --data; leave it"
+            " empty for the bundled world)"
+        )
+    return folder
 
 
 def register(kit: PluginKit) -> None:

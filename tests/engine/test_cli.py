@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import EXIT_BAD_SETUP, main
+from engine.config import bundled_world_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Generous bound for a child process to start or stop; never an assertion on speed.
@@ -119,3 +120,70 @@ def test_json_logging_writes_one_object_per_line(tmp_path: Path) -> None:
     assert proc.returncode == 0, out
     records = [orjson.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert any(r["logger"] == "kadath.server" and "serving world" in r["message"] for r in records)
+
+
+def _kadath_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``kadath`` run in ``folder``, as an operator would, without any KADATH_ variable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KADATH_")}
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT_S,
+    )
+
+
+def test_serve_from_a_folder_without_data_serves_the_bundled_world(tmp_path: Path) -> None:
+    proc = _kadath_in(tmp_path, "serve", "--max-ticks", "3", "--port", "0")
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stderr.splitlines()[:2]
+    assert first[0].endswith(f"the bundled world: {bundled_world_dir()}")
+    assert first[1].endswith(f"database: SQLite file {tmp_path / 'kadath.db'}")
+    assert "built world 'The Miskatonic Country'" in proc.stderr
+    assert (tmp_path / "kadath.db").is_file()
+    check = _kadath_in(tmp_path, "check-world")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.startswith("0 errors, 0 warnings")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("serve", "--db", "mysql://kadath@db/kadath"),
+            "kadath: invalid configuration: --db: persist.database_url = "
+            "\"mysql://kadath@db/kadath\": unknown database URL scheme 'mysql'",
+        ),
+        (
+            ("serve", "--db", "sqlite:///no/such/folder/k.db"),
+            "kadath: cannot start: the SQLite database {tmp}/no/such/folder/k.db cannot be"
+            " made: its folder {tmp}/no/such/folder does not exist",
+        ),
+        (
+            ("db", "init", "--db", "sqlite:///no/such/folder/k.db"),
+            "kadath: the SQLite database {tmp}/no/such/folder/k.db cannot be made",
+        ),
+        (
+            ("serve", "--data", "nowhere"),
+            "kadath: cannot start: the world's data folder {tmp}/nowhere does not exist",
+        ),
+        (
+            ("check-world", "--data", "nowhere"),
+            "kadath: the world's data folder {tmp}/nowhere does not exist",
+        ),
+    ],
+)
+def test_each_missing_part_is_one_line_and_exit_status_2(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    proc = _kadath_in(tmp_path, *args, "--max-ticks", "1") if args[0] == "serve" else None
+    if proc is None:
+        proc = _kadath_in(tmp_path, *args)
+    assert proc.returncode == EXIT_BAD_SETUP == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if not line[:4].isdigit()]
+    assert len(errors) == 1, proc.stderr  # one line beside the log, no traceback
+    assert errors[0].startswith(message.format(tmp=tmp_path)), errors[0]
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "kadath.db").exists()

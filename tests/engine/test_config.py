@@ -24,6 +24,7 @@ from engine.config import (
     PersistConfig,
     WorldConfig,
     add_config_arguments,
+    bundled_world_dir,
     config_from_args,
     load_config,
 )
@@ -80,7 +81,7 @@ def test_defaults_are_the_documented_server_defaults() -> None:
         stats_window=1024,
     )
     assert config.calendar == CalendarConfig(4.0, 8 * 60, 6, 20)
-    assert config.world == WorldConfig("data", ())
+    assert config.world == WorldConfig("", ())  # the bundled world
     assert config.persist == PersistConfig("sqlite:///kadath.db", 1.0)
     assert config.net == NetConfig("127.0.0.1", 4000)
     assert config.log == LogConfig("INFO", False)
@@ -90,12 +91,91 @@ def test_tick_interval_is_derived_from_the_tick_rate() -> None:
     assert EngineConfig(tick_rate_hz=20).tick_interval_s == pytest.approx(0.05)
 
 
-def test_no_file_is_read_unless_one_is_named(
+def test_load_config_reads_no_file_unless_one_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(tmp_path, "[net]\nport = 5555\n")
     monkeypatch.chdir(tmp_path)
     assert load_config(env={}).net.port == 4000
+
+
+def test_kadath_commands_read_kadath_toml_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "[net]\nport = 5555\n[engine]\nseed = 5\n")
+    monkeypatch.chdir(tmp_path)
+    assert from_cli([]).net.port == 5555
+    # flags > environment > the file found in the working directory > defaults
+    assert from_cli([], env={"KADATH_NET__PORT": "5556"}).net.port == 5556
+    assert from_cli(["--port", "5557"], env={"KADATH_NET__PORT": "5556"}).net.port == 5557
+    assert from_cli([]).engine.seed == 5
+    assert from_cli([]).engine.tick_rate_hz == 10.0
+
+
+def test_a_named_file_is_read_instead_of_kadath_toml_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "[net]\nport = 5555\n[engine]\nseed = 5\n")
+    named = write(tmp_path, "[net]\nport = 6666\n", name="other.toml")
+    monkeypatch.chdir(tmp_path)
+    assert from_cli(["--config", str(named)]).net.port == 6666
+    assert from_cli(["--config", str(named)]).engine.seed == 0  # ./kadath.toml not read at all
+    assert from_cli([], env={"KADATH_CONFIG": str(named)}).net.port == 6666
+
+
+def test_relative_paths_in_a_file_are_relative_to_the_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    game = tmp_path / "game"
+    game.mkdir()
+    path = write(
+        game, '[world]\ndata_dir = "world"\n[persist]\ndatabase_url = "sqlite:///saves/k.db?x=1"\n'
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config(path, env={})
+    assert config.world.data_dir == str(game / "world")
+    assert config.persist.database_url == f"sqlite:///{game}/saves/k.db?x=1"
+    assert config.persist.sqlite_path == game / "saves" / "k.db"
+
+
+def test_absolute_paths_memory_databases_and_postgresql_urls_in_a_file_are_kept(
+    tmp_path: Path,
+) -> None:
+    for url in ("sqlite:////srv/k.db", "sqlite://", "sqlite:///:memory:", "postgresql://h/k"):
+        text = f'[world]\ndata_dir = "/srv/world"\n[persist]\ndatabase_url = "{url}"\n'
+        config = load_config(write(tmp_path, text), env={})
+        assert config.world.data_dir == "/srv/world"
+        assert config.persist.database_url == url
+
+
+def test_relative_paths_from_flags_and_the_environment_are_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = from_cli(["--data", "w"], env={"KADATH_PERSIST__DATABASE_URL": "sqlite:///k.db"})
+    assert config.world.data_dir == "w"
+    assert config.world.data_path == tmp_path / "w"
+    assert config.persist.database_url == "sqlite:///k.db"
+    assert config.persist.sqlite_path == tmp_path / "k.db"
+
+
+def test_an_empty_data_dir_is_the_bundled_world_which_is_installed() -> None:
+    world = WorldConfig()
+    assert world.bundled
+    assert world.data_path == bundled_world_dir()
+    assert (world.data_path / "world.toml").is_file()
+    assert not WorldConfig("elsewhere").bundled
+
+
+def test_describing_the_database_names_the_sqlite_file_or_hides_the_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert PersistConfig().describe() == f"SQLite file {tmp_path / 'kadath.db'}"
+    assert PersistConfig("postgresql://k:pw@db/k").describe() == "postgresql://k:***@db/k"
+    assert PersistConfig("sqlite://").describe() == "sqlite://"
 
 
 def test_config_is_immutable_and_slotted() -> None:
@@ -385,8 +465,10 @@ def test_numbers_out_of_range_are_refused(override: str, expected: str) -> None:
     [
         ("log.level=verbose", "expected one of DEBUG, INFO, WARNING, ERROR"),
         ("net.host=", "expected a non-empty string"),
-        ("world.data_dir= ", "expected a non-empty string"),
+        ("world.data_dir= ", "expected a folder, or an empty string for the bundled world"),
         ("persist.database_url=kadath.db", "expected a database URL such as sqlite:///kadath.db"),
+        ("persist.database_url=mysql://u@h/k", "unknown database URL scheme 'mysql'"),
+        ("persist.database_url=postgresql+psycopg2://h/k", "install kadath[postgres]"),
         ("engine.tick_rate_hz=nan", "expected a number in Hz"),
         ("engine.tick_rate_hz=inf", "expected a number in Hz"),
         ("engine.seed=1.5", "expected an integer"),
@@ -504,11 +586,32 @@ def test_to_toml_reads_back_as_the_same_configuration(tmp_path: Path) -> None:
         ],
     )
     text = config.to_toml(redact_secrets=False)
-    assert load_config(write(tmp_path, text), env={}) == config
+    # The relative data folder, read from a file, is relative to the file's folder.
+    world = dataclasses.replace(config.world, data_dir=str(tmp_path / config.world.data_dir))
+    assert load_config(write(tmp_path, text), env={}) == dataclasses.replace(config, world=world)
 
 
 def test_to_toml_of_the_defaults_reads_back_as_the_defaults(tmp_path: Path) -> None:
-    assert load_config(write(tmp_path, Config().to_toml()), env={}) == Config()
+    # The default database file, read from a file, is next to the file.
+    persist = PersistConfig(f"sqlite:///{tmp_path}/kadath.db")
+    expected = dataclasses.replace(Config(), persist=persist)
+    assert load_config(write(tmp_path, Config().to_toml()), env={}) == expected
+
+
+def test_to_toml_can_comment_out_every_setting_left_at_its_default(tmp_path: Path) -> None:
+    config = Config(world=WorldConfig(data_dir="world"))
+    text = config.to_toml(comment_defaults=True)
+    assert 'data_dir = "world"' in text.splitlines()
+    assert "# tick_rate_hz = 10.0" in text.splitlines()
+    assert "# port = 4000" in text.splitlines()
+    assert not [
+        line
+        for line in text.splitlines()
+        if line and line[0] not in "#[" and "=" in line and not line.startswith("data_dir")
+    ]
+    assert load_config(write(tmp_path, text), env={}) == Config(
+        world=WorldConfig(data_dir=str(tmp_path / "world"))
+    )
 
 
 def test_printing_the_configuration_hides_the_database_password() -> None:

@@ -378,7 +378,13 @@ class LiveServer:
             self._started.append(service)
         # Cheap password hashes: swap the account service before the port is bound.
         assert engine.accounts is not None  # set by the persistence service
-        self.net.accounts = AccountService(engine.accounts, params=self.params)
+        configured = self.net.accounts  # keeps the configured throttle
+        self.net.accounts = AccountService(
+            engine.accounts,
+            configured.throttle,
+            params=self.params,
+            max_in_flight_per_address=configured.max_in_flight_per_address,
+        )
         self._runs = [asyncio.ensure_future(s.run(engine)) for s in self.services]
         self._serving = asyncio.create_task(self._serve())
         network_run = self._runs[self.services.index(self.network)]

@@ -171,7 +171,7 @@ def test_nonsensical_scrypt_parameters_are_refused(kwargs: dict[str, int]) -> No
 
 
 def test_five_failures_for_a_name_within_a_minute_throttle_that_name() -> None:
-    throttle = LoginThrottle(max_failures=5, window_s=60.0)
+    throttle = LoginThrottle(name_failures=5, window_s=60.0)
     for i in range(4):
         throttle.record_failure("armitage", f"10.0.0.{i}", float(i))
     assert not throttle.is_throttled("armitage", "10.0.0.9", 4.0)
@@ -190,7 +190,7 @@ def test_five_failures_from_an_address_within_a_minute_throttle_that_address() -
 
 
 def test_the_window_slides_a_failure_counts_for_exactly_window_s() -> None:
-    throttle = LoginThrottle(max_failures=5, window_s=60.0)
+    throttle = LoginThrottle(name_failures=5, window_s=60.0)
     for t in (0.0, 10.0, 20.0, 30.0, 40.0):
         throttle.record_failure("armitage", "a", t)
     assert throttle.is_throttled("armitage", "b", 40.0)
@@ -220,12 +220,14 @@ def test_a_failure_without_a_possible_name_counts_for_the_address_only() -> None
     assert throttle.address_failures("10.0.0.1", 0.0) == 1
 
 
-def test_a_key_keeps_at_most_max_failures_timestamps() -> None:
-    throttle = LoginThrottle(max_failures=5)
+def test_a_key_keeps_at_most_its_limits_number_of_timestamps() -> None:
+    throttle = LoginThrottle(name_failures=5, address_failures=7)
     for t in range(1000):
         throttle.record_failure("armitage", "a", t / 1000)
     assert throttle.name_failures("armitage", 1.0) == 5
+    assert throttle.address_failures("a", 1.0) == 7
     assert all(len(stamps) <= 5 for stamps in throttle._names.values())
+    assert all(len(stamps) <= 7 for stamps in throttle._addresses.values())
 
 
 def test_keys_whose_failures_have_all_expired_are_dropped() -> None:
@@ -263,7 +265,9 @@ def test_a_flood_of_random_names_and_addresses_cannot_grow_memory_past_the_cap()
 
 def test_the_throttle_refuses_nonsensical_limits() -> None:
     with pytest.raises(ValueError):
-        LoginThrottle(max_failures=0)
+        LoginThrottle(name_failures=0)
+    with pytest.raises(ValueError):
+        LoginThrottle(address_failures=0)
     with pytest.raises(ValueError):
         LoginThrottle(window_s=0)
     with pytest.raises(ValueError):
@@ -487,6 +491,74 @@ def test_parallel_guesses_cannot_slip_past_the_throttle_before_results_are_in() 
     assert codes.count("bad_credentials") == 5
     assert codes.count("throttled") == 15
     assert not service._in_flight  # nothing left behind
+
+
+def test_the_name_and_address_limits_are_separate() -> None:
+    throttle = LoginThrottle(name_failures=2, address_failures=4)
+    throttle.record_failure("armitage", "10.0.0.1", 0.0)
+    throttle.record_failure("armitage", "10.0.0.2", 1.0)
+    assert throttle.is_throttled("armitage", "10.0.0.3", 2.0)  # the name's limit is 2
+    assert not throttle.is_throttled("wilbur", "10.0.0.1", 2.0)
+    for i, name in enumerate(["aa", "bb", "cc"]):
+        throttle.record_failure(name, "10.6.6.6", 3.0 + i)
+    assert not throttle.is_throttled("wilbur", "10.6.6.6", 6.0)  # 3 of 4
+    throttle.record_failure("dd", "10.6.6.6", 6.0)
+    assert throttle.is_throttled("wilbur", "10.6.6.6", 7.0)
+
+
+def test_a_classroom_behind_one_address_logs_in_at_once_with_raised_limits() -> None:
+    store = MemoryStore()
+    throttle = LoginThrottle(address_failures=100)
+    service = AccountService(
+        store, throttle, params=CHEAP, clock=lambda: T0, max_in_flight_per_address=40
+    )
+    names = [f"Student{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(30)]
+    for name in names:
+        run(service.register(name, "necronomicon", "10.1.1.1"))
+
+    async def everyone() -> list[BaseException | Account]:
+        logins = [service.login(n, "necronomicon", "10.1.1.1", 0.0) for n in names]
+        return await asyncio.gather(*logins, return_exceptions=True)
+
+    assert [getattr(r, "name", r) for r in run(everyone())] == names
+    # With the default limits the same burst is mostly refused.
+    default, _ = make_service(store)
+
+    async def again() -> list[BaseException | Account]:
+        logins = [default.login(n, "necronomicon", "10.1.1.1", 0.0) for n in names]
+        return await asyncio.gather(*logins, return_exceptions=True)
+
+    results = run(again())
+    assert sum(isinstance(r, Account) for r in results) == 5
+    refused = [r for r in results if isinstance(r, AuthError)]
+    assert {r.code for r in refused} == {"throttled"}
+    assert "too many logins at once from your address" in refused[0].message
+
+
+def test_logins_in_flight_per_address_are_capped_even_below_the_failure_limits() -> None:
+    store = MemoryStore()
+    service = AccountService(
+        store,
+        LoginThrottle(address_failures=100),
+        params=CHEAP,
+        clock=lambda: T0,
+        max_in_flight_per_address=2,
+    )
+    for name in ("Armitage", "Carter", "Wilbur"):
+        run(service.register(name, "necronomicon", "a"))
+
+    async def burst() -> list[BaseException | Account]:
+        logins = [
+            service.login(n, "necronomicon", "10.0.0.1", 0.0)
+            for n in ("Armitage", "Carter", "Wilbur")
+        ]
+        return await asyncio.gather(*logins, return_exceptions=True)
+
+    results = run(burst())
+    assert [type(r).__name__ for r in results] == ["Account", "Account", "AuthError"]
+    assert not service._in_flight
+    with pytest.raises(ValueError):
+        AccountService(store, max_in_flight_per_address=0)
 
 
 def test_a_hash_with_old_parameters_is_replaced_at_the_next_login() -> None:

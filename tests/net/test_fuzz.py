@@ -75,7 +75,7 @@ class Fuzzing:
 
 async def _set_up(fuzzing: Fuzzing) -> None:
     server = fuzzing.server
-    server.net.accounts.throttle = LoginThrottle(max_failures=10**9)
+    server.net.accounts.throttle = LoginThrottle(name_failures=10**9, address_failures=10**9)
     fuzzing.honest = await server.player(
         "Honest", HONEST_PASSWORD
     )  # the first account: an admin, as it happens

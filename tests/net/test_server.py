@@ -224,6 +224,33 @@ async def test_five_failed_logins_throttle_the_name_and_the_address(tmp_path: Pa
 
 
 @async_test
+async def test_the_login_throttle_is_configured_in_the_net_section(tmp_path: Path) -> None:
+    settings = (
+        "net.login_failures_per_name=2",
+        "net.login_failures_per_address=3",
+        "net.login_failure_window_s=120",
+    )
+    async with live_server(tmp_path, *settings) as server:
+        await server.player("Armitage")
+        await server.player("Carter")
+        client = await server.connect()
+        for _ in range(2):
+            refused = await client.auth({"type": "login", "name": "Armitage", "password": "nope!"})
+            assert refused.data["code"] == "bad_credentials"
+        refused = await client.auth({"type": "login", "name": "Armitage", "password": PASSWORD})
+        assert refused.data["code"] == "throttled"  # the name, after 2
+        assert refused.data["message"] == ("too many failed logins: wait 2 minutes and try again")
+        ok = await client.auth({"type": "login", "name": "Carter", "password": PASSWORD})
+        assert ok.type == "auth_ok"  # the address has 2 failures of 3
+        await client.close()
+        client = await server.connect()
+        refused = await client.auth({"type": "login", "name": "Nobody", "password": "nope!"})
+        assert refused.data["code"] == "bad_credentials"  # the address's third failure
+        refused = await client.auth({"type": "login", "name": "Carter", "password": PASSWORD})
+        assert refused.data["code"] == "throttled"
+
+
+@async_test
 async def test_logging_in_twice_on_one_connection_is_refused(tmp_path: Path) -> None:
     """``auth_error`` ``already_authenticated``; the session is unaffected."""
     async with live_server(tmp_path) as server:

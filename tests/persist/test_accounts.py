@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.accounts import Account, AccountExists
+from engine.cli import EXIT_BAD_SETUP, main
 from engine.config import config_from_args
 from net.accounts import AccountService, AuthError, LoginThrottle
 from net.passwords import ScryptParams, params_of
@@ -304,5 +305,19 @@ def test_admin_grant_fails_clearly_for_an_unknown_role(
 
 
 def test_admin_grant_reports_an_unreachable_database(capsys: pytest.CaptureFixture[str]) -> None:
-    assert grant("sqlite:////nonexistent-dir/kadath.db", "Armitage") == 1
-    assert capsys.readouterr().err.startswith("kadath admin: database error: ")
+    url = "postgresql+psycopg://kadath:s3cret@127.0.0.1:9/kadath"  # nothing listens on port 9
+    assert grant(url, "Armitage") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("kadath admin: database error: ")
+    assert "s3cret" not in err
+
+
+def test_admin_grant_refuses_a_database_that_could_never_be_made(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = "sqlite:////nonexistent-dir/kadath.db"
+    assert main(["admin", "grant", "Armitage", "--db", url]) == EXIT_BAD_SETUP
+    assert capsys.readouterr().err == (
+        "kadath: the SQLite database /nonexistent-dir/kadath.db cannot be made: its folder"
+        " /nonexistent-dir does not exist\n"
+    )

@@ -386,12 +386,33 @@ def test_serve_refuses_to_start_when_postgresql_is_unreachable_and_hides_the_pas
     assert "s3cret" not in err
 
 
-def test_serve_refuses_to_start_when_the_sqlite_file_cannot_be_opened(
+def test_serve_refuses_to_start_when_the_sqlite_files_folder_does_not_exist(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = tmp_path / "no such folder" / "world.db"
     url = f"sqlite:///{missing}"
     assert main(["serve", "--data", DATA, "--db", url, "--max-ticks", "1"]) == EXIT_BAD_SETUP
     err = capsys.readouterr().err
-    assert "cannot start" in err and "unable to open database file" in err
+    assert f"cannot start: the SQLite database {missing} cannot be made" in err
     assert not missing.parent.exists()
+
+
+def test_serve_refuses_to_start_when_the_sqlite_file_is_not_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    garbage = tmp_path / "world.db"
+    garbage.write_bytes(b"not a database, only words " * 100)
+    url = f"sqlite:///{garbage}"
+    assert main(["serve", "--data", DATA, "--db", url, "--max-ticks", "1"]) == EXIT_BAD_SETUP
+    err = capsys.readouterr().err
+    assert "cannot start" in err and "file is not a database" in err
+    assert garbage.read_bytes() == b"not a database, only words " * 100
+
+
+def test_serve_refuses_a_folder_named_as_the_sqlite_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}"
+    assert main(["serve", "--data", DATA, "--db", url, "--max-ticks", "1"]) == EXIT_BAD_SETUP
+    err = capsys.readouterr().err
+    assert f"cannot start: the SQLite database {tmp_path} is a folder, not a file" in err

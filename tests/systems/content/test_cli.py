@@ -56,9 +56,36 @@ def test_warnings_alone_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert out[-1] == "0 errors, 1 warning in 4 files"
 
 
-def test_a_missing_folder_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check-world", str(tmp_path / "nowhere"), "--no-plugins"]) == 1
-    assert "does not exist" in capsys.readouterr().out
+def test_a_missing_folder_is_one_line_on_stderr_and_exit_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere"
+    assert main(["check-world", str(missing), "--no-plugins"]) == EXIT_BAD_SETUP == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"kadath: the world's data folder {missing} does not exist (world.data_dir, or --data;"
+        " leave it empty for the bundled world)\n"
+    )
+    assert main(["check-world", "--no-plugins", "--data", str(missing)]) == 2
+
+
+def test_a_file_named_as_the_world_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "world.toml").write_text("")
+    assert main(["check-world", str(tmp_path / "world.toml"), "--no-plugins"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_without_any_setting_the_bundled_world_is_checked_from_any_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["check-world", "--no-plugins"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("0 errors, 0 warnings in ")
+    assert "checking the bundled world in " in err
 
 
 def test_without_a_path_the_configured_data_folder_is_checked(
