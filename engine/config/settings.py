@@ -1,0 +1,522 @@
+"""The settings an operator reads: every section of ``kadath.toml`` with each setting's default,
+unit, bounds and meaning, and the one immutable ``Config`` they make.
+
+Read once at start-up, then passed by value to whoever needs it; never consulted on the tick path.
+Building a section checks it, so a ``Config`` made in code is as valid as a loaded one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import re
+import textwrap
+import typing
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from engine.config.values import (
+    SPEC_KEY,
+    ConfigError,
+    ConfigProblem,
+    Invalid,
+    Setting,
+    Spec,
+    checked,
+    from_typed,
+    kind_of,
+    redact_url,
+    setting_field,
+    show,
+    toml_value,
+)
+
+BUNDLED_WORLD_PACKAGE: Final = "kadath_world"
+
+DATABASE_SCHEMES: Final = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+
+
+def _non_empty(value: str) -> str | None:
+    return None if value.strip() else "expected a non-empty string"
+
+
+def _plugin_names(value: tuple[str, ...]) -> str | None:
+    bad = [name for name in value if not name.strip() or name != name.strip()]
+    return f"expected plugin names without blanks, got {list(bad)!r}" if bad else None
+
+
+def _data_dir(value: str) -> str | None:
+    if value and not value.strip():
+        return "expected a folder, or an empty string for the bundled world"
+    return None
+
+
+def _folder_relative_to_file(value: str, base: Path) -> str:
+    return str(base / value) if value and not Path(value).is_absolute() else value
+
+
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+_SQLITE_FILE = re.compile(r"^(sqlite(?:\+pysqlite)?:///)([^?]*)(.*)$", re.IGNORECASE)
+
+
+def _database_url(value: str) -> str | None:
+    match = _URL_SCHEME.match(value)
+    if match is None:
+        return (
+            "expected a database URL such as sqlite:///kadath.db"
+            " or postgresql+psycopg://user:password@host/kadath"
+        )
+    scheme = match.group(1).lower()
+    if scheme not in DATABASE_SCHEMES:
+        return (
+            f"unknown database URL scheme {scheme!r}: use sqlite:///FILE, or"
+            " postgresql+psycopg://USER:PASSWORD@HOST/DB (psycopg 3; install kadath[postgres])"
+        )
+    return None
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, made absolute against the working directory; None for any
+    other database and for an in-memory SQLite database."""
+    match = _SQLITE_FILE.match(url)
+    if match is None or match.group(2) in ("", ":memory:"):
+        return None
+    return Path(match.group(2)).absolute()
+
+
+def _sqlite_relative_to_file(url: str, base: Path) -> str:
+    match = _SQLITE_FILE.match(url)
+    if match is None or match.group(2) in ("", ":memory:") or Path(match.group(2)).is_absolute():
+        return url
+    return f"{match.group(1)}{base / match.group(2)}{match.group(3)}"
+
+
+def bundled_world_dir() -> Path:
+    """The folder of the world that ships with Kadath (installed as package data)."""
+    spec = importlib.util.find_spec(BUNDLED_WORLD_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "installation",
+                    "world.data_dir",
+                    None,
+                    f"the bundled world (package {BUNDLED_WORLD_PACKAGE}) is not installed:"
+                    " reinstall kadath, or set world.data_dir to a world's folder",
+                )
+            ]
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _redacted_repr(self: object) -> str:
+    parts = []
+    for f in dataclasses.fields(self):  # type: ignore[arg-type]
+        value = getattr(self, f.name)
+        spec = f.metadata.get(SPEC_KEY)
+        if isinstance(spec, Spec) and spec.secret and isinstance(value, str):
+            value = redact_url(value)
+        parts.append(f"{f.name}={value!r}")
+    return f"{type(self).__name__}({', '.join(parts)})"
+
+
+# --- the sections ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """How the simulation loop runs: its pace, its randomness and its safety limits."""
+
+    tick_rate_hz: float = setting_field(
+        10.0,
+        "Simulation ticks per second. Rules are written in seconds, so this changes the"
+        " resolution of the simulation, not the speed of the game.",
+        unit="Hz",
+        gt=0,
+        le=1000,
+    )
+    seed: int = setting_field(
+        0,
+        "Seed of the world's random number generator: the same seed, start state and command log"
+        " replay the same run.",
+        ge=0,
+        le=2**63 - 1,
+    )
+    node_id: int = setting_field(
+        1,
+        "This process's id, mixed into stable entity ids so that processes sharing one database"
+        " never collide. Give every process its own.",
+        ge=1,
+        le=65535,
+    )
+    max_catch_up_ticks: int = setting_field(
+        5,
+        "Most missed ticks the loop runs back to back after a stall; past that it drops the"
+        " missed time rather than burst. 0 never catches up.",
+        unit="ticks",
+        ge=0,
+        le=1000,
+    )
+    system_failure_limit: int = setting_field(
+        10,
+        "A system that raises on this many runs in a row is disabled and reported.",
+        unit="runs",
+        ge=1,
+    )
+    stats_log_interval_s: float = setting_field(
+        60.0,
+        "How often the loop logs its timing statistics (tick and system p50/p99/max, overruns).",
+        unit="s",
+        gt=0,
+    )
+    stats_window: int = setting_field(
+        1024,
+        "How many recent samples the rolling p50/p99 timings are computed over.",
+        unit="samples",
+        ge=1,
+        le=1_000_000,
+    )
+
+    def __post_init__(self) -> None:
+        validate_section(self)
+
+    @property
+    def tick_interval_s(self) -> float:
+        """Seconds between ticks; derived, so it can never disagree with the rate."""
+        return 1.0 / self.tick_rate_hz
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarConfig:
+    """How game time relates to real time, and where day and night fall."""
+
+    time_compression: float = setting_field(
+        4.0,
+        "Game hours that pass in one real hour (4.0: a game day lasts six real hours).",
+        unit="game hours per real hour",
+        gt=0,
+    )
+    start_game_minute: int = setting_field(
+        8 * 60,
+        "Game time at which a new world's calendar starts, counted from 00:00 of day 1"
+        " (480 is 08:00 of day 1).",
+        unit="game minutes",
+        ge=0,
+    )
+    dawn_hour: int = setting_field(
+        6,
+        "Hour of the game day at which day begins; must be before dusk_hour.",
+        unit="game hour (0-23)",
+        ge=0,
+        le=23,
+    )
+    dusk_hour: int = setting_field(
+        20,
+        "Hour of the game day at which night begins; must be after dawn_hour.",
+        unit="game hour (0-23)",
+        ge=0,
+        le=23,
+    )
+
+    def __post_init__(self) -> None:
+        validate_section(self)
+
+
+@dataclass(frozen=True, slots=True)
+class WorldConfig:
+    """Where the world's content comes from and which plugins shape it."""
+
+    data_dir: str = setting_field(
+        "",
+        "Folder of world content (zones, rooms, item and NPC templates). Empty: the bundled"
+        " world that ships with Kadath. A relative path is relative to the configuration file"
+        " that sets it, else to the working directory.",
+        check=_data_dir,
+        relative_to_file=_folder_relative_to_file,
+    )
+    plugins_disabled: tuple[str, ...] = setting_field(
+        (),
+        "Names of plugins (entry points in the kadath.plugins group) not to load, built-in ones"
+        " included.",
+        check=_plugin_names,
+    )
+
+    def __post_init__(self) -> None:
+        validate_section(self)
+
+    @property
+    def bundled(self) -> bool:
+        """Whether the world is the one that ships with Kadath."""
+        return not self.data_dir
+
+    @property
+    def data_path(self) -> Path:
+        """The world's folder, absolute: ``data_dir``, or the bundled world's folder."""
+        return bundled_world_dir() if self.bundled else Path(self.data_dir).absolute()
+
+
+@dataclass(frozen=True, slots=True)
+class PersistConfig:
+    """Where the world is saved and how often."""
+
+    database_url: str = setting_field(
+        "sqlite:///kadath.db",
+        "SQLAlchemy database URL: sqlite:///FILE for the embedded database (a relative FILE is"
+        " relative to the configuration file that sets it, else to the working directory), or"
+        " postgresql+psycopg://USER:PASSWORD@HOST/DB to scale. Its password is hidden when"
+        " printed.",
+        check=_database_url,
+        secret=True,
+        relative_to_file=_sqlite_relative_to_file,
+    )
+    flush_interval_s: float = setting_field(
+        1.0,
+        "How often the writer thread commits changed state; a hard kill loses at most this much.",
+        unit="s",
+        gt=0,
+        le=3600,
+    )
+
+    def __post_init__(self) -> None:
+        validate_section(self)
+
+    __repr__ = _redacted_repr
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, absolute; None for PostgreSQL or an in-memory database."""
+        return sqlite_file(self.database_url)
+
+    def describe(self) -> str:
+        """Where the world is saved, for logs: the SQLite file or the URL without its password."""
+        path = self.sqlite_path
+        return f"SQLite file {path}" if path is not None else redact_url(self.database_url)
+
+
+@dataclass(frozen=True, slots=True)
+class NetConfig:
+    """Where the server listens for players (websocket, web client, /healthz and /metrics)."""
+
+    host: str = setting_field(
+        "127.0.0.1",
+        "Address to listen on; 0.0.0.0 accepts connections from other machines.",
+        check=_non_empty,
+    )
+    port: int = setting_field(
+        4000,
+        "TCP port to listen on; 0 picks a free one (tests; the log says which).",
+        ge=0,
+        le=65535,
+    )
+    linkdead_grace_s: float = setting_field(
+        60.0,
+        "How long a dropped player's character stays in the world, link-dead, waiting for a "
+        "resume; after it the character is saved and leaves.",
+        unit="s",
+        ge=0,
+    )
+    idle_timeout_s: float = setting_field(
+        1800.0, "A connection that sends nothing for this long is closed.", unit="s", gt=0
+    )
+    ping_interval_s: float = setting_field(
+        20.0,
+        "Heartbeat: the server pings each client this often and drops it if no pong comes "
+        "back within the same time.",
+        unit="s",
+        gt=0,
+    )
+    max_frame_bytes: int = setting_field(
+        4096,
+        "Largest frame a client may send; bigger ones close the connection (1009). It may be "
+        "lowered but not raised past the protocol's own 4 KiB bound.",
+        unit="bytes",
+        ge=256,
+        le=4096,
+    )
+    commands_per_s: float = setting_field(
+        10.0,
+        "Sustained command rate per connection; the excess is refused (rate_limited).",
+        unit="Hz",
+        gt=0,
+    )
+    command_burst: int = setting_field(
+        20, "Commands a connection may send at once before the rate limit applies.", ge=1
+    )
+    outbound_max_messages: int = setting_field(
+        1000,
+        "Messages queued to one client before it counts as not reading and is cut off (1008).",
+        ge=1,
+    )
+    outbound_max_bytes: int = setting_field(
+        1_048_576,
+        "Bytes queued to one client before it is cut off (1008).",
+        unit="bytes",
+        ge=1024,
+    )
+    login_failures_per_name: int = setting_field(
+        5,
+        "Failed logins for one account name within login_failure_window_s after which logins"
+        " to that name are refused (throttled), from any address. Guards one account against"
+        " password guessing.",
+        ge=1,
+    )
+    login_failures_per_address: int = setting_field(
+        5,
+        "Failed logins from one address within login_failure_window_s after which logins from"
+        " it are refused, whatever the name. Raise it for many players behind one NAT (a"
+        " classroom) or a load test from one machine; lower it under attack.",
+        ge=1,
+    )
+    login_failure_window_s: float = setting_field(
+        60.0,
+        "How long a failed login counts against its name and its address.",
+        unit="s",
+        gt=0,
+        le=86400,
+    )
+    logins_in_flight_per_address: int = setting_field(
+        5,
+        "Logins from one address being checked at once (each costs a 16 MiB password hash); more"
+        " are refused as throttled. Logins in flight also count as failures until they succeed,"
+        " so parallel guesses cannot slip past the failure limits.",
+        ge=1,
+    )
+    compression: bool = setting_field(
+        False,
+        "permessage-deflate. Off by default: measured here it doubles the CPU per delivered "
+        "message and triples the memory per connection.",
+    )
+
+    def __post_init__(self) -> None:
+        validate_section(self)
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    """How much the server logs, and in what form."""
+
+    level: str = setting_field(
+        "INFO",
+        "Lowest severity that is logged.",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+    )
+    json: bool = setting_field(
+        False,
+        "Write each log record as one JSON object per line (for log collectors) instead of text.",
+    )
+
+    def __post_init__(self) -> None:
+        validate_section(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole effective configuration. Immutable, so no part of the server can change it under
+    another; build a variant with ``dataclasses.replace``."""
+
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    world: WorldConfig = field(default_factory=WorldConfig)
+    persist: PersistConfig = field(default_factory=PersistConfig)
+    net: NetConfig = field(default_factory=NetConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    def to_toml(
+        self,
+        *,
+        redact_secrets: bool = True,
+        comment_defaults: bool = False,
+        always_set: Collection[str] = (),
+    ) -> str:
+        """The effective configuration as a commented TOML file that ``load_config`` reads back.
+
+        Meant for ``kadath config`` and for start-up logs, which is why secrets are hidden unless
+        asked otherwise. ``comment_defaults`` writes a setting left at its default as a comment
+        (``kadath init``'s file: every setting is shown, and a later release's better default is
+        not pinned by a file that merely repeated the old one), except the ``section.setting``
+        keys in ``always_set``.
+        """
+        lines = [
+            "# Kadath configuration: every setting with its effective value.",
+            "# Layers: defaults < this file < KADATH_* environment variables < command-line flags.",
+        ]
+        for section_name, settings in SETTINGS.items():
+            section = getattr(self, section_name)
+            lines += ["", f"[{section_name}]"]
+            for setting in settings.values():
+                value = getattr(section, setting.name)
+                if redact_secrets and setting.spec.secret and isinstance(value, str):
+                    value = redact_url(value)
+                unit = f" [{setting.spec.unit}]" if setting.spec.unit else ""
+                lines += textwrap.wrap(
+                    setting.spec.doc + unit, width=98, initial_indent="# ", subsequent_indent="# "
+                )
+                commented = (
+                    comment_defaults and value == setting.default and setting.key not in always_set
+                )
+                lines.append(f"{'# ' if commented else ''}{setting.name} = {toml_value(value)}")
+        return "\n".join(lines) + "\n"
+
+
+def _collect_settings() -> dict[str, dict[str, Setting]]:
+    sections: dict[str, dict[str, Setting]] = {}
+    section_types = typing.get_type_hints(Config)
+    for section_field in dataclasses.fields(Config):
+        section_type = section_types[section_field.name]
+        hints = typing.get_type_hints(section_type)
+        settings: dict[str, Setting] = {}
+        for f in dataclasses.fields(section_type):
+            spec = f.metadata[SPEC_KEY]
+            assert isinstance(spec, Spec)
+            kind = kind_of(hints[f.name])
+            settings[f.name] = Setting(section_field.name, f.name, kind, f.default, spec)
+        sections[section_field.name] = settings
+    return sections
+
+
+SETTINGS: Final = _collect_settings()
+SECTION_NAMES: Final = {
+    typing.get_type_hints(Config)[f.name]: f.name for f in dataclasses.fields(Config)
+}
+BY_KEY: Final = {s.key: s for settings in SETTINGS.values() for s in settings.values()}
+
+
+def _calendar_rules(values: Mapping[str, Any]) -> Iterator[tuple[tuple[str, ...], str]]:
+    if values["dawn_hour"] >= values["dusk_hour"]:
+        yield (
+            ("dawn_hour", "dusk_hour"),
+            f"dawn_hour ({values['dawn_hour']}) must be before dusk_hour ({values['dusk_hour']})",
+        )
+
+
+SECTION_RULES: Final[
+    Mapping[str, Callable[[Mapping[str, Any]], Iterator[tuple[tuple[str, ...], str]]]]
+] = {"calendar": _calendar_rules}
+
+
+def validate_section(section: object) -> None:
+    """Keep sections built directly in code (tests, embedders) as valid as loaded ones, and
+    canonical: an int given for a float field is stored as a float, a level in upper case."""
+    section_name = SECTION_NAMES[type(section)]
+    source = f"{type(section).__name__}()"
+    problems: list[ConfigProblem] = []
+    values: dict[str, object] = {}
+    for setting in SETTINGS[section_name].values():
+        value = getattr(section, setting.name)
+        try:
+            canonical = checked(setting, from_typed(setting, value))
+        except Invalid as bad:
+            problems.append(ConfigProblem(source, setting.key, show(value), str(bad)))
+            continue
+        values[setting.name] = canonical
+        if canonical != value or type(canonical) is not type(value):
+            object.__setattr__(section, setting.name, canonical)
+    rules = SECTION_RULES.get(section_name)
+    if rules is not None and not problems:
+        for names, message in rules(values):
+            key = ", ".join(f"{section_name}.{name}" for name in names)
+            problems.append(ConfigProblem(source, key, None, message))
+    if problems:
+        raise ConfigError(problems)
