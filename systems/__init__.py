@@ -12,7 +12,18 @@ import components.place
 import components.social
 from engine.component import Component
 from engine.plugins import Plugin, PluginKit
-from systems import admin, info, items, look, meta, movement, npc_spawn, posture, presence, speech
+from systems import (
+    admin,
+    info,
+    items,
+    look,
+    meta,
+    movement,
+    npc_spawn,
+    posture,
+    presence,
+    speech,
+)
 from systems.content import plugin as content_plugin
 
 #: Modules whose component types the core plugin registers (persistent ones get tables).

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 
 from components.content import ItemTemplate
 from components.items import LockState
+from systems.common import capitalised, the
 from systems.targeting import Target
-from systems.things import plural_of, strip_article
 
 #: How many of a stack ``equip`` puts on: one arrow of a quiverful, one ring of a handful. The rest
 #: of the stack stays carried.
@@ -79,30 +79,6 @@ class Latch:
 
 # --------------------------------------------------------------------------------------------------
 # Words
-
-
-def capitalised(text: str) -> str:
-    """``text`` with its first letter upper-cased, the rest untouched ("the oak door" -> "The…")."""
-    return text[:1].upper() + text[1:]
-
-
-def the(name: str) -> str:
-    """The definite form of a singular name: "an oak chest" -> "the oak chest"."""
-    return f"the {strip_article(name)}"
-
-
-def quantity_name(template: ItemTemplate, quantity: int) -> str:
-    """What ``quantity`` of ``template`` is called: "a silver coin", "3 silver coins"."""
-    if quantity == 1:
-        return template.name
-    return f"{quantity} {template.plural or plural_of(strip_article(template.name))}"
-
-
-def listed(names: Sequence[str]) -> str:
-    """Names joined as a sentence lists them: "a, b and c"."""
-    if len(names) <= 1:
-        return "".join(names)
-    return f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def things(count: int) -> str:

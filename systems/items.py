@@ -28,18 +28,18 @@ from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
 from systems import item_rules as rules
-from systems.item_rules import Latch, Portion, Refusal, capitalised, quantity_name, the
-from systems.targeting import Target, TargetError, matches, parse_target
-from systems.things import (
-    MAX_NESTING,
-    contents,
+from systems.common import (
+    capitalised,
     display_name,
-    holder_of,
-    move,
-    room_of,
+    listed,
+    quantity_name,
     strip_article,
     template_of,
+    the,
 )
+from systems.item_rules import Latch, Portion, Refusal
+from systems.targeting import Target, TargetError, matches, parse_target
+from systems.whereabouts import MAX_NESTING, contents, holder_of, move, room_of
 
 #: The word that names any door, whatever it is made of ("open door").
 DOOR_WORD = "door"
@@ -361,7 +361,7 @@ def _inventory_entry(world: World, entity: int, slot: str) -> tuple[dict[str, An
             inside = _items_in(world, entity)
             entry["contents"] = [_item_data(world, e) for e in inside]
             names = [display_name(world, e) for e in inside]
-            line += f", holding {rules.listed(names)}" if names else " (empty)"
+            line += f", holding {listed(names)}" if names else " (empty)"
     return entry, line
 
 
@@ -377,7 +377,7 @@ def get(world: World, cmd: Command, args: Args) -> None:
         return _refuse(world, actor, outcome)
     room, source, portions = outcome
     moved = _transfer_all(world, portions, actor)
-    what = rules.listed([m["name"] for m in moved])
+    what = listed([m["name"] for m in moved])
     who = display_name(world, actor)
     if source == room:
         own, seen = f"You pick up {what}.", f"{who} picks up {what}."
@@ -434,7 +434,7 @@ def drop(world: World, cmd: Command, args: Args) -> None:
         return _refuse(world, actor, outcome)
     room, portions = outcome
     moved = _transfer_all(world, portions, room)
-    what = rules.listed([m["name"] for m in moved])
+    what = listed([m["name"] for m in moved])
     who = display_name(world, actor)
     _tell(world, actor, room, "drop", f"You drop {what}.", f"{who} drops {what}.", {"items": moved})
 
@@ -463,7 +463,7 @@ def put(world: World, cmd: Command, args: Args) -> None:
         return _refuse(world, actor, outcome)
     room, container, portions = outcome
     moved = _transfer_all(world, portions, container)
-    what = rules.listed([m["name"] for m in moved])
+    what = listed([m["name"] for m in moved])
     into = the(display_name(world, container))
     who = display_name(world, actor)
     data = {"items": moved, "into": world.stable_id(container)}
@@ -749,7 +749,7 @@ def unequip(world: World, cmd: Command, args: Args) -> None:
     room, portions = outcome
     slots = [world.get(p.entity, Location).slot for p in portions]
     moved = _transfer_all(world, portions, actor)
-    what = rules.listed([m["name"] for m in moved])
+    what = listed([m["name"] for m in moved])
     who = display_name(world, actor)
     data = {"items": moved, "slots": slots}
     _tell(world, actor, room, "unequip", f"You remove {what}.", f"{who} removes {what}.", data)

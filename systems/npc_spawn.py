@@ -17,7 +17,8 @@ from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.world import World
-from systems.things import item_components
+from systems.common import capitalised
+from systems.whereabouts import item_components
 
 #: How often spawn rules are checked, in seconds. A fallen NPC's replacement can appear up to this
 #: much later than its rule's ``respawn_s``.
@@ -96,7 +97,7 @@ def spawn_npcs(world: World, ctx: SystemContext) -> None:
             world.emit(
                 "arrive",
                 Scope.room(room),
-                f"{template.name[0].upper()}{template.name[1:]} appears.",
+                f"{capitalised(template.name)} appears.",
                 {"who": template.name, "npc": template.id},
             )
         timers.due_s.pop(index, None)

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from components.body import Identity, Offline, Player, Posture, Vitals
 from components.content import Directory
 from components.place import Location
-from engine.commands import Args, Command, CommandSpec
+from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
 from systems.characters import create_character
 from systems.look import show_room
-from systems.things import holder_of
+from systems.whereabouts import holder_of
 
 #: Event type telling the shell that a player chose to leave: it says goodbye and closes.
 QUIT_EVENT = "quit"
@@ -110,13 +110,7 @@ class CorePresence:
 def quit_game(world: World, cmd: Command, args: Args) -> None:
     """Leave the world now; the character is saved where it stands."""
     if not world.has(cmd.actor, Player):
-        world.emit(
-            "error",
-            Scope.entity(cmd.actor),
-            "Only players can quit.",
-            {"code": "not_a_player", "message": "Only players can quit."},
-        )
-        return
+        raise Refused("not_a_player", "Only players can quit.")
     world.emit(QUIT_EVENT, Scope.entity(cmd.actor), "You close your eyes. Until next time.")
     leave_world(world, cmd.actor, LEAVING_WORDS["quit"])
 

@@ -22,7 +22,7 @@ from systems import item_rules as rules
 from systems.characters import create_character
 from systems.item_rules import Latch, Portion, Refusal
 from systems.targeting import parse_target
-from systems.things import contents, item_components, move
+from systems.whereabouts import contents, item_components, move
 from tests.systems.world_fixture import make_engine
 
 ITEM_ACTIONS = {"get", "drop", "put", "open", "close", "lock", "unlock", "equip", "unequip"}

@@ -20,7 +20,8 @@ from components.place import Location, Room
 from engine.core import Engine
 from engine.world import World
 from systems.characters import create_character
-from systems.things import contents, item_components, move, room_of, template_of
+from systems.common import template_of
+from systems.whereabouts import contents, item_components, move, room_of
 from tests.systems.test_items import item_state
 from tests.systems.world_fixture import make_engine
 

@@ -13,10 +13,10 @@ import pytest
 from components.body import Posture, PostureState
 from components.content import Directory
 from components.place import Location
+from engine.commands import Refused
 from engine.core import Engine
 from engine.events import Event
 from systems.characters import create_character
-from systems.movement import Refusal
 from systems.posture import Change, change_posture
 from tests.systems.walk import heard_by, play, ready_engine
 
@@ -190,11 +190,16 @@ def test_the_rule_is_a_pure_function_of_posture_wish_and_place() -> None:
     assert change_posture(standing, SITTING) == Change(
         SITTING, False, "You sit down.", "{name} sits down."
     )
-    assert change_posture(standing, STANDING) == Refusal("already", "You are already standing.")
+    with pytest.raises(Refused) as refused:
+        change_posture(standing, STANDING)
+    assert (refused.value.code, refused.value.text) == ("already", "You are already standing.")
     assert change_posture(standing, SITTING, rest=True, rest_allowed=True) == Change(
         SITTING, True, "You sit down and rest.", "{name} sits down to rest."
     )
-    assert change_posture(Posture(SITTING), SITTING, rest=True) == Refusal(
-        "cannot_rest", "You cannot rest here: this is no place to rest."
+    with pytest.raises(Refused) as refused:
+        change_posture(Posture(SITTING), SITTING, rest=True)
+    assert (refused.value.code, refused.value.text) == (
+        "cannot_rest",
+        "You cannot rest here: this is no place to rest.",
     )
     assert standing == Posture()  # the rule changed nothing
