@@ -14,8 +14,10 @@ from engine.component import Component
 from engine.plugins import Plugin, PluginKit
 from systems import (
     admin,
+    carrying,
+    equipment,
     info,
-    items,
+    latches,
     look,
     meta,
     movement,
@@ -48,7 +50,9 @@ def _setup(kit: PluginKit) -> None:
         posture,
         speech,
         info,
-        items,
+        carrying,
+        equipment,
+        latches,
         npc_spawn,
         presence,
         admin,

@@ -1,8 +1,6 @@
-"""Shared words and look-ups of the rules: what things are called, what a body wears, where a way
-leads, and how a sentence names them, each written once so that every command says it alike.
-
-Reads components only: nothing here changes the world, emits events or does I/O.
-"""
+"""Shared words and look-ups of the rules, each written once so that every command says it alike:
+names, "the", lists, quantities, directions, worn items, item data, exits and their doors.
+Reads components only: never changes the world or does I/O (``tell_action`` only emits)."""
 
 from __future__ import annotations
 
@@ -24,11 +22,15 @@ from components.place import (
     Room,
 )
 from engine.commands import Refused
+from engine.events import Scope
 from engine.world import World
 from systems.whereabouts import contents
 
 View = dict[str, Any]
 """Plain data about the world, JSON-ready: the ``data`` of an event."""
+
+#: The ``help`` category of the commands that handle things: items, containers and doors.
+ITEM_CATEGORY = "items"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -253,3 +255,23 @@ def room_that_way(world: World, room: int, direction: str, words: WayWords) -> i
     if destination is None:
         raise Refused("no_exit", words.leads_nowhere.format(way=way), direction=direction)
     return destination
+
+
+# --------------------------------------------------------------------------------------------------
+# Telling
+
+
+def tell_action(
+    world: World,
+    actor: int,
+    room: int,
+    action: str,
+    own_text: str,
+    seen_text: str,
+    data: Mapping[str, Any],
+) -> None:
+    """What the actor did (``msg`` to the actor) and what the room saw (to everyone else there),
+    with one payload: the ``action``, the actor's stable id and ``data``."""
+    payload = {"action": action, "actor": world.stable_id(actor), **data}
+    world.emit("msg", Scope.entity(actor), own_text, payload)
+    world.emit("msg", Scope.room(room), seen_text, payload, exclude=(actor,))

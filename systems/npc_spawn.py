@@ -18,7 +18,7 @@ from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.world import World
 from systems.common import capitalised
-from systems.whereabouts import item_components
+from systems.stacks import item_components
 
 #: How often spawn rules are checked, in seconds. A fallen NPC's replacement can appear up to this
 #: much later than its rule's ``respawn_s``.

@@ -1,31 +1,16 @@
-"""Where everything is: the chain of holders up to a room, and the one way to move a thing.
-
-A thing's Location names its holder (a room, a body, a container) by stable id. The reads here
-follow that chain; :func:`move` is the only write. Nothing here does I/O or keeps state.
-"""
+"""Where everything is: the chain of holders (room, body, container) from a thing up to its room,
+and :func:`move`, the one way to change it. Never does I/O or keeps state of its own."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from components.content import ItemKind, ItemTemplate
-from components.items import Container, Item
 from components.place import Location, Room
 from engine.world import World
 
 #: How far up the holder chain a thing may be nested (a key in a box in a backpack on a body in a
 #: room is 4). Guards against a corrupt cycle looping forever.
 MAX_NESTING = 16
-
-
-def item_components(template: ItemTemplate, quantity: int = 1) -> list[object]:
-    """The components of a fresh item made from ``template`` (a container gets its state)."""
-    components: list[object] = [Item(template.id, quantity)]
-    if template.kind == ItemKind.CONTAINER:
-        components.append(
-            Container(template.capacity, template.closed, template.lock, template.key)
-        )
-    return components
 
 
 def holder_of(world: World, entity: int) -> int | None:
