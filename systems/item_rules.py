@@ -48,8 +48,12 @@ def slot_phrase(slot: str) -> str:
     return SLOT_PHRASES.get(slot, f"in your {slot.replace('_', ' ')} slot")
 
 
-def _more_things(count: int) -> str:
-    return f"{count} more thing" if count == 1 else f"{count} more things"
+def _room_left(used: int, capacity: int, needed: int) -> str | None:
+    """None when ``needed`` more slots fit; else the room left, in words ("1 more thing")."""
+    if used + needed <= capacity:
+        return None
+    free = max(capacity - used, 0)
+    return f"{free} more thing" if free == 1 else f"{free} more things"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -120,26 +124,23 @@ def slots_needed(incoming: Iterable[str | None], stacks_present: Set[str]) -> in
 
 def check_inventory_room(used: int, capacity: int, needed: int) -> None:
     """A character carries at most ``capacity`` item slots (worn things do not count)."""
-    if used + needed <= capacity:
-        return
-    free = max(capacity - used, 0)
-    raise Refused(
-        "inventory_full",
-        f"You cannot carry that much: you have room for {_more_things(free)} "
-        f"(you carry {used} of {capacity}).",
-    )
+    left = _room_left(used, capacity, needed)
+    if left is not None:
+        raise Refused(
+            "inventory_full",
+            f"You cannot carry that much: you have room for {left} "
+            f"(you carry {used} of {capacity}).",
+        )
 
 
 def check_container_room(name: str, used: int, capacity: int, needed: int) -> None:
     """A container holds at most its ``capacity`` item slots."""
-    if used + needed <= capacity:
-        return
-    free = max(capacity - used, 0)
-    raise Refused(
-        "container_full",
-        f"{capitalised(the(name))} has room for only {_more_things(free)} "
-        f"(it holds {used} of {capacity}).",
-    )
+    left = _room_left(used, capacity, needed)
+    if left is not None:
+        raise Refused(
+            "container_full",
+            f"{capitalised(the(name))} has room for only {left} (it holds {used} of {capacity}).",
+        )
 
 
 # --------------------------------------------------------------------------------------------------
