@@ -185,6 +185,19 @@ def test_a_body_without_a_posture_stands_and_can_sit(scene: Scene) -> None:
     assert scene.posture() == ("sitting", False)
 
 
+def test_a_body_without_a_posture_that_stands_up_is_refused_and_gains_nothing(
+    scene: Scene,
+) -> None:
+    world = scene.engine.world
+    world.remove(scene.armitage, Posture)
+    scene.engine.tick()
+    before = world.dump()
+    events = scene.play("stand")
+    assert [(e.type, e.data["code"]) for e in events] == [("error", "already")]
+    assert not world.has(scene.armitage, Posture)
+    assert world.dump()[1:] == before[1:]
+
+
 def test_the_rule_is_a_pure_function_of_posture_wish_and_place() -> None:
     standing = Posture()
     assert change_posture(standing, SITTING) == Change(
