@@ -1,10 +1,6 @@
-"""Staff commands: teleport, goto, summon, kick, mute, unmute, shutdown and stats.
-
-Every command here needs the ``admin`` role (the command registry checks it) and is logged with
-who did what to whom. They change components and emit events like any rule; the network shell
-closes a kicked player's connection when it sees the ``kick`` event, and stops the server when a
-rule inserts :class:`engine.core.StopRequest`.
-"""
+"""Staff commands (``admin`` role only): teleport, goto, summon, kick, mute, unmute, shutdown and
+stats, each logged with who did what to whom. Like any rule they only change components and emit
+events, never I/O: the shell acts on ``kick`` events and on :class:`engine.core.StopRequest`."""
 
 from __future__ import annotations
 

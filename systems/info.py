@@ -1,9 +1,6 @@
 """Information about oneself, the other players and the commands: ``who``, ``score``, ``help``.
-
-Pure reads: each view is built from components (and, for help, from the engine's
-``CommandRegistry``, read as a world resource: a handler cannot reach the Engine) and emitted to the
-asker alone. Nothing here changes the world, and nothing here may do I/O.
-"""
+Pure reads, told to the asker alone (help reads the engine's ``CommandRegistry`` as a world
+resource, as a handler cannot reach the Engine); nothing here changes the world or does I/O."""
 
 from __future__ import annotations
 

@@ -1,17 +1,6 @@
-"""Looking: what a character sees of its room, of a person or thing, and through an exit.
-
-Pure rules turn components into plain views (JSON-ready dicts, the ``data`` of events) and views
-into the text a plain client shows; the ``look`` handler only picks the view and emits it. Movement
-and the other senses reuse :func:`show_room`, :func:`is_dark` and :func:`seen_as` from here.
-Nothing here changes the world, and nothing here may do I/O.
-
-Darkness: a room flagged ``dark`` shows only "It is pitch dark." and its exits (directions only:
-where they lead cannot be seen) unless a light is there. A light is an item whose template kind is
-``light`` that lies on the room's floor or is held directly (carried, worn or wielded) by anyone in
-the room, the viewer included. A light packed inside a container does not count, and no light
-reaches into a neighbouring room. In the dark, people are "someone", the things of the room cannot
-be looked at, but what the viewer holds can still be examined by touch.
-"""
+"""Looking: what a character sees of its room, of a person or thing, and through an exit, as plain
+views (the data of events) and their text; movement and the other senses reuse them. Nothing here
+changes the world or does I/O."""
 
 from __future__ import annotations
 
@@ -95,7 +84,15 @@ def has_light(world: World, room: int) -> bool:
 
 
 def is_dark(world: World, room: int) -> bool:
-    """Whether nobody in ``room`` can see: it is flagged dark and no light is there."""
+    """Whether nobody in ``room`` can see: it is flagged dark and no light is there.
+
+    A dark room shows only "It is pitch dark." and its exits (directions only: where they lead
+    cannot be seen). A light is an item whose template kind is ``light`` that lies on the room's
+    floor or is held directly (carried, worn or wielded) by anyone in the room, the viewer
+    included; one packed inside a container does not count, and no light reaches into a
+    neighbouring room. In the dark, people are "someone" and the things of the room cannot be
+    looked at, but what the viewer holds can still be examined by touch.
+    """
     definition = world.try_get(room, Room)
     if definition is None or not definition.has_flag(RoomFlag.DARK):
         return False

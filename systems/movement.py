@@ -1,10 +1,6 @@
-"""Movement: walking through a room's exits, and listing them.
-
-:func:`check_move` is the rule (may this body go that way, and where does it lead? ``Refused`` if
-not), a pure read of components; the handlers apply it by replacing the mover's Location and tell
-the two rooms and the mover. Whatever the mover holds moves with it (it is held by the mover, not by
-the room). Nothing here may do I/O.
-"""
+"""Movement: walking through a room's exits (what the mover holds goes with it), and listing them.
+:func:`check_move` is the rule, a read of components that raises ``Refused``; the handlers apply
+it and tell both rooms. Nothing here does I/O."""
 
 from __future__ import annotations
 

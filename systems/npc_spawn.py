@@ -1,9 +1,6 @@
-"""NPC spawning: keep each spawn rule's room populated, replacing the fallen after a delay.
-
-A spawn rule says "up to ``max`` of this NPC live in this room"; when fewer are alive, one more
-appears ``respawn_s`` seconds after the shortfall was first noticed (at start-up, at once). Counting
-reads the world; nothing else is stored but the transient timers. NPC behaviour is not here.
-"""
+"""NPC spawning: each spawn rule keeps up to ``max`` of its NPC in its room, replacing the fallen
+``respawn_s`` seconds after a shortfall is noticed (at once at start-up). Only transient timers
+are kept; NPC behaviour is not here, and nothing here does I/O."""
 
 from __future__ import annotations
 

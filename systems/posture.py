@@ -1,18 +1,6 @@
-"""Posture: standing, sitting, lying down and resting.
-
-:func:`change_posture` is the rule (what a body's posture becomes and how it reads, or
-``Refused``), a pure function of the current posture, the wish and whether the room allows rest;
-the handlers apply it to the Posture component and tell the actor and the room. Nothing here may
-do I/O.
-
-Resting: ``rest`` sits down and marks the body as resting (``Posture.resting``), which the recovery
-rules read (regeneration and lucidity; not written yet). Only a room flagged ``rest_location``
-allows it. Elsewhere ``rest`` still sits the body down, saying that this is no place to rest, and
-leaves ``resting`` false; if it is already sitting, it is refused (``cannot_rest``) and changes
-nothing. Any other posture command ends resting (``sit`` while resting: "You stop resting.").
-There is no ``sleep``: sleeping should also shut a character's senses (no hearing, no seeing),
-which a posture alone cannot promise.
-"""
+"""Posture: standing, sitting, lying down and resting. :func:`change_posture` is the rule, a pure
+function that raises ``Refused``; the handlers apply it to the Posture component and tell the
+actor and the room. Nothing here does I/O."""
 
 from __future__ import annotations
 
@@ -74,7 +62,15 @@ def change_posture(
     current: Posture, wanted: PostureState, *, rest: bool = False, rest_allowed: bool = False
 ) -> Change:
     """What ``current`` becomes when its body takes ``wanted`` (``rest``: sit down to rest);
-    ``Refused`` when it is that already, or cannot rest here and already sits."""
+    ``Refused`` when it is that already, or cannot rest here and already sits.
+
+    Resting sits the body down and marks it ``resting``, which the recovery rules read
+    (regeneration and lucidity; not written yet), and only a room flagged ``rest_location``
+    allows it. Elsewhere ``rest`` still sits the body down, saying that this is no place to rest,
+    and leaves ``resting`` false. Any other posture ends resting (``sit`` while resting: "You stop
+    resting."). There is no ``sleep``: sleeping should also shut a character's senses (no
+    hearing, no seeing), which a posture alone cannot promise.
+    """
     if rest:
         if rest_allowed:
             if current.state == SITTING and current.resting:

@@ -1,10 +1,6 @@
-"""Presence: player characters entering and leaving the world, and the ``quit`` command.
-
-A character that leaves is not destroyed (that would delete its saved rows): its Location is
-replaced by :class:`~components.body.Offline`, which remembers the room it will wake in. Pure rules
-over components; the network shell calls :func:`enter_world`/:func:`leave_world` between ticks and
-closes the connection when it sees the ``quit`` event.
-"""
+"""Presence: player characters entering and leaving the world, and the ``quit`` command. A character
+that leaves is not destroyed (that would delete its saved rows) but made Offline; the network shell
+calls these rules between ticks and closes the connection on ``quit``. No I/O."""
 
 from __future__ import annotations
 

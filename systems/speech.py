@@ -1,11 +1,6 @@
-"""Speech: saying something to the room, acting out an emote, whispering to one person.
-
-The wording rules (:func:`say_texts`, :func:`emote_text`) are pure functions of names and words; the
-handlers find the audience and emit. A whisper's words reach only its speaker and its listener: the
-rest of the room learns that a whisper happened, never what was said (not even in event data). In a
-dark room the speaker is "someone" to the others. A staff mute refuses all three; one that has run
-out is lifted when its character next speaks. Nothing here may do I/O.
-"""
+"""Speech: saying, emoting and whispering. A whisper's words reach only its speaker and listener,
+never the rest of the room, not even as event data; in the dark the speaker is "someone"; a staff
+mute refuses all three. Nothing here does I/O."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
-"""How players name things: "knife", "rusty kn", "2.knife", "3 coins", "all", "all.coin".
-
-Parsing is pure text; matching reads keywords through :mod:`systems.common`. A word matches a
-keyword it is a prefix of, and every word given must match some keyword of the thing.
-"""
+"""How players name things ("knife", "rusty kn", "2.knife", "3 coins", "all.coin") and how a name
+matches a thing: every word given must start some keyword of it. Parsing is pure text; nothing
+here changes the world or does I/O."""
 
 from __future__ import annotations
 
