@@ -11,7 +11,7 @@ from components.content import ItemKind
 from components.items import LockState
 from components.place import DIRECTIONS, parse_direction
 from systems.content.entries import Entries, Placed
-from systems.content.schema import RoomModel, StackModel, closest
+from systems.content.schema import ItemModel, RoomModel, StackModel, closest
 
 __all__ = ["check_references"]
 
@@ -32,21 +32,22 @@ def _report_missing(
     )
 
 
+def _item_template(
+    entries: Entries, at: Placed[Any], field_: str, template: str
+) -> Placed[ItemModel] | None:
+    """The item template ``template`` names, or None once it is reported missing."""
+    item = entries.items.get(template)
+    if item is None:
+        _report_missing(entries, at, field_, "item", template, entries.items)
+    return item
+
+
 def _check_stacks(
     entries: Entries, at: Placed[Any], where: str, stacks: Sequence[StackModel]
 ) -> None:
     for i, stack in enumerate(stacks, 1):
-        item = entries.items.get(stack.template)
-        if item is None:
-            _report_missing(
-                entries,
-                at,
-                f"{where}#{i}.template",
-                "item",
-                stack.template,
-                entries.items,
-            )
-        elif stack.quantity > 1 and not item.model.stackable:
+        item = _item_template(entries, at, f"{where}#{i}.template", stack.template)
+        if item is not None and stack.quantity > 1 and not item.model.stackable:
             entries.error(
                 at.file,
                 at.entry,
@@ -57,8 +58,8 @@ def _check_stacks(
 
 
 def _check_key(entries: Entries, at: Placed[Any], key: str) -> None:
-    if key and key not in entries.items:
-        _report_missing(entries, at, "key", "item", key, entries.items)
+    if key:
+        _item_template(entries, at, "key", key)
 
 
 def check_references(entries: Entries) -> None:
@@ -138,16 +139,7 @@ def _check_room(entries: Entries, room: Placed[RoomModel]) -> None:
                 f"two containers are called {fixture.id!r}",
             )
         seen.add(fixture.id)
-        template = entries.items.get(fixture.template)
-        if template is None:
-            _report_missing(
-                entries,
-                room,
-                f"{where}.template",
-                "item",
-                fixture.template,
-                entries.items,
-            )
+        template = _item_template(entries, room, f"{where}.template", fixture.template)
         _check_stacks(entries, room, f"{where}.contents", fixture.contents)
         if template is None:
             continue
