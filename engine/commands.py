@@ -454,7 +454,8 @@ class _Matcher:
 W = TypeVar("W", bound=CommandWorld)
 
 Handler: TypeAlias = Callable[[W, Command, Args], None]
-"""``handler(world, cmd, args)``: changes components and emits events; never does I/O."""
+"""``handler(world, cmd, args)``: changes components and emits events, or raises ``Refused``
+before it changes anything; never does I/O."""
 
 
 # Not slotted: Python sets ``__orig_class__`` on instances of a subscripted generic
