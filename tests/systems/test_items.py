@@ -968,7 +968,8 @@ def test_latch_rules_never_unlock_a_sealed_thing() -> None:
         latches.open_latch(sealed)
     with pytest.raises(Refused) as refused:
         latches.lock_latch(sealed, frozenset())
-    assert (refused.value.code, refused.value.text) == (
+    assert (refused.value.code, refused.value.text, refused.value.data) == (
         "already_locked",
         "The black box is already locked.",
+        {},
     )

@@ -205,14 +205,19 @@ def test_the_rule_is_a_pure_function_of_posture_wish_and_place() -> None:
     )
     with pytest.raises(Refused) as refused:
         change_posture(standing, STANDING)
-    assert (refused.value.code, refused.value.text) == ("already", "You are already standing.")
+    assert (refused.value.code, refused.value.text, refused.value.data) == (
+        "already",
+        "You are already standing.",
+        {},
+    )
     assert change_posture(standing, SITTING, rest=True, rest_allowed=True) == Change(
         SITTING, True, "You sit down and rest.", "{name} sits down to rest."
     )
     with pytest.raises(Refused) as refused:
         change_posture(Posture(SITTING), SITTING, rest=True)
-    assert (refused.value.code, refused.value.text) == (
+    assert (refused.value.code, refused.value.text, refused.value.data) == (
         "cannot_rest",
         "You cannot rest here: this is no place to rest.",
+        {},
     )
     assert standing == Posture()  # the rule changed nothing
