@@ -39,7 +39,7 @@ from engine.core import Engine, TickResult
 from systems import plugin as core
 from systems.characters import create_character
 from systems.content.build import build_world
-from systems.things import room_of
+from systems.whereabouts import room_of
 
 SEED = 1927
 ENTITIES = 10_000

@@ -3,7 +3,8 @@
 Commands wait in the inbox and are dispatched, in arrival order at the start of the next tick,
 to the handler their verb is registered to. Nothing here may do I/O or block, and nothing a player
 types may raise out of ``dispatch``: every mistake (unknown verb, bad arguments, missing role, a
-handler that crashes) becomes an ``error`` event addressed to that player alone.
+refusal a handler raises as ``Refused``, a handler that crashes) becomes an ``error`` event
+addressed to that player alone.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "DuplicateCommandError",
     "Handler",
     "InboxFull",
+    "Refused",
     "UsageError",
     "UsagePattern",
 ]
@@ -53,7 +55,7 @@ never a limit for a person; it bounds the work one line can cost the matcher (wh
 DEFAULT_PREFIX_ALIASES: Mapping[str, str] = MappingProxyType({"'": "say", ":": "emote"})
 """The classic one-character shortcuts: ``'hi`` is ``say hi``, ``:waves`` is ``emote waves``."""
 
-_ECHO_LIMIT = 40  # characters of a player's own input quoted back in an error message
+_CLIP_LIMIT = 40  # characters of a player's own input quoted back in an error message
 _INT_DIGITS_LIMIT = 18  # keeps integer arguments inside a signed 64-bit database column
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 _NAME_RE = re.compile(r"[^\s\[\]<>]+")
@@ -61,9 +63,9 @@ _PATTERN_TOKEN_RE = re.compile(r"\[|\]|<[^<>\[\]]*>|[^\s\[\]<>]+")
 _VAR_RE = re.compile(r"<([A-Za-z_][A-Za-z0-9_]*)(:int)?(\.\.\.)?>")
 
 
-def _echo(text: str) -> str:
-    """Quote player input back without letting a long line flood their screen."""
-    return text if len(text) <= _ECHO_LIMIT else text[: _ECHO_LIMIT - 1] + "…"
+def _clipped(text: str) -> str:
+    """Player input quoted back in an error, cut short so that a long line cannot flood a screen."""
+    return text if len(text) <= _CLIP_LIMIT else text[: _CLIP_LIMIT - 1] + "…"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -192,6 +194,31 @@ class BadArguments(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Refused(Exception):
+    """The rules refuse a command: ``code`` for clients, ``text`` for the player, ``data`` besides.
+
+    A handler, or any rule it calls, raises this the moment it knows why the command cannot be
+    done, so that a rule reads straight down: look-ups, refusals, then changes and events. Dispatch
+    catches it, as it catches ``BadArguments``, and tells the actor alone with an ``error`` event
+    whose data is ``{"code": code, "message": text, **data}``.
+
+    There is no rollback: a handler must make every check, and so raise any refusal, before it
+    changes a component or emits an event. Whatever it did before raising would stay done.
+    """
+
+    def __init__(self, code: str, text: str, **data: Any) -> None:
+        if "message" in data:
+            raise TypeError("Refused: the message is the text; give no 'message' data")
+        super().__init__(text)
+        self.code = code
+        self.text = text
+        self.data = data
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {key}={value!r}" for key, value in self.data.items())
+        return f"Refused({self.code!r}, {self.text!r}{extra})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,7 +399,7 @@ class _Matcher:
         if isinstance(step, _End):
             if pos == len(words):
                 return {}
-            self._fail(pos, 0, f"Unexpected '{_echo(' '.join(words[pos:]))}'.")
+            self._fail(pos, 0, f"Unexpected '{_clipped(' '.join(words[pos:]))}'.")
             return None
         if isinstance(step, _Optional):
             found = self.at(index + 1, pos)
@@ -383,7 +410,7 @@ class _Matcher:
             if pos == len(words):
                 self._fail(pos, 2, f"Missing '{step.word}'.")
             else:
-                self._fail(pos, 2, f"Expected '{step.word}', not '{_echo(words[pos])}'.")
+                self._fail(pos, 2, f"Expected '{step.word}', not '{_clipped(words[pos])}'.")
             return None
         if pos == len(words):
             self._fail(pos, 1, f"Missing <{step.name}>.")
@@ -396,10 +423,10 @@ class _Matcher:
         if isinstance(step, _Int):
             word = words[pos]
             if not _INT_RE.fullmatch(word):
-                self._fail(pos, 3, f"<{step.name}> must be a whole number, not '{_echo(word)}'.")
+                self._fail(pos, 3, f"<{step.name}> must be a whole number, not '{_clipped(word)}'.")
                 return None
             if len(word.lstrip("+-")) > _INT_DIGITS_LIMIT:
-                self._fail(pos, 3, f"<{step.name}> is too large: '{_echo(word)}'.")
+                self._fail(pos, 3, f"<{step.name}> is too large: '{_clipped(word)}'.")
                 return None
             found = self.at(index + 1, pos + 1)
             if found is not None:
@@ -427,7 +454,8 @@ class _Matcher:
 W = TypeVar("W", bound=CommandWorld)
 
 Handler: TypeAlias = Callable[[W, Command, Args], None]
-"""``handler(world, cmd, args)``: changes components and emits events; never does I/O."""
+"""``handler(world, cmd, args)``: changes components and emits events, or raises ``Refused``
+before it changes anything; never does I/O."""
 
 
 # Not slotted: Python sets ``__orig_class__`` on instances of a subscripted generic
@@ -460,7 +488,9 @@ class DuplicateCommandError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
+class _CompiledSpec:
+    """A registered command with its usage pattern compiled once, at registration."""
+
     spec: CommandSpec[Any]
     pattern: UsagePattern
 
@@ -480,7 +510,7 @@ class CommandRegistry:
     """
 
     def __init__(self, prefix_aliases: Mapping[str, str] = DEFAULT_PREFIX_ALIASES) -> None:
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, _CompiledSpec] = {}
         self._verb_of: dict[str, str] = {}  # verb or alias -> verb
         self._sorted_names: list[str] = []
         self._prefix_aliases: dict[str, str] = {}
@@ -522,7 +552,7 @@ class CommandRegistry:
                 f"malformed usage for command {spec.verb!r}: the usage {spec.usage!r} repeats the "
                 "verb; write only the arguments"
             )
-        self._entries[spec.verb] = _Entry(spec, pattern)
+        self._entries[spec.verb] = _CompiledSpec(spec, pattern)
         for name in names:
             self._verb_of[name] = spec.verb
             bisect.insort(self._sorted_names, name)
@@ -625,11 +655,13 @@ class CommandRegistry:
         """Run ``cmd``'s handler; True only if it ran and returned. Never raises an ``Exception``.
 
         Every refusal and crash becomes an ``error`` event to the actor whose ``data`` carries a
-        ``code`` (``unknown_command``, ``forbidden``, ``bad_args``, ``internal_error``) and the
-        ``message``. ``role_of`` gives the actor's role (default: everyone is a player); an unknown
-        role counts as ``player``. A crashed handler is logged with its traceback and counted in
-        ``failure_counts``; what it changed before raising stays changed (there is no rollback).
-        A blank command (empty verb) is a no-op.
+        ``code`` (``unknown_command``, ``forbidden``, ``bad_args``, ``internal_error``, or the code
+        of the handler's ``Refused``, with its data) and the ``message``. ``role_of`` gives the
+        actor's role (default: everyone is a player); an unknown role counts as ``player``. A
+        crashed handler is logged with its traceback and counted in ``failure_counts``. What a
+        handler changed before raising, ``Refused`` or a crash, stays changed (there is no
+        rollback): that is why handlers refuse before they change anything. A blank command
+        (empty verb) is a no-op.
         """
         if not cmd.verb:
             return False
@@ -661,6 +693,9 @@ class CommandRegistry:
             return False
         try:
             spec.handler(world, cmd, args)
+        except Refused as refused:
+            _error(world, cmd, refused.code, refused.text, **refused.data)
+            return False
         except Exception:
             logger.exception(
                 "command %r (%s) failed for actor %r with args %r",
@@ -676,7 +711,7 @@ class CommandRegistry:
 
     def _unknown(self, world: CommandWorld, cmd: Command, role: str) -> None:
         suggestions = self.suggest(cmd.verb, role=role)
-        text = f"Unknown command '{_echo(cmd.verb)}'."
+        text = f"Unknown command '{_clipped(cmd.verb)}'."
         if suggestions:
             text += f" Did you mean: {', '.join(suggestions)}?"
         elif "help" in self._verb_of:

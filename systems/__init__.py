@@ -12,7 +12,20 @@ import components.place
 import components.social
 from engine.component import Component
 from engine.plugins import Plugin, PluginKit
-from systems import admin, info, items, look, meta, movement, npc_spawn, posture, presence, speech
+from systems import (
+    admin,
+    carrying,
+    equipment,
+    info,
+    latches,
+    look,
+    meta,
+    movement,
+    npc_spawn,
+    posture,
+    presence,
+    speech,
+)
 from systems.content import plugin as content_plugin
 
 #: Modules whose component types the core plugin registers (persistent ones get tables).
@@ -37,7 +50,9 @@ def _setup(kit: PluginKit) -> None:
         posture,
         speech,
         info,
-        items,
+        carrying,
+        equipment,
+        latches,
         npc_spawn,
         presence,
         admin,

@@ -1,10 +1,6 @@
-"""Staff commands: teleport, goto, summon, kick, mute, unmute, shutdown and stats.
-
-Every command here needs the ``admin`` role (the command registry checks it) and is logged with
-who did what to whom. They change components and emit events like any rule; the network shell
-closes a kicked player's connection when it sees the ``kick`` event, and stops the server when a
-rule inserts :class:`engine.core.StopRequest`.
-"""
+"""Staff commands (``admin`` role only): teleport, goto, summon, kick, mute, unmute, shutdown and
+stats, each logged with who did what to whom. Like any rule they only change components and emit
+events, never I/O: the shell acts on ``kick`` events and on :class:`engine.core.StopRequest`."""
 
 from __future__ import annotations
 
@@ -14,9 +10,9 @@ from dataclasses import dataclass, field
 
 from components.body import Identity, Offline, Player
 from components.content import Directory
-from components.place import Location, Room
+from components.place import Room
 from components.social import Muted
-from engine.commands import Args, Command, CommandSpec
+from engine.commands import Args, Command, CommandSpec, Refused
 from engine.core import StatsBoard, StopRequest
 from engine.events import Scope
 from engine.plugins import PluginKit
@@ -24,7 +20,7 @@ from engine.scheduler import SystemContext, system
 from engine.world import World
 from systems.look import show_room
 from systems.presence import LEAVING_WORDS, leave_world
-from systems.things import room_of
+from systems.whereabouts import move, room_of
 
 log = logging.getLogger("kadath.admin")
 
@@ -56,11 +52,8 @@ class ShutdownCountdown:
     warned: set[int] = field(default_factory=set)
 
 
-def _refuse(world: World, actor: int, code: str, text: str) -> None:
-    world.emit("error", Scope.entity(actor), text, {"code": code, "message": text})
-
-
-def _tell(world: World, actor: int, text: str, **data: object) -> None:
+def _note(world: World, actor: int, text: str, **data: object) -> None:
+    """A staff message: the reply to the staff member, or a note to the player concerned."""
     world.emit(ADMIN_EVENT, Scope.entity(actor), text, dict(data))
 
 
@@ -83,6 +76,18 @@ def find_player(world: World, name: str) -> int | None:
     return prefixed[0] if len(prefixed) == 1 else None
 
 
+def _no_such_player(name: str) -> Refused:
+    return Refused("no_such_player", f"No one called '{name}' is here.")
+
+
+def _online_player(world: World, name: str) -> int:
+    """:func:`find_player`, for a command: ``Refused`` when no one online is called that."""
+    player = find_player(world, name)
+    if player is None:
+        raise _no_such_player(name)
+    return player
+
+
 def find_room(world: World, words: str) -> int | None:
     """A room by its key (``arkham.square``), or by its name if exactly one room has it."""
     rooms = world.resource(Directory).rooms
@@ -92,10 +97,10 @@ def find_room(world: World, words: str) -> int | None:
     return named[0] if len(named) == 1 else None
 
 
-def _no_room(world: World, actor: int, words: str) -> None:
+def _no_such_room(world: World, words: str) -> Refused:
     close = difflib.get_close_matches(words, list(world.resource(Directory).rooms), n=3)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    _refuse(world, actor, "no_such_room", f"There is no room '{words}'.{hint}")
+    return Refused("no_such_room", f"There is no room '{words}'.{hint}")
 
 
 def relocate(world: World, who: int, room: int, *, vanish: str, appear: str) -> None:
@@ -104,30 +109,22 @@ def relocate(world: World, who: int, room: int, *, vanish: str, appear: str) -> 
     name = _name(world, who)
     if old is not None:
         world.emit("leave", Scope.room(old), f"{name} {vanish}.", {"who": name}, exclude=(who,))
-    sid = world.stable_id(room)
-    assert sid is not None
-    world.add(who, Location(sid))
+    move(world, who, room)
     world.emit("arrive", Scope.room(room), f"{name} {appear}.", {"who": name}, exclude=(who,))
     show_room(world, who)
 
 
 def teleport(world: World, cmd: Command, args: Args) -> None:
     """``teleport <player> <room...>``: send a player to a room."""
-    target = find_player(world, args.text("player"))
-    if target is None:
-        _refuse(
-            world, cmd.actor, "no_such_player", f"No one called '{args.text('player')}' is here."
-        )
-        return
+    target = _online_player(world, args.text("player"))
     room = find_room(world, args.text("room"))
     if room is None:
-        _no_room(world, cmd.actor, args.text("room"))
-        return
+        raise _no_such_room(world, args.text("room"))
     relocate(world, target, room, vanish="vanishes", appear="appears out of thin air")
     log.info(
         "%s teleported %s to %s", _name(world, cmd.actor), _name(world, target), args.text("room")
     )
-    _tell(world, cmd.actor, f"You send {_name(world, target)} to {world.get(room, Room).name}.")
+    _note(world, cmd.actor, f"You send {_name(world, target)} to {world.get(room, Room).name}.")
 
 
 def goto(world: World, cmd: Command, args: Args) -> None:
@@ -136,33 +133,24 @@ def goto(world: World, cmd: Command, args: Args) -> None:
     target = find_player(world, words)
     room = room_of(world, target) if target is not None else find_room(world, words)
     if room is None:
-        _no_room(world, cmd.actor, words)
-        return
+        raise _no_such_room(world, words)
     relocate(world, cmd.actor, room, vanish="vanishes", appear="steps out of nowhere")
     log.info("%s went to %s", _name(world, cmd.actor), words)
 
 
 def summon(world: World, cmd: Command, args: Args) -> None:
     """``summon <player>``: bring a player to you."""
-    target = find_player(world, args.text("player"))
+    target = _online_player(world, args.text("player"))
     room = room_of(world, cmd.actor)
-    if target is None or room is None:
-        _refuse(
-            world, cmd.actor, "no_such_player", f"No one called '{args.text('player')}' is here."
-        )
-        return
+    if room is None:
+        raise _no_such_player(args.text("player"))
     relocate(world, target, room, vanish="is pulled away", appear="is pulled in from elsewhere")
     log.info("%s summoned %s", _name(world, cmd.actor), _name(world, target))
 
 
 def kick(world: World, cmd: Command, args: Args) -> None:
     """``kick <player>``: disconnect a player; the character leaves the world, saved."""
-    target = find_player(world, args.text("player"))
-    if target is None:
-        _refuse(
-            world, cmd.actor, "no_such_player", f"No one called '{args.text('player')}' is here."
-        )
-        return
+    target = _online_player(world, args.text("player"))
     world.emit(
         KICK_EVENT,
         Scope.entity(target),
@@ -171,38 +159,32 @@ def kick(world: World, cmd: Command, args: Args) -> None:
     )
     leave_world(world, target, LEAVING_WORDS["kicked"])
     log.info("%s kicked %s", _name(world, cmd.actor), _name(world, target))
-    _tell(world, cmd.actor, f"You kick {_name(world, target)}.")
+    _note(world, cmd.actor, f"You kick {_name(world, target)}.")
 
 
 def mute(world: World, cmd: Command, args: Args) -> None:
     """``mute <player> [minutes]``: the player cannot say, emote or whisper for a while."""
-    target = find_player(world, args.text("player"))
-    if target is None:
-        _refuse(
-            world, cmd.actor, "no_such_player", f"No one called '{args.text('player')}' is here."
-        )
-        return
+    target = _online_player(world, args.text("player"))
     minutes = args.opt_number("minutes")
     minutes = MUTE_DEFAULT_MINUTES if minutes is None else minutes
     if minutes < 1:
-        _refuse(world, cmd.actor, "bad_args", "Mute for at least 1 minute (use unmute to lift it).")
-        return
+        raise Refused("bad_args", "Mute for at least 1 minute (use unmute to lift it).")
     until = world.clock.seconds + minutes * 60
     world.add(target, Muted(until, _name(world, cmd.actor)))
     log.info("%s muted %s for %d minutes", _name(world, cmd.actor), _name(world, target), minutes)
-    _tell(world, cmd.actor, f"{_name(world, target)} is muted for {minutes} minutes.")
-    _tell(world, target, f"You have been muted by staff for {minutes} minutes.")
+    _note(world, cmd.actor, f"{_name(world, target)} is muted for {minutes} minutes.")
+    _note(world, target, f"You have been muted by staff for {minutes} minutes.")
 
 
 def unmute(world: World, cmd: Command, args: Args) -> None:
     """``unmute <player>``: lift a mute."""
     target = find_player(world, args.text("player"))
-    if target is None or world.discard(target, Muted) is None:
-        _refuse(world, cmd.actor, "not_muted", f"'{args.text('player')}' is not muted.")
-        return
+    if target is None or not world.has(target, Muted):
+        raise Refused("not_muted", f"'{args.text('player')}' is not muted.")
+    world.remove(target, Muted)
     log.info("%s unmuted %s", _name(world, cmd.actor), _name(world, target))
-    _tell(world, cmd.actor, f"{_name(world, target)} may speak again.")
-    _tell(world, target, "You may speak again.")
+    _note(world, cmd.actor, f"{_name(world, target)} may speak again.")
+    _note(world, target, "You may speak again.")
 
 
 def shutdown(world: World, cmd: Command, args: Args) -> None:
@@ -210,8 +192,7 @@ def shutdown(world: World, cmd: Command, args: Args) -> None:
     seconds = args.opt_number("seconds")
     seconds = SHUTDOWN_DEFAULT_S if seconds is None else seconds
     if seconds < 0:
-        _refuse(world, cmd.actor, "bad_args", "Give a number of seconds, 0 or more.")
-        return
+        raise Refused("bad_args", "Give a number of seconds, 0 or more.")
     by = _name(world, cmd.actor)
     already = {mark for mark in SHUTDOWN_WARNINGS_S if mark >= seconds}  # said in the order
     world.insert_resource(ShutdownCountdown(world.clock.seconds + seconds, by, already))

@@ -1,9 +1,6 @@
 """Information about oneself, the other players and the commands: ``who``, ``score``, ``help``.
-
-Pure reads: each view is built from components (and, for help, from the engine's
-``CommandRegistry``, read as a world resource: a handler cannot reach the Engine) and emitted to the
-asker alone. Nothing here changes the world, and nothing here may do I/O.
-"""
+Pure reads, told to the asker alone (help reads the engine's ``CommandRegistry`` as a world
+resource, as a handler cannot reach the Engine); nothing here changes the world or does I/O."""
 
 from __future__ import annotations
 
@@ -11,15 +8,14 @@ from typing import Any
 
 from components.body import Identity, Offline, Player, Posture, Vitals
 from components.content import Directory
-from components.items import Inventory, Item
-from components.place import Location, Room
-from engine.commands import Args, Command, CommandRegistry, CommandSpec
+from components.items import Inventory
+from components.place import Room
+from engine.commands import Args, Command, CommandRegistry, CommandSpec, Refused
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
-from systems.things import contents, display_name, room_of
-
-View = dict[str, Any]
+from systems.common import View, display_name, items_in, worn_items
+from systems.whereabouts import room_of
 
 #: Commands of these roles are listed by a bare ``help``. The handler cannot know the asker's role
 #: (the engine's ``role_of`` is not reachable from a world), so builder and admin commands are left
@@ -27,11 +23,7 @@ View = dict[str, Any]
 LISTED_ROLES = frozenset({"player"})
 
 
-def _refuse(world: World, actor: int, code: str, text: str, **extra: Any) -> None:
-    world.emit("error", Scope.entity(actor), text, {"code": code, "message": text, **extra})
-
-
-def _where(world: World, entity: int) -> tuple[Room | None, str]:
+def _room_and_zone(world: World, entity: int) -> tuple[Room | None, str]:
     """The room ``entity`` is in (if any) and its zone's display name."""
     room = room_of(world, entity)
     definition = world.try_get(room, Room) if room is not None else None
@@ -49,7 +41,7 @@ def who_view(world: World) -> View:
     """Every player character in the world, by name, with the zone it is in."""
     players: list[View] = []
     for entity, (_player, identity) in world.query(Player, Identity, without=(Offline,)):
-        room, zone_name = _where(world, entity)
+        room, zone_name = _room_and_zone(world, entity)
         players.append(
             {
                 "id": world.stable_id(entity),
@@ -87,16 +79,7 @@ def held_items(world: World, body: int) -> tuple[int, int]:
 
     A stack counts as one, as it does against the inventory's capacity.
     """
-    carried = worn = 0
-    for thing in contents(world, body):
-        if not world.has(thing, Item):
-            continue
-        location = world.get(thing, Location)
-        if location.slot:
-            worn += 1
-        else:
-            carried += 1
-    return carried, worn
+    return len(items_in(world, body)), len(worn_items(world, body))
 
 
 def score_view(world: World, actor: int) -> View:
@@ -105,7 +88,7 @@ def score_view(world: World, actor: int) -> View:
     vitals = world.try_get(actor, Vitals)
     posture = world.try_get(actor, Posture)
     inventory = world.try_get(actor, Inventory)
-    room, zone_name = _where(world, actor)
+    room, zone_name = _room_and_zone(world, actor)
     carried, worn = held_items(world, actor)
     return {
         "name": display_name(world, actor),
@@ -190,8 +173,7 @@ def help_command(world: World, cmd: Command, args: Args) -> None:
     """``help``: the commands by category; ``help <command>``: its usage, aliases and help."""
     registry = world.try_resource(CommandRegistry)
     if registry is None:
-        _refuse(world, cmd.actor, "help_unavailable", "Help is not available right now.")
-        return
+        raise Refused("help_unavailable", "Help is not available right now.")
     topic = args.opt_text("topic")
     if topic is None:
         view = help_index(registry.specs())
@@ -205,8 +187,7 @@ def help_command(world: World, cmd: Command, args: Args) -> None:
             text += f" Did you mean: {', '.join(suggestions)}?"
         else:
             text += " Type 'help' for a list of commands."
-        _refuse(world, cmd.actor, "unknown_command", text, suggestions=suggestions)
-        return
+        raise Refused("unknown_command", text, suggestions=suggestions)
     text = registry.help_for(spec.verb) or spec.usage_line
     world.emit("help", Scope.entity(cmd.actor), text, help_topic(spec))
 

@@ -1,20 +1,16 @@
-"""The rulebook of items: what may be picked, carried, put, worn, opened and locked.
-
-Pure functions over plain values (component fields, template fields, counts): each returns either
-the outcome to carry out or a :class:`Refusal` that says, in the player's words, why not.
-Nothing here reads or changes the world, emits events or does I/O; :mod:`systems.items` finds
-the things, asks these rules, and applies what they allow.
-"""
+"""The rulebook of items: which ones a name picks, and what may be picked up, carried, put away or
+worn. Pure functions of plain values that return the outcome or raise ``Refused``: they never
+read or change the world, emit events or do I/O."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence, Set
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from components.content import ItemTemplate
-from components.items import LockState
+from engine.commands import Refused
+from systems.common import capitalised, the
 from systems.targeting import Target
-from systems.things import plural_of, strip_article
 
 #: How many of a stack ``equip`` puts on: one arrow of a quiverful, one ring of a handful. The rest
 #: of the stack stays carried.
@@ -39,18 +35,6 @@ SLOT_PHRASES: dict[str, str] = {
 }
 
 
-# --------------------------------------------------------------------------------------------------
-# Outcomes
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """Why a command does nothing: a stable ``code`` for clients and a ``message`` for players."""
-
-    code: str
-    message: str
-
-
 @dataclass(frozen=True, slots=True)
 class Portion:
     """Part of what a command moves: ``quantity`` of the item ``entity`` (all of it, or a split)."""
@@ -59,63 +43,24 @@ class Portion:
     quantity: int
 
 
-@dataclass(frozen=True, slots=True)
-class Latch:
-    """What the open/close/lock rules need of a door or a container.
-
-    ``name`` is how a sentence names it ("the oak chest"); ``key_template`` is the template of the
-    key that fits, empty when it has no lock.
-    """
-
-    name: str
-    closed: bool
-    lock: LockState
-    key_template: str
-
-    @property
-    def locked(self) -> bool:
-        return self.lock != LockState.UNLOCKED
+def slot_phrase(slot: str) -> str:
+    """Where a thing worn in ``slot`` sits, as a sentence ends: "on your back"."""
+    return SLOT_PHRASES.get(slot, f"in your {slot.replace('_', ' ')} slot")
 
 
-# --------------------------------------------------------------------------------------------------
-# Words
-
-
-def capitalised(text: str) -> str:
-    """``text`` with its first letter upper-cased, the rest untouched ("the oak door" -> "The…")."""
-    return text[:1].upper() + text[1:]
-
-
-def the(name: str) -> str:
-    """The definite form of a singular name: "an oak chest" -> "the oak chest"."""
-    return f"the {strip_article(name)}"
-
-
-def quantity_name(template: ItemTemplate, quantity: int) -> str:
-    """What ``quantity`` of ``template`` is called: "a silver coin", "3 silver coins"."""
-    if quantity == 1:
-        return template.name
-    return f"{quantity} {template.plural or plural_of(strip_article(template.name))}"
-
-
-def listed(names: Sequence[str]) -> str:
-    """Names joined as a sentence lists them: "a, b and c"."""
-    if len(names) <= 1:
-        return "".join(names)
-    return f"{', '.join(names[:-1])} and {names[-1]}"
-
-
-def things(count: int) -> str:
-    return f"{count} more thing" if count == 1 else f"{count} more things"
+def _room_left(used: int, capacity: int, needed: int) -> str | None:
+    """None when ``needed`` more slots fit; else the room left, in words ("1 more thing")."""
+    if used + needed <= capacity:
+        return None
+    free = max(capacity - used, 0)
+    return f"{free} more thing" if free == 1 else f"{free} more things"
 
 
 # --------------------------------------------------------------------------------------------------
 # Choosing what a target names
 
 
-def choose(
-    matched: Sequence[tuple[int, int]], target: Target, place: str
-) -> list[Portion] | Refusal:
+def choose(matched: Sequence[tuple[int, int]], target: Target, place: str) -> list[Portion]:
     """The portions of ``matched`` that ``target`` names; ``matched`` is ``(entity, quantity)``.
 
     "all"/"all.coin" take every match whole; "2.knife" takes the second match whole; "3 coins"
@@ -125,13 +70,13 @@ def choose(
     words = f"'{target.describe()}'"
     if not matched:
         if not target.words:
-            return Refusal("no_such_item", f"There is nothing {place}.")
-        return Refusal("no_such_item", f"There is no {words} {place}.")
+            raise Refused("no_such_item", f"There is nothing {place}.")
+        raise Refused("no_such_item", f"There is no {words} {place}.")
     if target.every:
         return [Portion(entity, quantity) for entity, quantity in matched]
     if target.ordinal > len(matched):
         verb = "is" if len(matched) == 1 else "are"
-        return Refusal("no_such_item", f"There {verb} only {len(matched)} {words} {place}.")
+        raise Refused("no_such_item", f"There {verb} only {len(matched)} {words} {place}.")
     pool = matched[target.ordinal - 1 :]
     if target.count is None:
         entity, quantity = pool[0]
@@ -146,7 +91,13 @@ def choose(
             return portions
     available = target.count - wanted
     verb = "is" if available == 1 else "are"
-    return Refusal("not_enough", f"There {verb} only {available} of {words} {place}.")
+    raise Refused("not_enough", f"There {verb} only {available} of {words} {place}.")
+
+
+def check_one_at_a_time(target: Target) -> None:
+    """Some commands act on one thing: "all" and counts above one are refused for them."""
+    if target.every or (target.count is not None and target.count > 1):
+        raise Refused("bad_target", "Name one thing at a time.")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -171,28 +122,25 @@ def slots_needed(incoming: Iterable[str | None], stacks_present: Set[str]) -> in
     return needed
 
 
-def check_inventory_room(used: int, capacity: int, needed: int) -> Refusal | None:
+def check_inventory_room(used: int, capacity: int, needed: int) -> None:
     """A character carries at most ``capacity`` item slots (worn things do not count)."""
-    if used + needed <= capacity:
-        return None
-    free = max(capacity - used, 0)
-    return Refusal(
-        "inventory_full",
-        f"You cannot carry that much: you have room for {things(free)} "
-        f"(you carry {used} of {capacity}).",
-    )
+    left = _room_left(used, capacity, needed)
+    if left is not None:
+        raise Refused(
+            "inventory_full",
+            f"You cannot carry that much: you have room for {left} "
+            f"(you carry {used} of {capacity}).",
+        )
 
 
-def check_container_room(name: str, used: int, capacity: int, needed: int) -> Refusal | None:
+def check_container_room(name: str, used: int, capacity: int, needed: int) -> None:
     """A container holds at most its ``capacity`` item slots."""
-    if used + needed <= capacity:
-        return None
-    free = max(capacity - used, 0)
-    return Refusal(
-        "container_full",
-        f"{capitalised(the(name))} has room for only {things(free)} "
-        f"(it holds {used} of {capacity}).",
-    )
+    left = _room_left(used, capacity, needed)
+    if left is not None:
+        raise Refused(
+            "container_full",
+            f"{capitalised(the(name))} has room for only {left} (it holds {used} of {capacity}).",
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -205,43 +153,34 @@ def is_portable(template: ItemTemplate | None) -> bool:
     return template is None or template.portable
 
 
-def not_portable(name: str) -> Refusal:
-    return Refusal("not_portable", f"You cannot pick up {the(name)}: it will not budge.")
-
-
-def check_reach_inside(latch: Latch) -> Refusal | None:
-    """Things go into and out of a container only while it is open."""
-    if not latch.closed:
-        return None
-    if latch.locked:
-        return Refusal("locked", f"{capitalised(the(latch.name))} is closed and locked.")
-    return Refusal("closed", f"{capitalised(the(latch.name))} is closed.")
+def not_portable(name: str) -> Refused:
+    """The refusal to pick up a thing that is not portable, for the caller to raise."""
+    return Refused("not_portable", f"You cannot pick up {the(name)}: it will not budge.")
 
 
 def check_nesting(
     item: int, item_name: str, container: int, container_name: str, container_holders: Iterable[int]
-) -> Refusal | None:
+) -> None:
     """A container never goes into itself, nor into anything inside it (the holders of
     ``container``, innermost first, must not include ``item``)."""
     if item == container:
-        return Refusal("container_loop", f"You cannot put {the(item_name)} inside itself.")
+        raise Refused("container_loop", f"You cannot put {the(item_name)} inside itself.")
     if item in container_holders:
-        return Refusal(
+        raise Refused(
             "container_loop",
             f"You cannot put {the(item_name)} into {the(container_name)}: "
             f"{the(container_name)} is inside it.",
         )
-    return None
 
 
-def check_equip(name: str, slot: str, occupant: str | None) -> Refusal | None:
+def check_equip(name: str, slot: str, occupant: str | None) -> None:
     """An item goes on only in its template's slot, and only if nothing is there already."""
     if not slot:
-        return Refusal("wrong_slot", f"You cannot wear or wield {the(name)}.")
+        raise Refused("wrong_slot", f"You cannot wear or wield {the(name)}.")
     if occupant is not None:
-        where = SLOT_PHRASES.get(slot, f"in your {slot.replace('_', ' ')} slot")
-        return Refusal("slot_taken", f"You already have {occupant} {where}: remove it first.")
-    return None
+        raise Refused(
+            "slot_taken", f"You already have {occupant} {slot_phrase(slot)}: remove it first."
+        )
 
 
 def equip_verb(slot: str) -> tuple[str, str]:
@@ -251,53 +190,3 @@ def equip_verb(slot: str) -> tuple[str, str]:
     if slot == HOLD_SLOT:
         return "hold", "holds"
     return "wear", "wears"
-
-
-def slot_phrase(slot: str) -> str:
-    return SLOT_PHRASES.get(slot, f"in your {slot.replace('_', ' ')} slot")
-
-
-# --------------------------------------------------------------------------------------------------
-# Opening, closing, locking
-
-
-def open_latch(latch: Latch) -> Latch | Refusal:
-    """A closed, unlocked door or container opens."""
-    if not latch.closed:
-        return Refusal("already_open", f"{capitalised(the(latch.name))} is already open.")
-    if latch.locked:
-        return Refusal("locked", f"{capitalised(the(latch.name))} is locked.")
-    return replace(latch, closed=False)
-
-
-def close_latch(latch: Latch) -> Latch | Refusal:
-    """An open door or container closes."""
-    if latch.closed:
-        return Refusal("already_closed", f"{capitalised(the(latch.name))} is already closed.")
-    return replace(latch, closed=True)
-
-
-def lock_latch(latch: Latch, keys_held: Set[str]) -> Latch | Refusal:
-    """A closed, unlocked thing with a lock locks, if a key that fits is carried."""
-    name = capitalised(the(latch.name))
-    if latch.locked:
-        return Refusal("already_locked", f"{name} is already locked.")
-    if not latch.key_template:
-        return Refusal("no_lock", f"{name} has no lock.")
-    if not latch.closed:
-        return Refusal("not_closed", f"{name} is open: close it first.")
-    if latch.key_template not in keys_held:
-        return Refusal("no_key", f"You have no key that fits {the(latch.name)}.")
-    return replace(latch, lock=LockState.LOCKED)
-
-
-def unlock_latch(latch: Latch, keys_held: Set[str]) -> Latch | Refusal:
-    """A locked thing unlocks with a key that fits; a sealed one with no key at all."""
-    name = capitalised(the(latch.name))
-    if latch.lock == LockState.UNLOCKED:
-        return Refusal("not_locked", f"{name} is not locked.")
-    if latch.lock == LockState.SEALED:
-        return Refusal("sealed", f"{name} is sealed: no key will open it.")
-    if not latch.key_template or latch.key_template not in keys_held:
-        return Refusal("no_key", f"You have no key that fits {the(latch.name)}.")
-    return replace(latch, lock=LockState.UNLOCKED)

@@ -1,43 +1,36 @@
-"""Looking: what a character sees of its room, of a person or thing, and through an exit.
-
-Pure rules turn components into plain views (JSON-ready dicts, the ``data`` of events) and views
-into the text a plain client shows; the ``look`` handler only picks the view and emits it. Movement
-and the other senses reuse :func:`show_room`, :func:`is_dark` and :func:`seen_as` from here.
-Nothing here changes the world, and nothing here may do I/O.
-
-Darkness: a room flagged ``dark`` shows only "It is pitch dark." and its exits (directions only:
-where they lead cannot be seen) unless a light is there. A light is an item whose template kind is
-``light`` that lies on the room's floor or is held directly (carried, worn or wielded) by anyone in
-the room, the viewer included. A light packed inside a container does not count, and no light
-reaches into a neighbouring room. In the dark, people are "someone", the things of the room cannot
-be looked at, but what the viewer holds can still be examined by touch.
-"""
+"""Looking: what a character sees of its room, of a person or thing, and through an exit, as plain
+views (the data of events) and their text; movement and the other senses reuse them. Nothing here
+changes the world or does I/O."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from components.body import Identity, Player, Posture, PostureState
 from components.content import Directory, ItemKind
-from components.items import EQUIPMENT_SLOTS, Container, Item
-from components.place import (
-    DIRECTION_NAMES,
-    DIRECTIONS,
-    Door,
-    DoorInfo,
-    Exit,
-    Location,
-    Room,
-    RoomFlag,
-    parse_direction,
-)
-from engine.commands import Args, Command, CommandSpec
+from components.items import Container, Item
+from components.place import DIRECTIONS, Exit, Location, Room, RoomFlag, parse_direction
+from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
-from systems.targeting import TargetError, find, parse_target
-from systems.things import contents, display_name, room_of, strip_article, template_of
+from systems.common import (
+    View,
+    WayWords,
+    capitalised,
+    destination_of,
+    direction_name,
+    display_name,
+    door_view,
+    item_data,
+    listed,
+    room_that_way,
+    strip_article,
+    template_of,
+    worn_items,
+)
+from systems.targeting import find, read_target
+from systems.whereabouts import contents, room_of
 
 PITCH_DARK = "It is pitch dark."
 SOMEONE = "someone"
@@ -45,41 +38,18 @@ SOMEONE = "someone"
 #: Words that make ``look`` describe the looker.
 SELF_WORDS = frozenset({"me", "self", "myself"})
 
-_WIELD_SLOTS = frozenset({"main_hand", "off_hand"})
+#: How ``look <direction>`` words a way it cannot see through.
+PEEK_WORDS = WayWords("You see no exit {way}.", "The way {way} leads nowhere.", name_door=True)
 
-View = dict[str, Any]
+_WIELD_SLOTS = frozenset({"main_hand", "off_hand"})
 
 
 # --------------------------------------------------------------------------------------------------
 # Words
 
 
-def cap(text: str) -> str:
-    """``text`` with its first letter upper-cased: names at the start of a sentence."""
-    return text[:1].upper() + text[1:]
-
-
-def the(name: str) -> str:
-    """ "an oak door" -> "the oak door"."""
-    return f"the {strip_article(name)}"
-
-
-def join_words(words: Iterable[str]) -> str:
-    """ "a, b and c"; "" for nothing."""
-    items = list(words)
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
-
-
 def slot_label(slot: str) -> str:
     return slot.replace("_", " ")
-
-
-def posture_of(world: World, entity: int) -> PostureState:
-    """A body's posture; a body without a Posture component stands."""
-    posture = world.try_get(entity, Posture)
-    return PostureState.STANDING if posture is None else posture.state
 
 
 def _posture_phrase(world: World, entity: int) -> str:
@@ -114,16 +84,19 @@ def has_light(world: World, room: int) -> bool:
 
 
 def is_dark(world: World, room: int) -> bool:
-    """Whether nobody in ``room`` can see: it is flagged dark and no light is there."""
+    """Whether nobody in ``room`` can see: it is flagged dark and no light is there.
+
+    A dark room shows only "It is pitch dark." and its exits (directions only: where they lead
+    cannot be seen). A light is an item whose template kind is ``light`` that lies on the room's
+    floor or is held directly (carried, worn or wielded) by anyone in the room, the viewer
+    included; one packed inside a container does not count, and no light reaches into a
+    neighbouring room. In the dark, people are "someone" and the things of the room cannot be
+    looked at, but what the viewer holds can still be examined by touch.
+    """
     definition = world.try_get(room, Room)
     if definition is None or not definition.has_flag(RoomFlag.DARK):
         return False
     return not has_light(world, room)
-
-
-def seen_name(world: World, room: int | None, entity: int) -> str:
-    """What those in ``room`` call ``entity``: its name, or "someone" in the dark."""
-    return seen_as(world, room, entity)[0]
 
 
 def seen_as(world: World, room: int | None, entity: int) -> tuple[str, int | None]:
@@ -138,30 +111,6 @@ def seen_as(world: World, room: int | None, entity: int) -> tuple[str, int | Non
 # Views: plain data for events
 
 
-def door_view(world: World, door_key: str | None) -> View | None:
-    if door_key is None:
-        return None
-    entity = world.resource(Directory).doors.get(door_key)
-    if entity is None:
-        return None
-    info = world.try_get(entity, DoorInfo)
-    state = world.try_get(entity, Door)
-    return {
-        "name": info.name if info is not None else "a door",
-        "closed": state.closed if state is not None else False,
-        "locked": state.locked if state is not None else False,
-    }
-
-
-def door_blocks(world: World, exit_: Exit) -> str | None:
-    """The name of the closed door in ``exit_`` ("an oak door"), or None if the way is open."""
-    door = door_view(world, exit_.door)
-    if door is None or not door["closed"]:
-        return None
-    name: str = door["name"]
-    return name
-
-
 def sorted_exits(room: Room) -> list[Exit]:
     """A room's exits in compass order (then any unusual direction, by name)."""
     order = {direction: i for i, direction in enumerate(DIRECTIONS)}
@@ -170,15 +119,14 @@ def sorted_exits(room: Room) -> list[Exit]:
 
 def exit_views(world: World, room: Room, *, dark: bool) -> list[View]:
     """Each exit: its direction, where it leads (None in the dark) and its door, if any."""
-    directory = world.resource(Directory)
     views: list[View] = []
     for exit_ in sorted_exits(room):
-        destination = directory.rooms.get(exit_.to)
-        to_room = world.try_get(destination, Room) if destination is not None else None
+        destination = destination_of(world, exit_)
+        to_room = world.get(destination, Room) if destination is not None else None
         views.append(
             {
                 "direction": exit_.direction,
-                "name": DIRECTION_NAMES.get(exit_.direction, exit_.direction),
+                "name": direction_name(exit_.direction),
                 "to": None if dark else exit_.to,
                 "to_name": None if dark or to_room is None else to_room.name,
                 "door": door_view(world, exit_.door),
@@ -197,17 +145,6 @@ def occupant_view(world: World, entity: int, identity: Identity | None = None) -
         "name": identity.name,
         "kind": "player" if world.try_get(entity, Player) is not None else "npc",
         "posture": str(PostureState.STANDING if posture is None else posture.state),
-    }
-
-
-def item_view(world: World, entity: int, item: Item | None = None, name: str = "") -> View:
-    """A thing: stable id, name (with its quantity, "5 silver coins"), quantity."""
-    if item is None:
-        item = world.get(entity, Item)
-    return {
-        "id": world.stable_id(entity),
-        "name": name or display_name(world, entity),
-        "quantity": item.quantity,
     }
 
 
@@ -270,7 +207,7 @@ def room_view(world: World, room: int, viewer: int | None) -> View:
         if container is not None:
             containers.append(container_view(world, thing, container, name))
         else:
-            items.append(item_view(world, thing, item, name))
+            items.append(item_data(world, thing, item=item, name=name))
     return view
 
 
@@ -305,14 +242,14 @@ def room_text(view: View) -> str:
     if view["dark"]:
         return f"{PITCH_DARK}\n{exits_line(view['exits'])}"
     lines = [view["name"], view["description"], exits_line(view["exits"])]
-    here = [f"{cap(o['name'])} is {o['posture']} here." for o in view["occupants"]]
+    here = [f"{capitalised(o['name'])} is {o['posture']} here." for o in view["occupants"]]
     for line, count in _grouped(here):
         lines.append(line if count == 1 else f"{line} (x{count})")
     things = [c["name"] + (" (closed)" if c["closed"] else "") for c in view["containers"]]
     things += [i["name"] for i in view["items"]]
     if things:
         labels = [label if n == 1 else f"{label} (x{n})" for label, n in _grouped(things)]
-        lines.append(f"You see {join_words(labels)} here.")
+        lines.append(f"You see {listed(labels)} here.")
     return "\n".join(line for line in lines if line)
 
 
@@ -330,18 +267,6 @@ def show_room(world: World, viewer: int) -> bool:
 # Looking at someone or something
 
 
-def equipment_of(world: World, body: int) -> list[tuple[str, int]]:
-    """``(slot, item)`` worn or wielded by ``body``, in character-sheet order."""
-    order = {slot: i for i, slot in enumerate(EQUIPMENT_SLOTS)}
-    worn = []
-    for thing in contents(world, body):
-        location = world.try_get(thing, Location)
-        if location is not None and location.slot and world.has(thing, Item):
-            worn.append((location.slot, thing))
-    worn.sort(key=lambda pair: (order.get(pair[0], 99), pair[0]))
-    return worn
-
-
 def character_view(world: World, entity: int) -> View:
     identity = world.get(entity, Identity)
     posture = world.try_get(entity, Posture)
@@ -350,13 +275,14 @@ def character_view(world: World, entity: int) -> View:
         "description": identity.description,
         "resting": posture.resting if posture is not None else False,
         "equipment": [
-            {"slot": slot, **item_view(world, item)} for slot, item in equipment_of(world, entity)
+            {"slot": world.get(item, Location).slot, **item_data(world, item)}
+            for item in worn_items(world, entity)
         ],
     }
 
 
 def character_text(world: World, entity: int, view: View) -> str:
-    name = cap(view["name"])
+    name = capitalised(view["name"])
     lines = [name]
     if view["description"]:
         lines.append(view["description"])
@@ -364,10 +290,10 @@ def character_text(world: World, entity: int, view: View) -> str:
     wielded = [e for e in view["equipment"] if e["slot"] in _WIELD_SLOTS]
     worn = [e for e in view["equipment"] if e["slot"] not in _WIELD_SLOTS]
     if wielded:
-        lines.append(f"{name} wields {join_words(e['name'] for e in wielded)}.")
+        lines.append(f"{name} wields {listed(e['name'] for e in wielded)}.")
     if worn:
         labels = [f"{e['name']} ({slot_label(e['slot'])})" for e in worn]
-        lines.append(f"{name} wears {join_words(labels)}.")
+        lines.append(f"{name} wears {listed(labels)}.")
     if not wielded and not worn:
         lines.append(f"{name} carries nothing in hand and wears nothing of note.")
     return "\n".join(lines)
@@ -377,7 +303,7 @@ def thing_view(world: World, entity: int) -> View:
     """An item or a container: its description and, for an open container, what is inside."""
     template = template_of(world, entity)
     view: View = {
-        **item_view(world, entity),
+        **item_data(world, entity),
         "kind": "item",
         "description": template.description if template is not None else "",
     }
@@ -390,7 +316,7 @@ def thing_view(world: World, entity: int) -> View:
             None
             if container.closed
             else [
-                item_view(world, inner)
+                item_data(world, inner)
                 for inner in contents(world, entity)
                 if world.has(inner, Item)
             ]
@@ -399,14 +325,14 @@ def thing_view(world: World, entity: int) -> View:
 
 
 def thing_text(view: View) -> str:
-    lines = [cap(view["name"])]
+    lines = [capitalised(view["name"])]
     if view["description"]:
         lines.append(view["description"])
     if view["kind"] == "container":
         if view["closed"]:
             lines.append("It is closed.")
         elif view["contents"]:
-            lines.append(f"It holds {join_words(i['name'] for i in view['contents'])}.")
+            lines.append(f"It holds {listed(i['name'] for i in view['contents'])}.")
         else:
             lines.append("It is empty.")
     return "\n".join(lines)
@@ -427,13 +353,15 @@ def peek_view(world: World, room: int) -> View:
 
 
 def peek_text(direction: str, view: View) -> str:
-    where = DIRECTION_NAMES.get(direction, direction)
-    heading = "Above" if direction == "up" else "Below" if direction == "down" else cap(where)
+    where = direction_name(direction)
+    heading = (
+        "Above" if direction == "up" else "Below" if direction == "down" else capitalised(where)
+    )
     if view["dark"]:
         return f"{heading}: darkness. You cannot make out anything there."
     lines = [f"{heading}: {view['name']}."]
     for line, count in _grouped(
-        f"{cap(o['name'])} is {o['posture']} there." for o in view["occupants"]
+        f"{capitalised(o['name'])} is {o['posture']} there." for o in view["occupants"]
     ):
         lines.append(line if count == 1 else f"{line} (x{count})")
     if not view["occupants"]:
@@ -443,10 +371,6 @@ def peek_text(direction: str, view: View) -> str:
 
 # --------------------------------------------------------------------------------------------------
 # The command
-
-
-def _refuse(world: World, actor: int, code: str, text: str, **extra: Any) -> None:
-    world.emit("error", Scope.entity(actor), text, {"code": code, "message": text, **extra})
 
 
 def _strip_preposition(words: str) -> str:
@@ -473,8 +397,7 @@ def look(world: World, cmd: Command, args: Args) -> None:
     actor = cmd.actor
     room = room_of(world, actor)
     if room is None:
-        _refuse(world, actor, "nowhere", "You are nowhere at all; there is nothing to see.")
-        return
+        raise Refused("nowhere", "You are nowhere at all; there is nothing to see.")
     words = args.opt_text("target")
     if words is None:
         show_room(world, actor)
@@ -483,28 +406,25 @@ def look(world: World, cmd: Command, args: Args) -> None:
     direction = parse_direction(words)
     if direction is not None:
         _peek(world, actor, room, direction)
-        return
-    if words.casefold() in SELF_WORDS:
+    elif words.casefold() in SELF_WORDS:
         _look_at(world, actor, actor)
-        return
+    else:
+        _look_at(world, actor, _looked_at(world, actor, room, words))
+
+
+def _looked_at(world: World, actor: int, room: int, words: str) -> int:
+    """The one person or thing ``words`` names among what ``actor`` can see or touch."""
     dark = is_dark(world, room)
-    try:
-        target = parse_target(words)
-    except TargetError as bad:
-        _refuse(world, actor, "no_such_target", str(bad))
-        return
+    target = read_target(words, "no_such_target")
     if target.every or target.count is not None:
-        _refuse(world, actor, "bad_target", "Look at one thing at a time.")
-        return
+        raise Refused("bad_target", "Look at one thing at a time.")
     found = find(world, lookable(world, actor, room, dark=dark), target)
+    if not found and dark:
+        raise Refused("too_dark", "It is too dark to see that.")
     if not found:
-        if dark:
-            _refuse(world, actor, "too_dark", "It is too dark to see that.")
-        else:
-            text = f"You see no '{target.describe()}' here."
-            _refuse(world, actor, "no_such_target", text, target=target.describe())
-        return
-    _look_at(world, actor, found[0])
+        text = f"You see no '{target.describe()}' here."
+        raise Refused("no_such_target", text, target=target.describe())
+    return found[0]
 
 
 def _look_at(world: World, actor: int, entity: int) -> None:
@@ -517,21 +437,7 @@ def _look_at(world: World, actor: int, entity: int) -> None:
 
 
 def _peek(world: World, actor: int, room: int, direction: str) -> None:
-    definition = world.get(room, Room)
-    exit_ = definition.exits.get(direction)
-    where = DIRECTION_NAMES.get(direction, direction)
-    if exit_ is None:
-        _refuse(world, actor, "no_exit", f"You see no exit {where}.", direction=direction)
-        return
-    door = door_blocks(world, exit_)
-    if door is not None:
-        text = f"{cap(the(door))} is closed."
-        _refuse(world, actor, "door_closed", text, direction=direction, door=door)
-        return
-    destination = world.resource(Directory).rooms.get(exit_.to)
-    if destination is None or not world.has(destination, Room):
-        _refuse(world, actor, "no_exit", f"The way {where} leads nowhere.", direction=direction)
-        return
+    destination = room_that_way(world, room, direction, PEEK_WORDS)
     view = {"direction": direction, **peek_view(world, destination)}
     world.emit("peek", Scope.entity(actor), peek_text(direction, view), view)
 

@@ -1,10 +1,6 @@
-"""Movement: walking through a room's exits, and listing them.
-
-:func:`check_move` is the rule (may this body go that way, and where does it lead?), a pure read of
-components; the handlers apply it by replacing the mover's Location and tell the two rooms and the
-mover. Whatever the mover holds moves with it (it is held by the mover, not by the room). Nothing
-here may do I/O.
-"""
+"""Movement: walking through a room's exits (what the mover holds goes with it), and listing them.
+:func:`check_move` is the rule, a read of components that raises ``Refused``; the handlers apply
+it and tell both rooms. Nothing here does I/O."""
 
 from __future__ import annotations
 
@@ -12,84 +8,52 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from components.body import PostureState
-from components.content import Directory
-from components.place import DIRECTION_NAMES, DIRECTIONS, OPPOSITE, Exit, Room, parse_direction
-from engine.commands import Args, Command, CommandSpec
+from components.place import DIRECTIONS, OPPOSITE, Room, parse_direction
+from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
-from systems.look import (
-    cap,
-    door_blocks,
-    exit_views,
-    is_dark,
-    posture_of,
-    seen_as,
-    show_room,
+from systems.common import (
+    DIRECTION_VERBS,
+    WayWords,
+    capitalised,
+    direction_name,
+    room_that_way,
     the,
 )
-from systems.things import move, room_of
+from systems.look import exit_views, is_dark, seen_as, show_room
+from systems.posture import posture_of
+from systems.whereabouts import move, room_of
 
-#: The single-word commands for each direction: (verb, aliases, short form used by Room.exits).
-DIRECTION_VERBS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("north", ("n",), "n"),
-    ("northeast", ("ne",), "ne"),
-    ("east", ("e",), "e"),
-    ("southeast", ("se",), "se"),
-    ("south", ("s",), "s"),
-    ("southwest", ("sw",), "sw"),
-    ("west", ("w",), "w"),
-    ("northwest", ("nw",), "nw"),
-    ("up", ("u",), "up"),
-    ("down", ("d",), "down"),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """Why a body may not do something: an error ``code`` and the text the player reads."""
-
-    code: str
-    text: str
+#: How walking words a way it cannot take.
+WALK_WORDS = WayWords("You cannot go {way}.", "That way leads nowhere.")
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """An allowed move: out of ``origin`` by ``exit`` into ``destination`` (room entities)."""
+    """An allowed move: out of ``origin`` into ``destination`` (room entities)."""
 
     origin: int
-    exit: Exit
     destination: int
 
 
-def check_move(world: World, mover: int, direction: str) -> Route | Refusal:
+def check_move(world: World, mover: int, direction: str) -> Route:
     """May ``mover`` go ``direction`` (a short form) from where it is, and where does that lead?
 
-    A body must be standing, in a room, with an exit that way whose door (if any) is open.
+    A body must be standing, in a room, with an exit that way whose door (if any) is open; else
+    ``Refused``, with the ``direction`` as data.
     """
     origin = room_of(world, mover)
     if origin is None:
-        return Refusal("nowhere", "You are nowhere; there is no way to go.")
+        raise Refused("nowhere", "You are nowhere; there is no way to go.", direction=direction)
     if posture_of(world, mover) != PostureState.STANDING:
-        return Refusal("not_standing", "You must stand up first.")
-    room = world.get(origin, Room)
-    exit_ = room.exits.get(direction)
-    if exit_ is None:
-        return Refusal("no_exit", f"You cannot go {DIRECTION_NAMES.get(direction, direction)}.")
-    door = door_blocks(world, exit_)
-    if door is not None:
-        return Refusal("door_closed", f"{cap(the(door))} is closed.")
-    destination = world.resource(Directory).rooms.get(exit_.to)
-    if destination is None or not world.has(destination, Room):
-        return Refusal("no_exit", "That way leads nowhere.")
-    return Route(origin, exit_, destination)
+        raise Refused("not_standing", "You must stand up first.", direction=direction)
+    return Route(origin, room_that_way(world, origin, direction, WALK_WORDS))
 
 
 def leave_phrase(direction: str) -> str:
     """ "north" in "Armitage leaves north."; "upwards"/"downwards" for up and down."""
-    return {"up": "upwards", "down": "downwards"}.get(
-        direction, DIRECTION_NAMES.get(direction, direction)
-    )
+    return {"up": "upwards", "down": "downwards"}.get(direction, direction_name(direction))
 
 
 def arrive_phrase(direction: str) -> str:
@@ -101,24 +65,23 @@ def arrive_phrase(direction: str) -> str:
         return "from above"
     if came_from == "down":
         return "from below"
-    return f"from the {DIRECTION_NAMES[came_from]}"
+    return f"from the {direction_name(came_from)}"
 
 
-def walk(world: World, mover: int, direction: str) -> Refusal | None:
-    """Move ``mover`` one step ``direction`` and tell everyone concerned; the refusal, if any.
+def walk(world: World, mover: int, direction: str) -> None:
+    """Move ``mover`` one step ``direction`` and tell everyone concerned; ``Refused`` (by
+    :func:`check_move`) changes nothing.
 
     The old room (but the mover) sees it leave, the new room (but the mover) sees it arrive, and the
     mover is shown the new room. In a dark room the mover is "someone"; the old room is judged
     before the move and the new one after, so a mover carrying a light is seen both times.
     """
     route = check_move(world, mover, direction)
-    if isinstance(route, Refusal):
-        return route
     leaving, sid = seen_as(world, route.origin, mover)
     world.emit(
         "leave",
         Scope.room(route.origin),
-        f"{cap(leaving)} leaves {leave_phrase(direction)}.",
+        f"{capitalised(leaving)} leaves {leave_phrase(direction)}.",
         {"who": leaving, "id": sid, "direction": direction},
         exclude=(mover,),
     )
@@ -127,27 +90,11 @@ def walk(world: World, mover: int, direction: str) -> Refusal | None:
     world.emit(
         "arrive",
         Scope.room(route.destination),
-        f"{cap(arriving)} arrives {arrive_phrase(direction)}.",
+        f"{capitalised(arriving)} arrives {arrive_phrase(direction)}.",
         {"who": arriving, "id": sid, "from": OPPOSITE.get(direction)},
         exclude=(mover,),
     )
     show_room(world, mover)
-    return None
-
-
-def _refuse(world: World, actor: int, refusal: Refusal, **extra: object) -> None:
-    world.emit(
-        "error",
-        Scope.entity(actor),
-        refusal.text,
-        {"code": refusal.code, "message": refusal.text, **extra},
-    )
-
-
-def _go_to(world: World, actor: int, direction: str) -> None:
-    refusal = walk(world, actor, direction)
-    if refusal is not None:
-        _refuse(world, actor, refusal, direction=direction)
 
 
 def go(world: World, cmd: Command, args: Args) -> None:
@@ -155,19 +102,19 @@ def go(world: World, cmd: Command, args: Args) -> None:
     word = args.text("direction")
     direction = parse_direction(word)
     if direction is None:
-        names = ", ".join(DIRECTION_NAMES[d] for d in DIRECTIONS)
-        text = f"'{word[:20]}' is not a direction. Directions are: {names}."
-        _refuse(world, cmd.actor, Refusal("bad_direction", text))
-        return
-    _go_to(world, cmd.actor, direction)
+        names = ", ".join(direction_name(d) for d in DIRECTIONS)
+        raise Refused(
+            "bad_direction", f"'{word[:20]}' is not a direction. Directions are: {names}."
+        )
+    walk(world, cmd.actor, direction)
 
 
 def _direction_handler(direction: str) -> Callable[[World, Command, Args], None]:
     def handler(world: World, cmd: Command, args: Args) -> None:
-        _go_to(world, cmd.actor, direction)
+        walk(world, cmd.actor, direction)
 
-    handler.__name__ = handler.__qualname__ = f"go_{DIRECTION_NAMES[direction]}"
-    handler.__doc__ = f"Walk {DIRECTION_NAMES[direction]}."
+    handler.__name__ = handler.__qualname__ = f"go_{direction_name(direction)}"
+    handler.__doc__ = f"Walk {direction_name(direction)}."
     return handler
 
 
@@ -176,8 +123,7 @@ def exits(world: World, cmd: Command, args: Args) -> None:
     actor = cmd.actor
     room = room_of(world, actor)
     if room is None:
-        _refuse(world, actor, Refusal("nowhere", "You are nowhere; there is no way out."))
-        return
+        raise Refused("nowhere", "You are nowhere; there is no way out.")
     dark = is_dark(world, room)
     views = exit_views(world, world.get(room, Room), dark=dark)
     if not views:
@@ -191,7 +137,7 @@ def exits(world: World, cmd: Command, args: Args) -> None:
             if door is not None:
                 condition = "locked" if door["locked"] else "closed" if door["closed"] else "open"
                 state = f" [{the(door['name'])}, {condition}]"
-            lines.append(f"  {cap(view['name']):<10} - {where}{state}")
+            lines.append(f"  {capitalised(view['name']):<10} - {where}{state}")
         text = "\n".join(lines)
     world.emit("exits", Scope.entity(actor), text, {"dark": dark, "exits": views})
 

@@ -1,9 +1,6 @@
-"""NPC spawning: keep each spawn rule's room populated, replacing the fallen after a delay.
-
-A spawn rule says "up to ``max`` of this NPC live in this room"; when fewer are alive, one more
-appears ``respawn_s`` seconds after the shortfall was first noticed (at start-up, at once). Counting
-reads the world; nothing else is stored but the transient timers. NPC behaviour is not here.
-"""
+"""NPC spawning: each spawn rule keeps up to ``max`` of its NPC in its room, replacing the fallen
+``respawn_s`` seconds after a shortfall is noticed (at once at start-up). Only transient timers
+are kept; NPC behaviour is not here, and nothing here does I/O."""
 
 from __future__ import annotations
 
@@ -17,7 +14,8 @@ from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.world import World
-from systems.things import item_components
+from systems.common import capitalised
+from systems.stacks import item_components
 
 #: How often spawn rules are checked, in seconds. A fallen NPC's replacement can appear up to this
 #: much later than its rule's ``respawn_s``.
@@ -96,7 +94,7 @@ def spawn_npcs(world: World, ctx: SystemContext) -> None:
             world.emit(
                 "arrive",
                 Scope.room(room),
-                f"{template.name[0].upper()}{template.name[1:]} appears.",
+                f"{capitalised(template.name)} appears.",
                 {"who": template.name, "npc": template.id},
             )
         timers.due_s.pop(index, None)

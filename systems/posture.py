@@ -1,17 +1,6 @@
-"""Posture: standing, sitting, lying down and resting.
-
-:func:`change_posture` is the rule (what a body's posture becomes, and how it reads), a pure
-function of the current posture, the wish and whether the room allows rest; the handlers apply it
-to the Posture component and tell the actor and the room. Nothing here may do I/O.
-
-Resting: ``rest`` sits down and marks the body as resting (``Posture.resting``), which the recovery
-rules read (regeneration and lucidity; not written yet). Only a room flagged ``rest_location``
-allows it. Elsewhere ``rest`` still sits the body down, saying that this is no place to rest, and
-leaves ``resting`` false; if it is already sitting, it is refused (``cannot_rest``) and changes
-nothing. Any other posture command ends resting (``sit`` while resting: "You stop resting.").
-There is no ``sleep``: sleeping should also shut a character's senses (no hearing, no seeing),
-which a posture alone cannot promise.
-"""
+"""Posture: standing, sitting, lying down and resting. :func:`change_posture` is the rule, a pure
+function that raises ``Refused``; the handlers apply it to the Posture component and tell the
+actor and the room. Nothing here does I/O."""
 
 from __future__ import annotations
 
@@ -20,13 +9,13 @@ from dataclasses import dataclass
 
 from components.body import Posture, PostureState
 from components.place import Room, RoomFlag
-from engine.commands import Args, Command, CommandSpec
+from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
-from systems.look import cap, seen_as
-from systems.movement import Refusal
-from systems.things import room_of
+from systems.common import capitalised
+from systems.look import seen_as
+from systems.whereabouts import room_of
 
 STANDING, SITTING, LYING = PostureState.STANDING, PostureState.SITTING, PostureState.LYING
 
@@ -63,42 +52,55 @@ _ALREADY: dict[PostureState, str] = {
 NO_REST_HERE = "this is no place to rest"
 
 
+def posture_of(world: World, body: int) -> PostureState:
+    """A body's posture; a body without a Posture component stands."""
+    posture = world.try_get(body, Posture)
+    return PostureState.STANDING if posture is None else posture.state
+
+
 def change_posture(
     current: Posture, wanted: PostureState, *, rest: bool = False, rest_allowed: bool = False
-) -> Change | Refusal:
-    """What ``current`` becomes when its body takes ``wanted`` (``rest``: sit down to rest)."""
+) -> Change:
+    """What ``current`` becomes when its body takes ``wanted`` (``rest``: sit down to rest);
+    ``Refused`` when it is that already, or cannot rest here and already sits.
+
+    Resting sits the body down and marks it ``resting``, which the recovery rules read
+    (regeneration and lucidity; not written yet), and only a room flagged ``rest_location``
+    allows it. Elsewhere ``rest`` still sits the body down, saying that this is no place to rest,
+    and leaves ``resting`` false. Any other posture ends resting (``sit`` while resting: "You stop
+    resting."). There is no ``sleep``: sleeping should also shut a character's senses (no
+    hearing, no seeing), which a posture alone cannot promise.
+    """
     if rest:
         if rest_allowed:
             if current.state == SITTING and current.resting:
-                return Refusal("already", "You are already resting.")
+                raise Refused("already", "You are already resting.")
             you, others = _REST_WORDS[current.state]
             return Change(SITTING, True, you, others)
         if current.state == SITTING:
-            return Refusal("cannot_rest", f"You cannot rest here: {NO_REST_HERE}.")
+            raise Refused("cannot_rest", f"You cannot rest here: {NO_REST_HERE}.")
         you, others = _WORDS[(current.state, SITTING)]
         return Change(SITTING, False, f"{you[:-1]}, but {NO_REST_HERE}.", others)
     if current.state == wanted:
         if current.resting:
             return Change(wanted, False, "You stop resting.", "{name} stops resting.")
-        return Refusal("already", _ALREADY[wanted])
+        raise Refused("already", _ALREADY[wanted])
     you, others = _WORDS[(current.state, wanted)]
     return Change(wanted, False, you, others)
 
 
-def take_posture(
-    world: World, body: int, wanted: PostureState, *, rest: bool = False
-) -> Refusal | None:
-    """Apply :func:`change_posture` to ``body`` and tell it and its room; the refusal, if any."""
+def take_posture(world: World, body: int, wanted: PostureState, *, rest: bool = False) -> None:
+    """Apply :func:`change_posture` to ``body`` and tell it and its room; ``Refused`` changes
+    nothing (a body without a Posture is taken as standing, and gets one only if it moves)."""
     posture = world.try_get(body, Posture)
-    if posture is None:
-        posture = Posture()
-        world.add(body, posture)
     room = room_of(world, body)
     definition = world.try_get(room, Room) if room is not None else None
     rest_allowed = definition is not None and definition.has_flag(RoomFlag.REST_LOCATION)
-    change = change_posture(posture, wanted, rest=rest, rest_allowed=rest_allowed)
-    if isinstance(change, Refusal):
-        return change
+    current = posture if posture is not None else Posture()
+    change = change_posture(current, wanted, rest=rest, rest_allowed=rest_allowed)
+    if posture is None:
+        posture = Posture()
+        world.add(body, posture)
     posture.state = change.state
     posture.resting = change.resting
     data = {"posture": str(change.state), "resting": change.resting}
@@ -108,25 +110,17 @@ def take_posture(
         world.emit(
             "posture",
             Scope.room(room),
-            change.others.format(name=cap(name)),
+            change.others.format(name=capitalised(name)),
             {"who": name, "id": sid, **data},
             exclude=(body,),
         )
-    return None
 
 
 def _posture_command(
     wanted: PostureState, *, rest: bool = False
 ) -> Callable[[World, Command, Args], None]:
     def handler(world: World, cmd: Command, args: Args) -> None:
-        refusal = take_posture(world, cmd.actor, wanted, rest=rest)
-        if refusal is not None:
-            world.emit(
-                "error",
-                Scope.entity(cmd.actor),
-                refusal.text,
-                {"code": refusal.code, "message": refusal.text},
-            )
+        take_posture(world, cmd.actor, wanted, rest=rest)
 
     return handler
 

@@ -1,10 +1,6 @@
-"""Presence: player characters entering and leaving the world, and the ``quit`` command.
-
-A character that leaves is not destroyed (that would delete its saved rows): its Location is
-replaced by :class:`~components.body.Offline`, which remembers the room it will wake in. Pure rules
-over components; the network shell calls :func:`enter_world`/:func:`leave_world` between ticks and
-closes the connection when it sees the ``quit`` event.
-"""
+"""Presence: player characters entering and leaving the world, and the ``quit`` command. A character
+that leaves is not destroyed (that would delete its saved rows) but made Offline; the network shell
+calls these rules between ticks and closes the connection on ``quit``. No I/O."""
 
 from __future__ import annotations
 
@@ -13,13 +9,13 @@ from collections.abc import Mapping
 from components.body import Identity, Offline, Player, Posture, Vitals
 from components.content import Directory
 from components.place import Location
-from engine.commands import Args, Command, CommandSpec
+from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
 from systems.characters import create_character
 from systems.look import show_room
-from systems.things import holder_of
+from systems.whereabouts import holder_of
 
 #: Event type telling the shell that a player chose to leave: it says goodbye and closes.
 QUIT_EVENT = "quit"
@@ -110,13 +106,7 @@ class CorePresence:
 def quit_game(world: World, cmd: Command, args: Args) -> None:
     """Leave the world now; the character is saved where it stands."""
     if not world.has(cmd.actor, Player):
-        world.emit(
-            "error",
-            Scope.entity(cmd.actor),
-            "Only players can quit.",
-            {"code": "not_a_player", "message": "Only players can quit."},
-        )
-        return
+        raise Refused("not_a_player", "Only players can quit.")
     world.emit(QUIT_EVENT, Scope.entity(cmd.actor), "You close your eyes. Until next time.")
     leave_world(world, cmd.actor, LEAVING_WORDS["quit"])
 

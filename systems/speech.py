@@ -1,52 +1,51 @@
-"""Speech: saying something to the room, acting out an emote, whispering to one person.
-
-The wording rules (:func:`say_texts`, :func:`emote_text`) are pure functions of names and words; the
-handlers find the audience and emit. A whisper's words reach only its speaker and its listener: the
-rest of the room learns that a whisper happened, never what was said (not even in event data). In a
-dark room the speaker is "someone" to the others. Nothing here may do I/O.
-"""
+"""Speech: saying, emoting and whispering. A whisper's words reach only its speaker and listener,
+never the rest of the room, not even as event data; in the dark the speaker is "someone"; a staff
+mute refuses all three. Nothing here does I/O."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from components.body import Identity
 from components.social import Muted
-from engine.commands import Args, Command, CommandSpec
+from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
-from systems.look import cap, is_dark, seen_as
-from systems.targeting import TargetError, find, parse_target
-from systems.things import contents, display_name, room_of
+from systems.common import capitalised, display_name
+from systems.look import is_dark, seen_as
+from systems.targeting import find, read_target
+from systems.whereabouts import contents, room_of
 
 _END_PUNCTUATION = (".", "!", "?", "…", '"', "'", ")")
 
 
-def silenced(world: World, actor: int) -> bool:
-    """True (and the actor is told why) while a staff mute lasts; an expired mute is lifted."""
+def check_not_muted(world: World, actor: int) -> None:
+    """``Refused`` while a staff mute lasts. Once this passes, any Muted left has run out, and the
+    handler lifts it when it speaks (after its other checks: a refusal changes nothing)."""
     muted = world.try_get(actor, Muted)
     if muted is None:
-        return False
+        return
     left_s = muted.until_s - world.clock.seconds
-    if left_s <= 0:
-        world.remove(actor, Muted)
-        return False
-    minutes = max(1, round(left_s / 60))
-    text = f"You are muted by staff for about {minutes} more minute{'s' if minutes != 1 else ''}."
-    world.emit("error", Scope.entity(actor), text, {"code": "muted", "message": text})
-    return True
+    if left_s > 0:
+        minutes = max(1, round(left_s / 60))
+        plural = "s" if minutes != 1 else ""
+        raise Refused("muted", f"You are muted by staff for about {minutes} more minute{plural}.")
+
+
+def _lift_lapsed_mute(world: World, actor: int) -> None:
+    """Once :func:`check_not_muted` has passed, a Muted still there has run out: it goes."""
+    world.discard(actor, Muted)
 
 
 def say_texts(speaker: str, message: str) -> tuple[str, str]:
     """What the speaker reads and what the others read: "You say, '…'" and "Armitage says, '…'"."""
-    return f"You say, '{message}'", f"{cap(speaker)} says, '{message}'"
+    return f"You say, '{message}'", f"{capitalised(speaker)} says, '{message}'"
 
 
 def emote_text(actor: str, action: str) -> str:
     """ "Armitage shivers." from "shivers"; "Armitage's eyes widen." from "'s eyes widen"."""
     action = action.strip()
-    joined = f"{cap(actor)}{action}" if action.startswith(("'", ",")) else f"{cap(actor)} {action}"
+    name = capitalised(actor)
+    joined = f"{name}{action}" if action.startswith(("'", ",")) else f"{name} {action}"
     return joined if joined.endswith(_END_PUNCTUATION) else f"{joined}."
 
 
@@ -54,20 +53,16 @@ def whisper_texts(speaker: str, listener: str, message: str) -> tuple[str, str, 
     """What the speaker, the listener and the rest of the room read of a whisper."""
     return (
         f"You whisper to {listener}, '{message}'",
-        f"{cap(speaker)} whispers to you, '{message}'",
-        f"{cap(speaker)} whispers something to {listener}.",
+        f"{capitalised(speaker)} whispers to you, '{message}'",
+        f"{capitalised(speaker)} whispers something to {listener}.",
     )
-
-
-def _refuse(world: World, actor: int, code: str, text: str, **extra: Any) -> None:
-    world.emit("error", Scope.entity(actor), text, {"code": code, "message": text, **extra})
 
 
 def say(world: World, cmd: Command, args: Args) -> None:
     """``say <message...>`` (or ``'message``): everyone in the room hears it."""
     actor = cmd.actor
-    if silenced(world, actor):
-        return
+    check_not_muted(world, actor)
+    _lift_lapsed_mute(world, actor)
     message = args.text("message")
     name, sid = display_name(world, actor), world.stable_id(actor)
     yours, _ = say_texts(name, message)
@@ -89,8 +84,8 @@ def say(world: World, cmd: Command, args: Args) -> None:
 def emote(world: World, cmd: Command, args: Args) -> None:
     """``emote <action...>`` (or ``:action``): the room, the actor included, sees it done."""
     actor = cmd.actor
-    if silenced(world, actor):
-        return
+    check_not_muted(world, actor)
+    _lift_lapsed_mute(world, actor)
     action = args.text("action")
     room = room_of(world, actor)
     name, sid = display_name(world, actor), world.stable_id(actor)
@@ -114,25 +109,19 @@ def emote(world: World, cmd: Command, args: Args) -> None:
 def whisper(world: World, cmd: Command, args: Args) -> None:
     """``whisper <target> <message...>``: only the target hears; the room sees that it happened."""
     actor = cmd.actor
-    if silenced(world, actor):
-        return
+    check_not_muted(world, actor)
     message = args.text("message")
     room = room_of(world, actor)
     if room is None:
-        _refuse(world, actor, "no_such_target", "There is nobody here to whisper to.")
-        return
-    try:
-        target = parse_target(args.text("target"))
-    except TargetError as bad:
-        _refuse(world, actor, "no_such_target", str(bad))
-        return
+        raise Refused("no_such_target", "There is nobody here to whisper to.")
+    target = read_target(args.text("target"), "no_such_target")
     people = [e for e in contents(world, room) if e != actor and world.has(e, Identity)]
     found = find(world, people, target) if not target.every else []
     if not found:
         text = f"There is no '{target.describe()}' here to whisper to."
-        _refuse(world, actor, "no_such_target", text, target=target.describe())
-        return
+        raise Refused("no_such_target", text, target=target.describe())
     listener = found[0]
+    _lift_lapsed_mute(world, actor)
     speaker, speaker_id = display_name(world, actor), world.stable_id(actor)
     hearer, hearer_id = display_name(world, listener), world.stable_id(listener)
     seen_speaker, seen_speaker_id = seen_as(world, room, actor)

@@ -1,16 +1,15 @@
-"""How players name things: "knife", "rusty kn", "2.knife", "3 coins", "all", "all.coin".
-
-Parsing is pure text; matching reads keywords through :mod:`systems.things`. A word matches a
-keyword it is a prefix of, and every word given must match some keyword of the thing.
-"""
+"""How players name things ("knife", "rusty kn", "2.knife", "3 coins", "all.coin") and how a name
+matches a thing: every word given must start some keyword of it. Parsing is pure text; nothing
+here changes the world or does I/O."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from engine.commands import Refused
 from engine.world import World
-from systems.things import keywords_of
+from systems.common import keywords_of
 
 
 class TargetError(ValueError):
@@ -59,6 +58,15 @@ def parse_target(text: str) -> Target:
     if not words and not every:
         raise TargetError("Name something.")
     return Target(tuple(words), ordinal, count, every)
+
+
+def read_target(text: str, refusal_code: str) -> Target:
+    """:func:`parse_target` for a handler: words that name nothing are ``Refused`` with
+    ``refusal_code`` and the parser's advice as the text."""
+    try:
+        return parse_target(text)
+    except TargetError as bad:
+        raise Refused(refusal_code, str(bad)) from None
 
 
 def matches(world: World, entity: int, words: tuple[str, ...]) -> bool:

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 BLOCK = re.compile(r"^( *)```python\n(.*?)^ *```", re.S | re.M)
+# A block shown as real code: "<!-- source: systems/equipment.py -->" on the line before its fence.
+SOURCE_BLOCK = re.compile(r"^<!-- source: (\S+) -->\n```python\n(.*?)^```", re.S | re.M)
 
 
 def _blocks() -> list[tuple[str, int, str]]:
@@ -34,3 +37,17 @@ def test_every_python_example_in_the_docs_compiles(page: str, line: int, code: s
 
 def test_the_docs_have_python_examples() -> None:
     assert len(_blocks()) >= 5
+
+
+def test_every_block_shown_as_real_code_is_still_in_its_file_verbatim() -> None:
+    shown = [
+        (page.name, path, code)
+        for page in sorted(DOCS.glob("*.md"))
+        for path, code in SOURCE_BLOCK.findall(page.read_text())
+    ]
+    assert {(page, path) for page, path, _ in shown} >= {
+        ("architecture.md", "systems/equipment.py"),
+        ("modding.md", "systems/equipment.py"),
+    }
+    for page, path, code in shown:
+        assert code in (ROOT / path).read_text(), f"{page}: the code from {path} changed; update it"

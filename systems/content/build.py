@@ -11,7 +11,7 @@ from components.items import Container, Item
 from components.place import Door, DoorInfo, Exit, Location, Room
 from engine.ids import content_stable_id
 from engine.world import World
-from systems.things import item_components
+from systems.stacks import item_components
 
 
 class ContentIdCollision(ValueError):

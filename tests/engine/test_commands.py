@@ -20,6 +20,7 @@ from engine.commands import (
     CommandSpec,
     DuplicateCommandError,
     InboxFull,
+    Refused,
     UsageError,
     UsagePattern,
 )
@@ -642,6 +643,78 @@ def test_failure_counts_are_read_only() -> None:
     counts = CommandRegistry().failure_counts
     with pytest.raises(TypeError):
         counts["look"] = 1  # type: ignore[index]
+
+
+# --------------------------------------------------------------------------------------------------
+# Refusals: a handler raises Refused, dispatch tells the actor
+
+
+@dataclass
+class Candle:
+    lit: bool = False
+
+
+def light_handler(candle: Candle) -> Any:
+    """A rule read straight down: every check raises before the one change is made."""
+
+    def light(world: FakeWorld, cmd: Command, args: Args) -> None:
+        if candle.lit:
+            raise Refused("already_lit", "Your candle is already lit.", burn_left_s=12.5)
+        if args.opt_text("how") == "underwater":
+            raise Refused("wet", "Water will not let it burn.")
+        candle.lit = True
+        world.emit("candle_lit", Scope.entity(cmd.actor), "You light your candle.")
+
+    return light
+
+
+def test_a_refused_command_tells_only_the_actor_its_code_text_and_data() -> None:
+    registry = CommandRegistry()
+    registry.register(spec("light", "[<how>]", handler=light_handler(Candle(lit=True))))
+    world = FakeWorld()
+    assert registry.dispatch(world, Command(9, "light", "", 0)) is False
+    [error] = world.events
+    assert error.type == "error"
+    assert error.scope == Scope.entity(9)
+    assert error.text == "Your candle is already lit."
+    assert list(error.data.items()) == [
+        ("code", "already_lit"),
+        ("message", "Your candle is already lit."),
+        ("burn_left_s", 12.5),
+    ]
+
+
+def test_a_refusal_is_a_reply_not_a_failure_and_the_world_stays_as_it_was(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    candle = Candle()
+    registry = CommandRegistry()
+    registry.register(spec("light", "[<how>]", handler=light_handler(candle)))
+    world = FakeWorld()
+    with caplog.at_level(logging.DEBUG, logger="kadath.commands"):
+        assert registry.dispatch(world, Command(9, "light", "underwater", 0)) is False
+    assert candle == Candle(lit=False)
+    assert [(e.type, dict(e.data)) for e in world.events] == [
+        ("error", {"code": "wet", "message": "Water will not let it burn."})
+    ]
+    assert dict(registry.failure_counts) == {}
+    assert caplog.records == []
+    assert registry.dispatch(world, Command(9, "light", "", 1)) is True
+    assert candle == Candle(lit=True)
+    assert world.events[-1].type == "candle_lit"
+
+
+def test_a_refusal_carries_its_reason_as_text_and_its_message_is_that_text() -> None:
+    refused = Refused("no_exit", "You cannot go north.", direction="n")
+    assert (refused.code, refused.text, refused.data) == (
+        "no_exit",
+        "You cannot go north.",
+        {"direction": "n"},
+    )
+    assert str(refused) == "You cannot go north."
+    assert repr(refused) == "Refused('no_exit', 'You cannot go north.', direction='n')"
+    with pytest.raises(TypeError, match="message"):
+        Refused("no_exit", "You cannot go north.", message="another text")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from persist.restore import restore
 from persist.schema import AccountRow, Schema, engine_tables
 from persist.service import PersistenceService
 from systems.characters import create_character
-from systems.things import move
+from systems.whereabouts import move
 from tests.persist.conftest import drop_test_schema, open_test_database
 
 DATA = str(Path(__file__).resolve().parents[2] / "data")

@@ -43,7 +43,7 @@ from persist.schema import Schema
 from persist.service import PersistenceService
 from persist.writer import Writer, WriterStats
 from systems.characters import create_character
-from systems.things import contents, move
+from systems.whereabouts import contents, move
 from tests.persist.conftest import drop_test_schema, open_test_database
 from tests.systems.world_fixture import make_engine
 

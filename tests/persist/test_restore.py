@@ -25,7 +25,7 @@ from persist.schema import Schema, metadata
 from persist.snapshot import take_snapshot
 from persist.writer import Writer
 from systems.characters import create_character
-from systems.things import contents, move
+from systems.whereabouts import contents, move
 from tests.systems.world_fixture import make_engine
 
 

@@ -25,7 +25,7 @@ from engine.plugins import SetupError
 from persist.schema import Schema, VersionRow, engine_tables
 from persist.service import PersistenceService
 from systems.characters import create_character
-from systems.things import contents, move
+from systems.whereabouts import contents, move
 from tests.systems.world_fixture import make_engine
 
 #: Generous bound for the writer thread to save; never an assertion on speed.

@@ -12,7 +12,7 @@ from engine.core import Engine, StopRequest, TickResult
 from systems.admin import KICK_EVENT, SHUTDOWN_EVENT
 from systems.characters import create_character
 from systems.presence import in_world
-from systems.things import room_of
+from systems.whereabouts import room_of
 from tests.systems.world_fixture import make_engine
 
 

@@ -15,14 +15,18 @@ import pytest
 from components.content import Directory, ItemKind, ItemTemplate
 from components.items import Container, Inventory, Item, LockState
 from components.place import Door, Location
+from engine.commands import Refused
 from engine.core import Engine
 from engine.events import Event, ScopeKind
 from engine.world import World
 from systems import item_rules as rules
+from systems import latches
 from systems.characters import create_character
-from systems.item_rules import Latch, Portion, Refusal
+from systems.item_rules import Portion
+from systems.latches import Latch
+from systems.stacks import item_components
 from systems.targeting import parse_target
-from systems.things import contents, item_components, move
+from systems.whereabouts import contents, move
 from tests.systems.world_fixture import make_engine
 
 ITEM_ACTIONS = {"get", "drop", "put", "open", "close", "lock", "unlock", "equip", "unequip"}
@@ -685,10 +689,10 @@ def test_putting_all_in_a_carried_backpack_leaves_the_backpack_out(scene: Scene)
 def test_a_container_never_goes_into_something_it_contains() -> None:
     # Through commands this cannot arise (a container inside another is out of reach), so the rule
     # is checked directly: the bag's holders, innermost first, include the pouch being put in.
-    refusal = rules.check_nesting(7, "a leather pouch", 9, "a small box", container_holders=[7, 3])
-    assert refusal is not None
-    assert refusal.code == "container_loop"
-    assert rules.check_nesting(7, "a leather pouch", 9, "a small box", [3]) is None
+    with pytest.raises(Refused) as refused:
+        rules.check_nesting(7, "a leather pouch", 9, "a small box", container_holders=[7, 3])
+    assert refused.value.code == "container_loop"
+    rules.check_nesting(7, "a leather pouch", 9, "a small box", [3])  # allowed: nothing raised
 
 
 def test_putting_something_you_do_not_carry_fails(scene: Scene) -> None:
@@ -958,8 +962,14 @@ def test_slots_needed_counts_a_stack_once_and_a_joined_stack_not_at_all() -> Non
 
 def test_latch_rules_never_unlock_a_sealed_thing() -> None:
     sealed = Latch("a black box", closed=True, lock=LockState.SEALED, key_template="")
-    assert isinstance(rules.unlock_latch(sealed, frozenset({"any"})), Refusal)
-    assert isinstance(rules.open_latch(sealed), Refusal)
-    assert rules.lock_latch(sealed, frozenset()) == Refusal(
-        "already_locked", "The black box is already locked."
+    with pytest.raises(Refused):
+        latches.unlock_latch(sealed, frozenset({"any"}))
+    with pytest.raises(Refused):
+        latches.open_latch(sealed)
+    with pytest.raises(Refused) as refused:
+        latches.lock_latch(sealed, frozenset())
+    assert (refused.value.code, refused.value.text, refused.value.data) == (
+        "already_locked",
+        "The black box is already locked.",
+        {},
     )

@@ -20,7 +20,9 @@ from components.place import Location, Room
 from engine.core import Engine
 from engine.world import World
 from systems.characters import create_character
-from systems.things import contents, item_components, move, room_of, template_of
+from systems.common import template_of
+from systems.stacks import item_components
+from systems.whereabouts import contents, move, room_of
 from tests.systems.test_items import item_state
 from tests.systems.world_fixture import make_engine
 

@@ -19,7 +19,7 @@ from engine.core import Engine
 from engine.events import Event
 from systems.characters import create_character
 from systems.look import PITCH_DARK
-from systems.things import contents
+from systems.whereabouts import contents
 from tests.systems.walk import heard_by, play, ready_engine
 
 

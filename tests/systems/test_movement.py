@@ -23,7 +23,7 @@ from systems import plugin as core
 from systems.characters import create_character
 from systems.content.build import build_world
 from systems.look import room_view
-from systems.things import room_of
+from systems.whereabouts import room_of
 from tests.systems.walk import heard_by, play, ready_engine, room_key, walk_every_exit
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"

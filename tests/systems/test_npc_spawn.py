@@ -7,7 +7,7 @@ from components.content import Directory
 from engine.config import Config, EngineConfig
 from engine.core import Engine
 from systems.npc_spawn import SPAWN_CHECK_INTERVAL_S
-from systems.things import contents, room_of
+from systems.whereabouts import contents, room_of
 from tests.systems.world_fixture import make_engine
 
 

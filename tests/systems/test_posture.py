@@ -13,10 +13,10 @@ import pytest
 from components.body import Posture, PostureState
 from components.content import Directory
 from components.place import Location
+from engine.commands import Refused
 from engine.core import Engine
 from engine.events import Event
 from systems.characters import create_character
-from systems.movement import Refusal
 from systems.posture import Change, change_posture
 from tests.systems.walk import heard_by, play, ready_engine
 
@@ -185,16 +185,39 @@ def test_a_body_without_a_posture_stands_and_can_sit(scene: Scene) -> None:
     assert scene.posture() == ("sitting", False)
 
 
+def test_a_body_without_a_posture_that_stands_up_is_refused_and_gains_nothing(
+    scene: Scene,
+) -> None:
+    world = scene.engine.world
+    world.remove(scene.armitage, Posture)
+    scene.engine.tick()
+    before = world.dump()
+    events = scene.play("stand")
+    assert [(e.type, e.data["code"]) for e in events] == [("error", "already")]
+    assert not world.has(scene.armitage, Posture)
+    assert world.dump()[1:] == before[1:]
+
+
 def test_the_rule_is_a_pure_function_of_posture_wish_and_place() -> None:
     standing = Posture()
     assert change_posture(standing, SITTING) == Change(
         SITTING, False, "You sit down.", "{name} sits down."
     )
-    assert change_posture(standing, STANDING) == Refusal("already", "You are already standing.")
+    with pytest.raises(Refused) as refused:
+        change_posture(standing, STANDING)
+    assert (refused.value.code, refused.value.text, refused.value.data) == (
+        "already",
+        "You are already standing.",
+        {},
+    )
     assert change_posture(standing, SITTING, rest=True, rest_allowed=True) == Change(
         SITTING, True, "You sit down and rest.", "{name} sits down to rest."
     )
-    assert change_posture(Posture(SITTING), SITTING, rest=True) == Refusal(
-        "cannot_rest", "You cannot rest here: this is no place to rest."
+    with pytest.raises(Refused) as refused:
+        change_posture(Posture(SITTING), SITTING, rest=True)
+    assert (refused.value.code, refused.value.text, refused.value.data) == (
+        "cannot_rest",
+        "You cannot rest here: this is no place to rest.",
+        {},
     )
     assert standing == Posture()  # the rule changed nothing

@@ -7,7 +7,7 @@ from components.content import Directory
 from components.place import Location
 from systems.characters import create_character
 from systems.presence import QUIT_EVENT, enter_world, in_world, leave_world
-from systems.things import contents, room_of
+from systems.whereabouts import contents, room_of
 from tests.systems.world_fixture import make_engine
 
 

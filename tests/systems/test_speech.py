@@ -13,6 +13,7 @@ import pytest
 
 from components.content import Directory
 from components.place import Location
+from components.social import Muted
 from engine.core import Engine
 from engine.events import Event
 from systems.characters import create_character
@@ -208,3 +209,23 @@ def test_in_the_dark_a_whisper_comes_from_someone(scene: Scene) -> None:
     assert scene.heard(events, scene.dyer) == [
         ("whisper", "Someone whispers something to someone.")
     ]
+
+
+def test_a_refused_whisper_changes_nothing_and_a_lapsed_mute_goes_when_one_speaks(
+    scene: Scene,
+) -> None:
+    world = scene.engine.world
+    world.add(scene.armitage, Muted(until_s=world.clock.seconds + 0.5, by="Nyarla"))
+    (muted,) = scene.play("say hello")
+    assert (muted.data["code"], muted.text) == (
+        "muted",
+        "You are muted by staff for about 1 more minute.",
+    )
+    scene.engine.run_ticks(world.clock.ticks_for(1.0))
+    before = world.dump()
+    (refused,) = scene.play("whisper wilmarth hello")
+    assert refused.data["code"] == "no_such_target"
+    assert world.dump()[1:] == before[1:]  # the lapsed mute stays until a command goes ahead
+    events = scene.play("whisper carter hello")
+    assert scene.heard(events, scene.carter) == [("whisper", "Armitage whispers to you, 'hello'")]
+    assert not world.has(scene.armitage, Muted)

@@ -22,7 +22,7 @@ from engine.core import Engine
 from engine.events import Event, ScopeKind
 from engine.world import World
 from systems.look import sorted_exits
-from systems.things import move, room_of
+from systems.whereabouts import move, room_of
 from tests.systems.world_fixture import make_engine
 
 #: Seconds of game time after which the fixture world is at rest (spawn rules have filled rooms).

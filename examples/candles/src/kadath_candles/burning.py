@@ -6,7 +6,7 @@ context), no randomness. Every duration is in simulated seconds, so the rules ho
 
 from __future__ import annotations
 
-from engine.commands import Args, Command, CommandSpec
+from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Event, Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
@@ -82,37 +82,30 @@ def render_candle_low(event: Event) -> str:
 # The commands
 
 
-def _refuse(world: World, cmd: Command, code: str, text: str) -> None:
-    """Tell only the actor why nothing happened, in the same shape as the engine's own errors."""
-    world.emit("error", Scope.entity(cmd.actor), text, {"code": code, "message": text})
-
-
 def light(world: World, cmd: Command, args: Args) -> None:
     """Light the candle the actor carries."""
     candle = world.try_get(cmd.actor, Candle)
     if candle is None:
-        _refuse(world, cmd, "no_candle", "You carry no candle.")
-    elif candle.lit:
-        _refuse(world, cmd, "already_lit", "Your candle is already lit.")
-    elif candle.burn_left_s <= _SPENT_S:
-        _refuse(world, cmd, "burnt_out", "Your candle is burnt down to nothing; it will not light.")
-    else:
-        candle.lit = True
-        data = {"burn_left_s": candle.burn_left_s}
-        world.emit("candle_lit", Scope.entity(cmd.actor), LIT_TEXT, data)
+        raise Refused("no_candle", "You carry no candle.")
+    if candle.lit:
+        raise Refused("already_lit", "Your candle is already lit.")
+    if candle.burn_left_s <= _SPENT_S:
+        raise Refused("burnt_out", "Your candle is burnt down to nothing; it will not light.")
+    candle.lit = True
+    data = {"burn_left_s": candle.burn_left_s}
+    world.emit("candle_lit", Scope.entity(cmd.actor), LIT_TEXT, data)
 
 
 def snuff(world: World, cmd: Command, args: Args) -> None:
     """Put out the candle the actor carries, keeping what is left of it for later."""
     candle = world.try_get(cmd.actor, Candle)
     if candle is None:
-        _refuse(world, cmd, "no_candle", "You carry no candle.")
-    elif not candle.lit:
-        _refuse(world, cmd, "not_lit", "Your candle is not lit.")
-    else:
-        candle.lit = False
-        data = {"burn_left_s": candle.burn_left_s}
-        world.emit("candle_snuffed", Scope.entity(cmd.actor), SNUFFED_TEXT, data)
+        raise Refused("no_candle", "You carry no candle.")
+    if not candle.lit:
+        raise Refused("not_lit", "Your candle is not lit.")
+    candle.lit = False
+    data = {"burn_left_s": candle.burn_left_s}
+    world.emit("candle_snuffed", Scope.entity(cmd.actor), SNUFFED_TEXT, data)
 
 
 LIGHT: CommandSpec[World] = CommandSpec(

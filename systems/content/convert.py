@@ -1,0 +1,109 @@
+"""Conversion of checked entries into :class:`components.content.Content`: the frozen dataclasses
+the world is built from, never a pydantic object. Run only when the check found no error; it
+judges nothing and reads no file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from components.content import (
+    Content,
+    DoorDef,
+    ExitDef,
+    ItemStack,
+    ItemTemplate,
+    NpcTemplate,
+    RoomContainerDef,
+    RoomDef,
+    SpawnRule,
+    ZoneDef,
+)
+from components.place import DIRECTIONS
+from systems.content.entries import Entries
+from systems.content.schema import ItemModel, NpcModel, RoomModel, StackModel
+
+__all__ = ["to_content"]
+
+
+def to_content(entries: Entries, start: str) -> Content:
+    """The content of checked ``entries``, whose world begins in the ``start`` room."""
+    zones = []
+    for zone_id in entries.zone_order:
+        zone = entries.zones[zone_id]
+        if zone.placed is None:
+            continue
+        z = zone.placed.model
+        subzones = tuple((s.model.id, s.model.name) for s in zone.subzones.values())
+        zones.append(ZoneDef(z.id, z.name, z.description, subzones))
+    return Content(
+        zones=tuple(zones),
+        rooms=tuple(_to_room(r.model, r.zone) for r in entries.rooms.values()),
+        doors=tuple(
+            DoorDef(m.id, m.name, m.closed, m.locked, m.key)
+            for m in (d.model for d in entries.doors.values())
+        ),
+        items=tuple(_to_item(i.model) for i in entries.items.values()),
+        npcs=tuple(_to_npc(n.model) for n in entries.npcs.values()),
+        spawns=tuple(
+            SpawnRule(m.npc, m.room, m.max, m.respawn_s) for m in (s.model for s in entries.spawns)
+        ),
+        start_room=start,
+    )
+
+
+def _to_stacks(stacks: Sequence[StackModel]) -> tuple[ItemStack, ...]:
+    return tuple(ItemStack(s.template, s.quantity) for s in stacks)
+
+
+def _to_room(m: RoomModel, zone: str) -> RoomDef:
+    order = {d: i for i, d in enumerate(DIRECTIONS)}
+    exits = sorted(m.exits.items(), key=lambda kv: order.get(kv[0], len(order)))
+    return RoomDef(
+        id=m.id,
+        zone=zone,
+        name=m.name,
+        description=m.description,
+        subzone=m.subzone,
+        environment=m.environment,
+        flags=frozenset(m.flags),
+        exits=tuple(ExitDef(d, e.to, e.door, e.one_way) for d, e in exits),
+        containers=tuple(
+            RoomContainerDef(c.id, c.template, _to_stacks(c.contents), c.closed, c.lock)
+            for c in m.containers
+        ),
+        items=_to_stacks(m.items),
+    )
+
+
+def _to_item(m: ItemModel) -> ItemTemplate:
+    return ItemTemplate(
+        id=m.id,
+        name=m.name,
+        keywords=tuple(m.keywords),
+        description=m.description,
+        kind=m.kind,
+        stackable=m.stackable,
+        portable=m.portable,
+        slot=m.slot,
+        weight=m.weight,
+        capacity=m.capacity,
+        closed=m.closed,
+        lock=m.lock,
+        key=m.key,
+        stats=tuple(m.stats.items()),
+        plural=m.plural,
+    )
+
+
+def _to_npc(m: NpcModel) -> NpcTemplate:
+    return NpcTemplate(
+        id=m.id,
+        name=m.name,
+        keywords=tuple(m.keywords),
+        description=m.description,
+        behaviour=m.behaviour,
+        category=m.category,
+        dp=m.dp,
+        stats=tuple(m.stats.items()),
+        carries=_to_stacks(m.carries),
+    )
