@@ -21,7 +21,9 @@ from engine.config import NetConfig
 from engine.core import Engine, TickResult
 from engine.events import Event, ScopeKind
 from engine.plugins import PresenceRules
-from net.protocol import RenderError, ServerChannel, TokenBucket, render_event
+from net.protocol import ServerChannel
+from net.ratelimit import TokenBucket
+from net.render import RenderError, render_event
 
 __all__ = ["CLOSE_NORMAL", "CLOSE_POLICY", "Hub", "Link", "Session"]
 
