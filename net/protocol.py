@@ -11,10 +11,8 @@ the wire's lives beside it: how events become messages (:mod:`net.render`), the 
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import math
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final, TypeAlias
@@ -87,8 +85,10 @@ MAX_TOKEN_CHARS: Final = 256
 this bounds what a forged one can make the server compare."""
 
 MAX_DATA_DEPTH: Final = 64
-"""Deepest nesting ``to_json_safe`` follows in event data. Real data is three or four levels deep;
-the bound turns a cycle (a list that contains itself) into a clear ``TypeError``, not a crash."""
+"""Deepest nesting ``to_json_safe`` accepts in event data. Real data is three or four levels deep;
+the bound turns a cycle (a list that contains itself) into a clear ``TypeError``. It is checked
+before orjson sees the data: orjson has no depth limit for tuples and crashes the process on deep
+ones, instead of raising."""
 
 NAME_MIN_LETTERS: Final = 3
 NAME_MAX_LETTERS: Final = 20
@@ -492,8 +492,9 @@ class ServerChannel:
         """Encode a message of ``type`` (one of ``SERVER_TYPES``) with the next sequence number.
 
         ``data`` may hold tuples, frozensets (sent as sorted arrays), enums (sent as their values)
-        and dataclasses. Raises ``ValueError`` for an unknown type and ``TypeError`` for data with
-        no JSON form; both are bugs on the server, and neither uses up a sequence number.
+        and dataclasses: what orjson does not encode itself goes through ``to_json_safe``. Raises
+        ``ValueError`` for an unknown type and ``TypeError`` for data with no JSON form; both are
+        bugs on the server, and neither uses up a sequence number.
         """
         if type not in SERVER_TYPES:
             raise ValueError(f"unknown server message type {type!r}; known: {sorted(SERVER_TYPES)}")
@@ -505,7 +506,7 @@ class ServerChannel:
             "data": {} if data is None else data,
             "text": text,
         }
-        encoded = orjson.dumps(payload, default=_orjson_default)
+        encoded = orjson.dumps(payload, default=to_json_safe, option=_JSON_OPTIONS)
         self._seq = seq
         return encoded
 
@@ -572,15 +573,6 @@ class ServerChannel:
         return self.message("bye", {"reason": reason}, text or BYE_REASONS[reason], tick=tick)
 
 
-def _orjson_default(value: object) -> Any:
-    """What orjson cannot encode by itself: sets (as sorted arrays) and read-only mappings."""
-    if isinstance(value, set | frozenset):
-        return _sorted_members(value, "data", 0)
-    if isinstance(value, Mapping):
-        return to_json_safe(value)
-    raise TypeError(f"{type(value).__name__} has no JSON form")
-
-
 def parse_server_frame(frame: str | bytes) -> ServerMessage:
     """Decode one server message (for clients, bots and tests); ``ProtocolError`` if malformed.
 
@@ -613,69 +605,130 @@ def parse_server_frame(frame: str | bytes) -> ServerMessage:
     return ServerMessage(type_, seq, tick, data, text)
 
 
+_JSON_OPTIONS: Final = orjson.OPT_NON_STR_KEYS
+"""Mapping keys orjson writes as strings besides strings: numbers, enums (their values), dates."""
+
+
 def to_json_safe(value: Any) -> Any:
     """``value`` as plain JSON values: dicts with string keys, lists, str, int, float, bool, None.
 
-    Tuples become lists; sets and frozensets become sorted lists (mixed types sort by type name,
-    then value, so the output is the same on every run); enums become their values; dataclass
-    instances become dicts of their fields; dates and times become ISO 8601 strings; integer and
-    enum keys become strings; NaN and infinities become null. Anything else (bytes, an arbitrary
+    orjson does the converting, by its own rules: tuples become lists, enums their values,
+    dataclass instances dicts of their fields (fields starting with ``_`` left out), dates and
+    times RFC 3339 strings, UUIDs strings, NaN and infinities null, and keys that are numbers,
+    enums or dates become strings. What it hands back is done here: sets and frozensets become
+    sorted lists (mixed types sort by type name, then value, so the output is the same on every
+    run), read-only mappings dicts and named tuples lists. Anything else (bytes, an arbitrary
     object, an integer beyond 64 bits, a cycle or nesting deeper than ``MAX_DATA_DEPTH``) raises
-    ``TypeError`` naming where it was found. Cost: one pass over the value.
+    ``TypeError`` naming where it was found. Cost: a walk of the containers for their depth, then
+    one orjson encoding and decoding; finding where a fault is costs more, but only on failure.
     """
-    return _safe(value, "data", 0)
+    if not _deeper_than(value, MAX_DATA_DEPTH):
+        try:
+            return orjson.loads(orjson.dumps(value, default=_plain, option=_JSON_OPTIONS))
+        except TypeError:
+            pass
+    raise TypeError(_fault(value, "data", 0) or f"data: {type(value).__name__} has no JSON form")
 
 
-def _safe(value: Any, path: str, depth: int) -> Any:
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, Enum):
-        return _safe(value.value, path, depth)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        if not -(2**63) <= value < 2**64:
-            raise TypeError(f"{path}: integer {value} does not fit in 64 bits")
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if depth >= MAX_DATA_DEPTH:
-        raise TypeError(f"{path}: nested deeper than {MAX_DATA_DEPTH} levels (a cycle?)")
-    if isinstance(value, Mapping):
-        return {
-            _safe_key(key, path): _safe(item, f"{path}[{key!r}]", depth + 1)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_safe(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)]
+def _plain(value: object) -> Any:
+    """orjson's ``default``: the containers it does not encode itself, in a form it does."""
     if isinstance(value, set | frozenset):
-        return _sorted_members(value, path, depth)
+        members = orjson.loads(orjson.dumps(list(value), default=_plain, option=_JSON_OPTIONS))
+        try:
+            return sorted(members)
+        except TypeError:
+            return sorted(members, key=lambda item: (type(item).__name__, orjson.dumps(item)))
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, tuple):  # a named tuple: orjson encodes only tuples themselves
+        return list(value)
+    raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
+def _contents(value: Any) -> tuple[str, Iterable[tuple[Any, Any]]] | None:
+    """A container's kind and its ``(key, member)`` pairs, as orjson walks it; None for a leaf."""
+    if isinstance(value, Mapping):
+        return "mapping", value.items()
+    if isinstance(value, list | tuple):
+        return "sequence", enumerate(value)
+    if isinstance(value, set | frozenset):
+        return "set", ((None, member) for member in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: _safe(getattr(value, f.name), f"{path}.{f.name}", depth + 1)
-            for f in dataclasses.fields(value)
-        }
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    raise TypeError(
-        f"{path}: {type(value).__name__} has no JSON form; event data holds str, int, float, "
-        "bool, None, lists, tuples, dicts, sets, enums and dataclasses"
+        names = [f.name for f in dataclasses.fields(value) if not f.name.startswith("_")]
+        return "dataclass", ((name, getattr(value, name)) for name in names)
+    return None
+
+
+def _deeper_than(value: Any, levels: int) -> bool:
+    """Whether ``value`` nests more than ``levels`` containers; stops as soon as it does.
+
+    Every rendered event pays for this walk, so the common shapes (dicts, lists, tuples, plain
+    values) are told by their exact type before the general, slower checks.
+    """
+    kind = type(value)
+    if kind is dict:
+        members: Iterable[Any] = value.values()
+    elif kind is list or kind is tuple:
+        members = value
+    elif kind in _LEAF_TYPES:
+        return False
+    elif isinstance(value, Enum):
+        return _deeper_than(value.value, levels)
+    else:
+        contents = _contents(value)
+        if contents is None:
+            return False
+        members = [member for _, member in contents[1]]
+    if levels == 0:
+        return True
+    return any(
+        type(member) not in _LEAF_TYPES and _deeper_than(member, levels - 1) for member in members
     )
 
 
-def _safe_key(key: object, path: str) -> str:
-    if isinstance(key, Enum):
-        key = key.value
-    if isinstance(key, str):
-        return key
-    if isinstance(key, int) and not isinstance(key, bool):
-        return str(key)
-    raise TypeError(f"{path}: key {key!r} is a {type(key).__name__}; keys are strings or integers")
+_LEAF_TYPES: Final = frozenset({str, int, float, bool, type(None)})
 
 
-def _sorted_members(members: Collection[Any], path: str, depth: int) -> list[Any]:
-    items = [_safe(item, f"{path}{{…}}", depth + 1) for item in members]
+def _fault(value: Any, path: str, depth: int) -> str | None:
+    """Where and why ``value`` has no JSON form, for the author of the plugin that made it: the
+    first container nested too deep, key orjson refuses or leaf it cannot encode; None if none."""
+    if isinstance(value, Enum):
+        return _fault(value.value, path, depth)
+    contents = _contents(value)
+    if contents is None:
+        if _encodes(value):
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{path}: integer {value} does not fit in 64 bits"
+        return (
+            f"{path}: {type(value).__name__} has no JSON form; event data holds str, int, float, "
+            "bool, None, lists, tuples, dicts, sets, enums and dataclasses"
+        )
+    if depth >= MAX_DATA_DEPTH:
+        return f"{path}: nested deeper than {MAX_DATA_DEPTH} levels (a cycle?)"
+    kind, members = contents
+    for key, member in members:
+        if kind == "mapping" and not _encodes({key: None}):
+            return (
+                f"{path}: key {key!r} is a {type(key).__name__}; keys are strings, numbers or enums"
+            )
+        found = _fault(member, _member_path(kind, path, key), depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _member_path(kind: str, path: str, key: Any) -> str:
+    if kind == "mapping":
+        return f"{path}[{key!r}]"
+    if kind == "sequence":
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if kind == "dataclass" else f"{path}{{…}}"
+
+
+def _encodes(value: Any) -> bool:
     try:
-        return sorted(items)
+        orjson.dumps(value, default=_plain, option=_JSON_OPTIONS)
     except TypeError:
-        return sorted(items, key=lambda item: (type(item).__name__, orjson.dumps(item)))
+        return False
+    return True

@@ -8,6 +8,7 @@ and explicit times.
 from __future__ import annotations
 
 import ast
+import collections
 import dataclasses
 import datetime
 import enum
@@ -31,6 +32,7 @@ from net.protocol import (
     CLIENT_TYPES,
     ERROR_CODES,
     MAX_COMMAND_CHARS,
+    MAX_DATA_DEPTH,
     MAX_FRAME_BYTES,
     MAX_NAME_CHARS,
     MAX_PASSWORD_CHARS,
@@ -685,6 +687,43 @@ def test_a_cycle_in_data_is_a_type_error_not_a_crash() -> None:
 def test_json_safe_data_encodes_with_orjson_and_reads_back_equal() -> None:
     value = to_json_safe({"w": Wound("leg", 1), "s": frozenset({"x"}), "e": Colour.RED})
     assert orjson.loads(orjson.dumps(value)) == value
+
+
+def nested(levels: int, make: Any = list) -> Any:
+    """``levels`` containers, one inside the other, around the number 1."""
+    value: Any = 1
+    for _ in range(levels):
+        value = make([value])
+    return value
+
+
+def test_data_nested_as_deep_as_the_limit_is_taken_and_one_level_more_is_refused() -> None:
+    assert to_json_safe(nested(MAX_DATA_DEPTH)) == nested(MAX_DATA_DEPTH)
+    for make in (list, tuple, lambda members: {"k": members[0]}):
+        with pytest.raises(TypeError, match=f"nested deeper than {MAX_DATA_DEPTH} levels"):
+            to_json_safe(nested(MAX_DATA_DEPTH + 1, make))
+
+
+def test_deeply_nested_tuples_are_a_type_error_not_a_crash() -> None:
+    """orjson has no depth limit for tuples: handed these, it would bring the server down."""
+    with pytest.raises(TypeError, match="nested deeper than"):
+        to_json_safe({"deep": nested(100_000, tuple)})
+    with pytest.raises(TypeError) as caught:  # orjson names the type and chains the reason
+        ServerChannel().message("msg", MappingProxyType({"deep": nested(100_000, tuple)}), tick=1)
+    assert "nested deeper than" in str(caught.value.__cause__)
+
+
+def test_named_tuples_become_lists_and_sets_of_tuples_sort_like_lists() -> None:
+    Exit = collections.namedtuple("Exit", "direction to")
+    value = {"exit": Exit("n", "hall"), "pairs": frozenset({(2, "b"), (1, "z"), (1, "a")})}
+    assert to_json_safe(value) == {"exit": ["n", "hall"], "pairs": [[1, "a"], [1, "z"], [2, "b"]]}
+
+
+def test_a_fault_inside_a_set_or_a_dataclass_is_named_by_where_it_is() -> None:
+    with pytest.raises(TypeError, match=r"data\['s'\]\{…\}\[1\]: bytes"):
+        to_json_safe({"s": frozenset({("ok", b"x")})})
+    with pytest.raises(TypeError, match=r"data\['w'\]\.where: object"):
+        to_json_safe({"w": Wound(object(), 1)})  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------------------------------
