@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from engine.stats import DEFAULT_WINDOW, RollingStats, StatsSummary
+from engine.stats import DEFAULT_WINDOW, RollingTimings, TimingStats
 
 __all__ = ["LoopStats", "TickLoop"]
 
@@ -40,8 +40,8 @@ class LoopStats:
     overruns: int
     skipped_ticks: int
     tick_errors: int
-    tick_duration: StatsSummary
-    lateness: StatsSummary
+    tick_duration: TimingStats
+    lateness: TimingStats
 
     def as_dict(self) -> dict[str, object]:
         """Plain JSON-able values with timings in milliseconds, for display and metrics."""
@@ -108,8 +108,8 @@ class TickLoop:
         self._max_catch_up_ticks = max_catch_up_ticks
         self._clock = clock
         self._sleep = sleep
-        self._tick_duration = RollingStats(stats_window)
-        self._lateness = RollingStats(stats_window)
+        self._tick_duration = RollingTimings(stats_window)
+        self._lateness = RollingTimings(stats_window)
         self._ticks = 0
         self._overruns = 0
         self._skipped_ticks = 0
@@ -173,15 +173,15 @@ class TickLoop:
             self._waiter = None
 
     def stats(self) -> LoopStats:
-        """A snapshot of the counters and timing summaries; sorts the windows, so not per tick."""
+        """A snapshot of the counters and timings; sorts the windows, so not per tick."""
         return LoopStats(
             rate_hz=self._rate_hz,
             ticks=self._ticks,
             overruns=self._overruns,
             skipped_ticks=self._skipped_ticks,
             tick_errors=self._tick_errors,
-            tick_duration=self._tick_duration.summary(),
-            lateness=self._lateness.summary(),
+            tick_duration=self._tick_duration.stats(),
+            lateness=self._lateness.stats(),
         )
 
     async def _run(self, max_ticks: int | None) -> None:

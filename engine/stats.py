@@ -1,7 +1,13 @@
-"""Rolling timing statistics: how long ticks and systems take, recently and since start-up.
+"""Statistics: rolling timings of ticks and systems, and what every source of figures shares.
+
+A stats source (the engine, the tick loop, the database writer, the network hub) answers
+``stats()`` with a typed, frozen snapshot named for it (``EngineStats``, ``LoopStats``,
+``WriterStats``, ``HubStats``); the engine's ``StatsBoard`` keeps the sources by name, and the log,
+the admin ``stats`` command and /metrics all read them there. Timings are kept by
+:class:`RollingTimings`, whose snapshot is a :class:`TimingStats`.
 
 Recording sits on the tick path, so it is O(1) and keeps no more than a fixed window of samples; all
-sorting is deferred to ``summary()``, which runs only when someone asks (admin ``stats``, /metrics).
+sorting is deferred to ``stats()``, which runs only when someone asks (admin ``stats``, /metrics).
 This module must never read a clock or do I/O: callers measure, it only keeps the figures.
 """
 
@@ -9,10 +15,18 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
-__all__ = ["DEFAULT_WINDOW", "RollingStats", "StatsSummary", "nearest_rank"]
+__all__ = [
+    "DEFAULT_WINDOW",
+    "RollingTimings",
+    "Stats",
+    "StatsSource",
+    "TimingStats",
+    "nearest_rank",
+]
 
 DEFAULT_WINDOW = 1024
 """Samples kept for percentiles: about 100 s of ticks at 10 Hz, small enough to sort on demand."""
@@ -37,8 +51,8 @@ def nearest_rank(sorted_values: Sequence[int], percent: float) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class StatsSummary:
-    """A snapshot of a :class:`RollingStats`, safe to hand to another thread or serialise.
+class TimingStats:
+    """A snapshot of a :class:`RollingTimings`, safe to hand to another thread or serialise.
 
     ``count``, ``total_ns``, ``mean_ns`` and ``max_ns`` cover every sample since start-up, so a rare
     spike is never forgotten; ``p50_ns``, ``p99_ns`` and ``window_max_ns`` cover only the last
@@ -77,7 +91,7 @@ class StatsSummary:
         }
 
 
-class RollingStats:
+class RollingTimings:
     """Durations in integer nanoseconds (as from ``time.perf_counter_ns``), kept cheaply.
 
     A ring buffer of the last ``window`` samples feeds the percentiles; running totals and the
@@ -120,12 +134,12 @@ class RollingStats:
         if ns > self._max_ns:
             self._max_ns = ns
 
-    def summary(self) -> StatsSummary:
+    def stats(self) -> TimingStats:
         """Compute the figures now: O(w log w) in the window size, so keep it off the tick path."""
         if self._count == 0:
-            return StatsSummary()
+            return TimingStats()
         ordered = sorted(self._window)
-        return StatsSummary(
+        return TimingStats(
             count=self._count,
             total_ns=self._total_ns,
             mean_ns=self._total_ns / self._count,
@@ -137,4 +151,24 @@ class RollingStats:
         )
 
     def __repr__(self) -> str:
-        return f"RollingStats(window={self.window}, count={self._count})"
+        return f"RollingTimings(window={self.window}, count={self._count})"
+
+
+StatsT_co = TypeVar("StatsT_co", covariant=True)
+
+
+class Stats(Protocol):
+    """A snapshot a service reports, shown on one line of the statistics table and sent to admins
+    (the ``stats`` command's data) as plain values."""
+
+    def as_dict(self) -> Mapping[str, object]: ...
+
+
+class StatsSource(Protocol[StatsT_co]):
+    """Anything that reports figures: ``stats()`` takes a snapshot of them now.
+
+    Taking it may sort timing windows, so it is for whoever asks (the log, an admin, a scrape),
+    never for the tick path; the snapshot is frozen, so it may be handed to another thread.
+    """
+
+    def stats(self) -> StatsT_co: ...

@@ -9,6 +9,7 @@ All of it runs on the event-loop thread, between or right after ticks; nothing h
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping
@@ -25,7 +26,7 @@ from net.protocol import ServerChannel
 from net.ratelimit import TokenBucket
 from net.render import RenderError, render_event
 
-__all__ = ["CLOSE_NORMAL", "CLOSE_POLICY", "Hub", "Link", "Session"]
+__all__ = ["CLOSE_NORMAL", "CLOSE_POLICY", "Hub", "HubStats", "Link", "Session"]
 
 log = logging.getLogger("kadath.net")
 
@@ -342,13 +343,22 @@ class Hub:
             self._leave(character, "shutdown")
         self.playing.clear()
 
-    def figures(self) -> Mapping[str, object]:
-        """For stats and /metrics."""
-        return {
-            "connections": len(self.sessions),
-            "players_online": len(self.playing),
-            "players_linkdead": len(self.linkdead),
-        }
+    def stats(self) -> HubStats:
+        """Who is connected now, for the statistics table, admins and /metrics."""
+        return HubStats(len(self.sessions), len(self.playing), len(self.linkdead))
+
+
+@dataclass(frozen=True, slots=True)
+class HubStats:
+    """The hub at one moment: open connections (logged in or not), players in the world with a
+    live connection, and players whose connection dropped, waiting out their grace period."""
+
+    connections: int
+    players_online: int
+    players_linkdead: int
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
 
 
 def _status_text(status: Mapping[str, object]) -> str:

@@ -187,7 +187,7 @@ class NetServer:
         self.server: Server | None = None
         self.started_at = time.monotonic()
         engine.on_tick_end(self.hub.after_tick)
-        engine.add_stats_source("net", self.hub.figures)
+        engine.stats_board.add("net", self.hub)
 
     async def start(self) -> None:
         cfg = self.config
@@ -363,7 +363,8 @@ class NetServer:
     def metrics(self) -> str:
         """Prometheus text exposition: tick cost, per-system cost, players, writer queue and lag."""
         engine = self.engine
-        tick = engine.tick_cost()
+        engine_stats = engine.stats()
+        tick = engine_stats.tick_cost
         lines = [
             "# HELP kadath_tick The current tick number.",
             "# TYPE kadath_tick counter",
@@ -376,7 +377,7 @@ class NetServer:
             "# HELP kadath_system_seconds_total Time spent in each system and tick phase.",
             "# TYPE kadath_system_seconds_total counter",
         ]
-        for row in engine.stats():
+        for row in engine_stats.rows:
             lines.append(
                 f'kadath_system_seconds_total{{name="{row.name}",kind="{row.kind}"}} '
                 f"{row.cost.total_ns / 1e9:.9f}"
@@ -385,14 +386,14 @@ class NetServer:
             "# HELP kadath_system_runs_total Runs of each system.",
             "# TYPE kadath_system_runs_total counter",
         ]
-        for row in engine.stats():
+        for row in engine_stats.rows:
             lines.append(
                 f'kadath_system_runs_total{{name="{row.name}",kind="{row.kind}"}} {row.runs}'
             )
-        figures = self.hub.figures()
+        figures = self.hub.stats().as_dict()
         for key in ("connections", "players_online", "players_linkdead"):
             lines += [f"# TYPE kadath_{key} gauge", f"kadath_{key} {figures[key]}"]
-        writer = engine.service_stats().get("writer", {})
+        writer = engine.stats_board.services().get("writer", {})
         for key in (
             "queued_batches",
             "pending_rows",
