@@ -21,10 +21,28 @@ from engine.config import Config
 from engine.events import Event
 from engine.plugins import Plugin, PluginError, Registry, discover_plugins, load_plugins
 from engine.scheduler import Scheduler
-from engine.stats import RollingTimings, Stats, StatsSource, TimingStats
+from engine.stats import (
+    Metric,
+    MetricKind,
+    Reading,
+    RollingTimings,
+    Stats,
+    StatsSource,
+    TimingStats,
+    gauge,
+    summary,
+)
 from engine.world import Changes, World
 
-__all__ = ["CostRow", "Engine", "EngineStats", "StatsBoard", "StopRequest", "TickResult"]
+__all__ = [
+    "ENGINE_METRICS",
+    "CostRow",
+    "Engine",
+    "EngineStats",
+    "StatsBoard",
+    "StopRequest",
+    "TickResult",
+]
 
 log = logging.getLogger("kadath.engine")
 
@@ -83,6 +101,48 @@ class EngineStats:
                 f"{r.cost.max_ns / 1e6:>8.3f} {r.cost.total_ns / 1e6:>10.1f}  {note}"
             )
         return "\n".join(lines)
+
+
+def _per_row(value: Callable[[CostRow], float]) -> Callable[[EngineStats], list[Reading]]:
+    """Read one figure of every phase and system, labelled by its name and kind."""
+    return lambda stats: [((row.name, row.kind), value(row)) for row in stats.rows]
+
+
+ENGINE_METRICS: tuple[Metric[EngineStats], ...] = (
+    gauge(
+        "kadath_tick",
+        "The tick the world is at. Restored from the database at start-up, so not a counter.",
+        lambda stats: stats.tick,
+    ),
+    summary(
+        "kadath_tick_duration_seconds",
+        "What whole ticks cost: quantiles over the recent window, sum and count since start-up.",
+        lambda stats: stats.tick_cost,
+    ),
+    gauge("kadath_entities", "Entities in the world.", lambda stats: stats.entities),
+    Metric(
+        "kadath_system_seconds_total",
+        MetricKind.COUNTER,
+        "Time spent in each system and tick phase.",
+        _per_row(lambda row: row.cost.total_ns / 1e9),
+        labels=("name", "kind"),
+    ),
+    Metric(
+        "kadath_system_runs_total",
+        MetricKind.COUNTER,
+        "Runs of each system and tick phase.",
+        _per_row(lambda row: row.runs),
+        labels=("name", "kind"),
+    ),
+    Metric(
+        "kadath_system_failures_total",
+        MetricKind.COUNTER,
+        "Runs of each system and tick phase that raised; a system that keeps failing is disabled.",
+        _per_row(lambda row: row.failures),
+        labels=("name", "kind"),
+    ),
+)
+"""What /metrics shows of the engine: its clock, and the cost of its ticks, phases and systems."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +207,8 @@ class Engine:
     ``plugins`` defaults to every plugin installed under the ``kadath.plugins`` entry point; tests
     pass an explicit list. A listener that raises is logged and counted; the world goes on.
     """
+
+    metrics = ENGINE_METRICS
 
     def __init__(
         self,

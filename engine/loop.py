@@ -14,9 +14,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from engine.stats import DEFAULT_WINDOW, RollingTimings, TimingStats
+from engine.stats import DEFAULT_WINDOW, Metric, RollingTimings, TimingStats, counter, summary
 
-__all__ = ["LoopStats", "TickLoop"]
+__all__ = ["LOOP_METRICS", "LoopStats", "TickLoop"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,35 @@ class LoopStats:
         }
 
 
+LOOP_METRICS: tuple[Metric[LoopStats], ...] = (
+    counter(
+        "kadath_loop_ticks_total", "Ticks run, including those that raised.", lambda s: s.ticks
+    ),
+    counter(
+        "kadath_loop_overruns_total",
+        "Ticks that took longer than one period.",
+        lambda stats: stats.overruns,
+    ),
+    counter(
+        "kadath_loop_skipped_ticks_total",
+        "Tick deadlines dropped because the loop was too far behind to catch up.",
+        lambda stats: stats.skipped_ticks,
+    ),
+    counter(
+        "kadath_loop_tick_errors_total",
+        "Ticks that raised: an engine bug; the loop kept running.",
+        lambda stats: stats.tick_errors,
+    ),
+    summary(
+        "kadath_loop_lateness_seconds",
+        "How long after its deadline each tick started: the event loop's congestion.",
+        lambda stats: stats.lateness,
+    ),
+)
+"""What /metrics shows of the tick loop. Its tick durations are left to the engine's
+``kadath_tick_duration_seconds``: one figure, one name."""
+
+
 class TickLoop:
     """Call ``tick`` ``rate_hz`` times a second, on deadlines that never drift.
 
@@ -83,6 +112,8 @@ class TickLoop:
     overrun (a tick longer than one period) is judged on ``clock``, the same clock as the
     deadlines, while tick durations are recorded with ``time.perf_counter_ns`` for precision.
     """
+
+    metrics = LOOP_METRICS
 
     def __init__(
         self,

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
-from engine.stats import RollingTimings, TimingStats
+from engine.stats import Metric, RollingTimings, TimingStats, counter, gauge, summary
 from persist.schema import MetaRow, Schema, TombstoneRow
 from persist.snapshot import Batch
 
@@ -37,6 +37,7 @@ __all__ = [
     "DELETE_CHUNK",
     "MAX_BACKOFF_S",
     "MIN_BACKOFF_S",
+    "WRITER_METRICS",
     "Quarantined",
     "Writer",
     "WriterStats",
@@ -92,6 +93,61 @@ class WriterStats:
         figures["flush_p50_ms"] = round(self.flush_duration.p50_ns / 1e6, 3)
         figures["flush_p99_ms"] = round(self.flush_duration.p99_ns / 1e6, 3)
         return figures
+
+
+WRITER_METRICS: tuple[Metric[WriterStats], ...] = (
+    gauge(
+        "kadath_writer_queued_batches",
+        "Ticks' batches handed to the writer and not yet merged.",
+        lambda stats: stats.queued_batches,
+    ),
+    gauge(
+        "kadath_writer_pending_rows",
+        "Rows merged and waiting for the next flush (kept in memory while the database is down).",
+        lambda stats: stats.pending_rows,
+    ),
+    gauge(
+        "kadath_writer_last_saved_tick",
+        "The tick of the last committed flush: what a crash now would go back to.",
+        lambda stats: stats.last_saved_tick,
+    ),
+    gauge(
+        "kadath_writer_lag_ticks",
+        "Ticks handed to the writer and not yet saved.",
+        lambda stats: stats.lag_ticks,
+    ),
+    counter(
+        "kadath_writer_flushes_total",
+        "Flushes committed.",
+        lambda stats: stats.flushes,
+    ),
+    counter(
+        "kadath_writer_rows_written_total",
+        "Rows written by committed flushes.",
+        lambda stats: stats.rows_written,
+    ),
+    counter(
+        "kadath_writer_failures_total",
+        "Flushes that failed and were retried.",
+        lambda stats: stats.failures,
+    ),
+    gauge(
+        "kadath_writer_consecutive_failures",
+        "Flushes failed in a row, now: 0 in normal play, climbing during a database outage.",
+        lambda stats: stats.consecutive_failures,
+    ),
+    gauge(
+        "kadath_writer_quarantined",
+        "Rows that could never be written, logged and dropped.",
+        lambda stats: stats.quarantined,
+    ),
+    summary(
+        "kadath_writer_flush_duration_seconds",
+        "How long a flush takes: quantiles over the recent window, sum and count since start-up.",
+        lambda stats: stats.flush_duration,
+    ),
+)
+"""What /metrics shows of the writer: how far the database is behind the world, and why."""
 
 
 def _upsert_statement(db: sa.Engine, table: sa.Table, key: Sequence[str]) -> Any:
@@ -156,6 +212,8 @@ class Writer:
 
     Tests drive :meth:`flush_now` directly, without starting the thread.
     """
+
+    metrics = WRITER_METRICS
 
     #: Write each table's rows in key order (see :meth:`_upsert`); off only to measure the gain.
     key_order: bool = True

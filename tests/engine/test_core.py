@@ -25,6 +25,7 @@ from engine.core import Engine, StatsBoard, TickResult
 from engine.events import Event, Scope
 from engine.plugins import Plugin, PluginKit
 from engine.scheduler import System, SystemContext
+from engine.stats import Metric, gauge
 from engine.world import World
 
 # --------------------------------------------------------------------------------------------------
@@ -390,6 +391,10 @@ class QueueStats:
 
 
 class Queue:
+    metrics: tuple[Metric[QueueStats], ...] = (
+        gauge("test_queue_depth", "Items waiting.", lambda stats: stats.depth),
+    )
+
     def __init__(self, depth: int) -> None:
         self.depth = depth
 

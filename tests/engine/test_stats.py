@@ -7,7 +7,16 @@ import random
 
 import pytest
 
-from engine.stats import RollingTimings, TimingStats, nearest_rank
+from engine.stats import (
+    Metric,
+    MetricKind,
+    RollingTimings,
+    TimingStats,
+    counter,
+    gauge,
+    nearest_rank,
+    summary,
+)
 
 
 def test_empty_timings_are_all_zeros() -> None:
@@ -135,3 +144,41 @@ def test_timing_stats_in_milliseconds_for_display() -> None:
         "window_max_ms": 2.5,
         "window_count": 2,
     }
+
+
+# --------------------------------------------------------------------------------------------------
+# Metric declarations
+
+
+def test_the_helpers_declare_one_reading_without_labels() -> None:
+    level: Metric[None] = gauge("test_level", "A level.", lambda stats: 4)
+    assert (level.kind, level.labels, list(level.read(None))) == (MetricKind.GAUGE, (), [((), 4)])
+    spent: Metric[None] = counter("test_spent_total", "Spent.", lambda stats: 2.5)
+    assert (spent.kind, list(spent.read(None))) == (MetricKind.COUNTER, [((), 2.5)])
+    timings = TimingStats(count=1)
+    wait: Metric[None] = summary("test_wait_seconds", "Waits.", lambda stats: timings)
+    assert (wait.kind, list(wait.read(None))) == (MetricKind.SUMMARY, [((), timings)])
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "labels", "why"),
+    [
+        ("test_spent", MetricKind.COUNTER, (), "ends in _total"),
+        ("test_wait_ms", MetricKind.SUMMARY, (), "end it in _seconds"),
+        ("test wait", MetricKind.GAUGE, (), "not a metric name"),
+        ("9lives", MetricKind.GAUGE, (), "not a metric name"),
+        ("test_level", MetricKind.GAUGE, ("bad-label",), "not a label name"),
+        ("test_level", MetricKind.GAUGE, ("__reserved",), "not a label name"),
+        ("test_wait_seconds", MetricKind.SUMMARY, ("quantile",), "summary's own label"),
+    ],
+)
+def test_a_declaration_that_prometheus_would_misread_is_refused_when_made(
+    name: str, kind: MetricKind, labels: tuple[str, ...], why: str
+) -> None:
+    with pytest.raises(ValueError, match=why):
+        Metric(name, kind, "Some help.", lambda stats: [], labels=labels)
+
+
+def test_a_declaration_needs_its_help_text() -> None:
+    with pytest.raises(ValueError, match="help"):
+        gauge("test_level", "", lambda stats: 1)
