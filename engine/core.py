@@ -24,7 +24,6 @@ from engine.scheduler import Scheduler
 from engine.stats import (
     Metric,
     MetricKind,
-    Reading,
     RollingTimings,
     Stats,
     StatsSource,
@@ -103,9 +102,15 @@ class EngineStats:
         return "\n".join(lines)
 
 
-def _per_row(value: Callable[[CostRow], float]) -> Callable[[EngineStats], list[Reading]]:
-    """Read one figure of every phase and system, labelled by its name and kind."""
-    return lambda stats: [((row.name, row.kind), value(row)) for row in stats.rows]
+def _row_counter(name: str, help: str, value: Callable[[CostRow], float]) -> Metric[EngineStats]:
+    """A counter of every phase and system, labelled by its name and kind."""
+    return Metric(
+        name,
+        MetricKind.COUNTER,
+        help,
+        lambda stats: [((row.name, row.kind), value(row)) for row in stats.rows],
+        labels=("name", "kind"),
+    )
 
 
 ENGINE_METRICS: tuple[Metric[EngineStats], ...] = (
@@ -120,26 +125,20 @@ ENGINE_METRICS: tuple[Metric[EngineStats], ...] = (
         lambda stats: stats.tick_cost,
     ),
     gauge("kadath_entities", "Entities in the world.", lambda stats: stats.entities),
-    Metric(
+    _row_counter(
         "kadath_system_seconds_total",
-        MetricKind.COUNTER,
         "Time spent in each system and tick phase.",
-        _per_row(lambda row: row.cost.total_ns / 1e9),
-        labels=("name", "kind"),
+        lambda row: row.cost.total_ns / 1e9,
     ),
-    Metric(
+    _row_counter(
         "kadath_system_runs_total",
-        MetricKind.COUNTER,
         "Runs of each system and tick phase.",
-        _per_row(lambda row: row.runs),
-        labels=("name", "kind"),
+        lambda row: row.runs,
     ),
-    Metric(
+    _row_counter(
         "kadath_system_failures_total",
-        MetricKind.COUNTER,
         "Runs of each system and tick phase that raised; a system that keeps failing is disabled.",
-        _per_row(lambda row: row.failures),
-        labels=("name", "kind"),
+        lambda row: row.failures,
     ),
 )
 """What /metrics shows of the engine: its clock, and the cost of its ticks, phases and systems."""
