@@ -28,7 +28,8 @@ SKIP_WARNING_INTERVAL_S = 10.0
 
 @dataclass(frozen=True, slots=True)
 class LoopStats:
-    """The loop's health at a glance, for the admin ``stats`` command, /metrics and PERFORMANCE.md.
+    """The loop's health at a glance: the snapshot ``TickLoop.stats()`` returns, for the log, the
+    benchmarks (PERFORMANCE.md) and /metrics (``LOOP_METRICS``).
 
     ``ticks`` counts ticks run, including those that raised; ``skipped_ticks`` counts deadlines
     dropped because the loop was too far behind to catch up; ``lateness`` is how long after its
@@ -81,8 +82,9 @@ LOOP_METRICS: tuple[Metric[LoopStats], ...] = (
         lambda stats: stats.lateness,
     ),
 )
-"""What /metrics shows of the tick loop. Its tick durations are left to the engine's
-``kadath_tick_duration_seconds``: one figure, one name."""
+"""What /metrics shows of the tick loop, once whoever runs the loop puts it on the engine's stats
+board. Its tick durations are left to the engine's ``kadath_tick_duration_seconds``: one figure,
+one name."""
 
 
 class TickLoop:

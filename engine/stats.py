@@ -107,7 +107,7 @@ class RollingTimings:
 
     A ring buffer of the last ``window`` samples feeds the percentiles; running totals and the
     all-time maximum are updated in place, so ``record`` costs the same on day one and day ninety.
-    Not thread-safe: record and summarise from the thread that owns the measured work.
+    Not thread-safe: record and take ``stats()`` from the thread that owns the measured work.
     """
 
     __slots__ = ("_count", "_max_ns", "_size", "_total_ns", "_window")
