@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from engine.accounts import AccountStore
 from engine.clock import Calendar, Clock
@@ -20,10 +21,27 @@ from engine.config import Config
 from engine.events import Event
 from engine.plugins import Plugin, PluginError, Registry, discover_plugins, load_plugins
 from engine.scheduler import Scheduler
-from engine.stats import RollingStats, StatsSummary
+from engine.stats import (
+    Metric,
+    MetricKind,
+    RollingTimings,
+    Stats,
+    StatsSource,
+    TimingStats,
+    gauge,
+    summary,
+)
 from engine.world import Changes, World
 
-__all__ = ["Engine", "StatsBoard", "StatsRow", "StopRequest", "TickResult"]
+__all__ = [
+    "ENGINE_METRICS",
+    "CostRow",
+    "Engine",
+    "EngineStats",
+    "StatsBoard",
+    "StopRequest",
+    "TickResult",
+]
 
 log = logging.getLogger("kadath.engine")
 
@@ -38,7 +56,7 @@ class TickResult:
 
 
 @dataclass(frozen=True, slots=True)
-class StatsRow:
+class CostRow:
     """One line of the engine's cost table: a tick phase or a system."""
 
     name: str
@@ -49,7 +67,81 @@ class StatsRow:
     runs: int
     failures: int
     note: str
-    cost: StatsSummary
+    cost: TimingStats
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStats:
+    """The engine at one moment: where its clock is, and what ticks, their phases and every system
+    cost (``rows``, most expensive first)."""
+
+    tick: int
+    rate_hz: float
+    entities: int
+    tick_cost: TimingStats
+    rows: tuple[CostRow, ...]
+
+    def table(self) -> str:
+        """The cost table as text: a headline, then one line per phase and system."""
+        tick = self.tick_cost
+        lines = [
+            f"tick {self.tick} at {self.rate_hz:g} Hz; tick cost "
+            f"p50 {tick.p50_ns / 1e6:.3f} ms, p99 {tick.p99_ns / 1e6:.3f} ms, "
+            f"max {tick.max_ns / 1e6:.3f} ms; entities {self.entities}",
+            f"{'name':<24} {'kind':<6} {'phase':<6} {'every':>7} {'runs':>8} {'fail':>5} "
+            f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'total ms':>10}  note",
+        ]
+        for r in self.rows:
+            every = f"{r.every_s:g}s" if r.kind == "system" and r.every_s else "tick"
+            note = r.note or ("" if r.enabled else "disabled")
+            lines.append(
+                f"{r.name:<24} {r.kind:<6} {r.phase:<6} {every:>7} {r.runs:>8} {r.failures:>5} "
+                f"{r.cost.p50_ns / 1e6:>8.3f} {r.cost.p99_ns / 1e6:>8.3f} "
+                f"{r.cost.max_ns / 1e6:>8.3f} {r.cost.total_ns / 1e6:>10.1f}  {note}"
+            )
+        return "\n".join(lines)
+
+
+def _row_counter(name: str, help: str, value: Callable[[CostRow], float]) -> Metric[EngineStats]:
+    """A counter of every phase and system, labelled by its name and kind."""
+    return Metric(
+        name,
+        MetricKind.COUNTER,
+        help,
+        lambda stats: [((row.name, row.kind), value(row)) for row in stats.rows],
+        labels=("name", "kind"),
+    )
+
+
+ENGINE_METRICS: tuple[Metric[EngineStats], ...] = (
+    gauge(
+        "kadath_tick",
+        "The tick the world is at. Restored from the database at start-up, so not a counter.",
+        lambda stats: stats.tick,
+    ),
+    summary(
+        "kadath_tick_duration_seconds",
+        "What whole ticks cost: quantiles over the recent window, sum and count since start-up.",
+        lambda stats: stats.tick_cost,
+    ),
+    gauge("kadath_entities", "Entities in the world.", lambda stats: stats.entities),
+    _row_counter(
+        "kadath_system_seconds_total",
+        "Time spent in each system and tick phase.",
+        lambda row: row.cost.total_ns / 1e9,
+    ),
+    _row_counter(
+        "kadath_system_runs_total",
+        "Runs of each system and tick phase.",
+        lambda row: row.runs,
+    ),
+    _row_counter(
+        "kadath_system_failures_total",
+        "Runs of each system and tick phase that raised; a system that keeps failing is disabled.",
+        lambda row: row.failures,
+    ),
+)
+"""What /metrics shows of the engine: its clock, and the cost of its ticks, phases and systems."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,21 +152,51 @@ class StopRequest:
 
 
 class StatsBoard:
-    """A world resource through which rules (the admin ``stats`` command) read the cost table."""
+    """Every stats source of one engine, by name: the engine's own first, then those the services
+    around it add (the database writer, the network hub).
+
+    The engine publishes its board as a world resource, so rules (the admin ``stats`` command)
+    read it without reaching the engine; the log and /metrics read the same board, so the three
+    never disagree. A source that fails to report is shown with its error, never raised.
+    """
+
+    ENGINE = "engine"
+    """The name the engine's own figures go by."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._services: dict[str, StatsSource[Stats]] = {}
 
-    def text(self) -> str:
-        return self._engine.format_stats()
+    def add(self, name: str, source: StatsSource[Stats]) -> None:
+        """Report a service's figures (the writer's queue and lag, players online) as ``name``."""
+        if name == self.ENGINE:
+            raise ValueError(f"{name!r} is the engine's own name on the stats board")
+        self._services[name] = source
+
+    def sources(self) -> list[tuple[str, StatsSource[Any]]]:
+        """Every source with its name, the engine first."""
+        return [(self.ENGINE, self._engine), *self._services.items()]
 
     def services(self) -> dict[str, Mapping[str, object]]:
-        return self._engine.service_stats()
+        """Every service's figures now, as plain values; a failing source reports its error."""
+        report: dict[str, Mapping[str, object]] = {}
+        for name, source in self._services.items():
+            try:
+                report[name] = source.stats().as_dict()
+            except Exception as exc:
+                report[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        return report
+
+    def text(self) -> str:
+        """The engine's cost table and one line per service, for the log and the admin ``stats``."""
+        lines = [self._engine.stats().table()]
+        for name, figures in self.services().items():
+            shown = ", ".join(f"{k} {v}" for k, v in figures.items() if not isinstance(v, Mapping))
+            lines.append(f"{name}: {shown}")
+        return "\n".join(lines)
 
 
 TickListener = Callable[[TickResult], None]
-#: Reports a service's state for the stats table: name -> a flat mapping of figures.
-StatsSource = Callable[[], Mapping[str, object]]
 RoleOf = Callable[[int], str]
 
 
@@ -84,6 +206,8 @@ class Engine:
     ``plugins`` defaults to every plugin installed under the ``kadath.plugins`` entry point; tests
     pass an explicit list. A listener that raises is logged and counted; the world goes on.
     """
+
+    metrics = ENGINE_METRICS
 
     def __init__(
         self,
@@ -119,10 +243,12 @@ class Engine:
                 clashes[owner] = f"{clashes[owner]}; {exc}" if owner in clashes else str(exc)
         if clashes:
             raise PluginError(clashes)
+        #: The engine's figures and those of every service, read by the log, admins and /metrics.
+        self.stats_board = StatsBoard(self)
         # Published for commands about commands (help) and about the server (stats): handlers
         # reach only the world.
         world.insert_resource(self.commands)
-        world.insert_resource(StatsBoard(self))
+        world.insert_resource(self.stats_board)
         self.inbox = CommandInbox()
         self.role_of = role_of
         #: Where accounts live, set by the persistence service at start-up (None in bare tests).
@@ -135,10 +261,9 @@ class Engine:
             stats_window=window,
         )
         self._listeners: list[TickListener] = []
-        self._stats_sources: dict[str, StatsSource] = {}
         self.listener_failures = 0
-        self._timing = {
-            name: RollingStats(window) for name in ("tick", "commands", "systems", "hand-off")
+        self._phase_timings = {
+            name: RollingTimings(window) for name in ("tick", "commands", "systems", "hand-off")
         }
 
     def build_world(self) -> None:
@@ -182,11 +307,11 @@ class Engine:
                 self.listener_failures += 1
                 log.exception("tick listener %r failed at tick %d", listener, tick)
         finished = clock()
-        timing = self._timing
-        timing["commands"].record(commands_done - started)
-        timing["systems"].record(systems_done - commands_done)
-        timing["hand-off"].record(finished - systems_done)
-        timing["tick"].record(finished - started)
+        timings = self._phase_timings
+        timings["commands"].record(commands_done - started)
+        timings["systems"].record(systems_done - commands_done)
+        timings["hand-off"].record(finished - systems_done)
+        timings["tick"].record(finished - started)
         return result
 
     def run_ticks(self, count: int) -> list[TickResult]:
@@ -195,16 +320,20 @@ class Engine:
 
     # ------------------------------------------------------------------ stats
 
-    def stats(self) -> list[StatsRow]:
-        """Every tick phase and every system with its measured cost, most expensive first."""
+    def stats(self) -> EngineStats:
+        """The clock, and every tick phase and system with its measured cost, most expensive first.
+
+        Sorts every timing window: for whoever asks (the log, an admin, a scrape), not per tick.
+        """
+        phases = {name: timings.stats() for name, timings in self._phase_timings.items()}
         rows = [
-            StatsRow(name, "phase", "-", 0.0, True, t.summary().count, 0, "", t.summary())
-            for name, t in self._timing.items()
+            CostRow(name, "phase", "-", 0.0, True, cost.count, 0, "", cost)
+            for name, cost in phases.items()
             if name != "tick"
         ]
         for s in self.scheduler.stats():
             rows.append(
-                StatsRow(
+                CostRow(
                     s.name,
                     "system",
                     s.phase,
@@ -217,44 +346,10 @@ class Engine:
                 )
             )
         rows.sort(key=lambda r: (-r.cost.total_ns, r.name))
-        return rows
-
-    def add_stats_source(self, name: str, source: StatsSource) -> None:
-        """Include a service's figures (the writer's queue and lag, players online) in stats."""
-        self._stats_sources[name] = source
-
-    def service_stats(self) -> dict[str, Mapping[str, object]]:
-        """Every stats source's current figures; a failing source reports its error."""
-        report: dict[str, Mapping[str, object]] = {}
-        for name, source in self._stats_sources.items():
-            try:
-                report[name] = source()
-            except Exception as exc:
-                report[name] = {"error": f"{type(exc).__name__}: {exc}"}
-        return report
-
-    def tick_cost(self) -> StatsSummary:
-        return self._timing["tick"].summary()
+        clock = self.world.clock
+        return EngineStats(clock.tick, clock.rate_hz, len(self.world), phases["tick"], tuple(rows))
 
     def format_stats(self) -> str:
-        """The cost table as text, for the log and the admin ``stats`` command."""
-        tick = self.tick_cost()
-        lines = [
-            f"tick {self.world.clock.tick} at {self.world.clock.rate_hz:g} Hz; tick cost "
-            f"p50 {tick.p50_ns / 1e6:.3f} ms, p99 {tick.p99_ns / 1e6:.3f} ms, "
-            f"max {tick.max_ns / 1e6:.3f} ms; entities {len(self.world)}",
-            f"{'name':<24} {'kind':<6} {'phase':<6} {'every':>7} {'runs':>8} {'fail':>5} "
-            f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'total ms':>10}  note",
-        ]
-        for r in self.stats():
-            every = f"{r.every_s:g}s" if r.kind == "system" and r.every_s else "tick"
-            note = r.note or ("" if r.enabled else "disabled")
-            lines.append(
-                f"{r.name:<24} {r.kind:<6} {r.phase:<6} {every:>7} {r.runs:>8} {r.failures:>5} "
-                f"{r.cost.p50_ns / 1e6:>8.3f} {r.cost.p99_ns / 1e6:>8.3f} "
-                f"{r.cost.max_ns / 1e6:>8.3f} {r.cost.total_ns / 1e6:>10.1f}  {note}"
-            )
-        for name, figures in self.service_stats().items():
-            shown = ", ".join(f"{k} {v}" for k, v in figures.items() if not isinstance(v, Mapping))
-            lines.append(f"{name}: {shown}")
-        return "\n".join(lines)
+        """The statistics table as text (the engine's and every service's), for the log and the
+        admin ``stats`` command."""
+        return self.stats_board.text()

@@ -14,9 +14,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from engine.stats import DEFAULT_WINDOW, RollingStats, StatsSummary
+from engine.stats import DEFAULT_WINDOW, Metric, RollingTimings, TimingStats, counter, summary
 
-__all__ = ["LoopStats", "TickLoop"]
+__all__ = ["LOOP_METRICS", "LoopStats", "TickLoop"]
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,8 @@ SKIP_WARNING_INTERVAL_S = 10.0
 
 @dataclass(frozen=True, slots=True)
 class LoopStats:
-    """The loop's health at a glance, for the admin ``stats`` command, /metrics and PERFORMANCE.md.
+    """The loop's health at a glance: the snapshot ``TickLoop.stats()`` returns, for the log, the
+    benchmarks (PERFORMANCE.md) and /metrics (``LOOP_METRICS``).
 
     ``ticks`` counts ticks run, including those that raised; ``skipped_ticks`` counts deadlines
     dropped because the loop was too far behind to catch up; ``lateness`` is how long after its
@@ -40,8 +41,8 @@ class LoopStats:
     overruns: int
     skipped_ticks: int
     tick_errors: int
-    tick_duration: StatsSummary
-    lateness: StatsSummary
+    tick_duration: TimingStats
+    lateness: TimingStats
 
     def as_dict(self) -> dict[str, object]:
         """Plain JSON-able values with timings in milliseconds, for display and metrics."""
@@ -54,6 +55,36 @@ class LoopStats:
             "tick_duration": self.tick_duration.as_ms_dict(),
             "lateness": self.lateness.as_ms_dict(),
         }
+
+
+LOOP_METRICS: tuple[Metric[LoopStats], ...] = (
+    counter(
+        "kadath_loop_ticks_total", "Ticks run, including those that raised.", lambda s: s.ticks
+    ),
+    counter(
+        "kadath_loop_overruns_total",
+        "Ticks that took longer than one period.",
+        lambda stats: stats.overruns,
+    ),
+    counter(
+        "kadath_loop_skipped_ticks_total",
+        "Tick deadlines dropped because the loop was too far behind to catch up.",
+        lambda stats: stats.skipped_ticks,
+    ),
+    counter(
+        "kadath_loop_tick_errors_total",
+        "Ticks that raised: an engine bug; the loop kept running.",
+        lambda stats: stats.tick_errors,
+    ),
+    summary(
+        "kadath_loop_lateness_seconds",
+        "How long after its deadline each tick started: the event loop's congestion.",
+        lambda stats: stats.lateness,
+    ),
+)
+"""What /metrics shows of the tick loop, once whoever runs the loop puts it on the engine's stats
+board. Its tick durations are left to the engine's ``kadath_tick_duration_seconds``: one figure,
+one name."""
 
 
 class TickLoop:
@@ -84,6 +115,8 @@ class TickLoop:
     deadlines, while tick durations are recorded with ``time.perf_counter_ns`` for precision.
     """
 
+    metrics = LOOP_METRICS
+
     def __init__(
         self,
         tick: Callable[[], object],
@@ -108,8 +141,8 @@ class TickLoop:
         self._max_catch_up_ticks = max_catch_up_ticks
         self._clock = clock
         self._sleep = sleep
-        self._tick_duration = RollingStats(stats_window)
-        self._lateness = RollingStats(stats_window)
+        self._tick_duration = RollingTimings(stats_window)
+        self._lateness = RollingTimings(stats_window)
         self._ticks = 0
         self._overruns = 0
         self._skipped_ticks = 0
@@ -173,15 +206,15 @@ class TickLoop:
             self._waiter = None
 
     def stats(self) -> LoopStats:
-        """A snapshot of the counters and timing summaries; sorts the windows, so not per tick."""
+        """A snapshot of the counters and timings; sorts the windows, so not per tick."""
         return LoopStats(
             rate_hz=self._rate_hz,
             ticks=self._ticks,
             overruns=self._overruns,
             skipped_ticks=self._skipped_ticks,
             tick_errors=self._tick_errors,
-            tick_duration=self._tick_duration.summary(),
-            lateness=self._lateness.summary(),
+            tick_duration=self._tick_duration.stats(),
+            lateness=self._lateness.stats(),
         )
 
     async def _run(self, max_ticks: int | None) -> None:

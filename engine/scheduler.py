@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.stats import RollingStats, StatsSummary
+from engine.stats import RollingTimings, TimingStats
 
 if TYPE_CHECKING:
     from engine.world import World
@@ -139,11 +139,14 @@ class SystemStats:
     failures: int
     consecutive_failures: int
     disabled_reason: str
-    cost: StatsSummary
+    cost: TimingStats
 
 
 @dataclass(slots=True)
-class _Entry:
+class _ScheduledSystem:
+    """A system as the scheduler runs it: its place in the order, when it is next due, and what
+    its runs have cost and how they ended so far (the mutable side of a ``SystemStats`` row)."""
+
     system: System
     order: int
     anchor_s: (
@@ -151,7 +154,7 @@ class _Entry:
     )
     intervals: int  # k of the next due time
     last_run_s: float
-    timing: RollingStats
+    timings: RollingTimings
     runs: int = 0
     failures: int = 0
     consecutive_failures: int = 0
@@ -228,7 +231,7 @@ class Scheduler:
             raise ValueError(f"failure_limit must be >= 1, got {failure_limit}")
         self.failure_limit = failure_limit
         self._entries = [
-            _Entry(sys, i, start_s, 1, start_s, RollingStats(stats_window))
+            _ScheduledSystem(sys, i, start_s, 1, start_s, RollingTimings(stats_window))
             for i, sys in enumerate(order_systems(systems))
         ]
         self._by_name = {entry.system.name: entry for entry in self._entries}
@@ -261,15 +264,15 @@ class Scheduler:
             try:
                 sys.run(world, ctx)
             except Exception:
-                entry.timing.record(clock() - started)
+                entry.timings.record(clock() - started)
                 entry.runs += 1
                 self._failed(entry, tick)
             else:
-                entry.timing.record(clock() - started)
+                entry.timings.record(clock() - started)
                 entry.runs += 1
                 entry.consecutive_failures = 0
 
-    def _failed(self, entry: _Entry, tick: int) -> None:
+    def _failed(self, entry: _ScheduledSystem, tick: int) -> None:
         entry.failures += 1
         entry.consecutive_failures += 1
         log.exception("system %r failed at tick %d", entry.system.name, tick)
@@ -299,7 +302,7 @@ class Scheduler:
         entry.enabled = False
         entry.disabled_reason = reason
 
-    def _entry(self, name: str) -> _Entry:
+    def _entry(self, name: str) -> _ScheduledSystem:
         try:
             return self._by_name[name]
         except KeyError:
@@ -321,7 +324,7 @@ class Scheduler:
                 failures=e.failures,
                 consecutive_failures=e.consecutive_failures,
                 disabled_reason=e.disabled_reason,
-                cost=e.timing.summary(),
+                cost=e.timings.stats(),
             )
             for e in self._entries
         ]

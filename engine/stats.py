@@ -1,18 +1,43 @@
-"""Rolling timing statistics: how long ticks and systems take, recently and since start-up.
+"""Statistics: rolling timings of ticks and systems, and what every source of figures shares.
+
+A stats source (the engine, the tick loop, the database writer, the network hub) answers
+``stats()`` with a typed, frozen snapshot named for it (``EngineStats``, ``LoopStats``,
+``WriterStats``, ``HubStats``), and declares beside it the metrics /metrics exposes from that
+snapshot (:class:`Metric`). The engine's ``StatsBoard`` keeps the sources by name, and the log, the
+admin ``stats`` command and /metrics all read them there. Timings are kept by
+:class:`RollingTimings`, whose snapshot is a :class:`TimingStats`.
 
 Recording sits on the tick path, so it is O(1) and keeps no more than a fixed window of samples; all
-sorting is deferred to ``summary()``, which runs only when someone asks (admin ``stats``, /metrics).
-This module must never read a clock or do I/O: callers measure, it only keeps the figures.
+sorting is deferred to ``stats()``, which runs only when someone asks (admin ``stats``, /metrics).
+This module must never read a clock or do I/O: callers measure, it only keeps the figures. Nor
+does it know any metrics library: a declaration is plain data, which the network shell turns into
+Prometheus families.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
-__all__ = ["DEFAULT_WINDOW", "RollingStats", "StatsSummary", "nearest_rank"]
+__all__ = [
+    "DEFAULT_WINDOW",
+    "Metric",
+    "MetricKind",
+    "Reading",
+    "RollingTimings",
+    "Stats",
+    "StatsSource",
+    "TimingStats",
+    "counter",
+    "gauge",
+    "nearest_rank",
+    "summary",
+]
 
 DEFAULT_WINDOW = 1024
 """Samples kept for percentiles: about 100 s of ticks at 10 Hz, small enough to sort on demand."""
@@ -37,8 +62,8 @@ def nearest_rank(sorted_values: Sequence[int], percent: float) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class StatsSummary:
-    """A snapshot of a :class:`RollingStats`, safe to hand to another thread or serialise.
+class TimingStats:
+    """A snapshot of a :class:`RollingTimings`, safe to hand to another thread or serialise.
 
     ``count``, ``total_ns``, ``mean_ns`` and ``max_ns`` cover every sample since start-up, so a rare
     spike is never forgotten; ``p50_ns``, ``p99_ns`` and ``window_max_ns`` cover only the last
@@ -77,12 +102,12 @@ class StatsSummary:
         }
 
 
-class RollingStats:
+class RollingTimings:
     """Durations in integer nanoseconds (as from ``time.perf_counter_ns``), kept cheaply.
 
     A ring buffer of the last ``window`` samples feeds the percentiles; running totals and the
     all-time maximum are updated in place, so ``record`` costs the same on day one and day ninety.
-    Not thread-safe: record and summarise from the thread that owns the measured work.
+    Not thread-safe: record and take ``stats()`` from the thread that owns the measured work.
     """
 
     __slots__ = ("_count", "_max_ns", "_size", "_total_ns", "_window")
@@ -120,12 +145,12 @@ class RollingStats:
         if ns > self._max_ns:
             self._max_ns = ns
 
-    def summary(self) -> StatsSummary:
+    def stats(self) -> TimingStats:
         """Compute the figures now: O(w log w) in the window size, so keep it off the tick path."""
         if self._count == 0:
-            return StatsSummary()
+            return TimingStats()
         ordered = sorted(self._window)
-        return StatsSummary(
+        return TimingStats(
             count=self._count,
             total_ns=self._total_ns,
             mean_ns=self._total_ns / self._count,
@@ -137,4 +162,97 @@ class RollingStats:
         )
 
     def __repr__(self) -> str:
-        return f"RollingStats(window={self.window}, count={self._count})"
+        return f"RollingTimings(window={self.window}, count={self._count})"
+
+
+StatsT = TypeVar("StatsT")
+StatsT_co = TypeVar("StatsT_co", covariant=True)
+
+
+class MetricKind(StrEnum):
+    """How a monitoring system should read a figure over time."""
+
+    COUNTER = "counter"
+    """Only grows while the process runs (a restart starts it again from zero): rates are taken."""
+    GAUGE = "gauge"
+    """A level, free to go down or to jump (a tick number restored from the database)."""
+    SUMMARY = "summary"
+    """A :class:`TimingStats`, in seconds: its p50, p99 and window maximum as the quantiles 0.5,
+    0.99 and 1 (over the recent window), with the sum and count of every sample since start-up."""
+
+
+#: One figure of a metric: its label values, in the order the metric names the labels, and its
+#: value (a number, or a TimingStats for a summary).
+Reading: TypeAlias = tuple[tuple[str, ...], float | TimingStats]
+
+_METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Metric(Generic[StatsT]):
+    """One metric a stats source declares, and how to read it from the source's snapshot.
+
+    A source declares its own metrics beside its snapshot type, so adding a figure touches
+    nothing else: /metrics turns every declaration into a metric family at scrape time, calling
+    ``read`` on a snapshot taken for that scrape. ``name`` is the name scraped: a counter's ends in
+    ``_total``, a summary's (a duration) in ``_seconds``. A mistake in a declaration is a
+    ``ValueError`` when its module is imported, not a broken scrape.
+    """
+
+    name: str
+    kind: MetricKind
+    help: str
+    read: Callable[[StatsT], Iterable[Reading]]
+    labels: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not _METRIC_NAME_RE.fullmatch(self.name):
+            raise ValueError(f"{self.name!r} is not a metric name: letters, digits, _ and :")
+        if self.kind is MetricKind.COUNTER and not self.name.endswith("_total"):
+            raise ValueError(f"counter {self.name!r}: a counter's name ends in _total")
+        if self.kind is MetricKind.SUMMARY and not self.name.endswith("_seconds"):
+            raise ValueError(f"summary {self.name!r}: a summary is a duration; end it in _seconds")
+        for label in self.labels:
+            if not _LABEL_NAME_RE.fullmatch(label) or label.startswith("__"):
+                raise ValueError(f"metric {self.name!r}: {label!r} is not a label name")
+        if self.kind is MetricKind.SUMMARY and "quantile" in self.labels:
+            raise ValueError(f"summary {self.name!r}: 'quantile' is the summary's own label")
+        if not self.help:
+            raise ValueError(f"metric {self.name!r} needs its help text")
+
+
+def counter(name: str, help: str, read: Callable[[StatsT], float]) -> Metric[StatsT]:
+    """A counter without labels: ``read`` gives its value from a snapshot."""
+    return Metric(name, MetricKind.COUNTER, help, lambda stats: [((), read(stats))])
+
+
+def gauge(name: str, help: str, read: Callable[[StatsT], float]) -> Metric[StatsT]:
+    """A gauge without labels: ``read`` gives its value from a snapshot."""
+    return Metric(name, MetricKind.GAUGE, help, lambda stats: [((), read(stats))])
+
+
+def summary(name: str, help: str, read: Callable[[StatsT], TimingStats]) -> Metric[StatsT]:
+    """A summary without labels: ``read`` gives the timings it shows from a snapshot."""
+    return Metric(name, MetricKind.SUMMARY, help, lambda stats: [((), read(stats))])
+
+
+class Stats(Protocol):
+    """A snapshot a service reports, shown on one line of the statistics table and sent to admins
+    (the ``stats`` command's data) as plain values."""
+
+    def as_dict(self) -> Mapping[str, object]: ...
+
+
+class StatsSource(Protocol[StatsT_co]):
+    """Anything that reports figures: ``stats()`` takes a snapshot of them now, and ``metrics``
+    declares what /metrics shows of such a snapshot.
+
+    Taking a snapshot may sort timing windows, so it is for whoever asks (the log, an admin, a
+    scrape), never for the tick path; it is frozen, so it may be handed to another thread.
+    """
+
+    @property
+    def metrics(self) -> Sequence[Metric[Any]]: ...
+
+    def stats(self) -> StatsT_co: ...

@@ -23,15 +23,9 @@ from datetime import UTC, datetime
 from typing import Final, Literal, NoReturn, TypeVar
 
 from engine.accounts import Account, AccountExists, AccountStore
+from net.names import name_key, validate_name, validate_password
 from net.passwords import DEFAULT_PARAMS, ScryptParams, hash_password, needs_rehash, verify_password
-from net.protocol import (
-    MAX_NAME_CHARS,
-    MAX_PASSWORD_CHARS,
-    ProtocolError,
-    name_key,
-    validate_name,
-    validate_password,
-)
+from net.protocol import MAX_NAME_CHARS, MAX_PASSWORD_CHARS, ProtocolError
 
 __all__ = [
     "MAX_CONCURRENT_HASHES",

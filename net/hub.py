@@ -9,6 +9,7 @@ All of it runs on the event-loop thread, between or right after ticks; nothing h
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping
@@ -21,9 +22,12 @@ from engine.config import NetConfig
 from engine.core import Engine, TickResult
 from engine.events import Event, ScopeKind
 from engine.plugins import PresenceRules
-from net.protocol import RenderError, ServerChannel, TokenBucket, render_event
+from engine.stats import Metric, gauge
+from net.protocol import ServerChannel
+from net.ratelimit import TokenBucket
+from net.render import RenderError, render_event
 
-__all__ = ["CLOSE_NORMAL", "CLOSE_POLICY", "Hub", "Link", "Session"]
+__all__ = ["CLOSE_NORMAL", "CLOSE_POLICY", "HUB_METRICS", "Hub", "HubStats", "Link", "Session"]
 
 log = logging.getLogger("kadath.net")
 
@@ -62,10 +66,45 @@ class Session:
     closing: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class HubStats:
+    """The hub at one moment: open connections (logged in or not), players in the world with a
+    live connection, and players whose connection dropped, waiting out their grace period."""
+
+    connections: int
+    players_online: int
+    players_linkdead: int
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+HUB_METRICS: tuple[Metric[HubStats], ...] = (
+    gauge(
+        "kadath_connections",
+        "Open websocket connections, logged in or not.",
+        lambda stats: stats.connections,
+    ),
+    gauge(
+        "kadath_players_online",
+        "Players in the world with a live connection.",
+        lambda stats: stats.players_online,
+    ),
+    gauge(
+        "kadath_players_linkdead",
+        "Players whose connection dropped, kept in the world for their grace period.",
+        lambda stats: stats.players_linkdead,
+    ),
+)
+"""What /metrics shows of the sessions."""
+
+
 class Hub:
     """All sessions of one server. ``clock`` is the world's simulated seconds by default, so grace
     periods and idle timeouts are deterministic under test; a running server's simulated time
     follows real time."""
+
+    metrics = HUB_METRICS
 
     def __init__(
         self,
@@ -340,13 +379,9 @@ class Hub:
             self._leave(character, "shutdown")
         self.playing.clear()
 
-    def figures(self) -> Mapping[str, object]:
-        """For stats and /metrics."""
-        return {
-            "connections": len(self.sessions),
-            "players_online": len(self.playing),
-            "players_linkdead": len(self.linkdead),
-        }
+    def stats(self) -> HubStats:
+        """Who is connected now, for the statistics table, admins and /metrics."""
+        return HubStats(len(self.sessions), len(self.playing), len(self.linkdead))
 
 
 def _status_text(status: Mapping[str, object]) -> str:

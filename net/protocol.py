@@ -1,25 +1,23 @@
-"""The Kadath wire protocol, sans I/O: parse client frames, encode server messages, check names.
+"""The Kadath wire protocol, sans I/O: parse and check client frames, encode server messages.
 
-Pure functions and plain objects over ``str``, ``bytes`` and engine events, in the manner of the
-websockets protocol objects: the asyncio server is a thin layer that moves frames between a socket
-and this module. Nothing here may do I/O, read a clock, start a task or import a network library;
-every rule is tested without a network. The wire format is documented in ``docs/protocol.md``.
+Pure functions and plain objects over ``str`` and ``bytes``, in the manner of the websockets
+protocol objects: the asyncio server is a thin layer that moves frames between a socket and this
+module. Nothing here may do I/O, read a clock, start a task or import a network library; every rule
+is tested without a network. The wire format is documented in ``docs/protocol.md``. What is not
+the wire's lives beside it: how events become messages (:mod:`net.render`), the command rate limit
+(:mod:`net.ratelimit`) and the account-name rules (:mod:`net.names`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import math
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final, TypeAlias
 
 import orjson
-
-from engine.events import Event
 
 __all__ = [
     "AUTH_ERROR_CODES",
@@ -37,7 +35,6 @@ __all__ = [
     "NAME_MAX_LETTERS",
     "NAME_MIN_LETTERS",
     "PROTOCOL_VERSION",
-    "RESERVED_NAMES",
     "SERVER_TYPES",
     "ClientMessage",
     "Cmd",
@@ -45,21 +42,15 @@ __all__ = [
     "Ping",
     "ProtocolError",
     "Register",
-    "RenderError",
-    "Renderer",
     "Resume",
     "ServerChannel",
     "ServerMessage",
-    "TokenBucket",
     "auth_from_command",
     "encode_client_message",
-    "name_key",
     "parse_client_frame",
     "parse_server_frame",
-    "render_event",
+    "quote_input",
     "to_json_safe",
-    "validate_name",
-    "validate_password",
 ]
 
 PROTOCOL_VERSION: Final = 1
@@ -94,19 +85,17 @@ MAX_TOKEN_CHARS: Final = 256
 this bounds what a forged one can make the server compare."""
 
 MAX_DATA_DEPTH: Final = 64
-"""Deepest nesting ``to_json_safe`` follows in event data. Real data is three or four levels deep;
-the bound turns a cycle (a list that contains itself) into a clear ``TypeError``, not a crash."""
+"""Deepest nesting ``to_json_safe`` accepts in event data. Real data is three or four levels deep;
+the bound turns a cycle (a list that contains itself) into a clear ``TypeError``. It is checked
+before orjson sees the data: orjson has no depth limit for tuples and crashes the process on deep
+ones, instead of raising."""
 
 NAME_MIN_LETTERS: Final = 3
 NAME_MAX_LETTERS: Final = 20
 MIN_PASSWORD_CHARS: Final = 8
-
-RESERVED_NAMES: Final = frozenset(
-    {"all", "anyone", "everyone", "myself", "nobody", "self", "someone", "something"}
-    | {"admin", "server", "system"}
-)
-"""Casefolded names no account may take: words the game reads as targets (``get all``, ``look
-self``), the name a speaker has in the dark (``someone``), and names that would pass for staff."""
+"""The lengths the account rules (:mod:`net.names`) allow a name and a password. They are kept with
+the wire's limits because ``welcome`` tells every client about them, so a client can check a name
+before sending it."""
 
 # --------------------------------------------------------------------------------------------------
 # Message types and codes
@@ -181,13 +170,9 @@ class ProtocolError(ValueError):
         self.message = message
 
 
-class RenderError(Exception):
-    """An event could not become a server message: its data has no JSON form, or its renderer
-    failed. The cause is chained; the fault is in the plugin that emitted or renders the event."""
-
-
-def _echo(value: object) -> str:
-    """Quote client input back, short and with control characters escaped."""
+def quote_input(value: object) -> str:
+    """Client input quoted back in an error message: short, with control characters escaped, so
+    that whatever a client sends, the message it earns stays one readable line."""
     text = repr(value)
     return text if len(text) <= _ECHO_LIMIT else text[: _ECHO_LIMIT - 1] + "…"
 
@@ -363,7 +348,7 @@ def _parse_json_message(text: str) -> ClientMessage:
     if shape is None:
         raise ProtocolError(
             "unknown_type",
-            f"unknown message type {_echo(type_)}; known types: {', '.join(CLIENT_TYPES)}",
+            f"unknown message type {quote_input(type_)}; known types: {', '.join(CLIENT_TYPES)}",
         )
     fields, cls = shape
     allowed = {"type", *(name for name, _ in fields)}
@@ -371,7 +356,8 @@ def _parse_json_message(text: str) -> ClientMessage:
     if extra:
         raise ProtocolError(
             "bad_message",
-            f'a "{type_}" message has no field {_echo(extra[0])}; write it as {_example(type_)}',
+            f'a "{type_}" message has no field {quote_input(extra[0])}; '
+            f"write it as {_example(type_)}",
         )
     values: list[str] = []
     for name, limit in fields:
@@ -461,66 +447,6 @@ def auth_from_command(cmd: Cmd) -> Register | Login | Resume | None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Names and passwords
-
-_NAME_RE = re.compile(r"[A-Za-z]+")
-
-
-def validate_name(name: str) -> str:
-    """Return ``name`` if it may name a new character; else ``ProtocolError("bad_name", why)``.
-
-    A name is 3 to 20 letters A-Z or a-z: no digits, spaces, accents or punctuation, so that every
-    player can type every other player's name. Words the game reads as targets and names that would
-    pass for staff (``RESERVED_NAMES``) are refused, ignoring case. The spelling is kept as given;
-    uniqueness ignores case (``name_key``).
-    """
-    rule = f"a name is {NAME_MIN_LETTERS} to {NAME_MAX_LETTERS} letters A-Z, nothing else"
-    if not isinstance(name, str):
-        raise ProtocolError("bad_name", f"{rule}; got {type(name).__name__}")
-    if len(name) < NAME_MIN_LETTERS:
-        raise ProtocolError("bad_name", f"{_echo(name)} is too short: {rule}")
-    if len(name) > NAME_MAX_LETTERS:
-        raise ProtocolError(
-            "bad_name", f"{_echo(name)} has {len(name)} characters, too long: {rule}"
-        )
-    if not _NAME_RE.fullmatch(name):
-        first = next(char for char in name if not ("a" <= char <= "z" or "A" <= char <= "Z"))
-        raise ProtocolError("bad_name", f"{_echo(name)} contains {_echo(first)}: {rule}")
-    if name_key(name) in RESERVED_NAMES:
-        raise ProtocolError("bad_name", f"{_echo(name)} is reserved; choose another name")
-    return name
-
-
-def validate_password(password: str, *, name: str | None = None) -> str:
-    """Return ``password`` if it may protect a new account; else ``ProtocolError("bad_password")``.
-
-    At least ``MIN_PASSWORD_CHARS`` characters and at most ``MAX_PASSWORD_CHARS``; with ``name``,
-    not the name itself (ignoring case). Any characters are allowed, spaces included, and nothing
-    is trimmed. The message never repeats the password.
-    """
-    if not isinstance(password, str):
-        raise ProtocolError("bad_password", "a password is text")
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise ProtocolError(
-            "bad_password",
-            f"a password needs at least {MIN_PASSWORD_CHARS} characters; that one has "
-            f"{len(password)}",
-        )
-    if len(password) > MAX_PASSWORD_CHARS:
-        raise ProtocolError(
-            "bad_password", f"a password has at most {MAX_PASSWORD_CHARS} characters"
-        )
-    if name is not None and password.casefold() == name.casefold():
-        raise ProtocolError("bad_password", "a password must not be the character's name")
-    return password
-
-
-def name_key(name: str) -> str:
-    """The form of ``name`` that must be unique among accounts: ``Alice`` and ``ALICE`` clash."""
-    return name.casefold()
-
-
-# --------------------------------------------------------------------------------------------------
 # Server messages
 
 
@@ -566,8 +492,9 @@ class ServerChannel:
         """Encode a message of ``type`` (one of ``SERVER_TYPES``) with the next sequence number.
 
         ``data`` may hold tuples, frozensets (sent as sorted arrays), enums (sent as their values)
-        and dataclasses. Raises ``ValueError`` for an unknown type and ``TypeError`` for data with
-        no JSON form; both are bugs on the server, and neither uses up a sequence number.
+        and dataclasses: what orjson does not encode itself goes through ``to_json_safe``. Raises
+        ``ValueError`` for an unknown type and ``TypeError`` for data with no JSON form; both are
+        bugs on the server, and neither uses up a sequence number.
         """
         if type not in SERVER_TYPES:
             raise ValueError(f"unknown server message type {type!r}; known: {sorted(SERVER_TYPES)}")
@@ -579,7 +506,7 @@ class ServerChannel:
             "data": {} if data is None else data,
             "text": text,
         }
-        encoded = orjson.dumps(payload, default=_orjson_default)
+        encoded = orjson.dumps(payload, default=to_json_safe, option=_JSON_OPTIONS)
         self._seq = seq
         return encoded
 
@@ -646,15 +573,6 @@ class ServerChannel:
         return self.message("bye", {"reason": reason}, text or BYE_REASONS[reason], tick=tick)
 
 
-def _orjson_default(value: object) -> Any:
-    """What orjson cannot encode by itself: sets (as sorted arrays) and read-only mappings."""
-    if isinstance(value, set | frozenset):
-        return _sorted_members(value, "data", 0)
-    if isinstance(value, Mapping):
-        return to_json_safe(value)
-    raise TypeError(f"{type(value).__name__} has no JSON form")
-
-
 def parse_server_frame(frame: str | bytes) -> ServerMessage:
     """Decode one server message (for clients, bots and tests); ``ProtocolError`` if malformed.
 
@@ -676,7 +594,7 @@ def parse_server_frame(frame: str | bytes) -> ServerMessage:
         )
     type_, seq, tick, data, text = (value[key] for key in keys)
     if type_ not in SERVER_TYPES:
-        raise ProtocolError("unknown_type", f"unknown server message type {_echo(type_)}")
+        raise ProtocolError("unknown_type", f"unknown server message type {quote_input(type_)}")
     for name, number, least in (("seq", seq, 1), ("tick", tick, 0)):
         if not isinstance(number, int) or isinstance(number, bool) or number < least:
             raise ProtocolError("bad_message", f'"{name}" must be an integer >= {least}')
@@ -687,193 +605,130 @@ def parse_server_frame(frame: str | bytes) -> ServerMessage:
     return ServerMessage(type_, seq, tick, data, text)
 
 
-# --------------------------------------------------------------------------------------------------
-# Events
-
-#: Turns an event into the text a plain client shows, when the emitter left ``text`` empty.
-Renderer: TypeAlias = Callable[[Event], str]
-
-_EVENT_MESSAGE_TYPES: Mapping[str, str] = {
-    name: name for name in ("room", "say", "error", "status", "combat")
-}
-
-
-def render_event(
-    event: Event, renderers: Mapping[str, Renderer]
-) -> tuple[str, dict[str, Any], str]:
-    """The server message ``(type, data, text)`` of an engine event, ready for
-    ``ServerChannel.message(*result, tick=event.tick)``.
-
-    Events of type ``room``, ``say``, ``error``, ``status`` and ``combat`` keep their type; any
-    other is a ``msg`` whose ``data`` is the event's data plus ``"event"``: the event's own type
-    (which wins over an ``"event"`` key in the data). An ``error`` always has ``code`` (``refused``
-    if the emitter gave none) and ``message`` (its text if none). When the event's text is empty
-    and ``renderers`` has one for its type, the text is what that renderer returns.
-
-    The data is made JSON-safe (``to_json_safe``). Render each event once and encode it for every
-    recipient. Raises ``RenderError`` (the cause chained) when the data has no JSON form or the
-    renderer fails or returns something other than a string; the server logs it and skips the
-    event, so one plugin's bug does not cut a player off.
-    """
-    try:
-        data = to_json_safe(event.data)
-    except TypeError as bad:
-        raise RenderError(f"{event.type!r} event: {bad}") from bad
-    if not isinstance(data, dict):
-        raise RenderError(
-            f"{event.type!r} event: data is {type(event.data).__name__}, not a mapping"
-        )
-    text = event.text
-    if not text:
-        renderer = renderers.get(event.type)
-        if renderer is not None:
-            try:
-                text = renderer(event)
-            except Exception as bad:
-                raise RenderError(f"renderer for {event.type!r} events failed: {bad!r}") from bad
-            if not isinstance(text, str):
-                raise RenderError(
-                    f"renderer for {event.type!r} events returned {type(text).__name__}, not str"
-                )
-    message_type = _EVENT_MESSAGE_TYPES.get(event.type)
-    if message_type is None:
-        data.pop("event", None)
-        return "msg", {"event": event.type, **data}, text
-    if message_type == "error":
-        data.setdefault("code", "refused")
-        data.setdefault("message", text)
-    return message_type, data, text
+_JSON_OPTIONS: Final = orjson.OPT_NON_STR_KEYS
+"""Mapping keys orjson writes as strings besides strings: numbers, enums (their values), dates."""
 
 
 def to_json_safe(value: Any) -> Any:
     """``value`` as plain JSON values: dicts with string keys, lists, str, int, float, bool, None.
 
-    Tuples become lists; sets and frozensets become sorted lists (mixed types sort by type name,
-    then value, so the output is the same on every run); enums become their values; dataclass
-    instances become dicts of their fields; dates and times become ISO 8601 strings; integer and
-    enum keys become strings; NaN and infinities become null. Anything else (bytes, an arbitrary
+    orjson does the converting, by its own rules: tuples become lists, enums their values,
+    dataclass instances dicts of their fields (fields starting with ``_`` left out), dates and
+    times RFC 3339 strings, UUIDs strings, NaN and infinities null, and keys that are numbers,
+    enums or dates become strings. What it hands back is done here: sets and frozensets become
+    sorted lists (mixed types sort by type name, then value, so the output is the same on every
+    run), read-only mappings dicts and named tuples lists. Anything else (bytes, an arbitrary
     object, an integer beyond 64 bits, a cycle or nesting deeper than ``MAX_DATA_DEPTH``) raises
-    ``TypeError`` naming where it was found. Cost: one pass over the value.
+    ``TypeError`` naming where it was found. Cost: a walk of the containers for their depth, then
+    one orjson encoding and decoding; finding where a fault is costs more, but only on failure.
     """
-    return _safe(value, "data", 0)
+    if not _deeper_than(value, MAX_DATA_DEPTH):
+        try:
+            return orjson.loads(orjson.dumps(value, default=_plain, option=_JSON_OPTIONS))
+        except TypeError:
+            pass
+    raise TypeError(_fault(value, "data", 0) or f"data: {type(value).__name__} has no JSON form")
 
 
-def _safe(value: Any, path: str, depth: int) -> Any:
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, Enum):
-        return _safe(value.value, path, depth)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        if not -(2**63) <= value < 2**64:
-            raise TypeError(f"{path}: integer {value} does not fit in 64 bits")
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if depth >= MAX_DATA_DEPTH:
-        raise TypeError(f"{path}: nested deeper than {MAX_DATA_DEPTH} levels (a cycle?)")
-    if isinstance(value, Mapping):
-        return {
-            _safe_key(key, path): _safe(item, f"{path}[{key!r}]", depth + 1)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_safe(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)]
+def _plain(value: object) -> Any:
+    """orjson's ``default``: the containers it does not encode itself, in a form it does."""
     if isinstance(value, set | frozenset):
-        return _sorted_members(value, path, depth)
+        members = orjson.loads(orjson.dumps(list(value), default=_plain, option=_JSON_OPTIONS))
+        try:
+            return sorted(members)
+        except TypeError:
+            return sorted(members, key=lambda item: (type(item).__name__, orjson.dumps(item)))
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, tuple):  # a named tuple: orjson encodes only tuples themselves
+        return list(value)
+    raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
+def _contents(value: Any) -> tuple[str, Iterable[tuple[Any, Any]]] | None:
+    """A container's kind and its ``(key, member)`` pairs, as orjson walks it; None for a leaf."""
+    if isinstance(value, Mapping):
+        return "mapping", value.items()
+    if isinstance(value, list | tuple):
+        return "sequence", enumerate(value)
+    if isinstance(value, set | frozenset):
+        return "set", ((None, member) for member in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: _safe(getattr(value, f.name), f"{path}.{f.name}", depth + 1)
-            for f in dataclasses.fields(value)
-        }
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    raise TypeError(
-        f"{path}: {type(value).__name__} has no JSON form; event data holds str, int, float, "
-        "bool, None, lists, tuples, dicts, sets, enums and dataclasses"
+        names = [f.name for f in dataclasses.fields(value) if not f.name.startswith("_")]
+        return "dataclass", ((name, getattr(value, name)) for name in names)
+    return None
+
+
+def _deeper_than(value: Any, levels: int) -> bool:
+    """Whether ``value`` nests more than ``levels`` containers; stops as soon as it does.
+
+    Every rendered event pays for this walk, so the common shapes (dicts, lists, tuples, plain
+    values) are told by their exact type before the general, slower checks.
+    """
+    kind = type(value)
+    if kind is dict:
+        members: Iterable[Any] = value.values()
+    elif kind is list or kind is tuple:
+        members = value
+    elif kind in _LEAF_TYPES:
+        return False
+    elif isinstance(value, Enum):
+        return _deeper_than(value.value, levels)
+    else:
+        contents = _contents(value)
+        if contents is None:
+            return False
+        members = [member for _, member in contents[1]]
+    if levels == 0:
+        return True
+    return any(
+        type(member) not in _LEAF_TYPES and _deeper_than(member, levels - 1) for member in members
     )
 
 
-def _safe_key(key: object, path: str) -> str:
-    if isinstance(key, Enum):
-        key = key.value
-    if isinstance(key, str):
-        return key
-    if isinstance(key, int) and not isinstance(key, bool):
-        return str(key)
-    raise TypeError(f"{path}: key {key!r} is a {type(key).__name__}; keys are strings or integers")
+_LEAF_TYPES: Final = frozenset({str, int, float, bool, type(None)})
 
 
-def _sorted_members(members: Collection[Any], path: str, depth: int) -> list[Any]:
-    items = [_safe(item, f"{path}{{…}}", depth + 1) for item in members]
+def _fault(value: Any, path: str, depth: int) -> str | None:
+    """Where and why ``value`` has no JSON form, for the author of the plugin that made it: the
+    first container nested too deep, key orjson refuses or leaf it cannot encode; None if none."""
+    if isinstance(value, Enum):
+        return _fault(value.value, path, depth)
+    contents = _contents(value)
+    if contents is None:
+        if _encodes(value):
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{path}: integer {value} does not fit in 64 bits"
+        return (
+            f"{path}: {type(value).__name__} has no JSON form; event data holds str, int, float, "
+            "bool, None, lists, tuples, dicts, sets, enums and dataclasses"
+        )
+    if depth >= MAX_DATA_DEPTH:
+        return f"{path}: nested deeper than {MAX_DATA_DEPTH} levels (a cycle?)"
+    kind, members = contents
+    for key, member in members:
+        if kind == "mapping" and not _encodes({key: None}):
+            return (
+                f"{path}: key {key!r} is a {type(key).__name__}; keys are strings, numbers or enums"
+            )
+        found = _fault(member, _member_path(kind, path, key), depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _member_path(kind: str, path: str, key: Any) -> str:
+    if kind == "mapping":
+        return f"{path}[{key!r}]"
+    if kind == "sequence":
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if kind == "dataclass" else f"{path}{{…}}"
+
+
+def _encodes(value: Any) -> bool:
     try:
-        return sorted(items)
+        orjson.dumps(value, default=_plain, option=_JSON_OPTIONS)
     except TypeError:
-        return sorted(items, key=lambda item: (type(item).__name__, orjson.dumps(item)))
-
-
-# --------------------------------------------------------------------------------------------------
-# Rate limiting
-
-
-class TokenBucket:
-    """A token-bucket rate limiter driven by the caller's clock: it never reads time itself.
-
-    The bucket holds up to ``burst`` tokens and gains ``rate_per_s`` per second; each allowed
-    action takes one. So a client may act ``burst`` times at once, then ``rate_per_s`` times a
-    second for as long as it likes. The server gives every connection one (commands: 10 per second,
-    burst 20) and drops what is refused, answering ``rate_limited``. Memory: three floats; each
-    call is a few arithmetic operations.
-
-    ``now`` is seconds on any monotonic clock (the server passes ``time.monotonic()``). If it goes
-    backwards the bucket gains nothing and counts on from the new reading, so a clock step never
-    grants extra tokens. The bucket starts full at the first call.
-    """
-
-    __slots__ = ("_last", "_tokens", "burst", "rate_per_s")
-
-    _EPSILON = 1e-9  # float slack: 0.3 - 0.2 seconds at 10/s must still earn one whole token
-
-    def __init__(self, rate_per_s: float = 10.0, burst: float = 20.0) -> None:
-        if not (math.isfinite(rate_per_s) and rate_per_s > 0):
-            raise ValueError(f"rate_per_s must be a positive number, not {rate_per_s!r}")
-        if not (math.isfinite(burst) and burst >= 1):
-            raise ValueError(f"burst must be at least 1 (one action), not {burst!r}")
-        self.rate_per_s = float(rate_per_s)
-        self.burst = float(burst)
-        self._tokens = self.burst
-        self._last: float | None = None
-
-    def _refill(self, now: float) -> None:
-        if not math.isfinite(now):
-            raise ValueError(f"now must be a finite time in seconds, not {now!r}")
-        if self._last is not None and now > self._last:
-            gained = (now - self._last) * self.rate_per_s
-            self._tokens = min(self.burst, self._tokens + gained)
-        self._last = now
-
-    def allow(self, now: float, cost: float = 1.0) -> bool:
-        """Take ``cost`` tokens at time ``now`` if the bucket has them; True if taken."""
-        self._refill(now)
-        if self._tokens + self._EPSILON >= cost:
-            self._tokens = max(0.0, self._tokens - cost)
-            return True
         return False
-
-    def tokens(self, now: float) -> float:
-        """Tokens available at ``now`` (brings the bucket up to date, takes none)."""
-        self._refill(now)
-        return self._tokens
-
-    def retry_after(self, now: float, cost: float = 1.0) -> float:
-        """Seconds from ``now`` until ``allow(cost=cost)`` would succeed; 0.0 if it would now.
-
-        For the ``rate_limited`` message ("try again in 0.3 s"). ``cost`` above ``burst`` can never
-        succeed and gives infinity.
-        """
-        self._refill(now)
-        if cost > self.burst:
-            return math.inf
-        missing = cost - self._tokens - self._EPSILON
-        return max(0.0, missing / self.rate_per_s)
+    return True

@@ -31,6 +31,7 @@ from engine.config import NetConfig
 from engine.core import Engine
 from net.accounts import AccountService, AuthError
 from net.hub import CLOSE_POLICY, Hub, Session
+from net.metrics import CONTENT_TYPE, exposition, metrics_registry
 from net.protocol import (
     Cmd,
     Login,
@@ -187,7 +188,8 @@ class NetServer:
         self.server: Server | None = None
         self.started_at = time.monotonic()
         engine.on_tick_end(self.hub.after_tick)
-        engine.add_stats_source("net", self.hub.figures)
+        engine.stats_board.add("net", self.hub)
+        self._metrics = metrics_registry(engine.stats_board)
 
     async def start(self) -> None:
         cfg = self.config
@@ -343,9 +345,7 @@ class NetServer:
             )
             return _response(http.HTTPStatus.OK, body, "application/json")
         if path == "/metrics":
-            return _response(
-                http.HTTPStatus.OK, self.metrics().encode(), "text/plain; version=0.0.4"
-            )
+            return _response(http.HTTPStatus.OK, exposition(self._metrics), CONTENT_TYPE)
         name = "index.html" if path == "/" else path.removeprefix("/static/")
         if path != "/" and not path.startswith("/static/"):
             return _response(http.HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
@@ -359,55 +359,6 @@ class NetServer:
         if kind.startswith("text/") or kind == "application/javascript":
             kind += "; charset=utf-8"
         return _response(http.HTTPStatus.OK, body, kind)
-
-    def metrics(self) -> str:
-        """Prometheus text exposition: tick cost, per-system cost, players, writer queue and lag."""
-        engine = self.engine
-        tick = engine.tick_cost()
-        lines = [
-            "# HELP kadath_tick The current tick number.",
-            "# TYPE kadath_tick counter",
-            f"kadath_tick {engine.world.clock.tick}",
-            "# HELP kadath_tick_duration_seconds Tick cost over the recent window.",
-            "# TYPE kadath_tick_duration_seconds gauge",
-            f'kadath_tick_duration_seconds{{quantile="0.5"}} {tick.p50_ns / 1e9:.9f}',
-            f'kadath_tick_duration_seconds{{quantile="0.99"}} {tick.p99_ns / 1e9:.9f}',
-            f'kadath_tick_duration_seconds{{quantile="1"}} {tick.max_ns / 1e9:.9f}',
-            "# HELP kadath_system_seconds_total Time spent in each system and tick phase.",
-            "# TYPE kadath_system_seconds_total counter",
-        ]
-        for row in engine.stats():
-            lines.append(
-                f'kadath_system_seconds_total{{name="{row.name}",kind="{row.kind}"}} '
-                f"{row.cost.total_ns / 1e9:.9f}"
-            )
-        lines += [
-            "# HELP kadath_system_runs_total Runs of each system.",
-            "# TYPE kadath_system_runs_total counter",
-        ]
-        for row in engine.stats():
-            lines.append(
-                f'kadath_system_runs_total{{name="{row.name}",kind="{row.kind}"}} {row.runs}'
-            )
-        figures = self.hub.figures()
-        for key in ("connections", "players_online", "players_linkdead"):
-            lines += [f"# TYPE kadath_{key} gauge", f"kadath_{key} {figures[key]}"]
-        writer = engine.service_stats().get("writer", {})
-        for key in (
-            "queued_batches",
-            "pending_rows",
-            "lag_ticks",
-            "last_saved_tick",
-            "failures",
-            "quarantined",
-            "rows_written",
-            "flushes",
-        ):
-            value = writer.get(key)
-            if isinstance(value, int | float):
-                kind = "counter" if key in ("failures", "rows_written", "flushes") else "gauge"
-                lines += [f"# TYPE kadath_writer_{key} {kind}", f"kadath_writer_{key} {value}"]
-        return "\n".join(lines) + "\n"
 
 
 def _response(status: http.HTTPStatus, body: bytes, content_type: str) -> Response:

@@ -1,15 +1,13 @@
 """The persistence service: restore at start-up, a writer thread during play, a final flush at stop.
 
 ``kadath serve`` finds it through the ``kadath.services`` entry point. It wires the snapshot into
-the engine's tick hand-off and reports the writer's figures in the engine's stats. The tick only
+the engine's tick hand-off and puts the writer on the engine's stats board. The tick only
 ever calls :func:`~persist.snapshot.take_snapshot` and :meth:`~persist.writer.Writer.submit`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from collections.abc import Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -73,7 +71,7 @@ class PersistenceService:
             writer.submit(take_snapshot(result.changes, schema, world))
 
         engine.on_tick_end(hand_off)
-        engine.add_stats_source("writer", self.stats)
+        engine.stats_board.add("writer", writer)
         writer.start()
 
     async def run(self, engine: Engine) -> None:
@@ -99,15 +97,6 @@ class PersistenceService:
                 )
         if self.db is not None:
             self.db.dispose()
-
-    def stats(self) -> Mapping[str, object]:
-        if self.writer is None:
-            return {"state": "not started"}
-        figures = dataclasses.asdict(self.writer.stats())
-        duration = figures.pop("flush_duration")
-        figures["flush_p50_ms"] = round(duration["p50_ns"] / 1e6, 3)
-        figures["flush_p99_ms"] = round(duration["p99_ns"] / 1e6, 3)
-        return figures
 
 
 def service(config: Config) -> PersistenceService:

@@ -14,6 +14,7 @@ through.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import queue
@@ -28,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
-from engine.stats import RollingStats, StatsSummary
+from engine.stats import Metric, RollingTimings, TimingStats, counter, gauge, summary
 from persist.schema import MetaRow, Schema, TombstoneRow
 from persist.snapshot import Batch
 
@@ -36,6 +37,7 @@ __all__ = [
     "DELETE_CHUNK",
     "MAX_BACKOFF_S",
     "MIN_BACKOFF_S",
+    "WRITER_METRICS",
     "Quarantined",
     "Writer",
     "WriterStats",
@@ -62,7 +64,8 @@ class Quarantined:
 
 @dataclass(frozen=True, slots=True)
 class WriterStats:
-    """What the writer is doing, for ``stats()`` and ``/metrics``."""
+    """What the writer is doing: the snapshot ``Writer.stats()`` returns, for the statistics
+    table, the admin ``stats`` command and ``/metrics``."""
 
     state: str  # "idle", "writing", "failing", "stopped"
     queued_batches: int
@@ -77,7 +80,74 @@ class WriterStats:
     consecutive_failures: int
     last_error: str
     quarantined: int
-    flush_duration: StatsSummary
+    flush_duration: TimingStats
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain values, flush times as p50 and p99 in milliseconds: the ``writer:`` line of the
+        statistics table, and what admins receive."""
+        figures: dict[str, object] = {
+            field.name: getattr(self, field.name)
+            for field in dataclasses.fields(self)
+            if field.name != "flush_duration"
+        }
+        figures["flush_p50_ms"] = round(self.flush_duration.p50_ns / 1e6, 3)
+        figures["flush_p99_ms"] = round(self.flush_duration.p99_ns / 1e6, 3)
+        return figures
+
+
+WRITER_METRICS: tuple[Metric[WriterStats], ...] = (
+    gauge(
+        "kadath_writer_queued_batches",
+        "Ticks' batches handed to the writer and not yet merged.",
+        lambda stats: stats.queued_batches,
+    ),
+    gauge(
+        "kadath_writer_pending_rows",
+        "Rows merged and waiting for the next flush (kept in memory while the database is down).",
+        lambda stats: stats.pending_rows,
+    ),
+    gauge(
+        "kadath_writer_last_saved_tick",
+        "The tick of the last committed flush: what a crash now would go back to.",
+        lambda stats: stats.last_saved_tick,
+    ),
+    gauge(
+        "kadath_writer_lag_ticks",
+        "Ticks handed to the writer and not yet saved.",
+        lambda stats: stats.lag_ticks,
+    ),
+    counter(
+        "kadath_writer_flushes_total",
+        "Flushes committed.",
+        lambda stats: stats.flushes,
+    ),
+    counter(
+        "kadath_writer_rows_written_total",
+        "Rows written by committed flushes.",
+        lambda stats: stats.rows_written,
+    ),
+    counter(
+        "kadath_writer_failures_total",
+        "Flushes that failed and were retried.",
+        lambda stats: stats.failures,
+    ),
+    gauge(
+        "kadath_writer_consecutive_failures",
+        "Flushes failed in a row, now: 0 in normal play, climbing during a database outage.",
+        lambda stats: stats.consecutive_failures,
+    ),
+    gauge(
+        "kadath_writer_quarantined",
+        "Rows that could never be written, logged and dropped.",
+        lambda stats: stats.quarantined,
+    ),
+    summary(
+        "kadath_writer_flush_duration_seconds",
+        "How long a flush takes: quantiles over the recent window, sum and count since start-up.",
+        lambda stats: stats.flush_duration,
+    ),
+)
+"""What /metrics shows of the writer: how far the database is behind the world, and why."""
 
 
 def _upsert_statement(db: sa.Engine, table: sa.Table, key: Sequence[str]) -> Any:
@@ -143,6 +213,8 @@ class Writer:
     Tests drive :meth:`flush_now` directly, without starting the thread.
     """
 
+    metrics = WRITER_METRICS
+
     #: Write each table's rows in key order (see :meth:`_upsert`); off only to measure the gain.
     key_order: bool = True
 
@@ -171,7 +243,7 @@ class Writer:
         self._driver_upserts: dict[tuple[str, str], str] = {}
         self._meta_upsert = _upsert_statement(db, MetaRow.__table__, ("key",))  # type: ignore[attr-defined]
         self._tomb_upsert = _upsert_statement(db, TombstoneRow.__table__, ("sid", "component"))  # type: ignore[attr-defined]
-        self._flush_time = RollingStats(stats_window)
+        self._flush_timings = RollingTimings(stats_window)
         self._state = "idle"
         self._last_saved_tick = 0
         self._last_submitted_tick = 0
@@ -270,7 +342,7 @@ class Writer:
         finally:
             if was_enabled:
                 gc.enable()
-        self._flush_time.record(time.perf_counter_ns() - started)
+        self._flush_timings.record(time.perf_counter_ns() - started)
         self._pending = None
         if self._consecutive_failures:
             log.warning(
@@ -397,6 +469,8 @@ class Writer:
     # ----------------------------------------------------------------- stats
 
     def stats(self) -> WriterStats:
+        """A snapshot of what the writer is doing, from any thread: figures are read one by one
+        without a lock, so two of them may straddle a flush, never a torn value."""
         pending = self._pending
         pending_rows = len(pending) if pending is not None else 0
         return WriterStats(
@@ -413,5 +487,5 @@ class Writer:
             consecutive_failures=self._consecutive_failures,
             last_error=self._last_error,
             quarantined=len(self.quarantine),
-            flush_duration=self._flush_time.summary(),
+            flush_duration=self._flush_timings.stats(),
         )

@@ -21,10 +21,11 @@ import engine.scheduler as scheduler_module
 from engine.commands import Args, Command, CommandSpec
 from engine.component import Component, persistent
 from engine.config import Config, EngineConfig
-from engine.core import Engine, TickResult
+from engine.core import Engine, StatsBoard, TickResult
 from engine.events import Event, Scope
 from engine.plugins import Plugin, PluginKit
 from engine.scheduler import System, SystemContext
+from engine.stats import Metric, gauge
 from engine.world import World
 
 # --------------------------------------------------------------------------------------------------
@@ -327,7 +328,8 @@ def test_stats_list_the_tick_phases_and_every_system_most_expensive_first(
     engine.submit_line(1, "work")
     engine.run_ticks(30)
 
-    rows = engine.stats()
+    stats = engine.stats()
+    rows = stats.rows
     ms = 1_000_000
     assert [(r.name, r.kind, r.runs, r.cost.total_ns) for r in rows] == [
         ("systems", "phase", 30, 240 * ms),  # 30 x (5 + 1 + 0) + 3 x 20
@@ -341,8 +343,9 @@ def test_stats_list_the_tick_phases_and_every_system_most_expensive_first(
     heavy = rows[1]
     assert (heavy.cost.p50_ns, heavy.cost.p99_ns, heavy.cost.max_ns) == (5 * ms, 5 * ms, 5 * ms)
     assert (heavy.phase, heavy.every_s, heavy.enabled, heavy.failures) == ("rules", 0.0, True, 0)
-    assert engine.tick_cost().total_ns == 332 * ms
-    assert engine.tick_cost().count == 30
+    assert stats.tick_cost.total_ns == 332 * ms
+    assert stats.tick_cost.count == 30
+    assert (stats.tick, stats.rate_hz, stats.entities) == (30, 10, len(engine.world))
 
     text = engine.format_stats().splitlines()
     assert text[0].startswith("tick 30 at 10 Hz")
@@ -365,7 +368,7 @@ def test_stats_contain_every_system_sorted_by_total_cost_even_with_a_real_clock(
         ]
     )
     engine.run_ticks(20)
-    rows = engine.stats()
+    rows = engine.stats().rows
     assert {r.name for r in rows} == {"commands", "systems", "hand-off", "busy", "calm", "rare"}
     assert {r.name for r in rows if r.kind == "phase"} == {"commands", "systems", "hand-off"}
     keys = [(-r.cost.total_ns, r.name) for r in rows]
@@ -375,6 +378,55 @@ def test_stats_contain_every_system_sorted_by_total_cost_even_with_a_real_clock(
     assert len(lines) == 2 + len(rows)
     for row in rows:
         assert any(line.startswith(f"{row.name} ") for line in lines[2:])
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    depth: int
+    state: str
+    detail: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"depth": self.depth, "state": self.state, "detail": self.detail}
+
+
+class Queue:
+    metrics: tuple[Metric[QueueStats], ...] = (
+        gauge("test_queue_depth", "Items waiting.", lambda stats: stats.depth),
+    )
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+
+    def stats(self) -> QueueStats:
+        if self.depth < 0:
+            raise RuntimeError("the queue is gone")
+        return QueueStats(self.depth, "idle", {"nested": 1})
+
+
+def test_the_stats_board_lists_the_engine_first_then_each_service_by_name() -> None:
+    engine = build()
+    queue = Queue(3)
+    engine.stats_board.add("queue", queue)
+    assert engine.world.resource(StatsBoard) is engine.stats_board  # what rules read
+    assert engine.stats_board.sources() == [("engine", engine), ("queue", queue)]
+    assert engine.stats_board.services() == {
+        "queue": {"depth": 3, "state": "idle", "detail": {"nested": 1}}
+    }
+    # One line per service in the table, its plain figures only.
+    assert engine.format_stats().splitlines()[-1] == "queue: depth 3, state idle"
+
+
+def test_a_failing_stats_source_reports_its_error_and_the_table_still_shows() -> None:
+    engine = build()
+    engine.stats_board.add("queue", Queue(-1))
+    assert engine.stats_board.services() == {"queue": {"error": "RuntimeError: the queue is gone"}}
+    assert engine.format_stats().splitlines()[-1] == "queue: error RuntimeError: the queue is gone"
+
+
+def test_no_service_may_take_the_engines_name_on_the_stats_board() -> None:
+    with pytest.raises(ValueError, match="engine"):
+        build().stats_board.add("engine", Queue(1))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from fractions import Fraction
 import pytest
 
 from engine.config import Config, EngineConfig
-from engine.core import Engine, StatsRow
+from engine.core import CostRow, Engine
 from engine.plugins import Plugin, PluginKit
 from engine.scheduler import (
     PHASES,
@@ -100,8 +100,8 @@ def system_stats(engine: Engine, name: str) -> SystemStats:
     return row
 
 
-def engine_row(engine: Engine, name: str) -> StatsRow:
-    (row,) = [row for row in engine.stats() if row.kind == "system" and row.name == name]
+def engine_row(engine: Engine, name: str) -> CostRow:
+    (row,) = [row for row in engine.stats().rows if row.kind == "system" and row.name == name]
     return row
 
 

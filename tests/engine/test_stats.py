@@ -1,4 +1,4 @@
-"""Rules for RollingStats: exact nearest-rank percentiles, a bounded window, an all-time max."""
+"""Rules for RollingTimings: exact nearest-rank percentiles, a bounded window, an all-time max."""
 
 from __future__ import annotations
 
@@ -7,13 +7,22 @@ import random
 
 import pytest
 
-from engine.stats import RollingStats, StatsSummary, nearest_rank
+from engine.stats import (
+    Metric,
+    MetricKind,
+    RollingTimings,
+    TimingStats,
+    counter,
+    gauge,
+    nearest_rank,
+    summary,
+)
 
 
-def test_empty_stats_summarise_to_zeros() -> None:
-    summary = RollingStats().summary()
+def test_empty_timings_are_all_zeros() -> None:
+    summary = RollingTimings().stats()
 
-    assert summary == StatsSummary(
+    assert summary == TimingStats(
         count=0,
         total_ns=0,
         mean_ns=0.0,
@@ -26,13 +35,13 @@ def test_empty_stats_summarise_to_zeros() -> None:
 
 
 def test_percentiles_use_nearest_rank_over_sorted_samples() -> None:
-    stats = RollingStats(window=100)
+    timings = RollingTimings(window=100)
     values = list(range(1, 101))  # 1..100 ns
     random.Random(7).shuffle(values)
     for ns in values:
-        stats.record(ns)
+        timings.record(ns)
 
-    summary = stats.summary()
+    summary = timings.stats()
 
     assert summary.p50_ns == 50  # rank ceil(0.50 * 100) = 50
     assert summary.p99_ns == 99  # rank ceil(0.99 * 100) = 99
@@ -43,21 +52,21 @@ def test_percentiles_use_nearest_rank_over_sorted_samples() -> None:
 
 
 def test_percentiles_are_always_a_measured_sample_never_an_interpolation() -> None:
-    stats = RollingStats()
+    timings = RollingTimings()
     for ns in (10, 20, 30, 1000):
-        stats.record(ns)
+        timings.record(ns)
 
-    summary = stats.summary()
+    summary = timings.stats()
 
     assert summary.p50_ns == 20  # rank ceil(0.5 * 4) = 2
     assert summary.p99_ns == 1000  # rank ceil(0.99 * 4) = 4
 
 
 def test_a_single_sample_is_every_percentile() -> None:
-    stats = RollingStats()
-    stats.record(1234)
+    timings = RollingTimings()
+    timings.record(1234)
 
-    summary = stats.summary()
+    summary = timings.stats()
 
     assert (summary.p50_ns, summary.p99_ns, summary.max_ns, summary.window_max_ns) == (1234,) * 4
 
@@ -71,11 +80,11 @@ def test_nearest_rank_edges() -> None:
 
 
 def test_window_evicts_oldest_samples_from_percentiles() -> None:
-    stats = RollingStats(window=3)
+    timings = RollingTimings(window=3)
     for ns in (1000, 2000, 3000, 1, 2, 3):
-        stats.record(ns)
+        timings.record(ns)
 
-    summary = stats.summary()
+    summary = timings.stats()
 
     assert summary.window_count == 3
     assert summary.p50_ns == 2
@@ -84,48 +93,48 @@ def test_window_evicts_oldest_samples_from_percentiles() -> None:
 
 
 def test_all_time_max_count_and_total_survive_eviction() -> None:
-    stats = RollingStats(window=2)
+    timings = RollingTimings(window=2)
     for ns in (5, 900, 7, 8, 9):
-        stats.record(ns)
+        timings.record(ns)
 
-    summary = stats.summary()
+    summary = timings.stats()
 
     assert summary.max_ns == 900
     assert summary.window_max_ns == 9
     assert summary.count == 5
     assert summary.total_ns == 929
     assert summary.mean_ns == pytest.approx(929 / 5)
-    assert stats.count == 5
+    assert timings.count == 5
 
 
 def test_negative_duration_is_refused() -> None:
     with pytest.raises(ValueError, match="cannot be negative"):
-        RollingStats().record(-1)
+        RollingTimings().record(-1)
 
 
 def test_window_must_hold_at_least_one_sample() -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        RollingStats(window=0)
-    assert RollingStats(window=8).window == 8
+        RollingTimings(window=0)
+    assert RollingTimings(window=8).window == 8
 
 
-def test_summary_is_a_frozen_snapshot() -> None:
-    stats = RollingStats()
-    stats.record(10)
-    summary = stats.summary()
-    stats.record(1_000_000)
+def test_timing_stats_are_a_frozen_snapshot() -> None:
+    timings = RollingTimings()
+    timings.record(10)
+    summary = timings.stats()
+    timings.record(1_000_000)
 
     assert summary.max_ns == 10
     with pytest.raises(dataclasses.FrozenInstanceError):
         summary.max_ns = 0  # type: ignore[misc]
 
 
-def test_summary_in_milliseconds_for_display() -> None:
-    stats = RollingStats()
+def test_timing_stats_in_milliseconds_for_display() -> None:
+    timings = RollingTimings()
     for ns in (1_500_000, 2_500_000):
-        stats.record(ns)
+        timings.record(ns)
 
-    assert stats.summary().as_ms_dict() == {
+    assert timings.stats().as_ms_dict() == {
         "count": 2,
         "total_ms": 4.0,
         "mean_ms": 2.0,
@@ -135,3 +144,41 @@ def test_summary_in_milliseconds_for_display() -> None:
         "window_max_ms": 2.5,
         "window_count": 2,
     }
+
+
+# --------------------------------------------------------------------------------------------------
+# Metric declarations
+
+
+def test_the_helpers_declare_one_reading_without_labels() -> None:
+    level: Metric[None] = gauge("test_level", "A level.", lambda stats: 4)
+    assert (level.kind, level.labels, list(level.read(None))) == (MetricKind.GAUGE, (), [((), 4)])
+    spent: Metric[None] = counter("test_spent_total", "Spent.", lambda stats: 2.5)
+    assert (spent.kind, list(spent.read(None))) == (MetricKind.COUNTER, [((), 2.5)])
+    timings = TimingStats(count=1)
+    wait: Metric[None] = summary("test_wait_seconds", "Waits.", lambda stats: timings)
+    assert (wait.kind, list(wait.read(None))) == (MetricKind.SUMMARY, [((), timings)])
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "labels", "why"),
+    [
+        ("test_spent", MetricKind.COUNTER, (), "ends in _total"),
+        ("test_wait_ms", MetricKind.SUMMARY, (), "end it in _seconds"),
+        ("test wait", MetricKind.GAUGE, (), "not a metric name"),
+        ("9lives", MetricKind.GAUGE, (), "not a metric name"),
+        ("test_level", MetricKind.GAUGE, ("bad-label",), "not a label name"),
+        ("test_level", MetricKind.GAUGE, ("__reserved",), "not a label name"),
+        ("test_wait_seconds", MetricKind.SUMMARY, ("quantile",), "summary's own label"),
+    ],
+)
+def test_a_declaration_that_prometheus_would_misread_is_refused_when_made(
+    name: str, kind: MetricKind, labels: tuple[str, ...], why: str
+) -> None:
+    with pytest.raises(ValueError, match=why):
+        Metric(name, kind, "Some help.", lambda stats: [], labels=labels)
+
+
+def test_a_declaration_needs_its_help_text() -> None:
+    with pytest.raises(ValueError, match="help"):
+        gauge("test_level", "", lambda stats: 1)

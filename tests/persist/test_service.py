@@ -162,7 +162,7 @@ def test_the_writers_figures_are_part_of_the_engine_stats(
         _play(engine, "Armitage")
         tick = engine.world.clock.tick
         deadline = time.monotonic() + WAIT_S
-        while (figures := engine.service_stats()["writer"])["last_saved_tick"] != tick:
+        while (figures := engine.stats_board.services()["writer"])["last_saved_tick"] != tick:
             assert time.monotonic() < deadline, f"nothing saved within {WAIT_S} s: {figures}"
             time.sleep(FLUSH_INTERVAL_S)
         assert set(WRITER_FIGURES) <= set(figures)
@@ -179,4 +179,4 @@ def test_the_writers_figures_are_part_of_the_engine_stats(
         assert f"last_saved_tick {tick}," in line and "lag_ticks 0," in line
     finally:
         service.stop(engine)
-    assert engine.service_stats()["writer"]["state"] == "stopped"
+    assert engine.stats_board.services()["writer"]["state"] == "stopped"
