@@ -59,6 +59,15 @@ class Vitals(Component):
     max_dp: int
 
 
+@dataclass(frozen=True, slots=True)
+class LinkDead(Component):
+    """A player character whose connection dropped: it stays in the world, helpless, until
+    ``until_s`` (simulated seconds), unless its player comes back first. Not saved: a restart
+    takes every character out of the world anyway."""
+
+    until_s: float
+
+
 @persistent("offline")
 @dataclass(frozen=True, slots=True)
 class Offline(Component):

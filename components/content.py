@@ -172,3 +172,5 @@ class Directory:
     zones: dict[str, ZoneDef] = field(default_factory=dict)
     spawns: tuple[SpawnRule, ...] = ()
     start_room: str = ""
+    zone_rooms: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """The room entities of each zone, so that a zone's occupants are found room by room."""

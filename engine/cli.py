@@ -199,11 +199,12 @@ async def serve(
         config.engine.max_catch_up_ticks,
         stats_window=config.engine.stats_window,
     )
+    engine.stats_board.add("loop", loop)
     aio = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # not on every platform
             aio.add_signal_handler(sig, _stop_on_signal, loop, sig)
-    reporter = asyncio.create_task(_report_periodically(engine, loop, config))
+    reporter = asyncio.create_task(_report_periodically(engine, config))
     running = [asyncio.ensure_future(service.run(engine)) for service in services]
     failed: list[str] = []
 
@@ -242,10 +243,11 @@ async def serve(
                 await asyncio.wait_for(task, SERVICE_STOP_TIMEOUT_S)
             except Exception:
                 log.exception("service %r did not end cleanly", service.name)
+            engine.tick_pending()  # what the stopped service left to do, before the next stops
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 aio.remove_signal_handler(sig)
-    log.info("stopped at tick %d\n%s", engine.world.clock.tick, _report(engine, loop))
+    log.info("stopped at tick %d\n%s", engine.world.clock.tick, engine.format_stats())
     return 1 if failed else 0
 
 
@@ -254,21 +256,11 @@ def _stop_on_signal(loop: TickLoop, sig: signal.Signals) -> None:
     loop.stop()
 
 
-async def _report_periodically(engine: Engine, loop: TickLoop, config: Config) -> None:
+async def _report_periodically(engine: Engine, config: Config) -> None:
     interval = config.engine.stats_log_interval_s
     while True:
         await asyncio.sleep(interval)
-        log.info("tick statistics\n%s", _report(engine, loop))
-
-
-def _report(engine: Engine, loop: TickLoop) -> str:
-    s = loop.stats()
-    late = s.lateness
-    return (
-        f"loop: {s.ticks} ticks, {s.overruns} overruns, {s.skipped_ticks} skipped, "
-        f"{s.tick_errors} errors; lateness p50 {late.p50_ns / 1e6:.3f} ms, "
-        f"p99 {late.p99_ns / 1e6:.3f} ms, max {late.max_ns / 1e6:.3f} ms\n" + engine.format_stats()
-    )
+        log.info("tick statistics\n%s", engine.format_stats())
 
 
 class _JsonFormatter(logging.Formatter):

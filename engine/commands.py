@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 from engine.events import Scope
+from engine.inputs import PresenceInput
 
 __all__ = [
     "DEFAULT_PREFIX_ALIASES",
@@ -36,6 +37,7 @@ __all__ = [
     "DuplicateCommandError",
     "Handler",
     "InboxFull",
+    "Input",
     "Refused",
     "UsageError",
     "UsagePattern",
@@ -77,13 +79,16 @@ class Command:
     """One line a player typed, already split into verb and raw arguments.
 
     ``args`` stays raw text so that the command log replays exactly; the registry parses it against
-    the verb's usage pattern only when the command is dispatched.
+    the verb's usage pattern only when the command is dispatched. ``role`` is the role of the
+    account that typed it, as the shell knew it on arrival: carried with the command rather than
+    looked up at dispatch, so a journal of commands replays the same refusals and permissions.
     """
 
     actor: int
     verb: str
     args: str
     received_tick: int
+    role: str = "player"
 
     @staticmethod
     def from_line(
@@ -91,6 +96,8 @@ class Command:
         line: str,
         received_tick: int,
         prefix_aliases: Mapping[str, str] = DEFAULT_PREFIX_ALIASES,
+        *,
+        role: str = "player",
     ) -> Command:
         """Split a typed line into verb and arguments; never raises, whatever the player sent.
 
@@ -101,12 +108,16 @@ class Command:
         """
         text = line.strip()
         if text and text[0] in prefix_aliases:
-            return Command(actor, prefix_aliases[text[0]], text[1:].strip(), received_tick)
+            return Command(actor, prefix_aliases[text[0]], text[1:].strip(), received_tick, role)
         parts = text.split(maxsplit=1)
         if not parts:
-            return Command(actor, "", "", received_tick)
+            return Command(actor, "", "", received_tick, role)
         args = parts[1].strip() if len(parts) > 1 else ""
-        return Command(actor, parts[0].casefold(), args, received_tick)
+        return Command(actor, parts[0].casefold(), args, received_tick, role)
+
+
+Input: TypeAlias = "Command | PresenceInput"
+"""Anything the tick consumes from its inbox."""
 
 
 class CommandWorld(Protocol):
@@ -574,9 +585,11 @@ class CommandRegistry:
     def prefix_aliases(self) -> Mapping[str, str]:
         return MappingProxyType(self._prefix_aliases)
 
-    def parse_line(self, actor: int, line: str, received_tick: int) -> Command:
+    def parse_line(
+        self, actor: int, line: str, received_tick: int, *, role: str = "player"
+    ) -> Command:
         """``Command.from_line`` with this registry's prefix aliases; never raises."""
-        return Command.from_line(actor, line, received_tick, self._prefix_aliases)
+        return Command.from_line(actor, line, received_tick, self._prefix_aliases, role=role)
 
     # -- look-up -------------------------------------------------------------------------------
 
@@ -646,18 +659,13 @@ class CommandRegistry:
 
     # -- dispatch ------------------------------------------------------------------------------
 
-    def dispatch(
-        self,
-        world: CommandWorld,
-        cmd: Command,
-        role_of: Callable[[int], str] | None = None,
-    ) -> bool:
+    def dispatch(self, world: CommandWorld, cmd: Command) -> bool:
         """Run ``cmd``'s handler; True only if it ran and returned. Never raises an ``Exception``.
 
         Every refusal and crash becomes an ``error`` event to the actor whose ``data`` carries a
         ``code`` (``unknown_command``, ``forbidden``, ``bad_args``, ``internal_error``, or the code
-        of the handler's ``Refused``, with its data) and the ``message``. ``role_of`` gives the
-        actor's role (default: everyone is a player); an unknown role counts as ``player``. A
+        of the handler's ``Refused``, with its data) and the ``message``. The command's ``role``
+        decides what it may use; an unknown role counts as ``player``. A
         crashed handler is logged with its traceback and counted in ``failure_counts``. What a
         handler changed before raising, ``Refused`` or a crash, stays changed (there is no
         rollback): that is why handlers refuse before they change anything. A blank command
@@ -667,13 +675,7 @@ class CommandRegistry:
             return False
         spec = self.resolve(cmd.verb)
         if spec is None or spec.role != "player":
-            try:
-                role = role_of(cmd.actor) if role_of is not None else "player"
-            except Exception:
-                logger.exception("role_of failed for actor %r (command %r)", cmd.actor, cmd.verb)
-                self._failures[spec.verb if spec is not None else cmd.verb] += 1
-                _error(world, cmd, "internal_error", _INTERNAL_ERROR_TEXT)
-                return False
+            role = cmd.role
             if role not in _ROLE_RANK:
                 logger.warning("actor %r has unknown role %r; treated as player", cmd.actor, role)
                 role = "player"
@@ -745,22 +747,26 @@ class InboxFull(Exception):
 
 
 class CommandInbox:
-    """Commands waiting for the next tick, in arrival order, with a hard bound on how many.
+    """The tick's inputs waiting for the next tick, in arrival order: typed commands, with a hard
+    bound on how many, and the shell's presence inputs (:mod:`engine.inputs`).
 
     ``put`` raises ``InboxFull`` rather than returning False, so that a command can never be
     dropped silently by a caller that forgot to check; the network layer catches it and sends the
     player a ``throttled`` reply. The bound caps memory (about ``capacity`` small objects) and the
-    work of one tick when clients flood faster than the per-connection rate limit catches.
-    Used from the event-loop thread only, like the rest of the world.
+    work of one tick when clients flood faster than the per-connection rate limit catches. Presence
+    inputs are never refused: there are at most a few per connection, and losing one (a character
+    leaving at shutdown) would lose a change to the world. Used from the event-loop thread only,
+    like the rest of the world.
     """
 
-    __slots__ = ("_capacity", "_queue", "rejected")
+    __slots__ = ("_capacity", "_commands", "_queue", "rejected")
 
     def __init__(self, capacity: int = 10_000) -> None:
         if capacity < 1:
             raise ValueError(f"inbox capacity must be at least 1, not {capacity}")
         self._capacity = capacity
-        self._queue: deque[Command] = deque()
+        self._queue: deque[Input] = deque()
+        self._commands = 0
         self.rejected = 0  # commands refused because the inbox was full, for ``/metrics``
 
     @property
@@ -770,19 +776,23 @@ class CommandInbox:
     def __len__(self) -> int:
         return len(self._queue)
 
-    def put(self, cmd: Command) -> None:
-        """Queue ``cmd`` behind everything already waiting; ``InboxFull`` if at capacity."""
-        if len(self._queue) >= self._capacity:
-            self.rejected += 1
-            raise InboxFull(self._capacity)
-        self._queue.append(cmd)
+    def put(self, item: Input) -> None:
+        """Queue ``item`` behind everything already waiting; ``InboxFull`` if it is a command and
+        the commands waiting are at capacity."""
+        if isinstance(item, Command):
+            if self._commands >= self._capacity:
+                self.rejected += 1
+                raise InboxFull(self._capacity)
+            self._commands += 1
+        self._queue.append(item)
 
-    def drain(self) -> list[Command]:
-        """Take every command queued so far, oldest first.
+    def drain(self) -> list[Input]:
+        """Take every input queued so far, oldest first.
 
-        Commands put while this batch is being dispatched stay queued for the next tick, so one
+        Inputs put while this batch is being applied stay queued for the next tick, so one
         tick's work is bounded by what had arrived when it started.
         """
         batch = list(self._queue)
         self._queue.clear()
+        self._commands = 0
         return batch

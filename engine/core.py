@@ -16,9 +16,10 @@ from typing import Any
 
 from engine.accounts import AccountStore
 from engine.clock import Calendar, Clock
-from engine.commands import Command, CommandInbox, CommandRegistry
+from engine.commands import Command, CommandInbox, CommandRegistry, Input
 from engine.config import Config
-from engine.events import Event
+from engine.events import Event, Scope
+from engine.inputs import ENTERED_EVENT, DropConnection, EnterWorld, LeaveWorld, PresenceInput
 from engine.plugins import Plugin, PluginError, Registry, discover_plugins, load_plugins
 from engine.scheduler import Scheduler
 from engine.stats import (
@@ -53,6 +54,11 @@ class TickResult:
     tick: int
     events: list[Event]
     changes: Changes
+    inputs: tuple[Input, ...] = ()
+    """Every input the tick consumed, in the order it applied them: what a journal records."""
+    trace: tuple[tuple[Input | None, Changes], ...] = ()
+    """Only from ``tick(trace=True)``: the changes each input made, then (``None``) the systems';
+    ``changes`` is then empty, since they were collected part by part."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +203,6 @@ class StatsBoard:
 
 
 TickListener = Callable[[TickResult], None]
-RoleOf = Callable[[int], str]
 
 
 class Engine:
@@ -215,7 +220,6 @@ class Engine:
         plugins: Sequence[Plugin] | None = None,
         *,
         world: World | None = None,
-        role_of: RoleOf | None = None,
     ) -> None:
         self.config = config = config or Config()
         if world is None:
@@ -250,9 +254,8 @@ class Engine:
         world.insert_resource(self.commands)
         world.insert_resource(self.stats_board)
         self.inbox = CommandInbox()
-        self.role_of = role_of
-        #: Where accounts live, set by the persistence service at start-up (None in bare tests).
-        self.accounts: AccountStore | None = None
+        self._accounts: AccountStore | None = None
+        self.input_failures = 0
         window = config.engine.stats_window
         self.scheduler = Scheduler(
             self.registry.systems,
@@ -274,13 +277,22 @@ class Engine:
 
     # ------------------------------------------------------------------ input
 
-    def submit(self, command: Command) -> None:
-        """Queue a command for the next tick (raises ``InboxFull`` when flooded)."""
-        self.inbox.put(command)
+    def submit(self, item: Input) -> None:
+        """Queue an input for the next tick (a command raises ``InboxFull`` when flooded)."""
+        self.inbox.put(item)
 
-    def submit_line(self, actor: int, line: str) -> None:
-        """Queue a typed line from ``actor``, as the network shell does."""
-        self.inbox.put(self.commands.parse_line(actor, line, self.world.clock.tick))
+    def submit_line(self, actor: int, line: str, *, role: str = "player") -> None:
+        """Queue a line typed by ``actor`` (whose account has ``role``), as the shell does."""
+        self.inbox.put(self.commands.parse_line(actor, line, self.world.clock.tick, role=role))
+
+    @property
+    def accounts(self) -> AccountStore | None:
+        """Where accounts live (the persistence service provides it); None in bare tests."""
+        return self._accounts
+
+    def use_accounts(self, store: AccountStore) -> None:
+        """Set the account store: a service's hook, set once at start-up."""
+        self._accounts = store
 
     def on_tick_end(self, listener: TickListener) -> None:
         """Call ``listener`` with every tick's result; it must copy what it keeps and not block."""
@@ -288,18 +300,33 @@ class Engine:
 
     # ------------------------------------------------------------------- tick
 
-    def tick(self) -> TickResult:
-        """Advance the world by one tick."""
+    def tick(self, *, trace: bool = False) -> TickResult:
+        """Advance the world by one tick.
+
+        ``trace`` (for ``kadath replay --until``) also collects the changes after each input and
+        after the systems, to show which input changed what.
+        """
         clock = time.perf_counter_ns
         world = self.world
         started = clock()
         tick = world.clock.advance()
-        for command in self.inbox.drain():
-            self.commands.dispatch(world, command, self.role_of)
+        inputs = tuple(self.inbox.drain())
+        traced: list[tuple[Input | None, Changes]] = []
+        for item in inputs:
+            if isinstance(item, Command):
+                self.commands.dispatch(world, item)
+            else:
+                self._apply(item)
+            if trace:
+                traced.append((item, world.collect_changes()))
         commands_done = clock()
         self.scheduler.run_due(world, tick, world.clock.seconds)
         systems_done = clock()
-        result = TickResult(tick, world.drain_events(), world.collect_changes())
+        changes = world.collect_changes()
+        if trace:
+            traced.append((None, changes))
+            changes = Changes(tick, {}, {}, frozenset(), frozenset(), frozenset())
+        result = TickResult(tick, world.drain_events(), changes, inputs, tuple(traced))
         for listener in self._listeners:
             try:
                 listener(result)
@@ -313,6 +340,37 @@ class Engine:
         timings["hand-off"].record(finished - systems_done)
         timings["tick"].record(finished - started)
         return result
+
+    def _apply(self, item: PresenceInput) -> None:
+        """A presence input, through the plugin's presence rules. A failure is logged and
+        counted, and the tick goes on, as for a crashing command."""
+        presence = self.registry.presence
+        world = self.world
+        try:
+            if presence is None:
+                raise LookupError("no plugin provides presence rules")
+            if isinstance(item, EnterWorld):
+                character = presence.character_for(world, item.account, item.character)
+                data = {"account": item.account, "character": world.stable_id(character)}
+                world.emit(ENTERED_EVENT, Scope.entity(character), data=data)
+                presence.enter_world(world, character)
+                return
+            entity = world.entity_of(item.character)
+            if entity is None:
+                log.warning("%r names no entity in the world; ignored", item)
+            elif isinstance(item, DropConnection):
+                presence.drop(world, entity, item.grace_s)
+            elif isinstance(item, LeaveWorld):
+                presence.leave_world(world, entity, item.reason)
+        except Exception:
+            self.input_failures += 1
+            log.exception("input %r failed at tick %d", item, world.clock.tick)
+
+    def tick_pending(self) -> TickResult | None:
+        """One more tick if inputs are waiting, else None. At shutdown, what a stopping service
+        leaves in the inbox (the network: every player leaving the world) changes the world
+        inside a tick, journaled, like everything else."""
+        return self.tick() if len(self.inbox) else None
 
     def run_ticks(self, count: int) -> list[TickResult]:
         """Advance ``count`` ticks back to back (tests, replays, benchmarks)."""

@@ -54,6 +54,10 @@ class LoopStats:
             "tick_errors": self.tick_errors,
             "tick_duration": self.tick_duration.as_ms_dict(),
             "lateness": self.lateness.as_ms_dict(),
+            # Flat, for the one line of the statistics table (which shows no nested values).
+            "lateness_p50_ms": round(self.lateness.p50_ns / 1e6, 3),
+            "lateness_p99_ms": round(self.lateness.p99_ns / 1e6, 3),
+            "lateness_max_ms": round(self.lateness.max_ns / 1e6, 3),
         }
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.commands import DEFAULT_PREFIX_ALIASES, CommandSpec
 from engine.component import component_info
-from engine.events import Event
+from engine.events import Event, Scope
 from engine.scheduler import System
 
 if TYPE_CHECKING:
@@ -67,22 +67,40 @@ class Plugin:
 
 
 class PresenceRules(Protocol):
-    """How player characters come and go: game rules the network shell needs but may not import.
+    """How player characters come and go, and who hears what: game rules the engine and the
+    network shell need but may not import.
 
-    A plugin (``core``) provides one through :meth:`PluginKit.presence`; the shell calls it between
-    ticks, on the event-loop thread. Every method is a pure world change plus events: no I/O.
+    A plugin (``core``) provides one through :meth:`PluginKit.presence`. The world-changing methods
+    are called by the engine inside the tick, from the inputs of :mod:`engine.inputs`; the shell
+    only reads (``audience``, ``status``, ``in_world``). Every method is pure: no I/O.
     """
 
-    def create_character(self, world: World, name: str) -> int:
-        """A new persistent player character named ``name``, out of the world; its entity."""
+    def character_for(self, world: World, account: str, character: int | None) -> int:
+        """The entity of ``account``'s character (stable id ``character``), made out of the
+        world when the account has none yet or its entity is gone."""
         ...
 
     def enter_world(self, world: World, character: int) -> None:
-        """Bring the character into the world (where it left) and show it where it is."""
+        """Bring the character into the world (where it left) and show it where it is; one
+        already in the world (link-dead, or played from another connection) just stays."""
+        ...
+
+    def drop(self, world: World, character: int, grace_s: float) -> None:
+        """Its connection is gone: link-dead for ``grace_s`` seconds, then out (0: out now)."""
         ...
 
     def leave_world(self, world: World, character: int, reason: str) -> None:
-        """Take the character out of the world, saved; ``reason`` is quit, linkdead, kicked..."""
+        """Take the character out of the world, saved; ``reason`` is quit, linkdead, kicked...
+        Emits :data:`engine.inputs.LEFT_EVENT` to it, so the shell forgets its session."""
+        ...
+
+    def in_world(self, world: World) -> list[int]:
+        """Every player character in the world (at start-up: the ones a crash left there)."""
+        ...
+
+    def audience(self, world: World, scope: Scope) -> Iterable[int]:
+        """The entities that may hear an event of this scope (a room's or a zone's occupants);
+        the shell keeps those it has a connection for. Must not scan every player in the world."""
         ...
 
     def status(self, world: World, character: int) -> Mapping[str, object]:

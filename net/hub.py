@@ -1,10 +1,12 @@
 """The session hub: who is connected, which character each plays, and delivery of tick events.
 
 The hub is the shell's memory between sockets and the world. It knows nothing of websockets: a
-connection is a :class:`Link` that can queue a frame and close. It takes characters in and out of
-the world through the plugin-provided presence rules, keeps link-dead characters for a grace
-period, hands out resume tokens, and after every tick sends each event to the players in its scope.
-All of it runs on the event-loop thread, between or right after ticks; nothing here blocks.
+connection is a :class:`Link` that can queue a frame and close. It never changes the world itself:
+a login, a dropped connection and a shutdown are inputs it submits to the engine
+(:mod:`engine.inputs`), applied inside the next tick, and it learns what became of them from the
+tick's events. It hands out resume tokens, and after every tick sends each event to the players
+in its scope, as the plugin's presence rules say who that is. All of it runs on the event-loop
+thread, between or right after ticks; nothing here blocks.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from components.place import Location, Room
 from engine.accounts import Account
+from engine.commands import InboxFull
 from engine.config import NetConfig
 from engine.core import Engine, TickResult
 from engine.events import Event, ScopeKind
+from engine.inputs import ENTERED_EVENT, LEFT_EVENT, DropConnection, EnterWorld, LeaveWorld
 from engine.plugins import PresenceRules
 from engine.stats import Metric, gauge
-from net.protocol import ServerChannel
+from net.protocol import BYE_REASONS, ServerChannel
 from net.ratelimit import TokenBucket
 from net.render import RenderError, render_event
 
@@ -37,6 +40,8 @@ CLOSE_POLICY = 1008  # also used by the link itself for a client that stops read
 
 #: Event types that end a player's connection after they are delivered, with the bye reason.
 _ENDING_EVENTS: Mapping[str, str] = {"quit": "quit", "kick": "kicked"}
+#: The engine's presence events: the hub acts on them and never delivers them to a client.
+_PRESENCE_EVENTS = frozenset({ENTERED_EVENT, LEFT_EVENT})
 
 #: Bytes of randomness in a resume token (URL-safe base64: 43 characters).
 RESUME_TOKEN_BYTES = 32
@@ -64,6 +69,8 @@ class Session:
     last_active_s: float = 0.0
     last_status: Mapping[str, object] | None = None
     closing: bool = False
+    held_lines: list[str] = field(default_factory=list)
+    """Lines typed after login but before the character entered (at most ``command_burst``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +137,15 @@ class Hub:
         self.playing: dict[int, Session] = {}
         self.linkdead: dict[int, float] = {}  # character -> simulated second its grace ends
         self.accounts: dict[int, Account] = {}  # character -> account, while playing or link-dead
+        #: Sessions whose character enters the world at the next tick, by account name (folded).
+        self.entering: dict[str, Session] = {}
+        #: Characters made this run, by account name (folded), until the account store has them.
+        self._made: dict[str, int] = {}
+        #: Called with an account that was given a character, for the shell to store (off the loop).
+        self.on_character_made: Callable[[Account], None] = lambda account: None
         self._token_of: dict[int, str] = {}
         self._character_of_token: dict[str, int] = {}
         self._status_types = frozenset(presence.status_components())
-        engine.role_of = self.role_of
 
     # ------------------------------------------------------------------ time
 
@@ -165,22 +177,26 @@ class Hub:
 
     def disconnect(self, session: Session) -> None:
         """The connection is gone. A playing character stays in the world, link-dead, for the
-        grace period; a ``resume`` with its token within it takes the body back."""
+        grace period (a rule of the tick, told by a ``DropConnection``); a ``resume`` with its
+        token within it takes the body back."""
         self.sessions.discard(session)
+        if session.account is not None and self.entering.get(_key(session.account)) is session:
+            del self.entering[_key(session.account)]  # its character, entering, will be dropped
         character = session.character
         session.character = None
         if character is None or self.playing.get(character) is not session:
             return
         del self.playing[character]
-        if self.config.linkdead_grace_s > 0:
-            self.linkdead[character] = self.now_s + self.config.linkdead_grace_s
-            log.info(
-                "%s is link-dead (grace %.0f s)",
-                self._name(character),
-                self.config.linkdead_grace_s,
-            )
-        else:
-            self._leave(character, "linkdead")
+        grace = self.config.linkdead_grace_s
+        if grace > 0:
+            self.linkdead[character] = self.now_s + grace
+            log.info("%s is link-dead (grace %.0f s)", self._name(character), grace)
+        self._submit_drop(character)
+
+    def _submit_drop(self, character: int) -> None:
+        sid = self.world.stable_id(character)
+        if sid is not None:
+            self.engine.submit(DropConnection(sid, self.config.linkdead_grace_s))
 
     # ------------------------------------------------------------------ sends
 
@@ -217,15 +233,36 @@ class Hub:
 
     # ---------------------------------------------------------------- logins
 
-    def login(self, session: Session, account: Account, character: int) -> None:
-        """Attach an authenticated session to its character, taking it over from any other
-        connection, taking it back from link-death, or bringing it into the world."""
+    def login(self, session: Session, account: Account) -> None:
+        """An authenticated session asks to play its account's character.
+
+        A character already in the world with the hub (played from another connection, or
+        link-dead) is taken over or taken back at once. Any other enters the world in the next
+        tick (made first if the account has none): the session waits, and is attached when the
+        tick says the character entered (``ENTERED_EVENT``). Either way the world's part is an
+        ``EnterWorld`` input, so that a journal replays it.
+        """
+        session.account = account
+        key = _key(account)
+        sid = account.character_sid if account.character_sid is not None else self._made.get(key)
+        character = self.world.entity_of(sid) if sid is not None else None
+        if character is not None and (character in self.playing or character in self.linkdead):
+            self._attach(session, account, character)
+        else:
+            waiting = self.entering.get(key)
+            if waiting is not None and waiting is not session:
+                self.say_goodbye(waiting, "takeover")
+            self.entering[key] = session
+        self.engine.submit(EnterWorld(account.name, sid))
+
+    def _attach(self, session: Session, account: Account, character: int) -> None:
+        """Make ``session`` the one playing ``character`` (already in the world), with a new
+        resume token; a connection that played it before is told goodbye (takeover)."""
         previous = self.playing.get(character)
         if previous is not None and previous is not session:
             previous.character = None
             self.say_goodbye(previous, "takeover")
         resumed = self.linkdead.pop(character, None) is not None
-        in_world_already = resumed or previous is not None
         session.account = account
         session.character = character
         self.playing[character] = session
@@ -236,8 +273,6 @@ class Hub:
         token = self._new_token()
         self._token_of[character] = token
         self._character_of_token[token] = character
-        if not in_world_already:
-            self.presence.enter_world(self.world, character)
         sid = self.world.stable_id(character)
         assert sid is not None  # player characters are persistent
         self.send_frame(
@@ -247,6 +282,13 @@ class Hub:
             ),
         )
         self._send_status(session, force=True)
+        held, session.held_lines = session.held_lines, []
+        for line in held:
+            try:
+                self.engine.submit_line(character, line, role=account.role)
+            except InboxFull:
+                self.error(session, "throttled", "The server is very busy; try again in a moment.")
+                break
         log.info(
             "%s logged in from %s%s",
             account.name,
@@ -254,25 +296,51 @@ class Hub:
             " (resumed)" if resumed else (" (took over)" if previous else ""),
         )
 
+    def hold_line(self, session: Session, line: str) -> None:
+        """Keep a line typed while the session's character is entering; sent once it is in."""
+        if len(session.held_lines) >= self.config.command_burst:
+            self.error(session, "rate_limited", "Wait until you are in the world.")
+            return
+        session.held_lines.append(line)
+
     def resume(self, session: Session, token: str) -> bool:
         """Take back a link-dead (or still-connected) character by its token."""
         character = self._character_of_token.get(token)
         if character is None or (character not in self.linkdead and character not in self.playing):
             return False
-        self.login(session, self.accounts[character], character)
+        self.login(session, self.accounts[character])
         return True
 
-    def role_of(self, actor: int) -> str:
-        """The engine's role look-up: the role of the account playing ``actor``."""
-        account = self.accounts.get(actor)
-        return account.role if account is not None else "player"
+    def _entered(self, event: Event) -> None:
+        """The tick brought a waiting session's character into the world: attach the session.
+        If the session is gone meanwhile, the character drops at once, as any connection would."""
+        character, data = event.scope.target, event.data
+        if not isinstance(character, int):
+            return
+        name, sid = str(data.get("account", "")), data.get("character")
+        key = name.casefold()
+        session = self.entering.pop(key, None)
+        if session is None or session.closing or session not in self.sessions:
+            if character not in self.playing and character not in self.linkdead:
+                self._submit_drop(character)
+            return
+        account = session.account
+        assert account is not None
+        if isinstance(sid, int) and account.character_sid != sid:
+            account = dataclasses.replace(account, character_sid=sid)
+            self._made[key] = sid
+            self.on_character_made(account)
+        self._attach(session, account, character)
 
     # -------------------------------------------------------------- the tick
 
     def after_tick(self, result: TickResult) -> None:
-        """Deliver the tick's events, send changed statuses, expire grace periods and idlers."""
+        """Deliver the tick's events, send changed statuses, close idle connections."""
         for event in result.events:
-            self._deliver(event)
+            if event.type in _PRESENCE_EVENTS:
+                self._presence_event(event)
+            else:
+                self._deliver(event)
         changed = {
             sid
             for sid, ctype in (*result.changes.changed, *result.changes.added)
@@ -283,15 +351,24 @@ class Hub:
             session = self.playing.get(entity) if entity is not None else None
             if session is not None:
                 self._send_status(session)
-        now = self.now_s
-        for character, deadline in list(self.linkdead.items()):
-            if now >= deadline:
-                del self.linkdead[character]
-                self._leave(character, "linkdead")
-        idle_before = now - self.config.idle_timeout_s
+        idle_before = self.now_s - self.config.idle_timeout_s
         for session in list(self.sessions):
             if session.last_active_s < idle_before and not session.closing:
                 self.say_goodbye(session, "idle")
+
+    def _presence_event(self, event: Event) -> None:
+        if event.type == ENTERED_EVENT:
+            self._entered(event)
+        elif isinstance(event.scope.target, int):  # LEFT_EVENT: out of the world, session or not
+            character = event.scope.target
+            name = self._name(character)
+            session = self.playing.pop(character, None)
+            self._forget(character)
+            reason = str(event.data.get("reason", ""))
+            if session is not None:
+                session.character = None
+                self.say_goodbye(session, reason if reason in BYE_REASONS else "shutdown")
+            log.info("%s left the world (%s)", name, reason)
 
     def _deliver(self, event: Event) -> None:
         audience = self._audience(event)
@@ -314,24 +391,14 @@ class Hub:
         if scope.kind is ScopeKind.ENTITY:
             session = playing.get(scope.target) if isinstance(scope.target, int) else None
             found: Iterable[Session | None] = (session,)
-        elif scope.kind is ScopeKind.ROOM:
-            sid = self.world.stable_id(scope.target) if isinstance(scope.target, int) else None
-            members = self.world.lookup(Location, "holder", sid) if sid is not None else ()
-            found = [playing.get(entity) for entity in members]
-        elif scope.kind is ScopeKind.ZONE:
-            found = [s for ch, s in playing.items() if self._zone_of(ch) == scope.target]
-        else:
+        elif scope.kind is ScopeKind.ALL:
             found = playing.values()
+        else:  # a room, a zone: who is there is a rule of the game
+            found = [playing.get(entity) for entity in self.presence.audience(self.world, scope)]
         excluded = event.exclude
         return [
             s for s in found if s is not None and not s.closing and (s.character not in excluded)
         ]
-
-    def _zone_of(self, character: int) -> str | None:
-        location = self.world.try_get(character, Location)
-        room = self.world.entity_of(location.holder) if location is not None else None
-        info = self.world.try_get(room, Room) if room is not None else None
-        return info.zone if info is not None else None
 
     def _send_status(self, session: Session, *, force: bool = False) -> None:
         if session.character is None:
@@ -351,13 +418,6 @@ class Hub:
             session.character = None
             self.say_goodbye(session, reason)
 
-    def _leave(self, character: int, reason: str) -> None:
-        name = self._name(character)
-        self._forget(character)
-        if self.world.exists(character):
-            self.presence.leave_world(self.world, character, reason)
-            log.info("%s left the world (%s)", name, reason)
-
     def _forget(self, character: int) -> None:
         token = self._token_of.pop(character, None)
         if token is not None:
@@ -372,16 +432,25 @@ class Hub:
     # -------------------------------------------------------------- shutdown
 
     def shutdown(self) -> None:
-        """Say goodbye to everyone and take every character out of the world, saved."""
+        """Say goodbye to everyone, and ask the next tick (the server's last) to take every
+        character out of the world, saved."""
         for session in list(self.sessions):
             self.say_goodbye(session, "shutdown")
         for character in [*self.playing, *self.linkdead]:
-            self._leave(character, "shutdown")
+            sid = self.world.stable_id(character)
+            if sid is not None:
+                self.engine.submit(LeaveWorld(sid, "shutdown"))
+            self._forget(character)
         self.playing.clear()
+        self.entering.clear()
 
     def stats(self) -> HubStats:
         """Who is connected now, for the statistics table, admins and /metrics."""
         return HubStats(len(self.sessions), len(self.playing), len(self.linkdead))
+
+
+def _key(account: Account) -> str:
+    return account.name.casefold()
 
 
 def _status_text(status: Mapping[str, object]) -> str:

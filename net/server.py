@@ -16,7 +16,6 @@ import logging
 import mimetypes
 import time
 from collections import deque
-from dataclasses import replace
 from importlib import resources
 
 import orjson
@@ -187,6 +186,8 @@ class NetServer:
         self.hub = Hub(engine, config, server_name=server_name, version=version)
         self.server: Server | None = None
         self.started_at = time.monotonic()
+        self._saving: set[asyncio.Task[None]] = set()
+        self.hub.on_character_made = self._store_character
         engine.on_tick_end(self.hub.after_tick)
         engine.stats_board.add("net", self.hub)
         self._metrics = metrics_registry(engine.stats_board)
@@ -254,7 +255,7 @@ class NetServer:
         session.last_active_s = self.hub.now_s
         try:
             message = parse_client_frame(frame)
-            if isinstance(message, Cmd) and session.character is None:
+            if isinstance(message, Cmd) and session.account is None:
                 message = auth_from_command(message) or message
         except ProtocolError as bad:
             self.hub.error(session, bad.code, bad.message)
@@ -264,13 +265,13 @@ class NetServer:
         elif isinstance(message, Register | Login):
             await self._authenticate(session, message)
         elif isinstance(message, Resume):
-            if session.character is not None:
+            if session.account is not None:
                 self.hub.auth_error(session, "already_authenticated", "You are already logged in.")
             elif not self.hub.resume(session, message.token):
                 self.hub.auth_error(
                     session, "bad_token", "That resume token is unknown or has expired; log in."
                 )
-        elif session.character is None:
+        elif session.account is None:
             self.hub.error(
                 session,
                 "not_authenticated",
@@ -288,14 +289,17 @@ class NetServer:
                 f"(bursts of {self.config.command_burst}). That one was dropped.",
             )
             return
-        assert session.character is not None
+        if session.character is None:  # logged in, its character enters at the next tick
+            self.hub.hold_line(session, text)
+            return
+        assert session.account is not None
         try:
-            self.engine.submit_line(session.character, text)
+            self.engine.submit_line(session.character, text, role=session.account.role)
         except InboxFull:
             self.hub.error(session, "throttled", "The server is very busy; try again in a moment.")
 
     async def _authenticate(self, session: Session, message: Register | Login) -> None:
-        if session.character is not None:
+        if session.account is not None:
             self.hub.auth_error(session, "already_authenticated", "You are already logged in.")
             return
         try:
@@ -312,22 +316,20 @@ class NetServer:
             return
         if session.closing or session not in self.hub.sessions:
             return  # the client left while its password was being checked
-        account, character = await self._character_for(account)
-        if session.closing or session not in self.hub.sessions:
-            return
-        self.hub.login(session, account, character)
+        self.hub.login(session, account)
 
-    async def _character_for(self, account: Account) -> tuple[Account, int]:
-        """The account's character entity, created (and recorded on the account) if it has none."""
-        world = self.engine.world
-        if account.character_sid is not None:
-            entity = world.entity_of(account.character_sid)
-            if entity is not None:
-                return account, entity
-        character = self.hub.presence.create_character(world, account.name)
-        account = replace(account, character_sid=world.stable_id(character))
-        await asyncio.to_thread(self.accounts.store.update, account)
-        return account, character
+    def _store_character(self, account: Account) -> None:
+        """The tick made ``account`` a character: record it on the account, off the loop."""
+        task = asyncio.get_running_loop().create_task(self._save_account(account))
+        self._saving.add(task)
+        task.add_done_callback(self._saving.discard)
+
+    async def _save_account(self, account: Account) -> None:
+        try:
+            await asyncio.to_thread(self.accounts.store.update, account)
+        except Exception:
+            # The hub remembers the character for this run; the next start would make another.
+            log.exception("could not record %s's character on the account", account.name)
 
     # ----------------------------------------------------------------- http
 

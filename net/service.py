@@ -11,10 +11,9 @@ import asyncio
 import logging
 from importlib.metadata import PackageNotFoundError, version
 
-from components.body import Offline, Player
-from components.place import Location
 from engine.config import Config
 from engine.core import Engine
+from engine.inputs import LeaveWorld
 from engine.plugins import SetupError
 from net.accounts import AccountService, LoginThrottle
 from net.server import NetServer
@@ -50,9 +49,12 @@ class NetworkService:
         if presence is None:
             raise SetupError("no plugin provides presence rules (the core plugin does)")
         world = engine.world
-        # Characters still in the world were left there by a crash: nobody is connected now.
-        for character, _ in world.query(Player, Location, without=(Offline,)):
-            presence.leave_world(world, character, "restart")
+        # Characters still in the world were left there by a crash: nobody is connected now, so
+        # the first tick takes them out (an input like any other, so a journal replays it).
+        for character in presence.in_world(world):
+            sid = world.stable_id(character)
+            if sid is not None:
+                engine.submit(LeaveWorld(sid, "restart"))
         net = self.config.net
         throttle = LoginThrottle(
             name_failures=net.login_failures_per_name,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from typing import IO, Any
 
@@ -44,8 +44,12 @@ def _plain(row: Any) -> dict[str, Any]:
     return {str(k): (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
 
 
-def export_lines(db: sa.Engine, schema: Schema) -> Iterator[bytes]:
-    """The whole dynamic state as JSON lines: a header, then ``{"table", "row"}`` per row."""
+def export_lines(
+    db: sa.Engine, schema: Schema, *, leave_out: Collection[str] = ()
+) -> Iterator[bytes]:
+    """The whole dynamic state as JSON lines: a header, then ``{"table", "row"}`` per row, each
+    table in key order. ``leave_out`` names tables not to export (the journal's base leaves out
+    the accounts)."""
     with db.connect() as conn:
         versions = {
             row.component: row.version
@@ -56,9 +60,12 @@ def export_lines(db: sa.Engine, schema: Schema) -> Iterator[bytes]:
         )
         tables = {**engine_tables(), **{n: t.table for n, t in schema.components.items()}}
         for name, table in tables.items():
-            if name == VersionRow.__tablename__:
+            if name == VersionRow.__tablename__ or name in leave_out:
                 continue
-            result = conn.execution_options(yield_per=10_000).execute(sa.select(table))
+            keys = list(table.primary_key.columns)
+            result = conn.execution_options(yield_per=10_000).execute(
+                sa.select(table).order_by(*keys)
+            )
             for row in result.mappings():
                 yield orjson.dumps({"table": name, "row": _plain(row)})
 

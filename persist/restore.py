@@ -72,8 +72,10 @@ def _restore(world: World, schema: Schema, db: sa.Engine) -> RestoreReport:
     with db.connect() as conn:
         meta = read_meta(conn)
         for table in schema.components.values():
+            # In stable-id order, whatever the database: entities are then created in the same
+            # order from any copy of the same state, which a replay's determinism relies on.
             result = conn.execution_options(yield_per=ROWS_PER_FETCH).execute(
-                sa.select(table.table)
+                sa.select(table.table).order_by(table.table.c.sid)
             )
             decode = table.decode
             for row in result.mappings():
@@ -85,7 +87,8 @@ def _restore(world: World, schema: Schema, db: sa.Engine) -> RestoreReport:
                 components += 1
         tomb = TombstoneRow.__table__  # type: ignore[attr-defined]
         by_name = schema.components
-        for sid, name in conn.execute(sa.select(tomb.c.sid, tomb.c.component)):
+        tombs = sa.select(tomb.c.sid, tomb.c.component).order_by(tomb.c.sid, tomb.c.component)
+        for sid, name in conn.execute(tombs):
             entity = world.entity_of(sid)
             if entity is None:
                 continue

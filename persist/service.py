@@ -1,13 +1,18 @@
-"""The persistence service: restore at start-up, a writer thread during play, a final flush at stop.
+"""The persistence service: restore at start-up, a writer thread and a journal thread during play, a
+final flush at stop.
 
-``kadath serve`` finds it through the ``kadath.services`` entry point. It wires the snapshot into
-the engine's tick hand-off and puts the writer on the engine's stats board. The tick only
-ever calls :func:`~persist.snapshot.take_snapshot` and :meth:`~persist.writer.Writer.submit`.
+``kadath serve`` finds it through the ``kadath.services`` entry point. It wires the snapshot and
+the journal into the engine's tick hand-off and puts both on the engine's stats board. The tick
+only ever calls :func:`~persist.snapshot.take_snapshot`, :meth:`~persist.writer.Writer.submit` and
+:meth:`~persist.journal.JournalWriter.submit`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,10 +21,18 @@ from engine.config import Config
 from engine.core import Engine, TickResult
 from engine.plugins import SetupError
 from persist.accounts import SqlAccountStore
+from persist.cli import export_lines
 from persist.database import open_database
+from persist.journal import (
+    JOURNAL_FORMAT,
+    JOURNAL_VERSION,
+    JournalWriter,
+    content_digest,
+    new_run_folder,
+)
 from persist.migrate import MigrationError, ensure_schema
 from persist.restore import restore
-from persist.schema import Schema
+from persist.schema import AccountRow, Schema
 from persist.snapshot import take_snapshot
 from persist.writer import Writer
 
@@ -40,6 +53,7 @@ class PersistenceService:
         self.config = config
         self.db: sa.Engine | None = None
         self.writer: Writer | None = None
+        self.journal: JournalWriter | None = None
         self.schema: Schema | None = None
 
     def start(self, engine: Engine) -> None:
@@ -58,7 +72,10 @@ class PersistenceService:
                 f"{exc}".splitlines()[0]
             ) from exc
         engine.scheduler.rebase(engine.world.clock.seconds)
-        engine.accounts = SqlAccountStore(db)
+        engine.use_accounts(SqlAccountStore(db))
+        if self.config.persist.journal:
+            self.journal = self._journal(engine, schema, db)
+        journal = self.journal
         self.writer = writer = Writer(
             db,
             schema,
@@ -69,21 +86,50 @@ class PersistenceService:
 
         def hand_off(result: TickResult) -> None:
             writer.submit(take_snapshot(result.changes, schema, world))
+            if journal is not None:
+                journal.submit(world, result.tick, result.inputs, result.changes)
 
         engine.on_tick_end(hand_off)
         engine.stats_board.add("writer", writer)
         writer.start()
+        if journal is not None:
+            engine.stats_board.add("journal", journal)
+            journal.start()
+            log.info("journal: %s", journal.folder)
+
+    def _journal(self, engine: Engine, schema: Schema, db: sa.Engine) -> JournalWriter:
+        """The journal of this run: its identity, and as its base the state just restored (read
+        now, before the writer can change the database)."""
+        world = engine.world
+        folders = [self.config.world.data_path, *(p for _, p in engine.registry.content_dirs)]
+        header = journal_header(engine, world.clock.tick, content_digest(folders))
+        base = list(export_lines(db, schema, leave_out=(AccountRow.__tablename__,)))
+        folder = new_run_folder(self.config.persist.journal_path, world.clock.tick)
+        header["run"] = folder.name
+        return JournalWriter(
+            folder,
+            header,
+            base,
+            segment_bytes=self.config.persist.journal_segment_bytes,
+            sync_interval_s=self.config.persist.flush_interval_s,
+        )
 
     async def run(self, engine: Engine) -> None:
         """Nothing to await: the writer is a thread of its own."""
 
     def stop(self, engine: Engine) -> None:
         if self.writer is not None and self.schema is not None:
-            # The final snapshot: whatever changed after the last tick (the network service, which
-            # stops first, takes the players' characters out of the world) is saved too.
-            self.writer.submit(
-                take_snapshot(engine.world.collect_changes(), self.schema, engine.world)
-            )
+            # Every change happens inside a tick (the server's last one takes the players out);
+            # anything changed since would be saved but is in no journal, so it is reported.
+            late = engine.world.collect_changes()
+            if len(late) or late.spawned or late.destroyed:
+                log.warning("%d changes made outside a tick are saved but not journaled", len(late))
+            self.writer.submit(take_snapshot(late, self.schema, engine.world))
+        journal = self.journal
+        if journal is not None and not journal.stop(
+            FINAL_FLUSH_TIMEOUT_S, end_tick=engine.world.clock.tick
+        ):
+            log.error("the journal did not finish writing in time; its end may be cut off")
         if self.writer is not None:
             saved = self.writer.stop(FINAL_FLUSH_TIMEOUT_S)
             stats = self.writer.stats()
@@ -97,6 +143,38 @@ class PersistenceService:
                 )
         if self.db is not None:
             self.db.dispose()
+
+
+def journal_header(engine: Engine, start_tick: int, content: str) -> dict[str, Any]:
+    """What a replay must match: the journal format, the world's content, the component schema
+    versions, the plugins, and the settings that shape the simulation."""
+    config = engine.config
+    tables = Schema(engine.registry.component_types).components
+    components = {name: table.info.version for name, table in tables.items()}
+    return {
+        "format": JOURNAL_FORMAT,
+        "version": JOURNAL_VERSION,
+        "kadath": _kadath_version(),
+        "start_tick": start_tick,
+        "content": content,
+        "data_dir": str(config.world.data_path),
+        "components": components,
+        "plugins": list(engine.plugins),
+        "engine": {
+            "tick_rate_hz": config.engine.tick_rate_hz,
+            "seed": config.engine.seed,
+            "node_id": config.engine.node_id,
+        },
+        "calendar": dataclasses.asdict(config.calendar),
+        "plugins_disabled": list(config.world.plugins_disabled),
+    }
+
+
+def _kadath_version() -> str:
+    try:
+        return version("kadath")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def service(config: Config) -> PersistenceService:

@@ -18,6 +18,7 @@ from systems import (
     equipment,
     info,
     latches,
+    linkdead,
     look,
     meta,
     movement,
@@ -55,6 +56,7 @@ def _setup(kit: PluginKit) -> None:
         latches,
         npc_spawn,
         presence,
+        linkdead,
         admin,
     ):
         module.register(kit)

@@ -157,7 +157,7 @@ def kick(world: World, cmd: Command, args: Args) -> None:
         "You have been removed from the game by staff.",
         {"reason": "kicked", "by": _name(world, cmd.actor)},
     )
-    leave_world(world, target, LEAVING_WORDS["kicked"])
+    leave_world(world, target, LEAVING_WORDS["kicked"], "kicked")
     log.info("%s kicked %s", _name(world, cmd.actor), _name(world, target))
     _note(world, cmd.actor, f"You kick {_name(world, target)}.")
 

@@ -1,16 +1,17 @@
-"""Presence: player characters entering and leaving the world, and the ``quit`` command. A character
-that leaves is not destroyed (that would delete its saved rows) but made Offline; the network shell
-calls these rules between ticks and closes the connection on ``quit``. No I/O."""
+"""Presence: player characters entering and leaving the world, link-death, who hears an event,
+and the ``quit`` command. A character that leaves is not destroyed (that would delete its saved
+rows) but made Offline. Called by the engine inside the tick, from the shell's inputs. No I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-from components.body import Identity, Offline, Player, Posture, Vitals
+from components.body import Identity, LinkDead, Offline, Player, Posture, Vitals
 from components.content import Directory
 from components.place import Location
 from engine.commands import Args, Command, CommandSpec, Refused
-from engine.events import Scope
+from engine.events import Scope, ScopeKind
+from engine.inputs import LEFT_EVENT
 from engine.plugins import PluginKit
 from engine.world import World
 from systems.characters import create_character
@@ -49,17 +50,22 @@ def enter_world(world: World, character: int) -> None:
     )
 
 
-def leave_world(world: World, character: int, how: str = "fades from view") -> None:
-    """Take a character out of the world, remembering its room."""
+def leave_world(
+    world: World, character: int, how: str = "fades from view", reason: str = "left"
+) -> None:
+    """Take a character out of the world, remembering its room; tell the shell (``LEFT_EVENT``)
+    so that it forgets the character's session."""
     location = world.try_get(character, Location)
     if location is None:
         return
     room = holder_of(world, character)
     world.remove(character, Location)
+    world.discard(character, LinkDead)
     world.add(character, Offline(location.holder))
     if room is not None and how:
         name = world.get(character, Identity).name
         world.emit("leave", Scope.room(room), f"{name} {how}.", {"who": name}, exclude=(character,))
+    world.emit(LEFT_EVENT, Scope.entity(character), data={"reason": reason})
 
 
 #: How the room sees a character go, by the reason it leaves.
@@ -76,17 +82,51 @@ LEAVING_WORDS: dict[str, str] = {
 class CorePresence:
     """The core plugin's :class:`engine.plugins.PresenceRules`."""
 
-    def create_character(self, world: World, name: str) -> int:
-        character = create_character(world, name)
-        leave_world(world, character, "")  # out of the world until the player enters it
-        return character
+    def character_for(self, world: World, account: str, character: int | None) -> int:
+        entity = world.entity_of(character) if character is not None else None
+        if entity is not None:
+            return entity
+        entity = create_character(world, account)
+        leave_world(world, entity, "")  # out of the world until the player enters it
+        return entity
 
     def enter_world(self, world: World, character: int) -> None:
+        if world.discard(character, LinkDead) is not None or in_world(world, character):
+            return  # back from link-death, or played from another connection: nothing to show
         enter_world(world, character)
         show_room(world, character)
 
+    def drop(self, world: World, character: int, grace_s: float) -> None:
+        if not in_world(world, character):
+            return
+        if grace_s > 0:
+            world.add(character, LinkDead(world.clock.seconds + grace_s))
+        else:
+            self.leave_world(world, character, "linkdead")
+
     def leave_world(self, world: World, character: int, reason: str) -> None:
-        leave_world(world, character, LEAVING_WORDS.get(reason, "fades from view"))
+        leave_world(world, character, LEAVING_WORDS.get(reason, "fades from view"), reason)
+
+    def in_world(self, world: World) -> list[int]:
+        return [character for character, _ in world.query(Player, Location, without=(Offline,))]
+
+    def audience(self, world: World, scope: Scope) -> Iterable[int]:
+        if scope.kind is ScopeKind.ENTITY:
+            return (scope.target,) if isinstance(scope.target, int) else ()
+        if scope.kind is ScopeKind.ROOM:
+            room = world.stable_id(scope.target) if isinstance(scope.target, int) else None
+            return world.lookup(Location, "holder", room) if room is not None else ()
+        if scope.kind is ScopeKind.ZONE:
+            # Room by room: the cost is the zone's occupants, never every player in the world.
+            directory = world.try_resource(Directory)
+            rooms = directory.zone_rooms.get(str(scope.target), ()) if directory else ()
+            heard: list[int] = []
+            for room in rooms:
+                sid = world.stable_id(room)
+                if sid is not None:
+                    heard.extend(world.lookup(Location, "holder", sid))
+            return heard
+        return [character for character, _ in world.query(Player, Location)]
 
     def status(self, world: World, character: int) -> Mapping[str, object]:
         vitals = world.try_get(character, Vitals)
@@ -108,7 +148,7 @@ def quit_game(world: World, cmd: Command, args: Args) -> None:
     if not world.has(cmd.actor, Player):
         raise Refused("not_a_player", "Only players can quit.")
     world.emit(QUIT_EVENT, Scope.entity(cmd.actor), "You close your eyes. Until next time.")
-    leave_world(world, cmd.actor, LEAVING_WORDS["quit"])
+    leave_world(world, cmd.actor, LEAVING_WORDS["quit"], "quit")
 
 
 def register(kit: PluginKit) -> None:

@@ -279,10 +279,41 @@ class PersistConfig:
         le=3600,
     )
 
+    journal: bool = setting_field(
+        True,
+        "Record every input the tick consumes (commands, logins, link-death, admin actions) in an"
+        " append-only journal, written by a thread of its own, so that a run can be replayed"
+        " exactly (kadath replay).",
+    )
+    journal_dir: str = setting_field(
+        "",
+        "Folder of the journal, one subfolder per server start. Empty: beside the SQLite"
+        " database (kadath.db: kadath-journal/), or ./kadath-journal for PostgreSQL. A relative"
+        " path is relative to the configuration file that sets it, else to the working"
+        " directory.",
+        relative_to_file=_folder_relative_to_file,
+    )
+    journal_segment_bytes: int = setting_field(
+        64 * 1024 * 1024,
+        "Size past which the journal closes its file and goes on in the next one.",
+        unit="bytes",
+        ge=4096,
+    )
+
     def __post_init__(self) -> None:
         validate_section(self)
 
     __repr__ = _redacted_repr
+
+    @property
+    def journal_path(self) -> Path:
+        """The journal's folder, absolute (see ``journal_dir``)."""
+        if self.journal_dir:
+            return Path(self.journal_dir).absolute()
+        database = self.sqlite_path
+        if database is not None:
+            return database.with_name(f"{database.stem}-journal")
+        return Path("kadath-journal").absolute()
 
     @property
     def sqlite_path(self) -> Path | None:

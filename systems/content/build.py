@@ -99,5 +99,9 @@ def build_world(world: World, content: Content) -> Directory:
                 build.place(f"{key}#{i}", stack, content_stable_id(key))
         for i, stack in enumerate(room.items):
             build.place(f"item:{room.id}#{i}", stack, room_sid)
+    zones: dict[str, list[int]] = {}
+    for room in content.rooms:
+        zones.setdefault(room.zone, []).append(directory.rooms[room.id])
+    directory.zone_rooms = {zone: tuple(rooms) for zone, rooms in zones.items()}
     world.insert_resource(directory)
     return directory

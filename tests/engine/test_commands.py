@@ -20,11 +20,13 @@ from engine.commands import (
     CommandSpec,
     DuplicateCommandError,
     InboxFull,
+    Input,
     Refused,
     UsageError,
     UsagePattern,
 )
 from engine.events import Event, Scope
+from engine.inputs import EnterWorld, LeaveWorld
 
 # --------------------------------------------------------------------------------------------------
 # Helpers
@@ -69,9 +71,9 @@ def parse(usage: str, args: str) -> dict[str, Any]:
     return dict(UsagePattern.compile(usage, "test").match(args))
 
 
-def run(registry: CommandRegistry, line: str, actor: int = 7, **kwargs: Any) -> FakeWorld:
+def run(registry: CommandRegistry, line: str, actor: int = 7, role: str = "player") -> FakeWorld:
     world = FakeWorld()
-    registry.dispatch(world, registry.parse_line(actor, line, received_tick=1), **kwargs)
+    registry.dispatch(world, registry.parse_line(actor, line, received_tick=1, role=role))
     return world
 
 
@@ -525,13 +527,13 @@ def test_a_no_argument_verb_given_arguments_is_bad_args() -> None:
 def test_an_integer_error_reaches_the_player() -> None:
     registry = CommandRegistry()
     registry.register(spec("mute", "<target> [<minutes:int>]", role="builder"))
-    [error] = run(registry, "mute Wilbur soon", role_of=lambda actor: "admin").events
+    [error] = run(registry, "mute Wilbur soon", role="admin").events
     assert error.text == (
         "<minutes> must be a whole number, not 'soon'. Usage: mute <target> [<minutes:int>]"
     )
 
 
-def test_everyone_is_a_player_unless_role_of_says_otherwise() -> None:
+def test_a_command_is_a_players_unless_its_role_says_otherwise() -> None:
     registry = CommandRegistry()
     dig = Recorder()
     registry.register(spec("dig", "<direction>", role="builder", handler=dig))
@@ -548,7 +550,7 @@ def test_a_role_may_use_commands_of_its_own_and_lower_roles() -> None:
     roles = {1: "player", 2: "builder", 3: "admin"}
     world = FakeWorld()
     outcomes = {
-        (actor, verb): registry.dispatch(world, Command(actor, verb, args, 0), roles.__getitem__)
+        (actor, verb): registry.dispatch(world, Command(actor, verb, args, 0, roles[actor]))
         for actor in roles
         for verb, args in (("dig", "up"), ("shutdown", ""), ("look", ""))
     }
@@ -577,7 +579,7 @@ def test_an_unknown_role_counts_as_player(caplog: pytest.LogCaptureFixture) -> N
     registry = CommandRegistry()
     registry.register(spec("dig", "<direction>", role="builder"))
     with caplog.at_level(logging.WARNING, logger="kadath.commands"):
-        [error] = run(registry, "dig up", role_of=lambda actor: "wizard").events
+        [error] = run(registry, "dig up", role="wizard").events
     assert error.data["code"] == "forbidden"
     assert "unknown role 'wizard'" in caplog.text
 
@@ -588,7 +590,7 @@ def test_players_are_not_offered_commands_above_their_role() -> None:
     registry.register(spec("shout"))
     [error] = run(registry, "shutdwn").events
     assert error.data["suggestions"] == ["shout"]
-    [error] = run(registry, "shutdwn", role_of=lambda actor: "admin").events
+    [error] = run(registry, "shutdwn", role="admin").events
     assert error.data["suggestions"][0] == "shutdown"
 
 
@@ -629,14 +631,11 @@ def test_a_crashing_handler_does_not_affect_other_commands() -> None:
     assert dict(registry.failure_counts) == {"gaze": 2}
 
 
-def test_a_crashing_role_lookup_refuses_the_command_without_raising() -> None:
-    def role_of(actor: int) -> str:
-        raise LookupError(actor)
-
+def test_the_role_travels_with_the_command_from_the_typed_line() -> None:
     registry = CommandRegistry()
-    registry.register(spec("dig", "<direction>", role="builder"))
-    [error] = run(registry, "dig up", role_of=role_of).events
-    assert error.data["code"] == "internal_error"
+    command = registry.parse_line(7, "'hello", received_tick=3, role="admin")
+    assert command == Command(7, "say", "hello", 3, role="admin")
+    assert Command.from_line(7, "look", 3).role == "player"
 
 
 def test_failure_counts_are_read_only() -> None:
@@ -749,11 +748,17 @@ def test_commands_put_while_a_batch_is_dispatched_wait_for_the_next_tick() -> No
     registry.register(spec("look"))
     inbox.put(Command(1, "echo", "", 0))
     world = FakeWorld()
-    first_batch = inbox.drain()
+    first_batch = verbs(inbox.drain())
     for cmd in first_batch:
         registry.dispatch(world, cmd)
     assert [c.verb for c in first_batch] == ["echo"]
-    assert [c.verb for c in inbox.drain()] == ["look"]
+    assert [c.verb for c in verbs(inbox.drain())] == ["look"]
+
+
+def verbs(batch: list[Input]) -> list[Command]:
+    """The commands of a drained batch (every input in these tests is one)."""
+    assert all(isinstance(item, Command) for item in batch)
+    return [item for item in batch if isinstance(item, Command)]
 
 
 def test_a_full_inbox_refuses_with_inbox_full_and_counts_it() -> None:
@@ -764,9 +769,23 @@ def test_a_full_inbox_refuses_with_inbox_full_and_counts_it() -> None:
         inbox.put(Command(1, "c", "", 0))
     assert caught.value.capacity == 2
     assert inbox.rejected == 1
-    assert [c.verb for c in inbox.drain()] == ["a", "b"]
+    assert [c.verb for c in verbs(inbox.drain())] == ["a", "b"]
     inbox.put(Command(1, "d", "", 1))  # room again after a drain
     assert len(inbox) == 1
+
+
+def test_presence_inputs_are_never_refused_and_keep_their_place_among_commands() -> None:
+    inbox = CommandInbox(capacity=1)
+    inbox.put(Command(1, "a", "", 0))
+    inbox.put(LeaveWorld(42, "shutdown"))  # the bound is for typed commands only
+    with pytest.raises(InboxFull):
+        inbox.put(Command(1, "b", "", 0))
+    inbox.put(EnterWorld("Armitage", None))
+    assert inbox.drain() == [
+        Command(1, "a", "", 0),
+        LeaveWorld(42, "shutdown"),
+        EnterWorld("Armitage", None),
+    ]
 
 
 def test_the_inbox_is_bounded_by_default_and_needs_a_positive_capacity() -> None:

@@ -419,6 +419,7 @@ class LiveServer:
                     await asyncio.wait_for(run, TIMEOUT_S)
                 except Exception:
                     log.exception("service %r did not end cleanly", service.name)
+                self.engine.tick_pending()
 
     async def stop(self) -> None:
         """Stop the loop and the services (as ``serve`` does after the last tick); idempotent."""

@@ -17,7 +17,7 @@ from components.body import Offline
 from components.content import Directory
 from components.place import Location
 from engine.accounts import Account
-from engine.commands import Args, Command, CommandInbox, CommandSpec, InboxFull
+from engine.commands import Args, Command, CommandInbox, CommandSpec, InboxFull, Input
 from engine.plugins import Plugin, PluginKit
 from engine.world import World
 from net.protocol import (
@@ -735,11 +735,13 @@ async def test_commands_over_the_rate_limit_are_refused(tmp_path: Path) -> None:
 
 
 class FullInbox(CommandInbox):
-    """An engine inbox that is always full, as if every client together flooded it."""
+    """An engine inbox always full of commands, as if every client together flooded it."""
 
-    def put(self, cmd: Command) -> None:
-        self.rejected += 1
-        raise InboxFull(self.capacity)
+    def put(self, item: Input) -> None:
+        if isinstance(item, Command):
+            self.rejected += 1
+            raise InboxFull(self.capacity)
+        super().put(item)
 
 
 @async_test

@@ -15,18 +15,23 @@ from systems.presence import in_world
 from systems.whereabouts import room_of
 from tests.systems.world_fixture import make_engine
 
+#: Roles of the staffed engines' characters, by entity (each test's engine starts afresh).
+ROLES: dict[int, str] = {}
+
 
 def staffed_engine() -> tuple[Engine, int, int]:
     """An engine where Nyarla is an admin and Carter a player, both in the ward."""
     engine = make_engine()
+    ROLES.clear()
     admin = create_character(engine.world, "Nyarla")
     player = create_character(engine.world, "Carter")
-    engine.role_of = lambda actor: "admin" if actor == admin else "player"
+    ROLES[admin] = "admin"
     return engine, admin, player
 
 
 def run(engine: Engine, actor: int, line: str) -> TickResult:
-    engine.submit_line(actor, line)
+    """``line`` typed by ``actor``, with the role the shell would give it (admins are staffed)."""
+    engine.submit_line(actor, line, role=ROLES.get(actor, "player"))
     return engine.tick()
 
 

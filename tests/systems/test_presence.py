@@ -65,8 +65,9 @@ def test_the_core_presence_rules_create_characters_out_of_the_world_and_show_the
     world = engine.world
     rules = engine.registry.presence
     assert rules is not None
-    armitage = rules.create_character(world, "Armitage")
+    armitage = rules.character_for(world, "Armitage", None)
     assert world.is_persistent(armitage) and not in_world(world, armitage)
+    assert rules.character_for(world, "Armitage", world.stable_id(armitage)) == armitage
     engine.tick()
     rules.enter_world(world, armitage)
     events = engine.tick().events

@@ -1,0 +1,61 @@
+"""The inputs a tick consumes besides typed commands: a player entering the world, a connection
+dropping, a character being taken out. Plain, immutable data naming characters by stable id.
+
+Every change to the world happens inside the tick, from an input in the inbox, so that a journal of
+the inputs replays to the same world. The network shell submits these; the engine hands each to
+the plugin-provided presence rules. Nothing here does anything: no I/O, no world access.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = [
+    "ENTERED_EVENT",
+    "LEFT_EVENT",
+    "DropConnection",
+    "EnterWorld",
+    "LeaveWorld",
+    "PresenceInput",
+]
+
+ENTERED_EVENT: Final = "entered_world"
+"""Emitted to a character as it enters the world from an :class:`EnterWorld`, before anything it
+sees there, with ``{"account", "character"}``: the shell binds the waiting connection to it. Never
+delivered to a client."""
+
+LEFT_EVENT: Final = "left_world"
+"""Emitted to a character taken out of the world, with ``{"reason"}``: the shell forgets its resume
+token. Never delivered to a client."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnterWorld:
+    """An authenticated player asks to play ``account``'s character (stable id ``character``; None
+    when the account has none yet, and one is made). Brings it into the world, or back from
+    link-death; a character already playing stays where it is."""
+
+    account: str
+    character: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DropConnection:
+    """The connection playing ``character`` is gone: it stays in the world link-dead for
+    ``grace_s`` seconds of game time (the setting at the time, recorded so that a replay does not
+    depend on today's configuration), or leaves at once when ``grace_s`` is 0."""
+
+    character: int
+    grace_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveWorld:
+    """Take ``character`` out of the world, saved where it stands (server shutdown, restart)."""
+
+    character: int
+    reason: str
+
+
+PresenceInput = EnterWorld | DropConnection | LeaveWorld
