@@ -86,3 +86,10 @@ def database(dialect: str, tmp_path: Path) -> Iterator[tuple[sa.Engine, str]]:
 @pytest.fixture
 def db(database: tuple[sa.Engine, str]) -> sa.Engine:
     return database[0]
+
+
+@pytest.fixture(autouse=True)
+def _in_a_folder_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run each test in its own folder: a server on PostgreSQL keeps its journal in the working
+    directory (./kadath-journal), which must not be the repository."""
+    monkeypatch.chdir(tmp_path)

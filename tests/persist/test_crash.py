@@ -104,6 +104,8 @@ def _start(url: str, log: Path) -> Run:
                 str(TICK_RATE_HZ),
                 "--set",
                 f"persist.flush_interval_s={FLUSH_INTERVAL_S}",
+                "--set",
+                f"persist.journal_dir={log.parent / 'journal'}",
                 "--characters",
                 str(CHARACTERS),
             ],
