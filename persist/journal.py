@@ -125,7 +125,7 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot digest a {type(value).__name__}")
 
 
-def change_digests(changes: Changes) -> list[list[int]]:
+def change_digests(changes: Changes) -> list[tuple[int, int]]:
     """``[[stable id, digest], ...]`` (sorted by id) of every entity whose persistent state the
     tick changed: a 48-bit hash of its changed components' names and new values (None for a
     removed one), the same in every process. Exact enough to find where a replay diverged."""
@@ -136,11 +136,11 @@ def change_digests(changes: Changes) -> list[list[int]]:
         by_sid.setdefault(sid, []).append((_name(ctype), None))
     for sid in changes.destroyed:
         by_sid.setdefault(sid, []).append(("", None))
-    digests = []
+    digests: list[tuple[int, int]] = []
     for sid in sorted(by_sid):
         parts = sorted(by_sid[sid], key=lambda part: part[0])
         raw = orjson.dumps(parts, default=_plain)
-        digests.append([sid, int.from_bytes(hashlib.blake2b(raw, digest_size=6).digest(), "big")])
+        digests.append((sid, int.from_bytes(hashlib.blake2b(raw, digest_size=6).digest(), "big")))
     return digests
 
 
