@@ -237,6 +237,10 @@ class Engine:
         self.plugins = load_plugins(
             plugins, self.registry, disabled=config.world.plugins_disabled, problems=problems
         )
+        for plugin in plugins:
+            if plugin.name in self.plugins:
+                for section, settings_type in plugin.settings.items():
+                    world.insert_resource(config.rule_settings(section, settings_type))
         self.commands = CommandRegistry(self.registry.prefix_aliases)
         clashes: dict[str, str] = {}
         for spec in self.registry.commands:

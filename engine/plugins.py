@@ -64,6 +64,12 @@ class Plugin:
     requires: tuple[str, ...] = ()
     description: str = ""
     version: str = "0"
+    settings: Mapping[str, type] = field(default_factory=dict)
+    """The plugin's rule settings: a configuration section name (``combat``) for each frozen
+    dataclass of settings declared with :func:`engine.config.setting_field` (``CombatSettings``).
+    Declared here, not in ``setup``, so the configuration can be checked before any plugin runs.
+    The engine puts each, as configured, in the world as a resource: rules read
+    ``world.resource(CombatSettings)``."""
 
 
 class PresenceRules(Protocol):

@@ -7,7 +7,6 @@ logging, no network.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import os
 import tomllib
@@ -16,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from engine.config.settings import BY_KEY, SECTION_RULES, SETTINGS, Config
+from engine.config.settings import BY_KEY, SECTION_RULES, SETTINGS, Config, engine_sections
 from engine.config.values import (
     ENV_PREFIX,
     ConfigError,
@@ -212,7 +211,7 @@ class _Layers:
         if self.problems:
             raise ConfigError(self.problems)
         sections: dict[str, Any] = {}
-        for section_field in dataclasses.fields(Config):
+        for section_field in engine_sections():
             section_type = typing.get_type_hints(Config)[section_field.name]
             given = {
                 setting.name: self.values[setting.key][0]

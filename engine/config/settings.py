@@ -15,7 +15,7 @@ import typing
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from engine.config.values import (
     SPEC_KEY,
@@ -32,6 +32,8 @@ from engine.config.values import (
     show,
     toml_value,
 )
+
+_S = TypeVar("_S")
 
 BUNDLED_WORLD_PACKAGE: Final = "kadath_world"
 
@@ -453,6 +455,21 @@ class Config:
     persist: PersistConfig = field(default_factory=PersistConfig)
     net: NetConfig = field(default_factory=NetConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    rules: Mapping[str, Any] = field(default_factory=dict)
+    """The plugins' rule settings by section (``combat``), each a frozen dataclass declared in a
+    plugin's ``settings``; a section not given here is at its defaults."""
+
+    def rule_settings(self, section: str, settings_type: type[_S]) -> _S:
+        """The settings of the rules section ``section``, as configured or at their defaults."""
+        given = self.rules.get(section)
+        if given is None:
+            return settings_type()
+        if not isinstance(given, settings_type):
+            raise TypeError(
+                f"rules section [{section}] holds a {type(given).__name__}, not"
+                f" {settings_type.__name__}: two plugins declare the same section"
+            )
+        return given
 
     def to_toml(
         self,
@@ -491,10 +508,15 @@ class Config:
         return "\n".join(lines) + "\n"
 
 
+def engine_sections() -> list[dataclasses.Field[Any]]:
+    """The fields of ``Config`` that are the engine's own sections (all but ``rules``)."""
+    return [f for f in dataclasses.fields(Config) if f.name != "rules"]
+
+
 def _collect_settings() -> dict[str, dict[str, Setting]]:
     sections: dict[str, dict[str, Setting]] = {}
     section_types = typing.get_type_hints(Config)
-    for section_field in dataclasses.fields(Config):
+    for section_field in engine_sections():
         section_type = section_types[section_field.name]
         hints = typing.get_type_hints(section_type)
         settings: dict[str, Setting] = {}
@@ -508,9 +530,7 @@ def _collect_settings() -> dict[str, dict[str, Setting]]:
 
 
 SETTINGS: Final = _collect_settings()
-SECTION_NAMES: Final = {
-    typing.get_type_hints(Config)[f.name]: f.name for f in dataclasses.fields(Config)
-}
+SECTION_NAMES: Final = {typing.get_type_hints(Config)[f.name]: f.name for f in engine_sections()}
 BY_KEY: Final = {s.key: s for settings in SETTINGS.values() for s in settings.values()}
 
 

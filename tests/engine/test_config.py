@@ -59,6 +59,8 @@ def all_settings() -> Iterator[tuple[str, str, type[Any] | object, object]]:
     """(section, field, type, default) for every setting, straight from the dataclasses."""
     section_types = typing.get_type_hints(Config)
     for section in dataclasses.fields(Config):
+        if section.name == "rules":  # the plugins' sections, not the engine's settings
+            continue
         section_type = section_types[section.name]
         hints = typing.get_type_hints(section_type)
         for f in dataclasses.fields(section_type):
