@@ -35,7 +35,7 @@ from engine.config import (
 )
 from engine.core import Engine, TickResult
 from engine.inputs import DropConnection, EnterWorld, LeaveWorld
-from engine.plugins import PluginError
+from engine.plugins import PluginError, discover_plugins
 from engine.world import Changes, World
 from persist.cli import import_lines
 from persist.database import open_database
@@ -89,11 +89,14 @@ class Divergence:
 
 def replay_config(header: Mapping[str, Any], config: Config, data_dir: str | None) -> Config:
     """The configuration the recorded server ran with, where it shapes the simulation: its tick
-    rate, seed, node id, calendar and plugins; its world folder unless ``data_dir`` is given."""
+    rate, seed, node id, calendar and plugins (an installed plugin it did not load is disabled);
+    its world folder unless ``data_dir`` is given."""
     engine = header["engine"]
+    recorded = set(header.get("plugins", ()))
+    installed, _ = discover_plugins()
     world = WorldConfig(
         data_dir=data_dir if data_dir is not None else str(header["data_dir"]),
-        plugins_disabled=tuple(header.get("plugins_disabled", ())),
+        plugins_disabled=tuple(sorted(p.name for p in installed if p.name not in recorded)),
     )
     return dataclasses.replace(
         config,

@@ -28,6 +28,7 @@ from engine.stats import Metric, MetricKind, counter
 from net.hub import HUB_METRICS
 from net.metrics import CONTENT_TYPE, QUANTILES, exposition, metrics_registry
 from persist.database import open_database
+from persist.journal import JOURNAL_METRICS
 from persist.schema import Schema, metadata
 from persist.snapshot import Batch
 from persist.writer import WRITER_METRICS, Writer
@@ -236,6 +237,12 @@ def test_the_network_shell_names_no_figure_and_never_imports_persist() -> None:
 def test_the_operations_guide_lists_every_metric_the_server_serves_with_its_type() -> None:
     guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     listed = dict(re.findall(r"^\| `(kadath_[a-z_]+)` \| (counter|gauge|summary) \|", guide, re.M))
-    declared: list[Metric[Any]] = [*ENGINE_METRICS, *WRITER_METRICS, *HUB_METRICS]
+    declared: list[Metric[Any]] = [
+        *ENGINE_METRICS,
+        *LOOP_METRICS,
+        *WRITER_METRICS,
+        *JOURNAL_METRICS,
+        *HUB_METRICS,
+    ]
     served = {metric.name: metric.kind.value for metric in declared}
     assert listed == served

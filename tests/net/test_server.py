@@ -8,12 +8,13 @@ rising by exactly one, so each test here checks the numbering as well.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
-from components.body import Offline
+from components.body import Offline, Player
 from components.content import Directory
 from components.place import Location
 from engine.accounts import Account
@@ -140,6 +141,56 @@ async def test_a_raw_client_registers_and_logs_in_with_plain_command_lines(tmp_p
         assert server.entity_of(second) == entity
         await second.send_text("look")
         assert (await second.expect("room")).data["id"] == WARD
+
+
+@async_test
+async def test_lines_sent_right_after_login_wait_for_the_character_and_run_in_order(
+    tmp_path: Path,
+) -> None:
+    """The character enters the world at the next tick; what its player typed meanwhile is kept
+    and played once it is in, in order."""
+    async with live_server(tmp_path) as server:
+        client = await server.connect()
+        await client.send_json({"type": "register", "name": "Armitage", "password": PASSWORD})
+        await client.cmd("sit")
+        await client.cmd("say ia")
+        await client.cmd("stand")
+        assert (await client.auth_reply()).type == "auth_ok"
+        said = await client.expect("say")
+        assert said.data["text"] == "ia"
+        postures = [m.data["posture"] for m in client.received if m.data.get("event") == "posture"]
+        assert postures == ["sitting"]
+        await client.expect_msg("posture", lambda m: m.data["posture"] == "standing")
+
+
+class SilentLink:
+    """A connection that takes frames and closes, with nobody behind it."""
+
+    def send(self, frame: bytes) -> None:
+        pass
+
+    def close(self, code: int, reason: str) -> None:
+        pass
+
+
+@async_test
+async def test_a_connection_gone_before_its_character_entered_leaves_it_link_dead(
+    tmp_path: Path,
+) -> None:
+    """The login went through, the character enters at the next tick, but the connection is
+    already gone: the character comes in, finds nobody, and drops like any lost connection."""
+    async with live_server(tmp_path, "net.linkdead_grace_s=0") as server:
+        account = Account("Armitage", "x", "player", created=datetime(2026, 1, 1, tzinfo=UTC))
+        hub = server.hub
+        session = hub.connect(SilentLink(), "10.0.0.1")
+        hub.login(session, account)
+        assert hub.entering == {"armitage": session}
+        hub.disconnect(session)
+        assert not hub.entering
+        world = server.engine.world
+        await wait_until(lambda: len(world.query(Offline)) == 1, "the character came and went")
+        (armitage,) = [e for e, _ in world.query(Offline)]
+        assert world.has(armitage, Player) and not hub.playing and not hub.linkdead
 
 
 @async_test

@@ -1,0 +1,49 @@
+"""The arrows point inward: each layer imports only what the design allows it (DESIGN's table),
+so that rules never reach sockets or the database, and the engine never reaches the game."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: What each folder may import besides the standard library and itself.
+ALLOWED: dict[str, set[str]] = {
+    "engine": {"esper", "orjson"},
+    "components": {"engine"},
+    "systems": {"engine", "components", "pydantic", "pydantic_core"},  # content validation
+    "net": {"engine", "websockets", "orjson", "prometheus_client"},
+    "persist": {"engine", "components", "sqlmodel", "sqlalchemy", "orjson", "psycopg"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_each_layer_imports_only_what_the_design_allows(layer: str) -> None:
+    for path in sorted((ROOT / layer).rglob("*.py")):
+        outside = {
+            name
+            for name in _imports(path)
+            if name not in sys.stdlib_module_names and name != layer and name != "__future__"
+        }
+        assert outside <= ALLOWED[layer], f"{path.relative_to(ROOT)} imports {outside}"
+
+
+def test_the_network_shell_knows_no_game_component() -> None:
+    """Who hears an event, and who is in the world, are rules the core plugin provides."""
+    for path in sorted((ROOT / "net").rglob("*.py")):
+        assert "components" not in _imports(path), path.name
+        assert "systems" not in _imports(path), path.name
