@@ -23,7 +23,7 @@ from engine.config import Config, ConfigError, add_config_arguments, config_from
 from engine.core import Engine, StopRequest
 from engine.game_folder import GameFolderError, make_game_folder
 from engine.loop import TickLoop
-from engine.plugins import PluginError, SetupError
+from engine.plugins import PluginError, SetupError, discover_plugins, rule_sections
 from engine.services import Service, discover_services
 
 log = logging.getLogger("kadath.server")
@@ -86,9 +86,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     if ns.command == "init":
         return _init(Path(ns.folder), force=ns.force)
+    installed, _ = discover_plugins()  # their rule sections are configuration too
+    rules, clashes = rule_sections(installed)
+    if clashes:
+        print(f"kadath: {PluginError(clashes)}", file=sys.stderr)
+        return EXIT_BAD_SETUP
     try:
-        config = config_from_args(ns)
-    except ConfigError as exc:
+        config = config_from_args(ns, rules=rules)
+    except (ConfigError, TypeError) as exc:
         print(f"kadath: {exc}", file=sys.stderr)
         return EXIT_BAD_SETUP
     _setup_logging(config)

@@ -1,9 +1,9 @@
 """``kadath init DIR``: make a game folder an operator owns, like ``evennia --init``.
 
-The folder holds ``kadath.toml`` (every setting, commented out at its default, except the world
-folder and the database file), ``world/`` (a copy of the bundled world to edit) and a short
-README. This module writes only inside that folder, and never overwrites a file that is already
-there: someone may have edited it.
+The folder holds ``kadath.toml`` (every setting, the installed plugins' rule settings included,
+commented out at its default, except the world folder and the database file), ``world/`` (a copy
+of the bundled world to edit) and a short README. This module writes only inside that folder, and
+never overwrites a file that is already there: someone may have edited it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from engine.config import LOCAL_CONFIG_FILE, Config, WorldConfig, bundled_world_dir
+from engine.plugins import discover_plugins, rule_sections
 
 __all__ = ["WORLD_FOLDER", "GameFolderError", "InitReport", "make_game_folder"]
 
@@ -78,7 +79,12 @@ def make_game_folder(folder: Path, *, force: bool = False) -> InitReport:
         )
     folder.mkdir(parents=True, exist_ok=True)
     report = InitReport(folder)
-    config = Config(world=WorldConfig(data_dir=WORLD_FOLDER))
+    installed, _ = discover_plugins()
+    rules, _ = rule_sections(installed)
+    config = Config(
+        world=WorldConfig(data_dir=WORLD_FOLDER),
+        rules={section: settings_type() for section, settings_type in rules.items()},
+    )
     header = (
         f"# {LOCAL_CONFIG_FILE}: this game's settings, read by every kadath command run in this"
         " folder.\n# Uncomment a setting to change it; relative paths are relative to this"

@@ -266,6 +266,25 @@ def discover_plugins(group: str = ENTRY_POINT_GROUP) -> tuple[list[Plugin], dict
     return plugins, problems
 
 
+def rule_sections(plugins: Sequence[Plugin]) -> tuple[dict[str, type], dict[str, str]]:
+    """The rule settings sections the plugins declare (``combat``: its settings type), and the
+    problems: a section two plugins declare. Read from the declarations, before any plugin runs,
+    so that the configuration can be checked first."""
+    sections: dict[str, type] = {}
+    owners: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for plugin in plugins:
+        for section, settings_type in plugin.settings.items():
+            if section in sections and sections[section] is not settings_type:
+                problems[plugin.name] = (
+                    f"rules section [{section}] is already declared by plugin {owners[section]!r}"
+                )
+                continue
+            sections[section] = settings_type
+            owners[section] = plugin.name
+    return sections, problems
+
+
 def _plugin_from_entry_point(ep: EntryPoint) -> Plugin:
     obj = ep.load()
     if not isinstance(obj, Plugin) and callable(obj):

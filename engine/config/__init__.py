@@ -22,7 +22,7 @@ from engine.config.settings import (
     bundled_world_dir,
     sqlite_file,
 )
-from engine.config.values import ENV_PREFIX, ConfigError, ConfigProblem
+from engine.config.values import ENV_PREFIX, ConfigError, ConfigProblem, setting_field
 
 __all__ = [
     "BUNDLED_WORLD_PACKAGE",
@@ -43,5 +43,6 @@ __all__ = [
     "bundled_world_dir",
     "config_from_args",
     "load_config",
+    "setting_field",
     "sqlite_file",
 ]

@@ -70,13 +70,19 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         )
 
 
-def config_from_args(ns: argparse.Namespace, env: Mapping[str, str] | None = None) -> Config:
+def config_from_args(
+    ns: argparse.Namespace,
+    env: Mapping[str, str] | None = None,
+    *,
+    rules: Mapping[str, type] | None = None,
+) -> Config:
     """The configuration a command was started with: its ``--config`` file (else the file named by
     ``KADATH_CONFIG``, else ``./kadath.toml`` if there is one), the environment, then ``--set``
-    flags, then the shortcut flags (the most specific, so they win over ``--set``)."""
+    flags, then the shortcut flags (the most specific, so they win over ``--set``). ``rules``
+    are the installed plugins' rule sections (see ``load_config``)."""
     overrides: list[Override | str] = list(parse_overrides(getattr(ns, "config_set", None) or []))
     for flag, _, key in _SHORTCUTS:
         value = getattr(ns, _dest(flag), None)
         if value is not None:
             overrides.append((key, str(value), flag))
-    return load(getattr(ns, "config_file", None), env, overrides, local_file=True)
+    return load(getattr(ns, "config_file", None), env, overrides, local_file=True, rules=rules)

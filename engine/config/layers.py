@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from engine.config.settings import BY_KEY, SECTION_RULES, SETTINGS, Config, engine_sections
+from engine.config.settings import SECTION_RULES, SETTINGS, Config, engine_sections, settings_of
 from engine.config.values import (
     ENV_PREFIX,
     ConfigError,
@@ -40,27 +40,38 @@ SET_SOURCE: Final = "--set"
 # --- loading --------------------------------------------------------------------------------------
 
 
-def _closest(section: str, name: str) -> Setting | None:
-    """The setting the operator most likely meant: same section first, then one put in the wrong
-    section (``[net] tick_rate_hz``), then any near spelling."""
-    if section in SETTINGS:
-        match = difflib.get_close_matches(name, list(SETTINGS[section]), n=1)
-        if match:
-            return SETTINGS[section][match[0]]
-    match = difflib.get_close_matches(f"{section}.{name}", list(BY_KEY), n=1)
-    if match:
-        return BY_KEY[match[0]]
-    names = {setting.name: setting for setting in reversed(BY_KEY.values())}
-    match = difflib.get_close_matches(name, list(names), n=1)
-    return names[match[0]] if match else None
-
-
 class _Layers:
-    """Values gathered so far, each with the source that set it, and every problem met."""
+    """Values gathered so far, each with the source that set it, and every problem met.
 
-    def __init__(self) -> None:
+    ``rules`` are the plugins' rule sections (``combat``: its settings type), read and checked
+    exactly like the engine's own."""
+
+    def __init__(self, rules: Mapping[str, type] | None = None) -> None:
         self.values: dict[str, tuple[object, str]] = {}
         self.problems: list[ConfigProblem] = []
+        self.rules = dict(rules or {})
+        self.sections: dict[str, dict[str, Setting]] = dict(SETTINGS)
+        for name, settings_type in self.rules.items():
+            if name in SETTINGS:
+                raise TypeError(f"a plugin's rules section [{name}] is one of the engine's")
+            self.sections[name] = settings_of(name, settings_type)
+        self.by_key: dict[str, Setting] = {
+            s.key: s for settings in self.sections.values() for s in settings.values()
+        }
+
+    def _closest(self, section: str, name: str) -> Setting | None:
+        """The setting the operator most likely meant: same section first, then one put in the
+        wrong section (``[net] tick_rate_hz``), then any near spelling."""
+        if section in self.sections:
+            match = difflib.get_close_matches(name, list(self.sections[section]), n=1)
+            if match:
+                return self.sections[section][match[0]]
+        match = difflib.get_close_matches(f"{section}.{name}", list(self.by_key), n=1)
+        if match:
+            return self.by_key[match[0]]
+        names = {setting.name: setting for setting in reversed(self.by_key.values())}
+        match = difflib.get_close_matches(name, list(names), n=1)
+        return names[match[0]] if match else None
 
     def problem(self, source: str, key: str, value: str | None, message: str) -> None:
         self.problems.append(ConfigProblem(source, key, value, message))
@@ -107,16 +118,16 @@ class _Layers:
             self._read_table(source, section_name, table, folder)
 
     def _read_table(self, source: str, section_name: str, table: object, folder: Path) -> None:
-        if section_name not in SETTINGS:
+        if section_name not in self.sections:
             if isinstance(table, dict):
-                match = difflib.get_close_matches(section_name, list(SETTINGS), n=1)
+                match = difflib.get_close_matches(section_name, list(self.sections), n=1)
                 hint = f"; did you mean [{match[0]}]?" if match else ""
-                known = ", ".join(f"[{name}]" for name in SETTINGS)
+                known = ", ".join(f"[{name}]" for name in self.sections)
                 self.problem(
                     source, f"[{section_name}]", None, f"unknown section{hint} (known: {known})"
                 )
             else:
-                near = _closest("", section_name)
+                near = self._closest("", section_name)
                 hint = f"; did you mean {near.name} in [{near.section}]?" if near else ""
                 self.problem(
                     source,
@@ -134,9 +145,9 @@ class _Layers:
             )
             return
         for name, value in table.items():
-            setting = SETTINGS[section_name].get(name)
+            setting = self.sections[section_name].get(name)
             if setting is None:
-                near = _closest(section_name, name)
+                near = self._closest(section_name, name)
                 hint = f"; did you mean {near.name} in [{near.section}]?" if near else ""
                 self.problem(
                     source, f"{section_name}.{name}", show(value), f"unknown setting{hint}"
@@ -152,16 +163,17 @@ class _Layers:
             value = env[var]
             source = f"environment variable {var}"
             section_name, sep, name = upper[len(ENV_PREFIX) :].partition("__")
-            setting = SETTINGS.get(section_name.lower(), {}).get(name.lower()) if sep else None
+            section = self.sections.get(section_name.lower(), {})
+            setting = section.get(name.lower()) if sep else None
             if setting is not None:
                 self.set(setting, value, source, text=True)
                 continue
             if sep:
                 key = f"{section_name.lower()}.{name.lower()}"
-                near = _closest(section_name.lower(), name.lower())
+                near = self._closest(section_name.lower(), name.lower())
             else:
                 key = var
-                flat = {f"{s.section}_{s.name}": s for s in BY_KEY.values()}
+                flat = {f"{s.section}_{s.name}": s for s in self.by_key.values()}
                 match = difflib.get_close_matches(section_name.lower(), list(flat), n=1)
                 near = flat[match[0]] if match else None
             hint = f"; did you mean {near.env_var}?" if near else ""
@@ -176,7 +188,7 @@ class _Layers:
     def read_override(self, key: str, value: str, source: str) -> None:
         normal = key.strip().lower().replace("-", "_")
         section_name, _, name = normal.partition(".")
-        setting = SETTINGS.get(section_name, {}).get(name)
+        setting = self.sections.get(section_name, {}).get(name)
         if setting is not None:
             self.set(setting, value, source, text=True)
             return
@@ -188,7 +200,7 @@ class _Layers:
                 "expected SECTION.SETTING, e.g. engine.tick_rate_hz",
             )
             return
-        near = _closest(section_name, name)
+        near = self._closest(section_name, name)
         hint = f"; did you mean {near.key}?" if near else ""
         self.problem(source, normal, toml_string(value), f"unknown setting{hint}")
 
@@ -219,7 +231,17 @@ class _Layers:
                 if setting.key in self.values
             }
             sections[section_field.name] = section_type(**given)
-        return Config(**sections)
+        rules = {
+            name: settings_type(
+                **{
+                    setting.name: self.values[setting.key][0]
+                    for setting in self.sections[name].values()
+                    if setting.key in self.values
+                }
+            )
+            for name, settings_type in self.rules.items()
+        }
+        return Config(**sections, rules=rules)
 
 
 Override = tuple[str, str, str]  # key, value, source
@@ -247,9 +269,10 @@ def load(
     overrides: Iterable[Override | str],
     *,
     local_file: bool = False,
+    rules: Mapping[str, type] | None = None,
 ) -> Config:
     env = os.environ if env is None else env
-    layers = _Layers()
+    layers = _Layers(rules)
     if path is not None:
         layers.read_file(path, None)
     elif env.get(CONFIG_FILE_ENV):
@@ -274,12 +297,16 @@ def load_config(
     path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, str] | Sequence[str] = (),
+    *,
+    rules: Mapping[str, type] | None = None,
 ) -> Config:
     """Build the effective configuration: defaults, then the TOML file (``path``, else the file
     named by ``KADATH_CONFIG``), then ``KADATH_<SECTION>__<SETTING>`` variables from ``env``
     (default ``os.environ``), then ``overrides`` (``section.field=value``, as given to ``--set``).
+    ``rules`` names the plugins' rule sections (``{"combat": CombatSettings}``), which are read
+    the same way into ``Config.rules``; any other section is unknown.
 
     Raises ConfigError listing every problem in every layer, so one failed start is enough to see
     all that needs fixing.
     """
-    return load(path, env, parse_overrides(overrides))
+    return load(path, env, parse_overrides(overrides), rules=rules)

@@ -490,8 +490,10 @@ class Config:
             "# Kadath configuration: every setting with its effective value.",
             "# Layers: defaults < this file < KADATH_* environment variables < command-line flags.",
         ]
-        for section_name, settings in SETTINGS.items():
-            section = getattr(self, section_name)
+        sections = [(name, settings, getattr(self, name)) for name, settings in SETTINGS.items()]
+        for name, rules in sorted(self.rules.items()):
+            sections.append((name, settings_of(name, type(rules)), rules))
+        for section_name, settings, section in sections:
             lines += ["", f"[{section_name}]"]
             for setting in settings.values():
                 value = getattr(section, setting.name)
@@ -513,20 +515,30 @@ def engine_sections() -> list[dataclasses.Field[Any]]:
     return [f for f in dataclasses.fields(Config) if f.name != "rules"]
 
 
+def settings_of(section: str, section_type: type) -> dict[str, Setting]:
+    """The settings of a section type: a frozen dataclass whose every field is declared with
+    :func:`engine.config.setting_field` (the engine's sections, and the rule settings plugins
+    declare). Raises ``TypeError`` naming the field that is not."""
+    if not dataclasses.is_dataclass(section_type) or not section_type.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+        raise TypeError(
+            f"settings [{section}]: {section_type.__qualname__} is not a frozen dataclass"
+        )
+    hints = typing.get_type_hints(section_type)
+    settings: dict[str, Setting] = {}
+    for f in dataclasses.fields(section_type):
+        spec = f.metadata.get(SPEC_KEY)
+        if not isinstance(spec, Spec):
+            raise TypeError(
+                f"settings [{section}]: {section_type.__qualname__}.{f.name} is not declared with"
+                " engine.config.setting_field (which gives it its meaning, unit and bounds)"
+            )
+        settings[f.name] = Setting(section, f.name, kind_of(hints[f.name]), f.default, spec)
+    return settings
+
+
 def _collect_settings() -> dict[str, dict[str, Setting]]:
-    sections: dict[str, dict[str, Setting]] = {}
     section_types = typing.get_type_hints(Config)
-    for section_field in engine_sections():
-        section_type = section_types[section_field.name]
-        hints = typing.get_type_hints(section_type)
-        settings: dict[str, Setting] = {}
-        for f in dataclasses.fields(section_type):
-            spec = f.metadata[SPEC_KEY]
-            assert isinstance(spec, Spec)
-            kind = kind_of(hints[f.name])
-            settings[f.name] = Setting(section_field.name, f.name, kind, f.default, spec)
-        sections[section_field.name] = settings
-    return sections
+    return {f.name: settings_of(f.name, section_types[f.name]) for f in engine_sections()}
 
 
 SETTINGS: Final = _collect_settings()

@@ -27,7 +27,10 @@ from engine.config import (
     bundled_world_dir,
     config_from_args,
     load_config,
+    setting_field,
 )
+from engine.core import Engine
+from engine.plugins import Plugin, rule_sections
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
@@ -756,3 +759,71 @@ def test_the_documented_environment_examples_are_valid() -> None:
     env.pop("KADATH_CONFIG")
     assert len(env) >= 3
     load_config(env=env)
+
+
+# --- the plugins' rule settings -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DuelSettings:
+    """A plugin's rule settings, declared like the engine's own."""
+
+    round_s: float = setting_field(3.0, "Seconds between two rounds of a duel.", unit="s", gt=0)
+    to_first_blood: bool = setting_field(True, "A duel ends at the first wound.")
+
+
+DUEL = {"duel": DuelSettings}
+
+
+def test_a_plugins_rule_section_is_read_from_every_layer_and_checked(tmp_path: Path) -> None:
+    path = write(tmp_path, "[duel]\nround_s = 2.5\n")
+    config = load_config(path, env={}, rules=DUEL)
+    assert config.rules == {"duel": DuelSettings(round_s=2.5)}
+    assert config.rule_settings("duel", DuelSettings).round_s == 2.5
+    env = {"KADATH_DUEL__TO_FIRST_BLOOD": "no"}
+    assert load_config(env=env, rules=DUEL).rules["duel"] == DuelSettings(to_first_blood=False)
+    assert load_config(env={}, overrides=["duel.round_s=4"], rules=DUEL).rules["duel"].round_s == 4
+    assert load_config(env={}, rules=DUEL).rules == {"duel": DuelSettings()}  # at its defaults
+
+
+def test_bad_rule_settings_are_refused_with_the_same_messages_as_the_engines(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "[duel]\nround_s = -1\nround = 2\n[dule]\nx = 1\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={"KADATH_DUEL__ROUND_SS": "1"}, rules=DUEL)
+    text = str(info.value)
+    assert "duel.round_s = -1: out of range: expected a number in s, > 0" in text
+    assert "duel.round = 2: unknown setting; did you mean round_s in [duel]?" in text
+    assert "[dule]: unknown section; did you mean [duel]?" in text
+    assert "did you mean KADATH_DUEL__ROUND_S?" in text
+    with pytest.raises(ConfigError, match=r"\[duel\]: unknown section"):
+        load_config(path, env={})  # no plugin declares it
+
+
+def test_rule_settings_are_printed_and_read_back(tmp_path: Path) -> None:
+    config = load_config(env={}, overrides=["duel.round_s=7"], rules=DUEL)
+    text = config.to_toml()
+    assert "[duel]" in text and "round_s = 7.0" in text
+    assert "# Seconds between two rounds of a duel. [s]" in text
+    assert load_config(write(tmp_path, text), env={}, rules=DUEL).rules == config.rules
+
+
+def test_rule_settings_must_be_declared_like_the_engines() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Loose:
+        round_s: float = 3.0
+
+    with pytest.raises(TypeError, match=r"Loose.round_s is not declared with"):
+        load_config(env={}, rules={"loose": Loose})
+
+
+def test_the_engine_puts_each_plugins_rule_settings_in_the_world() -> None:
+    plugin = Plugin("duel", setup=lambda kit: None, settings=DUEL)
+    configured = Config(rules={"duel": DuelSettings(round_s=1.5)})
+    assert Engine(configured, plugins=[plugin]).world.resource(DuelSettings).round_s == 1.5
+    assert Engine(Config(), plugins=[plugin]).world.resource(DuelSettings) == DuelSettings()
+    other = Plugin("brawl", setup=lambda kit: None, settings={"duel": dict})
+    sections, problems = rule_sections([plugin, other])
+    assert sections == DUEL
+    assert problems == {"brawl": "rules section [duel] is already declared by plugin 'duel'"}
