@@ -746,7 +746,7 @@ def test_the_documentation_lists_no_setting_that_does_not_exist() -> None:
 
 def test_the_documented_example_file_loads(tmp_path: Path) -> None:
     text = DOC.read_text(encoding="utf-8")
-    match = re.search(r"```toml\n(.*?)```", text, re.DOTALL)
+    match = re.search(r"```toml\n(# kadath\.toml\n.*?)```", text, re.DOTALL)
     assert match is not None
     config = load_config(write(tmp_path, match.group(1)), env={})
     assert config.engine.tick_rate_hz == 20.0
