@@ -9,6 +9,7 @@ the first thing a new operator would meet. It installs only the packages the REA
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -24,6 +25,9 @@ PACKAGES = ("engine", "components", "systems", "net", "persist")
 STEP_TIMEOUT_S = 600
 
 pytestmark = pytest.mark.slow
+
+#: What a checkout holds that is not the project: never copied into the build.
+LEFT_OUT = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "*.db*")
 
 
 def _run(*args: str | Path, cwd: Path, timeout: float = STEP_TIMEOUT_S) -> str:
@@ -44,9 +48,11 @@ def _run(*args: str | Path, cwd: Path, timeout: float = STEP_TIMEOUT_S) -> str:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
     """(the wheel, the fresh venv's bin folder with Kadath installed from it)."""
     base = tmp_path_factory.mktemp("wheel")
-    _run(
-        sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", base / "dist", ROOT, cwd=base
-    )
+    # Built from a copy, so the build leaves nothing (build/, *.egg-info) in the checkout.
+    source = base / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*LEFT_OUT))
+    pip_wheel = (sys.executable, "-m", "pip", "wheel", "--no-deps", "-q")
+    _run(*pip_wheel, "-w", base / "dist", source, cwd=base)
     (wheel,) = (base / "dist").glob("kadath-*.whl")
     venv.create(base / "venv", with_pip=True)
     bin_dir = base / "venv" / "bin"
