@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from components.body import Offline
+from components.body import Characteristics, Offline
 from components.content import Directory
 from components.place import Location
+from systems.characteristics import max_dp_for
 from systems.characters import create_character
 from systems.presence import QUIT_EVENT, enter_world, in_world, leave_world
 from systems.whereabouts import contents, room_of
@@ -73,12 +74,14 @@ def test_the_core_presence_rules_create_characters_out_of_the_world_and_show_the
     events = engine.tick().events
     (room,) = [e for e in events if e.type == "room" and e.scope.target == armitage]
     assert room.data["id"] == "ward"
+    whole = max_dp_for(world.get(armitage, Characteristics))
     assert rules.status(world, armitage) == {
-        "dp": 20,
-        "max_dp": 20,
+        "dp": whole,
+        "max_dp": whole,
         "lucidity": None,
         "tier": None,
         "posture": "standing",
+        "state": None,
     }
     rules.leave_world(world, armitage, "linkdead")
     assert not in_world(world, armitage)
