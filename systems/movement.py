@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from components.body import PostureState
+from components.combat import Fighting
 from components.place import DIRECTIONS, OPPOSITE, Room, parse_direction
 from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Scope
@@ -17,6 +18,7 @@ from systems.common import (
     DIRECTION_VERBS,
     WayWords,
     capitalised,
+    check_able,
     direction_name,
     room_that_way,
     the,
@@ -40,12 +42,17 @@ class Route:
 def check_move(world: World, mover: int, direction: str) -> Route:
     """May ``mover`` go ``direction`` (a short form) from where it is, and where does that lead?
 
-    A body must be standing, in a room, with an exit that way whose door (if any) is open; else
-    ``Refused``, with the ``direction`` as data.
+    A body must be able to act, out of any fight (it must ``flee``), standing, in a room, with an
+    exit that way whose door (if any) is open; else ``Refused``, with the ``direction`` as data.
     """
+    check_able(world, mover)
     origin = room_of(world, mover)
     if origin is None:
         raise Refused("nowhere", "You are nowhere; there is no way to go.", direction=direction)
+    if world.has(mover, Fighting):
+        raise Refused(
+            "fighting", "You are fighting for your life! Flee if you must.", direction=direction
+        )
     if posture_of(world, mover) != PostureState.STANDING:
         raise Refused("not_standing", "You must stand up first.", direction=direction)
     return Route(origin, room_that_way(world, origin, direction, WALK_WORDS))

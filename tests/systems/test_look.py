@@ -107,6 +107,9 @@ def test_the_looker_is_not_among_the_occupants_but_everyone_else_is(scene: Scene
         "name": "Carter",
         "kind": "player",
         "posture": "standing",
+        "state": None,
+        "keyword": "carter",
+        "target": "carter",
     } in occupants
     assert {o["kind"] for o in occupants} == {"player", "npc"}
     assert scene.sid(orderly(scene)) in [o["id"] for o in occupants]

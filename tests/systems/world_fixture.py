@@ -41,7 +41,7 @@ ITEMS = (
         "Pitted and dull.",
         ItemKind.WEAPON,
         slot="main_hand",
-        stats=(("damage", 3.0),),
+        damage="1d4",
     ),
     ItemTemplate(
         "silver_knife",
@@ -50,7 +50,7 @@ ITEMS = (
         "It gleams.",
         ItemKind.WEAPON,
         slot="main_hand",
-        stats=(("damage", 4.0),),
+        damage="1d6",
     ),
     ItemTemplate("brass_key", "a brass key", ("key", "brass"), "Small and worn.", ItemKind.KEY),
     ItemTemplate(
