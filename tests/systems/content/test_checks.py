@@ -125,7 +125,8 @@ def test_a_bad_choice_is_an_error_that_suggests_the_closest(tmp_path: Path) -> N
     problem = one(report, "zones/town.toml", "room town.cellar", "environment")
     assert problem.message.endswith(", not 'hauntd'; did you mean 'haunted'?")
     assert one(report, "zones/town.toml", "room town.cellar", "flags#2").message.startswith(
-        "Input should be 'no_combat', 'safe', 'dark' or 'rest_location', not 'darkness'"
+        "Input should be 'no_combat', 'safe', 'dark', 'rest_location' or 'permanent',"
+        " not 'darkness'"
     )
 
 
