@@ -282,7 +282,7 @@ def despawn(world: World, cmd: Command, args: Args) -> None:
         raise Refused("not_despawnable", f"You cannot despawn {display_name(world, thing)}.")
 
     name = display_name(world, thing)
-    fights.leave(world, thing, why=f"{capitalised(name)} is gone.")
+    fights.leave(world, thing, why=f"{capitalised(fights.fighter_name(world, thing))} is gone.")
     removed = destroy_with_contents(world, thing)
     world.emit(
         "leave",

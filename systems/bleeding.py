@@ -13,7 +13,7 @@ from engine.scheduler import SystemContext, system
 from engine.timers import component_timers
 from engine.world import World
 from systems import fights
-from systems.common import bodies_in, capitalised, check_able, display_name
+from systems.common import bodies_in, capitalised, display_name
 from systems.death import death_settings
 from systems.item_finding import handling_room
 from systems.look import SELF_WORDS
@@ -50,7 +50,6 @@ def aid(world: World, cmd: Command, args: Args) -> None:
     """``aid <someone>``: bind the wounds of a mortally wounded body here; it stops bleeding at
     0 damage points, and recovers from there."""
     actor = cmd.actor
-    check_able(world, actor)
     room = handling_room(world, actor)
     words = args.text("target")
     if words.casefold() in SELF_WORDS:

@@ -12,7 +12,7 @@ from components.body import Dead, Npc, Player, Posture, PostureState, Vitals
 from components.combat import Fighting, Threat
 from components.content import Directory, NpcTemplate
 from components.items import Corpse, Item
-from components.place import Room, RoomFlag
+from components.place import Location, Room, RoomFlag
 from engine.commands import Args, Command, CommandSpec, Refused
 from engine.config.values import setting_field
 from engine.events import Scope
@@ -31,22 +31,21 @@ from systems.common import (
     items_in,
     room_that_way,
     strip_article,
-    template_of,
     the,
     worn_items,
 )
 from systems.dice import Dice, DiceError, parse_dice
 from systems.fights import Fight, Fights, Flee, SwitchTarget, fighter_name
 from systems.item_finding import handling_room
-from systems.look import SELF_WORDS, is_dark, sorted_exits
+from systems.look import SELF_WORDS, SOMEONE, is_dark, sorted_exits
 from systems.movement import walk
 from systems.targeting import Target, find, matches, read_target
-from systems.whereabouts import room_of
+from systems.whereabouts import contents, room_of
 from systems.wounds import hurt
 
 __all__ = [
     "CombatSettings",
-    "armour_of",
+    "arms_of",
     "attack",
     "consider",
     "fight_rounds",
@@ -55,8 +54,10 @@ __all__ = [
     "hit_chance",
     "register",
     "strength_bonus",
-    "weapon_of",
 ]
+
+#: The slot a weapon is wielded in.
+MAIN_HAND = "main_hand"
 
 #: The ``help`` category of the commands of fighting, dying and aiding.
 COMBAT_CATEGORY = "combat"
@@ -175,33 +176,6 @@ def _npc_template(world: World, body: int) -> NpcTemplate | None:
     return world.resource(Directory).npcs.get(npc.template)
 
 
-def weapon_of(world: World, body: int, settings: CombatSettings) -> tuple[int | None, Dice]:
-    """What ``body`` strikes with: the item it wields (if any) and the dice of its blow (the
-    weapon's; else an NPC's own; else bare hands')."""
-    for item in items_in(world, body, "main_hand"):
-        template = template_of(world, item)
-        if template is not None and template.damage:
-            return item, parse_dice(template.damage)
-    template_npc = _npc_template(world, body)
-    if template_npc is not None and template_npc.damage:
-        return None, parse_dice(template_npc.damage)
-    return None, parse_dice(settings.unarmed_damage)
-
-
-def armour_of(world: World, body: int) -> int:
-    """What is taken off each blow ``body`` receives: the armour of everything it wears, and an
-    NPC's own hide."""
-    total = 0
-    for item in worn_items(world, body):
-        template = template_of(world, item)
-        if template is not None:
-            total += template.armour
-    npc = _npc_template(world, body)
-    if npc is not None:
-        total += npc.armour
-    return total
-
-
 # --------------------------------------------------------------------------------------------------
 # A round
 
@@ -225,142 +199,245 @@ def fight_rounds(world: World, ctx: SystemContext) -> None:
             state.rounds.schedule(fight_id, max(fight.next_round_s, ctx.now_s))
 
 
-def _present(world: World, body: int, room: int) -> bool:
-    return world.has(body, Vitals) and not world.has(body, Dead) and room_of(world, body) == room
+@dataclass(slots=True)
+class _Sheet:
+    """A fighter as one round sees it, looked up once and read by every blow it gives or takes:
+    its name, its side of the rules (DEX, strength bonus, the dice of its blows, its armour)."""
+
+    entity: int
+    sid: int
+    vitals: Vitals
+    name: str  # as everyone reads it: "a horror", "Armitage" ("someone" in the dark)
+    called: str  # as a sentence calls it after a verb: "the horror", "Armitage", "someone"
+    player: bool
+    npc: bool
+    dexterity: int
+    bonus: int
+    dice: Dice
+    weapon: str | None  # the wielded weapon's name, if any
+    armour: int
 
 
-def _able(world: World, body: int) -> bool:
-    vitals = world.try_get(body, Vitals)
-    return vitals is not None and vitals.dp > 0 and world.has(body, Fighting)
+def _sheet(world: World, entity: int, settings: CombatSettings, dark: bool) -> _Sheet:
+    characteristics = characteristics_of(world, entity)
+    weapon, dice, armour = arms_of(world, entity, settings)
+    name = display_name(world, entity)
+    player = world.try_get(entity, Player) is not None
+    return _Sheet(
+        entity=entity,
+        sid=world.stable_id(entity) or 0,
+        vitals=world.get(entity, Vitals),
+        name=SOMEONE if dark else name,
+        called=SOMEONE if dark else (name if player else the(name)),
+        player=player,
+        npc=world.try_get(entity, Npc) is not None,
+        dexterity=characteristics.dexterity,
+        bonus=strength_bonus(characteristics.strength, settings),
+        dice=dice,
+        weapon=weapon,
+        armour=armour,
+    )
+
+
+def arms_of(world: World, body: int, settings: CombatSettings) -> tuple[str | None, Dice, int]:
+    """How ``body`` fights, in one look at what it holds: the name of the weapon it wields (if
+    any), the dice of its blows (the weapon's; else an NPC's own; else bare hands') and its
+    armour (everything it wears, and an NPC's own hide)."""
+    templates = world.resource(Directory).items
+    weapon: str | None = None
+    dice: Dice | None = None
+    armour = 0
+    for item in contents(world, body):
+        slot = world.get(item, Location).slot
+        if not slot:
+            continue
+        thing = world.try_get(item, Item)
+        template = templates.get(thing.template) if thing is not None else None
+        if template is None:
+            continue
+        armour += template.armour
+        if slot == MAIN_HAND and template.damage and dice is None:
+            weapon, dice = display_name(world, item), parse_dice(template.damage)
+    npc = _npc_template(world, body)
+    if npc is not None:
+        armour += npc.armour
+        if dice is None and npc.damage:
+            dice = parse_dice(npc.damage)
+    return weapon, dice or parse_dice(settings.unarmed_damage), armour
 
 
 def _play_round(world: World, state: Fights, fight: Fight, settings: CombatSettings) -> None:
     room = fight.room
-    targeted = {f.target for m in fight.members if (f := world.try_get(m, Fighting)) is not None}
+    room_sid = world.stable_id(room)
+    # Whoever is no longer here, alive and in it (moved by staff, gone from the world) leaves it;
+    # so does one that attacks nobody and whom nobody attacks.
+    targeted = set()
+    for member in fight.members:
+        fighting = world.try_get(member, Fighting)
+        if fighting is not None:
+            targeted.add(fighting.target)
     for member in list(fight.members):
         if member not in fight.members:
-            continue  # left with someone else
-        if not _present(world, member, room) or (
-            not world.has(member, Fighting) and world.stable_id(member) not in targeted
+            continue  # left already, with someone who left
+        location = world.try_get(member, Location)
+        if (
+            location is None
+            or location.holder != room_sid
+            or world.try_get(member, Vitals) is None
+            or world.try_get(member, Dead) is not None
+            or (world.try_get(member, Fighting) is None and world.stable_id(member) not in targeted)
         ):
             fights.leave(world, member, tell=True)
     if state.by_id.get(fight.id) is not fight:
         return
     fight.round += 1
-    rng = world.rng
-    rolls = []
-    for member in fight.members:
-        if _able(world, member):
-            dex = characteristics_of(world, member).dexterity
-            rolls.append(
-                (
-                    -(dex + rng.randint(1, settings.initiative_die)),
-                    world.stable_id(member) or 0,
-                    member,
-                )
-            )
-    rolls.sort()
     dark = is_dark(world, room)
-    _tell_round(world, fight, [member for _, _, member in rolls], dark)
-    for _, _, actor in rolls:
-        if state.fight_of.get(actor) != fight.id or not _able(world, actor):
+    sheets = {member: _sheet(world, member, settings, dark) for member in fight.members}
+    targeting = {m for m in fight.members if world.try_get(m, Fighting) is not None}
+    rng = world.rng
+    die = settings.initiative_die
+    rolls = sorted(
+        (-(sheet.dexterity + rng.randint(1, die)), sheet.sid, sheet.entity)
+        for sheet in sheets.values()
+        if sheet.vitals.dp > 0 and sheet.entity in targeting
+    )
+    order = [entity for _, _, entity in rolls]
+    _tell_round(world, fight, sheets, order, dark)
+    for actor in order:
+        fighting = world.try_get(actor, Fighting)
+        sheet = sheets[actor]
+        if fighting is None or state.fight_of.get(actor) != fight.id or sheet.vitals.dp <= 0:
             continue
         action = state.queued.pop(actor, None)
         if isinstance(action, Flee):
             _flee(world, actor, settings, dark)
             continue
+        target = world.entity_of(fighting.target)
         if isinstance(action, SwitchTarget) and fights.valid_target(world, actor, action.target):
-            fights.turn_on(world, actor, action.target)
-            _tell_switch(world, room, actor, action.target, dark)
-        target = fights.target_of(world, actor)
-        if target is None or not fights.valid_target(world, actor, target):
+            fights.join(world, actor, action.target, world.clock.seconds)
+            _tell_switch(
+                world, room, sheet, _sheet_of(world, sheets, action.target, settings, dark)
+            )
+            target = action.target
+        elif (
+            target is None
+            or state.fight_of.get(target) != fight.id
+            or target not in sheets
+            or world.try_get(target, Dead) is not None
+        ):
             target = fights.retarget(world, actor)
-        elif world.has(actor, Npc):
-            target = _threat_choice(world, actor, target, settings, dark)
-        if target is not None:
-            strike(world, actor, target, settings, dark=dark)
+            if target is None:
+                continue
+        elif sheet.npc and len(fight.members) > 2:
+            target = _threat_choice(world, sheets, sheet, target, settings, room, dark)
+        _blow(world, sheet, _sheet_of(world, sheets, target, settings, dark), settings, room)
+
+
+def _sheet_of(
+    world: World, sheets: dict[int, _Sheet], entity: int, settings: CombatSettings, dark: bool
+) -> _Sheet:
+    """The sheet of ``entity``, made now if it came into the fight during the round."""
+    sheet = sheets.get(entity)
+    if sheet is None:
+        sheet = sheets[entity] = _sheet(world, entity, settings, dark)
+    return sheet
 
 
 def _threat_choice(
-    world: World, npc: int, target: int, settings: CombatSettings, dark: bool
+    world: World,
+    sheets: dict[int, _Sheet],
+    npc: _Sheet,
+    target: int,
+    settings: CombatSettings,
+    room: int,
+    dark: bool,
 ) -> int:
     """An NPC turns on the rival it holds the most threat against, when that exceeds its
     target's by the margin; and leaves a helpless target for a foe still standing."""
-    rivals = [o for o in fights.opponents(world, npc) if o != target]
+    rivals = [o for o in fights.opponents(world, npc.entity) if o != target]
     if not rivals:
         return target
-    threat = world.try_get(npc, Threat) or Threat()
-    best = fights.choose_target(world, npc, rivals)
+    threat = world.try_get(npc.entity, Threat) or Threat()
+    best = fights.choose_target(world, npc.entity, rivals)
     assert best is not None
     current = threat.of(world.stable_id(target) or 0)
     rival = threat.of(world.stable_id(best) or 0)
     helpless = world.get(target, Vitals).dp <= 0
     if helpless or rival > current * (1 + settings.threat_switch_margin):
-        fights.turn_on(world, npc, best)
-        _tell_switch(world, room_of(world, npc), npc, best, dark)
+        fights.turn_on(world, npc.entity, best)
+        _tell_switch(world, room, npc, _sheet_of(world, sheets, best, settings, dark))
         return best
     return target
 
 
-def strike(
-    world: World, attacker: int, defender: int, settings: CombatSettings, *, dark: bool = False
+def _blow(
+    world: World, attacker: _Sheet, defender: _Sheet, settings: CombatSettings, room: int
 ) -> None:
     """One blow: a roll to hit (d100 against :func:`hit_chance`), then the weapon's dice plus
     the strength bonus, less the defender's armour (at least ``minimum_damage``). An NPC hit
     holds the damage against its attacker (threat, and later its experience)."""
     rng = world.rng
-    ours, theirs = characteristics_of(world, attacker), characteristics_of(world, defender)
-    chance = hit_chance(ours.dexterity, theirs.dexterity, settings)
-    weapon, dice = weapon_of(world, attacker, settings)
-    room = room_of(world, attacker)
-    a_name, d_name = (
-        fighter_name(world, attacker, dark=dark),
-        fighter_name(world, defender, dark=dark),
-    )
+    dark = attacker.name == SOMEONE
+    a_called, d_called = attacker.called, defender.called
+    a_the = capitalised(a_called)
     data: View = {
         "kind": "miss",
-        "attacker": None if dark else world.stable_id(attacker),
-        "attacker_name": display_name(world, attacker) if not dark else a_name,
-        "defender": None if dark else world.stable_id(defender),
-        "defender_name": display_name(world, defender) if not dark else d_name,
-        "weapon": display_name(world, weapon) if weapon is not None else None,
+        "attacker": None if dark else attacker.sid,
+        "attacker_name": attacker.name,
+        "defender": None if dark else defender.sid,
+        "defender_name": defender.name,
+        "weapon": attacker.weapon,
     }
-    with_weapon = f" with {strip_article(display_name(world, weapon))}" if weapon else ""
-    if rng.randint(1, 100) > chance:
-        fights.emit_combat(
+    told = []
+    if rng.randint(1, 100) > hit_chance(attacker.dexterity, defender.dexterity, settings):
+        if attacker.player:
+            told.append((attacker.entity, f"You miss {d_called}."))
+        if defender.player:
+            told.append((defender.entity, f"{a_the} misses you."))
+        _emit(
             world,
             room,
             data,
-            [(attacker, f"You miss {d_name}."), (defender, f"{capitalised(a_name)} misses you.")],
-            f"{capitalised(a_name)} misses {d_name}.",
+            told,
+            (attacker.entity, defender.entity),
+            f"{a_the} misses {d_called}.",
         )
         return
     damage = max(
-        settings.minimum_damage,
-        dice.roll(rng) + strength_bonus(ours.strength, settings) - armour_of(world, defender),
+        settings.minimum_damage, attacker.dice.roll(rng) + attacker.bonus - defender.armour
     )
-    if world.has(defender, Npc):
-        _add_threat(world, defender, attacker, damage)
-    vitals = world.get(defender, Vitals)
+    if defender.npc:
+        _add_threat(world, defender.entity, attacker.sid, damage)
+    vitals = defender.vitals
     data.update(kind="hit", damage=damage, dp=vitals.dp - damage, max_dp=vitals.max_dp)
-    your = f" with your {strip_article(display_name(world, weapon))}" if weapon else ""
-    fights.emit_combat(
-        world,
-        room,
-        data,
-        [
-            (attacker, f"You hit {d_name}{your} for {damage} damage."),
-            (defender, f"{capitalised(a_name)} hits you{with_weapon} for {damage} damage."),
-        ],
-        f"{capitalised(a_name)} hits {d_name}{with_weapon}.",
-    )
-    hurt(world, defender, damage)
+    weapon = attacker.weapon
+    with_weapon = f" with {strip_article(weapon)}" if weapon else ""
+    if attacker.player:
+        your = f" with your {strip_article(weapon)}" if weapon else ""
+        told.append((attacker.entity, f"You hit {d_called}{your} for {damage} damage."))
+    if defender.player:
+        told.append((defender.entity, f"{a_the} hits you{with_weapon} for {damage} damage."))
+    seen = f"{a_the} hits {d_called}{with_weapon}."
+    _emit(world, room, data, told, (attacker.entity, defender.entity), seen)
+    hurt(world, defender.entity, damage)
 
 
-def _add_threat(world: World, body: int, attacker: int, amount: int) -> None:
-    sid = world.stable_id(attacker)
-    if sid is None:
-        return
+def _emit(
+    world: World,
+    room: int,
+    data: View,
+    told: list[tuple[int, str]],
+    excluded: tuple[int, ...],
+    seen: str,
+) -> None:
+    """A blow's events: each player in it reads its own words, the rest of the room ``seen``."""
+    for entity, text in told:
+        world.emit(fights.COMBAT_EVENT, Scope.entity(entity), text, data)
+    world.emit(fights.COMBAT_EVENT, Scope.room(room), seen, data, exclude=excluded)
+
+
+def _add_threat(world: World, body: int, sid: int, amount: int) -> None:
+    """``body`` holds ``amount`` more against the attacker of stable id ``sid``."""
     threat = world.try_get(body, Threat)
     entries = threat.entries if threat is not None else ()
     for index, (who, held) in enumerate(entries):
@@ -372,24 +449,23 @@ def _add_threat(world: World, body: int, attacker: int, amount: int) -> None:
     world.add(body, Threat(entries))
 
 
-def _tell_round(world: World, fight: Fight, order: Sequence[int], dark: bool) -> None:
+def _tell_round(
+    world: World, fight: Fight, sheets: dict[int, _Sheet], order: Sequence[int], dark: bool
+) -> None:
     """Each player in the fight gets the round's number, who acts in what order, and how
     everyone in it stands (text-free: rich clients draw it, plain ones need not)."""
-    players = [m for m in fight.members if world.has(m, Player)]
+    players = [sheet.entity for sheet in sheets.values() if sheet.player]
     if not players:
         return
     combatants = []
-    for member in fight.members:
-        vitals = world.get(member, Vitals)
-        fighting = world.try_get(member, Fighting)
+    for sheet in sheets.values():
+        fighting = world.try_get(sheet.entity, Fighting)
         combatants.append(
             {
-                "id": None if dark else world.stable_id(member),
-                "name": fighter_name(world, member, dark=True)
-                if dark
-                else display_name(world, member),
-                "dp": vitals.dp,
-                "max_dp": vitals.max_dp,
+                "id": None if dark else sheet.sid,
+                "name": sheet.name,
+                "dp": sheet.vitals.dp,
+                "max_dp": sheet.vitals.max_dp,
                 "target": None if dark or fighting is None else fighting.target,
             }
         )
@@ -397,27 +473,29 @@ def _tell_round(world: World, fight: Fight, order: Sequence[int], dark: bool) ->
         "kind": "round",
         "fight": fight.id,
         "round": fight.round,
-        "order": [None if dark else world.stable_id(m) for m in order],
+        "order": [None if dark else sheets[entity].sid for entity in order],
         "combatants": combatants,
     }
     for player in players:
         world.emit(fights.COMBAT_EVENT, Scope.entity(player), "", data)
 
 
-def _tell_switch(world: World, room: int | None, actor: int, target: int, dark: bool) -> None:
-    a_name, t_name = fighter_name(world, actor, dark=dark), fighter_name(world, target, dark=dark)
+def _tell_switch(world: World, room: int, actor: _Sheet, target: _Sheet) -> None:
+    dark = actor.name == SOMEONE
     data = {
         "kind": "switch",
-        "attacker": None if dark else world.stable_id(actor),
-        "defender": None if dark else world.stable_id(target),
+        "attacker": None if dark else actor.sid,
+        "attacker_name": actor.name,
+        "defender": None if dark else target.sid,
+        "defender_name": target.name,
     }
-    fights.emit_combat(
-        world,
-        room,
-        data,
-        [(actor, f"You turn on {t_name}."), (target, f"{capitalised(a_name)} turns on you!")],
-        f"{capitalised(a_name)} turns on {t_name}.",
-    )
+    told = []
+    if actor.player:
+        told.append((actor.entity, f"You turn on {target.called}."))
+    if target.player:
+        told.append((target.entity, f"{capitalised(actor.called)} turns on you!"))
+    seen = f"{capitalised(actor.called)} turns on {target.called}."
+    _emit(world, room, data, told, (actor.entity, target.entity), seen)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -478,7 +556,7 @@ def _flee(world: World, actor: int, settings: CombatSettings, dark: bool) -> Non
         [(actor, "You flee in panic!")],
         f"{name} flees in panic!",
     )
-    fights.leave(world, actor)
+    fights.leave(world, actor, why=f"{name} has fled.")
     walk(world, actor, direction)
 
 
@@ -525,13 +603,18 @@ def _check_combat_allowed(world: World, room: int) -> None:
         )
 
 
+def _check_light(world: World, room: int) -> None:
+    if is_dark(world, room):
+        raise Refused("too_dark", "It is too dark to make out anyone to fight.")
+
+
 def attack(world: World, cmd: Command, args: Args) -> None:
     """``attack <target>``: start a fight, or join one; while fighting, turn on another at
     your next turn (one action a round: a second replaces the first)."""
     actor = cmd.actor
-    check_able(world, actor)
     room = handling_room(world, actor)
     _check_combat_allowed(world, room)
+    _check_light(world, room)
     target = find_foe(world, actor, room, args.text("target"))
     name = fighter_name(world, target)
     if world.has(actor, Fighting):
@@ -591,10 +674,11 @@ VERDICTS: tuple[tuple[float, str, str], ...] = (
 def rounds_to_down(world: World, attacker: int, defender: int, settings: CombatSettings) -> float:
     """How many rounds ``attacker`` would likely need to bring ``defender`` down (to 0 dp)."""
     ours, theirs = characteristics_of(world, attacker), characteristics_of(world, defender)
-    _weapon, dice = weapon_of(world, attacker, settings)
+    _weapon, dice, _armour = arms_of(world, attacker, settings)
+    _arms, _dice, armour = arms_of(world, defender, settings)
     blow = max(
         float(settings.minimum_damage),
-        dice.average + strength_bonus(ours.strength, settings) - armour_of(world, defender),
+        dice.average + strength_bonus(ours.strength, settings) - armour,
     )
     chance = max(hit_chance(ours.dexterity, theirs.dexterity, settings), 1) / 100
     left = max(world.get(defender, Vitals).dp, 1)
@@ -605,6 +689,7 @@ def consider(world: World, cmd: Command, args: Args) -> None:
     """``consider <target>``: how a fight with someone here would likely go."""
     actor = cmd.actor
     room = handling_room(world, actor)
+    _check_light(world, room)
     target = find_foe(world, actor, room, args.text("target"))
     settings = combat_settings(world)
     ratio = rounds_to_down(world, actor, target, settings) / rounds_to_down(

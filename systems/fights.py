@@ -153,7 +153,8 @@ def choose_target(world: World, body: int, candidates: Sequence[int]) -> int | N
 def join(world: World, attacker: int, defender: int, now_s: float) -> Fight:
     """``attacker`` attacks ``defender``: both are in one fight from now on (a new one, whose
     first round comes at once, or the one either is in; two fights merge). A defender not yet
-    fighting fights back. The caller has checked that the attack is allowed."""
+    fighting fights back, unless it is helpless. The caller has checked that the attack is
+    allowed."""
     fights = fights_of(world)
     room = room_of(world, attacker)
     assert room is not None, "a fighter must be somewhere"
@@ -174,8 +175,9 @@ def join(world: World, attacker: int, defender: int, now_s: float) -> Fight:
             fight.members.append(body)
             fights.fight_of[body] = fight.id
     _attack(world, attacker, defender)
-    if not world.has(defender, Fighting):
-        _attack(world, defender, attacker)
+    vitals = world.try_get(defender, Vitals)
+    if not world.has(defender, Fighting) and vitals is not None and vitals.dp > 0:
+        _attack(world, defender, attacker)  # it fights back; a helpless one cannot
     return fight
 
 
