@@ -38,6 +38,7 @@ from systems.whereabouts import holder_of, move
 __all__ = [
     "CORPSE_TEMPLATE",
     "CorpseSettings",
+    "add_loot",
     "check_may_take",
     "make_corpse",
     "register",
@@ -115,21 +116,13 @@ def corpse_settings(world: World) -> CorpseSettings:
 
 
 def make_corpse(
-    world: World,
-    body: int,
-    room: int,
-    *,
-    owner: int,
-    lasts_s: float,
-    grace_s: float,
-    loot: tuple[LootDrop, ...] = (),
+    world: World, body: int, room: int, *, owner: int, lasts_s: float, grace_s: float
 ) -> int:
-    """Lay ``body``'s corpse in ``room`` holding everything it carried and wore, and ``loot``
-    rolled from the world's RNG (each drop by its chance, in order); return the corpse.
+    """Lay ``body``'s corpse in ``room`` holding everything it carried and wore; return it.
 
     ``owner`` is the stable id of a player whose corpse it is (0: anyone may take from it); it is
     theirs for ``grace_s`` seconds and lasts ``lasts_s``. Items move through
-    :func:`systems.stacks.transfer`, so nothing is lost or made but the rolled loot.
+    :func:`systems.stacks.transfer`, so none is lost or made.
     """
     now = world.clock.seconds
     identity = world.try_get(body, Identity)
@@ -144,7 +137,15 @@ def make_corpse(
     )
     move(world, corpse, room)
     transfer_all(world, [Portion(item, world.get(item, Item).quantity) for item in held], corpse)
+    return corpse
+
+
+def add_loot(world: World, corpse: int, loot: tuple[LootDrop, ...]) -> list[View]:
+    """Roll each drop of ``loot`` in turn from the world's RNG and put what comes up in
+    ``corpse`` (joining a stack of the same there); return what was added, as clients see it.
+    Loot is made by rule: the one way items come into the world besides content."""
     templates = world.resource(Directory).items
+    added: list[View] = []
     for drop in loot:
         if world.rng.random() >= drop.chance:
             continue
@@ -152,10 +153,19 @@ def make_corpse(
         if template is None:
             continue
         made = world.spawn(*item_components(template, drop.quantity), persistent=True)
-        transfer(world, Portion(made, drop.quantity), corpse)  # joins a stack of the same there
+        name = display_name(world, made)
+        landed = transfer(world, Portion(made, drop.quantity), corpse)
+        added.append(
+            {
+                "id": world.stable_id(landed),
+                "template": template.id,
+                "name": name,
+                "quantity": drop.quantity,
+            }
+        )
     container = world.get(corpse, Container)
     container.capacity = max(container.capacity, len(items_in(world, corpse)))
-    return corpse
+    return added
 
 
 # --------------------------------------------------------------------------------------------------

@@ -29,8 +29,8 @@ from engine.scheduler import SystemContext, system
 from engine.timers import component_timers
 from engine.world import World
 from systems import fights
-from systems.common import capitalised, display_name
-from systems.corpses import corpse_settings, make_corpse
+from systems.common import View, capitalised, display_name
+from systems.corpses import add_loot, corpse_settings, make_corpse
 from systems.look import show_room
 from systems.whereabouts import move, room_of
 
@@ -83,26 +83,29 @@ def die(world: World, body: int) -> None:
     corpses = corpse_settings(world)
     is_npc = world.has(body, Npc)
     corpse = None
+    loot: list[View] = []
     if room is not None:
         if is_npc:
-            template = world.resource(Directory).npcs.get(world.get(body, Npc).template)
-            loot = template.loot if template is not None else ()
-            lasts_s, grace_s, owner = corpses.npc_corpse_decay_s, 0.0, 0
-        else:
-            lasts_s, grace_s, owner = (
-                corpses.player_corpse_decay_s,
-                corpses.corpse_grace_s,
-                sid or 0,
+            corpse = make_corpse(
+                world, body, room, owner=0, lasts_s=corpses.npc_corpse_decay_s, grace_s=0.0
             )
-            loot = ()
-        corpse = make_corpse(
-            world, body, room, owner=owner, lasts_s=lasts_s, grace_s=grace_s, loot=loot
-        )
+            template = world.resource(Directory).npcs.get(world.get(body, Npc).template)
+            loot = add_loot(world, corpse, template.loot) if template is not None else []
+        else:
+            corpse = make_corpse(
+                world,
+                body,
+                room,
+                owner=sid or 0,
+                lasts_s=corpses.player_corpse_decay_s,
+                grace_s=corpses.corpse_grace_s,
+            )
     data = {
         "kind": "death",
         "id": sid,
         "name": name,
         "corpse": world.stable_id(corpse) if corpse is not None else None,
+        "loot": loot,
     }
     told = [(body, DIED_TEXT)] if world.has(body, Player) else []
     seen = f"{capitalised(fights.fighter_name(world, body))} is dead!"

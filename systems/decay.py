@@ -16,7 +16,7 @@ from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.timers import ComponentTimers, component_timers
 from engine.world import Additions, World
-from systems.common import View, capitalised, display_name, items_in, listed
+from systems.common import View, capitalised, item_data, items_in, listed
 from systems.item_rules import Portion
 from systems.stacks import transfer_all
 
@@ -104,9 +104,7 @@ def decay_floor_items(world: World, ctx: SystemContext) -> None:
         inside = items_in(world, item)
         if inside:
             transfer_all(world, [Portion(e, world.get(e, Item).quantity) for e in inside], room)
-        gone.setdefault(room, []).append(
-            {"id": world.stable_id(item), "name": display_name(world, item)}
-        )
+        gone.setdefault(room, []).append(item_data(world, item, template=True))
         world.destroy(item)
     for room, items in gone.items():
         what = capitalised(listed(i["name"] for i in items))
