@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from components.body import Characteristics, Offline
+from components.body import Characteristics, Dead, Offline, Posture, Vitals
+from components.combat import Fighting
 from components.content import Directory
 from components.place import Location
 from systems.characteristics import max_dp_for
 from systems.characters import create_character
 from systems.presence import QUIT_EVENT, enter_world, in_world, leave_world
 from systems.whereabouts import contents, room_of
+from systems.wounds import hurt
+from tests.systems.arena import arena
 from tests.systems.world_fixture import make_engine
 
 
@@ -85,3 +88,22 @@ def test_the_core_presence_rules_create_characters_out_of_the_world_and_show_the
     }
     rules.leave_world(world, armitage, "linkdead")
     assert not in_world(world, armitage)
+
+
+def test_the_status_state_is_fighting_mortally_wounded_dead_or_none() -> None:
+    stage = arena()
+    world = stage.world
+    rules = stage.engine.registry.presence
+    assert rules is not None
+    assert {Fighting, Dead, Vitals, Posture} <= set(rules.status_components())
+    armitage = stage.player("Armitage")
+    stage.npc("rat")
+    assert rules.status(world, armitage)["state"] is None
+    stage.type(armitage, "attack rat")
+    assert rules.status(world, armitage)["state"] == "fighting"
+    hurt(world, armitage, world.get(armitage, Vitals).dp)
+    assert rules.status(world, armitage)["state"] == "mortally_wounded"
+    hurt(world, armitage, 100)
+    assert rules.status(world, armitage)["state"] == "dead"
+    stage.type(armitage, "respawn")
+    assert rules.status(world, armitage)["state"] is None
