@@ -523,7 +523,10 @@ def _flee(world: World, actor: int, settings: CombatSettings, dark: bool) -> Non
     room = room_of(world, actor)
     assert room is not None
     name = capitalised(fighter_name(world, actor, dark=dark))
-    base: View = {"id": None if dark else world.stable_id(actor), "name": name}
+    base: View = {
+        "id": None if dark else world.stable_id(actor),
+        "name": SOMEONE if dark else display_name(world, actor),
+    }
     posture = world.try_get(actor, Posture)
     if posture is not None and posture.state != PostureState.STANDING:
         posture.state, posture.resting = PostureState.STANDING, False

@@ -4,6 +4,7 @@ the fight's end, and every refusal changing nothing. Seeded and driven tick by t
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -20,6 +21,7 @@ from systems.combat import (
 )
 from systems.dice import parse_dice
 from systems.whereabouts import room_of
+from systems.wounds import hurt
 from tests.systems.arena import CHAMPION, WEAKLING, Arena, arena, combat_events, errors
 
 ALWAYS_HIT = CombatSettings(hit_chance_min=100, hit_chance_max=100)
@@ -473,3 +475,71 @@ def test_a_fight_plays_the_same_at_5_hz_and_at_20_hz() -> None:
     assert any(t.startswith("You collapse, mortally wounded.") for t in texts)
     assert any(t.startswith("You have died.") for t in texts)
     assert any(t.startswith("You wake with a gasp") for t in texts)
+
+
+# --------------------------------------------------------------------------------------------------
+# What the protocol documents is what a fight sends
+
+
+def every_kind_of_combat_event() -> dict[str, set[str]]:
+    """Staged fights that produce every kind of ``combat`` event: kind -> the keys of its data."""
+    seen: dict[str, set[str]] = {}
+    # A fight to the ghoul's death, with a switch of target, a stand, a failed and a good flee.
+    stage = arena(rules={"combat": CombatSettings(flee_chance_min=0.0, flee_chance_max=0.0)})
+    armitage = stage.player("Armitage", characteristics=CHAMPION)
+    stage.give(armitage, "rusty_knife", slot="main_hand")
+    carter = stage.player("Carter", characteristics=CHAMPION)
+    stage.npc("rat")
+    stage.npc("ghoul")
+    stage.type(armitage, "attack ghoul")
+    stage.type(armitage, "attack rat")  # queued: a switch at the next turn
+    stage.world.get(carter, Posture).state = PostureState.SITTING
+    stage.type(carter, "attack ghoul")
+    stage.type(carter, "flee")  # stands up
+    stage.run_s(3.0)
+    stage.type(carter, "flee")  # cannot get away
+    stage.run_until(lambda: stage.world.count(Fighting) == 0, limit_s=600)
+    stage.run_s(60.0)  # whoever is down bleeds to death
+    # A fight fled for good, and a player bleeding.
+    away = arena(rules={"combat": CombatSettings(flee_chance_min=1.0)})
+    dyer = away.player("Dyer")
+    away.npc("rat")
+    away.type(dyer, "attack rat")
+    away.type(dyer, "flee")
+    away.run_s(3.0)
+    hurt(away.world, dyer, away.world.get(dyer, Vitals).dp)
+    away.run_s(4.0)
+    for event in [*stage.log, *away.log]:
+        if event.type == "combat":
+            seen.setdefault(str(event.data["kind"]), set()).update(event.data)
+    return seen
+
+
+def test_the_protocol_documents_every_kind_of_combat_message_with_the_keys_a_fight_sends() -> None:
+    from tests.net.test_protocol import DOC, doc_blocks, parse_server_frame
+
+    seen = every_kind_of_combat_event()
+    table = set(re.findall(r"^\| `([a-z_]+)` \| ", DOC.read_text(encoding="utf-8"), re.MULTILINE))
+    assert set(seen) <= table
+    assert set(seen) == {
+        "engage",
+        "round",
+        "hit",
+        "miss",
+        "switch",
+        "queued",
+        "stand",
+        "flee",
+        "flee_failed",
+        "mortally_wounded",
+        "bleed",
+        "death",
+        "experience",
+        "end",
+    }
+    examples = [parse_server_frame(b.body) for b in doc_blocks("server")]
+    combat = [m for m in examples if m.type == "combat"]
+    assert combat
+    for message in combat:
+        kind = str(message.data["kind"])
+        assert set(message.data) == seen[kind], kind
