@@ -10,21 +10,31 @@ is rebuilt from them. Standard library only; no I/O.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from engine.world import Additions, World
 
 __all__ = ["DUE_EPSILON_S", "ComponentTimers", "TimerQueue", "component_timers"]
 
-K = TypeVar("K", bound=Hashable)
+
+class _Key(Protocol):
+    """What a timer key must be: hashable (it is looked up) and orderable (ties are broken by
+    key): an int, a string, a tuple of those."""
+
+    def __hash__(self) -> int: ...
+
+    def __lt__(self, other: Any, /) -> bool: ...
+
+
+K = TypeVar("K", bound=_Key)
 C = TypeVar("C")
 
 DUE_EPSILON_S = 1e-9
 """Tolerance when comparing simulated times, so that a point due at 0.3 s is due at 3 x 0.1 s."""
 
-#: Cancelled or replaced entries left in the heap are swept out once they outnumber the live ones
+#: Cancelled or replaced entries left in the buckets are swept out once they outnumber the live ones
 #: by this much (and there are at least ``_SWEEP_MIN`` of them): memory stays proportional to what
 #: is scheduled, and each sweep costs O(n), paid for by the n stale entries that caused it.
 _SWEEP_RATIO = 1
@@ -34,9 +44,12 @@ _SWEEP_MIN = 64
 class TimerQueue(Generic[K]):
     """Keys by due time (simulated seconds): schedule, cancel, and take what has come due.
 
-    A binary heap of ``(due_s, key)`` with lazy deletion: ``schedule`` is O(log n), ``cancel``
-    O(1), and ``pop_due`` O(k log n) for the k keys it returns; a call when nothing is due reads
-    one entry. Each key is scheduled at most once (scheduling it again moves it).
+    A calendar queue: a binary heap of the distinct due times, each with the bucket of keys due
+    then, and lazy deletion. ``schedule`` is O(1) when its time already has a bucket and
+    O(log t) otherwise (t distinct times); ``cancel`` is O(1); ``pop_due`` costs O(log t) per
+    time that came due plus the sorting of its keys, so a thousand keys due together (things
+    dropped in one tick) cost one heap pop. A call when nothing is due reads one entry. Each key is
+    scheduled at most once (scheduling it again moves it).
 
     Keys must be orderable among themselves (ints, strings, tuples of them): keys due at the same
     time come out in key order, so the order never depends on the order they were scheduled in,
@@ -44,11 +57,13 @@ class TimerQueue(Generic[K]):
     belongs to the tick, like the world.
     """
 
-    __slots__ = ("_due", "_heap")
+    __slots__ = ("_buckets", "_due", "_entries", "_times")
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, K]] = []
-        self._due: dict[K, float] = {}
+        self._times: list[float] = []  # a heap of the due times that have a bucket
+        self._buckets: dict[float, list[K]] = {}
+        self._due: dict[K, float] = {}  # what is scheduled: the truth the buckets are checked by
+        self._entries = 0  # keys in buckets, stale ones included
 
     def __len__(self) -> int:
         """How many keys are scheduled."""
@@ -64,11 +79,17 @@ class TimerQueue(Generic[K]):
     def schedule(self, key: K, due_s: float) -> None:
         """Make ``key`` come due at ``due_s``, replacing any time it had."""
         self._due[key] = due_s
-        heapq.heappush(self._heap, (due_s, key))
+        bucket = self._buckets.get(due_s)
+        if bucket is None:
+            self._buckets[due_s] = [key]
+            heapq.heappush(self._times, due_s)
+        else:
+            bucket.append(key)
+        self._entries += 1
         self._sweep_if_stale()
 
     def cancel(self, key: K) -> bool:
-        """Unschedule ``key``; False if it was not scheduled. Its heap entry goes lazily."""
+        """Unschedule ``key``; False if it was not scheduled. Its bucket entry goes lazily."""
         if self._due.pop(key, None) is None:
             return False
         self._sweep_if_stale()
@@ -76,35 +97,44 @@ class TimerQueue(Generic[K]):
 
     def next_due_s(self) -> float | None:
         """The earliest due time scheduled, or None when nothing is."""
-        heap, due = self._heap, self._due
-        while heap:
-            due_s, key = heap[0]
-            if due.get(key) == due_s:
+        times, buckets, due = self._times, self._buckets, self._due
+        while times:
+            due_s = times[0]
+            if any(due.get(key) == due_s for key in buckets[due_s]):
                 return due_s
-            heapq.heappop(heap)  # stale: cancelled or moved
+            heapq.heappop(times)  # only stale keys: cancelled or moved
+            self._entries -= len(buckets.pop(due_s))
         return None
 
     def pop_due(self, now_s: float) -> list[K]:
         """Every key due at or before ``now_s``, earliest first (ties in key order), unscheduled.
 
-        Entries not yet due are not touched: the call stops at the first of them.
+        Times not yet due are not touched: the call stops at the first of them.
         """
-        heap, due = self._heap, self._due
+        times, buckets, due = self._times, self._buckets, self._due
         limit = now_s + DUE_EPSILON_S
         found: list[K] = []
-        while heap and heap[0][0] <= limit:
-            due_s, key = heapq.heappop(heap)
-            if due.get(key) == due_s:
+        while times and times[0] <= limit:
+            due_s = heapq.heappop(times)
+            bucket = buckets.pop(due_s)
+            self._entries -= len(bucket)
+            live = [key for key in dict.fromkeys(bucket) if due.get(key) == due_s]
+            live.sort()
+            for key in live:
                 del due[key]
-                found.append(key)
+            found.extend(live)
         return found
 
     def _sweep_if_stale(self) -> None:
-        heap = self._heap
-        stale = len(heap) - len(self._due)
+        stale = self._entries - len(self._due)
         if stale > _SWEEP_MIN and stale > _SWEEP_RATIO * len(self._due):
-            self._heap = [(due_s, key) for key, due_s in self._due.items()]
-            heapq.heapify(self._heap)
+            buckets: dict[float, list[K]] = {}
+            for key, due_s in self._due.items():
+                buckets.setdefault(due_s, []).append(key)
+            self._buckets = buckets
+            self._times = list(buckets)
+            heapq.heapify(self._times)
+            self._entries = len(self._due)
 
 
 class ComponentTimers(Generic[C]):

@@ -59,17 +59,28 @@ def test_stale_entries_are_swept_so_memory_follows_what_is_scheduled() -> None:
         for key in range(100):
             queue.schedule(key, float(round_ * 100 + key))
     assert len(queue) == 100
-    assert len(queue._heap) <= 2 * 100 + 64 + 1
+    assert queue._entries <= 2 * 100 + 64 + 1
+    assert sum(len(bucket) for bucket in queue._buckets.values()) == queue._entries
 
 
 def test_nothing_not_yet_due_is_touched() -> None:
-    """A call when nothing is due reads the earliest entry and stops: the heap is unchanged."""
+    """A call when nothing is due reads the earliest entry and stops: nothing is changed."""
     queue: TimerQueue[int] = TimerQueue()
     for key in range(1000):
         queue.schedule(key, 100.0 + key)
-    heap = list(queue._heap)
+    times, buckets = list(queue._times), dict(queue._buckets)
     assert queue.pop_due(99.0) == []
-    assert queue._heap == heap
+    assert (queue._times, queue._buckets) == (times, buckets)
+
+
+def test_keys_due_together_share_one_time_and_come_out_in_key_order() -> None:
+    queue: TimerQueue[int] = TimerQueue()
+    for key in (9, 3, 7, 1):
+        queue.schedule(key, 5.0)
+    queue.schedule(3, 6.0)  # moved out of the bucket
+    queue.schedule(3, 5.0)  # and back: once, not twice
+    assert len(queue._times) <= 2
+    assert queue.pop_due(5.0) == [1, 3, 7, 9]
 
 
 @settings(max_examples=100, deadline=None)
