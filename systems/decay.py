@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.content import Directory
-from components.items import Corpse, Decay, Item
+from components.content import Directory, ItemKind, ItemTemplate
+from components.items import Decay, Item
 from components.place import Location, Room, RoomFlag
 from engine.config.values import setting_field
 from engine.events import Scope
@@ -16,7 +16,8 @@ from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.timers import ComponentTimers, component_timers
 from engine.world import Additions, World
-from systems.common import View, capitalised, item_data, items_in, listed
+from systems.common import View, capitalised, display_name, item_data, items_in, listed
+from systems.corpses import CORPSE_TEMPLATE
 from systems.item_rules import Portion
 from systems.stacks import transfer_all
 
@@ -48,22 +49,54 @@ class _Floors:
     timers: ComponentTimers[Decay]
 
 
+class _Judge:
+    """Where things may decay, judged once per room and per template within one run (a tick
+    where a thousand things crumble asks about a few rooms and kinds of thing, many times)."""
+
+    __slots__ = ("_rooms", "_templates", "world")
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self._rooms: dict[int, int | None] = {}
+        self._templates = world.resource(Directory).items
+
+    def loose_in(self, item: int) -> int | None:
+        """The room whose floor ``item`` lies loose on, if it does and may decay there: not a
+        corpse (corpses rot by their own rule), not a permanent item, not in a permanent room."""
+        found = self.loose(item)
+        return None if found is None else found[0]
+
+    def loose(self, item: int) -> tuple[int, Item, ItemTemplate | None] | None:
+        """:meth:`loose_in`'s room, with the item and its template (None if content lost it)."""
+        world = self.world
+        location = world.try_get(item, Location)
+        thing = world.try_get(item, Item)
+        if location is None or thing is None or location.slot:
+            return None
+        holder = location.holder
+        if holder in self._rooms:
+            room = self._rooms[holder]
+        else:
+            room = self._rooms[holder] = self._decaying_room(holder)
+        if room is None or thing.template == CORPSE_TEMPLATE.id:
+            return None
+        template = self._templates.get(thing.template)
+        if template is not None and template.permanent:
+            return None
+        return room, thing, template
+
+    def _decaying_room(self, holder: int) -> int | None:
+        room = self.world.entity_of(holder)
+        definition = self.world.try_get(room, Room) if room is not None else None
+        if definition is None or definition.has_flag(RoomFlag.PERMANENT):
+            return None
+        return room
+
+
 def is_loose(world: World, item: int) -> int | None:
     """The room whose floor ``item`` lies loose on, if it does and may decay there: not a corpse
     (corpses rot by their own rule), not a permanent item, not in a permanent room."""
-    location = world.try_get(item, Location)
-    if location is None or location.slot or world.has(item, Corpse):
-        return None
-    room = world.entity_of(location.holder)
-    if room is None:
-        return None
-    definition = world.try_get(room, Room)
-    if definition is None or definition.has_flag(RoomFlag.PERMANENT):
-        return None
-    template = world.resource(Directory).items.get(world.get(item, Item).template)
-    if template is not None and template.permanent:
-        return None
-    return room
+    return _Judge(world).loose_in(item)
 
 
 def _floors(world: World) -> _Floors:
@@ -83,34 +116,50 @@ def decay_floor_items(world: World, ctx: SystemContext) -> None:
     floors = _floors(world)
     landed = floors.landings.drain()
     if landed:
+        judge = _Judge(world)
         lasts_s = (world.try_resource(DecaySettings) or DecaySettings()).floor_item_decay_s
         for entity in landed:
             if not world.has(entity, Item):
                 continue
-            loose = is_loose(world, entity) is not None
+            loose = judge.loose_in(entity) is not None
             if loose and not world.has(entity, Decay):
                 world.add(entity, Decay(ctx.now_s + lasts_s))
             elif not loose and world.has(entity, Decay):
                 world.remove(entity, Decay)
     due = floors.timers.pop_due(world, ctx.now_s)
-    if not due:
-        return
+    if due:
+        _crumble(world, [item for item, _decay in due])
+
+
+def _crumble(world: World, items: list[int]) -> None:
+    """The items whose time has come go (a container spills what it held first), each room told
+    once of all that went there; one no longer loose (picked up, in a permanent room) is spared."""
+    judge = _Judge(world)
+    names: dict[tuple[str, int], str] = {}  # a name depends only on template and quantity
     gone: dict[int, list[View]] = {}
-    for item, _decay in due:
-        room = is_loose(world, item)
-        if room is None:
+    for item in items:
+        found = judge.loose(item)
+        if found is None:
             world.remove(item, Decay)
             continue
-        inside = items_in(world, item)
-        if inside:
-            transfer_all(world, [Portion(e, world.get(e, Item).quantity) for e in inside], room)
-        gone.setdefault(room, []).append(item_data(world, item, template=True))
+        room, thing, template = found
+        if template is None or template.kind == ItemKind.CONTAINER:
+            inside = items_in(world, item)
+            portions = [Portion(e, world.get(e, Item).quantity) for e in inside]
+            transfer_all(world, portions, room)
+        kind = (thing.template, thing.quantity)
+        name = names.get(kind)
+        if name is None:
+            name = names[kind] = display_name(world, item)
+        gone.setdefault(room, []).append(
+            item_data(world, item, item=thing, name=name, template=True)
+        )
         world.destroy(item)
-    for room, items in gone.items():
-        what = capitalised(listed(i["name"] for i in items))
-        verb = "crumbles" if len(items) == 1 else "crumble"
+    for room, views in gone.items():
+        what = capitalised(listed(view["name"] for view in views))
+        verb = "crumbles" if len(views) == 1 else "crumble"
         text = f"{what} {verb} away to nothing."
-        world.emit(DECAY_EVENT, Scope.room(room), text, {"items": items})
+        world.emit(DECAY_EVENT, Scope.room(room), text, {"items": views})
 
 
 def register(kit: PluginKit) -> None:
