@@ -215,7 +215,7 @@ def leave(world: World, body: int, *, why: str = "", tell: bool = False) -> None
         if tell:
             _tell_end(world, body, _ending(why))
     fight = fights.by_id.get(fight_id) if fight_id is not None else None
-    if fight is None:
+    if fight is None or body not in fight.members:
         return
     fight.members.remove(body)
     sid = world.stable_id(body)
