@@ -22,19 +22,15 @@ from typing import Any
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from bench.conftest import Figures
-from bench.worldgen import frozen_heap, paused_gc
+from bench.worldgen import frozen_heap, grid_content, paused_gc
 from components.body import Vitals
 from components.combat import Fighting
 from components.content import (
     Content,
     Directory,
-    ExitDef,
     ItemKind,
-    ItemStack,
     ItemTemplate,
     NpcTemplate,
-    RoomDef,
-    ZoneDef,
 )
 from components.items import Decay, Item
 from components.place import Location
@@ -72,40 +68,16 @@ HORROR = NpcTemplate(
 )
 
 
-def room_key(x: int, y: int) -> str:
-    return f"r{x}_{y}"
-
-
-def grid_content(floor_items: int = 0, *, seed: int = SEED) -> Content:
-    """A GRID x GRID town of rooms joined north/south/east/west, ``floor_items`` pebbles spread
-    over its floors (content-placed, so permanent where they lie)."""
-    rng = random.Random(seed)
-    floors: dict[str, list[ItemStack]] = {
-        room_key(x, y): [] for x in range(GRID) for y in range(GRID)
-    }
-    keys = sorted(floors)
-    for _ in range(floor_items):
-        floors[rng.choice(keys)].append(ItemStack(PEBBLE.id))
-    rooms = []
-    for y in range(GRID):
-        for x in range(GRID):
-            exits = tuple(
-                ExitDef(direction, room_key(x + dx, y + dy))
-                for direction, dx, dy in (("n", 0, -1), ("e", 1, 0), ("s", 0, 1), ("w", -1, 0))
-                if 0 <= x + dx < GRID and 0 <= y + dy < GRID
-            )
-            key = room_key(x, y)
-            rooms.append(
-                RoomDef(
-                    key, "town", f"Room {x},{y}", "A street.", exits=exits, items=tuple(floors[key])
-                )
-            )
-    return Content(
-        zones=(ZoneDef("town", "The Town"),),
-        rooms=tuple(rooms),
+def town_content(floor_items: int = 0) -> Content:
+    """The town: a GRID x GRID grid of rooms, ``floor_items`` pebbles spread over its floors
+    (content-placed, so permanent where they lie)."""
+    return grid_content(
+        random.Random(SEED),
+        grid=GRID,
+        floor_items=floor_items,
         items=(KNIFE, PEBBLE),
         npcs=(HORROR,),
-        start_room=room_key(0, 0),
+        floor=(PEBBLE,),
     )
 
 
@@ -125,7 +97,7 @@ def town(*, fights: int, floor_items: int = 0, idle_npcs: int = 0, window: int =
     players: list[int] = []
     npcs: list[int] = []
     with paused_gc():
-        directory = build_world(world, grid_content(floor_items))
+        directory = build_world(world, town_content(floor_items))
         rooms = [directory.rooms[key] for key in sorted(directory.rooms)]
         for index in range(fights):
             room = rooms[index % len(rooms)]
@@ -168,6 +140,16 @@ def pedantic(benchmark: BenchmarkFixture, fn: Callable[[], Any], *, rounds: int)
     return run(fn, rounds=rounds, warmup_rounds=0)  # type: ignore[no-untyped-call]
 
 
+def measured_ticks(benchmark: BenchmarkFixture, engine: Engine, *, ticks: int) -> TimedTicks:
+    """Warm the engine up for WARMUP_ROUNDS rounds, then run ``ticks`` timed ticks (heap frozen,
+    as the server runs) through pytest-benchmark; the ticks with their durations."""
+    engine.run_ticks(engine_ticks(WARMUP_ROUNDS))
+    tick = TimedTicks(engine)
+    with frozen_heap():
+        pedantic(benchmark, tick, rounds=ticks)
+    return tick
+
+
 class TimedTicks:
     """``engine.tick`` that keeps the duration of every call, for its p50, p99 and max."""
 
@@ -205,10 +187,7 @@ def test_a_thousand_fights_at_once(benchmark: BenchmarkFixture, figures: Figures
     fighting = town(fights=FIGHTS, window=ticks)
     engine = fighting.engine
     start_fights(fighting)
-    engine.run_ticks(engine_ticks(WARMUP_ROUNDS))
-    tick = TimedTicks(engine)
-    with frozen_heap():
-        pedantic(benchmark, tick, rounds=ticks)
+    tick = measured_ticks(benchmark, engine, ticks=ticks)
     world = engine.world
     assert world.count(Fighting) == 2 * FIGHTS  # nobody fell: every round was played in full
     if figures.enabled:
@@ -302,10 +281,7 @@ def test_the_town_tick_with_all_of_it(benchmark: BenchmarkFixture, figures: Figu
         ),
     )
     start_fights(busy)
-    engine.run_ticks(engine_ticks(WARMUP_ROUNDS))
-    tick = TimedTicks(engine)
-    with frozen_heap():
-        pedantic(benchmark, tick, rounds=ticks)
+    tick = measured_ticks(benchmark, engine, ticks=ticks)
     world = engine.world
     assert world.count(Fighting) == 2 * FIGHTS
     if figures.enabled:

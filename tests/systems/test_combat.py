@@ -28,6 +28,8 @@ from tests.systems.arena import CHAMPION, WEAKLING, Arena, arena, combat_events,
 
 ALWAYS_HIT = CombatSettings(hit_chance_min=100, hit_chance_max=100)
 ALWAYS_MISS = CombatSettings(hit_chance_min=0, hit_chance_max=0)
+#: Every flee gets away, every blow misses: a fight that goes only by what the fighters queue.
+FLEET_AND_HARMLESS = CombatSettings(flee_chance_min=1.0, hit_chance_min=0, hit_chance_max=0)
 
 
 def fighting(world: World) -> dict[int, int | None]:
@@ -254,9 +256,7 @@ def test_damage_adds_threat_point_for_point() -> None:
 
 
 def test_a_successful_flee_leaves_through_an_open_exit_and_ends_the_fight() -> None:
-    stage = arena(
-        rules={"combat": CombatSettings(flee_chance_min=1.0, hit_chance_max=0, hit_chance_min=0)}
-    )
+    stage = arena(rules={"combat": FLEET_AND_HARMLESS})
     world = stage.world
     armitage = stage.player("Armitage")
     ghoul = stage.npc("ghoul")
@@ -318,9 +318,7 @@ def test_a_sitting_fighter_stands_up_with_the_first_flee() -> None:
 
 
 def test_a_second_queued_action_replaces_the_first() -> None:
-    stage = arena(
-        rules={"combat": CombatSettings(flee_chance_min=1.0, hit_chance_max=0, hit_chance_min=0)}
-    )
+    stage = arena(rules={"combat": FLEET_AND_HARMLESS})
     world = stage.world
     armitage = stage.player("Armitage")
     rat = stage.npc("rat")

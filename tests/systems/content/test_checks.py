@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from systems.content.loader import Severity, check_content
+from systems.content.loader import Problem, Severity, check_content
 from tests.systems.content.worlds import FILES, check, edit, one, world
 
 TOWN = FILES["zones/town.toml"]
@@ -531,6 +531,11 @@ def test_warnings_alone_do_not_fail_and_the_world_is_built(tmp_path: Path) -> No
 # --- errors: the numbers of a fight ------------------------------------------------------------
 
 
+def problem_in(tmp_path: Path, file: str, text: str, entry: str, field: str) -> Problem:
+    """The one error a world whose ``file`` reads ``text`` has, at ``entry`` and ``field``."""
+    return one(check(world(tmp_path, {file: text})), file, entry, field)
+
+
 @pytest.mark.parametrize(
     "dice", ["1d", "d", "3x6", "0d6", "21d6", "1d0", "1d101", "1d6+101", "six"]
 )
@@ -538,12 +543,7 @@ def test_damage_that_is_not_dice_is_an_error_that_says_how_to_write_dice(
     tmp_path: Path, dice: str
 ) -> None:
     things = edit(THINGS, 'damage = "1d4"', f'damage = "{dice}"')
-    problem = one(
-        check(world(tmp_path, {"items/things.toml": things})),
-        "items/things.toml",
-        "item knife",
-        "damage",
-    )
+    problem = problem_in(tmp_path, "items/things.toml", things, "item knife", "damage")
     assert repr(dice) in problem.message
     assert "1d6" in problem.message or "give" in problem.message
 
@@ -556,23 +556,13 @@ def test_dice_are_written_count_d_sides_and_a_bonus(tmp_path: Path, dice: str) -
 
 def test_damage_on_an_item_that_is_not_a_weapon_is_an_error(tmp_path: Path) -> None:
     things = edit(THINGS, 'kind = "key"', 'kind = "key"\ndamage = "1d2"')
-    problem = one(
-        check(world(tmp_path, {"items/things.toml": things})),
-        "items/things.toml",
-        "item iron_key",
-        "damage",
-    )
+    problem = problem_in(tmp_path, "items/things.toml", things, "item iron_key", "damage")
     assert problem.message == "only weapons have damage (this item's kind is 'key')"
 
 
 def test_armour_on_an_item_that_cannot_be_worn_is_an_error(tmp_path: Path) -> None:
     things = edit(THINGS, 'kind = "key"', 'kind = "key"\narmour = 1')
-    problem = one(
-        check(world(tmp_path, {"items/things.toml": things})),
-        "items/things.toml",
-        "item iron_key",
-        "armour",
-    )
+    problem = problem_in(tmp_path, "items/things.toml", things, "item iron_key", "armour")
     assert problem.message == "armour counts only when worn: give the item a slot"
 
 
@@ -594,23 +584,13 @@ def test_damage_or_armour_written_as_a_stat_is_an_error_that_says_where_it_goes(
 
 def test_a_characteristic_out_of_range_is_an_error(tmp_path: Path) -> None:
     folk = FOLK + "\n[npcs.characteristics]\ndex = 201\nstr = 60\n"
-    problem = one(
-        check(world(tmp_path, {"npcs/folk.toml": folk})),
-        "npcs/folk.toml",
-        "npc rat",
-        "characteristics.dex",
-    )
+    problem = problem_in(tmp_path, "npcs/folk.toml", folk, "npc rat", "characteristics.dex")
     assert problem.message.startswith("Input should be less than or equal to 200")
 
 
 def test_an_unknown_characteristic_is_an_error_that_suggests_the_closest(tmp_path: Path) -> None:
     folk = FOLK + "\n[npcs.characteristics]\ndx = 60\n"
-    problem = one(
-        check(world(tmp_path, {"npcs/folk.toml": folk})),
-        "npcs/folk.toml",
-        "npc rat",
-        "characteristics.dx",
-    )
+    problem = problem_in(tmp_path, "npcs/folk.toml", folk, "npc rat", "characteristics.dx")
     assert problem.message == "unknown key; did you mean 'dex'?"
 
 
@@ -664,10 +644,5 @@ def test_good_loot_and_characteristics_load(tmp_path: Path) -> None:
 def test_the_item_id_corpse_is_reserved(tmp_path: Path) -> None:
     things = edit(THINGS, 'id = "iron_key"', 'id = "corpse"')
     things = things.replace('key = "iron_key"', 'key = "corpse"')
-    problem = one(
-        check(world(tmp_path, {"items/things.toml": things})),
-        "items/things.toml",
-        "item corpse",
-        "id",
-    )
+    problem = problem_in(tmp_path, "items/things.toml", things, "item corpse", "id")
     assert "reserved for the corpses that death leaves" in problem.message
