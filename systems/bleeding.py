@@ -5,7 +5,6 @@ time: a tick looks only at the bodies due to bleed. No I/O, no randomness."""
 from __future__ import annotations
 
 from components.body import Bleeding, Player, Vitals
-from components.combat import Fighting
 from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Scope
 from engine.plugins import PluginKit
@@ -54,7 +53,7 @@ def aid(world: World, cmd: Command, args: Args) -> None:
     words = args.text("target")
     if words.casefold() in SELF_WORDS:
         raise Refused("aid_self", "You cannot bind your own wounds: you are not mortally wounded.")
-    if world.has(actor, Fighting):
+    if fights.is_fighting(world, actor):
         raise Refused("fighting", "You cannot tend wounds in the middle of a fight.")
     target = read_target(words, "no_such_target")
     found = find(world, bodies_in(world, room, exclude=actor), target)

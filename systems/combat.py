@@ -620,7 +620,7 @@ def attack(world: World, cmd: Command, args: Args) -> None:
     _check_light(world, room)
     target = find_foe(world, actor, room, args.text("target"))
     name = fighter_name(world, target)
-    if world.has(actor, Fighting):
+    if fights.is_fighting(world, actor):
         if fights.target_of(world, actor) == target:
             raise Refused("already_fighting", f"You are already fighting {name}!")
         state = fights.fights_of(world)
@@ -651,7 +651,7 @@ def flee(world: World, cmd: Command, args: Args) -> None:
     """``flee``: try to run at your next turn, through a random open exit."""
     actor = cmd.actor
     check_able(world, actor)
-    if not world.has(actor, Fighting):
+    if not fights.is_fighting(world, actor):
         raise Refused("not_fighting", "You are not fighting anyone.")
     fights.fights_of(world).queued[actor] = Flee()
     standing = world.try_get(actor, Posture)

@@ -30,6 +30,7 @@ __all__ = [
     "fight_of",
     "fighter_name",
     "fights_of",
+    "is_fighting",
     "join",
     "leave",
     "opponents",
@@ -83,7 +84,8 @@ class Fights:
 
 def fights_of(world: World) -> Fights:
     """The world's fights, made on first use. Made after a restart, they are empty: whoever
-    still has a ``Fighting`` saved is out of the fight it was in (and told so)."""
+    still has a ``Fighting`` saved is out of the fight it was in (and told so). That settling is
+    the one change a first look makes, whoever looks (a command, before it refuses, or a rule)."""
     fights = world.try_resource(Fights)
     if fights is None:
         fights = Fights()
@@ -92,6 +94,12 @@ def fights_of(world: World) -> Fights:
             world.remove(body, Fighting)
             _tell_end(world, body, "The fight is over.")
     return fights
+
+
+def is_fighting(world: World, body: int) -> bool:
+    """Whether ``body`` is in a fight (a saved ``Fighting`` from before a restart is not one)."""
+    fights_of(world)
+    return world.has(body, Fighting)
 
 
 def fight_of(world: World, body: int) -> Fight | None:

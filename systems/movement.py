@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from components.body import PostureState
-from components.combat import Fighting
 from components.place import DIRECTIONS, OPPOSITE, Room, parse_direction
 from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Scope
@@ -23,6 +22,7 @@ from systems.common import (
     room_that_way,
     the,
 )
+from systems.fights import is_fighting
 from systems.look import exit_views, is_dark, seen_as, show_room
 from systems.posture import posture_of
 from systems.whereabouts import move, room_of
@@ -49,7 +49,7 @@ def check_move(world: World, mover: int, direction: str) -> Route:
     origin = room_of(world, mover)
     if origin is None:
         raise Refused("nowhere", "You are nowhere; there is no way to go.", direction=direction)
-    if world.has(mover, Fighting):
+    if is_fighting(world, mover):
         raise Refused(
             "fighting", "You are fighting for your life! Flee if you must.", direction=direction
         )

@@ -17,6 +17,7 @@ from engine.plugins import PluginKit
 from engine.world import World
 from systems.characters import create_character
 from systems.common import condition_of
+from systems.fights import is_fighting
 from systems.look import show_room
 from systems.whereabouts import holder_of
 
@@ -151,7 +152,7 @@ def quit_game(world: World, cmd: Command, args: Args) -> None:
     fight: that would be a way out of it)."""
     if not world.has(cmd.actor, Player):
         raise Refused("not_a_player", "Only players can quit.")
-    if world.has(cmd.actor, Fighting):
+    if is_fighting(world, cmd.actor):
         raise Refused("fighting", "You cannot quit in the middle of a fight! Flee first.")
     world.emit(QUIT_EVENT, Scope.entity(cmd.actor), "You close your eyes. Until next time.")
     leave_world(world, cmd.actor, LEAVING_WORDS["quit"], "quit")

@@ -126,3 +126,17 @@ def test_a_dropped_item_keeps_its_decay_time_across_a_restart(db: sa.Engine) -> 
     assert back is not None and again.world.get(back, Decay).at_s == due
     again.run_until(lambda: not again.world.exists(back), limit_s=2000)
     assert again.now_s == due
+
+
+def test_the_first_commands_after_a_restart_already_find_the_fight_over(db: sa.Engine) -> None:
+    stage = arena()
+    saver = Saver(stage.engine, db)
+    armitage = stage.player("Armitage")
+    for who in (armitage, stage.npc("ghoul")):
+        stage.world.get(who, Vitals).dp = 1000
+    stage.type(armitage, "attack ghoul")
+    again = restarted(stage, saver, db)
+    back = again.world.entity_of(stage.world.stable_id(armitage) or 0)
+    assert back is not None and again.world.has(back, Fighting)
+    assert errors(again.type(back, "flee")) == ["not_fighting"]  # in the very first tick
+    assert errors(again.type(back, "west")) == []
