@@ -1,7 +1,6 @@
 """Aggression: an aggressive NPC attacks a player who comes into its room, or whom it finds on
-coming into one, after a short reaction delay; in a ``no_combat`` room it stays calm. Arrivals
-are noticed through the world's feed of new locations, and reactions scheduled by due time, so a
-quiet tick costs nothing. No I/O, no randomness."""
+coming into one, after a reaction delay (never in a ``no_combat`` room). Arrivals come from the
+world's feed of new locations, strikes are scheduled by due time; no I/O, no randomness."""
 
 from __future__ import annotations
 

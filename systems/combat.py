@@ -1,7 +1,6 @@
-"""Combat: the rounds of every fight, each combatant acting once a round in initiative order, and
-the commands ``attack`` (``kill``, ``k``), ``flee`` and ``consider``. A round comes every
-``combat_round_s`` per fight, scheduled by due time; every roll comes from the world's seeded RNG
-in a fixed order, so a fight replays exactly. No I/O."""
+"""Combat: every fight's rounds (each fighter once a round, by initiative) and ``attack``, ``flee``
+and ``consider``. Rounds are scheduled by due time and every roll comes from the world's seeded
+RNG in a fixed order, so a fight replays exactly; never any I/O."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
-"""Corpses: what a body leaves when it dies, who may take from it, ``loot``, and how it rots and
-goes, spilling what it held on the floor. Items move only through :mod:`systems.stacks`, so none
-is lost or made; rot is scheduled by due time, and a corpse not yet due is never looked at.
-No I/O."""
+"""Corpses: what a body leaves, who may take from it (``loot``), and how it rots and goes, spilling
+what it held. Items move only through :mod:`systems.stacks`, so none is lost or made; rot is
+scheduled by due time, a corpse not yet due is never looked at; no I/O."""
 
 from __future__ import annotations
 

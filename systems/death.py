@@ -1,8 +1,6 @@
-"""Death: a body whose damage points fall to the death threshold dies. An NPC leaves a corpse with
-what it carried and the loot of its template, credits its attackers, and is gone; a player leaves
-a corpse with everything they carried and wore, and waits dead until ``respawn`` (or
-``respawn_s``) wakes them whole in the start room, carrying nothing. Respawns are scheduled by due
-time; nothing here does I/O or draws randomness but through the world's RNG (the loot)."""
+"""Death: a body at the death threshold leaves a corpse; an NPC credits its attackers and is gone,
+a player waits dead until ``respawn`` or ``respawn_s`` wakes them whole in the start room.
+Respawns are scheduled by due time; no I/O, no randomness but the world's RNG (an NPC's loot)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
-"""Decay: a loose item dropped on a floor goes after ``floor_item_decay_s`` unless someone picks it
-up first, or the room or the item is permanent (what content places in a room is left alone until
-it is moved). Landings are noticed through the world's feed of new locations, and decay scheduled
-by due time: a tick touches only what is due. Decay removes items, by rule; it never does I/O."""
+"""Decay: a loose item dropped on a floor goes after ``floor_item_decay_s`` unless picked up first
+or permanent. Landings come from the world's feed of new locations, decay is scheduled by due
+time, a tick touches only what is due; it removes items by rule, and never does I/O."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
-"""Fights: who fights whom in which room, when each fight's next round comes, and what each
-fighter has queued for it. Joining, leaving and finding a new foe when the old one is gone are
-here (what happens in a round is :mod:`systems.combat`'s), so that a fight ends the moment one side
-is dead, gone or fled, and nobody is left fighting nobody. Transient state: a restart ends every
-fight. No I/O; the one random draw (none) would come from the world's RNG."""
+"""Fights: who fights whom in which room, when each fight's next round comes, what each fighter
+has queued; joining, leaving and finding a new foe, so that nobody is ever left fighting nobody.
+Transient (a restart ends every fight); no I/O, no randomness."""
 
 from __future__ import annotations
 

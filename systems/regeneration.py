@@ -1,7 +1,6 @@
-"""Regeneration: a wounded body out of combat heals a damage point every ``regen_interval_s``,
-twice as fast sitting, three times lying or resting; never while fighting, bleeding or dead. A
-body stabilised at 0 heals back to life this way. An NPC made whole forgets its grudges. No I/O,
-no randomness."""
+"""Regeneration: a wounded body out of combat heals a point every ``regen_interval_s``, twice as
+fast sitting, three times lying or resting (never fighting, bleeding or dead), a stabilised one
+included; an NPC made whole forgets its grudges. No I/O, no randomness."""
 
 from __future__ import annotations
 

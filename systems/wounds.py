@@ -1,7 +1,6 @@
-"""Wounds: what damage does to a body. Above 0 damage points it is alive; from 0 down to just above
-the death threshold it is mortally wounded (it falls, out of its fight, helpless, and bleeds
-until aided or dead); at the threshold it dies. The one way damage is dealt, by blows and by
-bleeding alike. No I/O."""
+"""Wounds: what damage does to a body, the one way it is dealt (blows and bleeding alike): at 0 dp
+or less it falls, out of its fight, helpless and bleeding; at the death threshold it dies.
+No I/O, no randomness."""
 
 from __future__ import annotations
 
