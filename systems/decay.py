@@ -15,7 +15,7 @@ from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.timers import ComponentTimers, component_timers
 from engine.world import Additions, World
-from systems.common import View, capitalised, display_name, item_data, items_in, listed
+from systems.common import View, capitalised, items_in, listed, quantity_name
 from systems.corpses import CORPSE_TEMPLATE
 from systems.item_rules import Portion
 from systems.stacks import transfer_all
@@ -131,11 +131,11 @@ def decay_floor_items(world: World, ctx: SystemContext) -> None:
 
 
 def _crumble(world: World, items: list[int]) -> None:
-    """The items whose time has come go (a container spills what it held first), each room told
-    once of all that went there; one no longer loose (picked up, in a permanent room) is spared."""
+    """The items whose time has come go (a container spills what it held first); each room is
+    told once of all that went there, by kind ("7 pebbles and a knife crumble away"). One no
+    longer loose (picked up, in a permanent room) is spared."""
     judge = _Judge(world)
-    names: dict[tuple[str, int], str] = {}  # a name depends only on template and quantity
-    gone: dict[int, list[View]] = {}
+    gone: dict[int, dict[str, int]] = {}  # room -> template -> quantity gone
     for item in items:
         found = judge.loose(item)
         if found is None:
@@ -146,17 +146,20 @@ def _crumble(world: World, items: list[int]) -> None:
             inside = items_in(world, item)
             portions = [Portion(e, world.get(e, Item).quantity) for e in inside]
             transfer_all(world, portions, room)
-        kind = (thing.template, thing.quantity)
-        name = names.get(kind)
-        if name is None:
-            name = names[kind] = display_name(world, item)
-        gone.setdefault(room, []).append(
-            item_data(world, item, item=thing, name=name, template=True)
-        )
+        kinds = gone.get(room)
+        if kinds is None:
+            kinds = gone[room] = {}
+        kinds[thing.template] = kinds.get(thing.template, 0) + thing.quantity
         world.destroy(item)
-    for room, views in gone.items():
+    templates = world.resource(Directory).items
+    for room, kinds in gone.items():
+        views: list[View] = []
+        for template_id, quantity in kinds.items():
+            template = templates.get(template_id)
+            name = quantity_name(template, quantity) if template else f"{quantity} x {template_id}"
+            views.append({"template": template_id, "name": name, "quantity": quantity})
         what = capitalised(listed(view["name"] for view in views))
-        verb = "crumbles" if len(views) == 1 else "crumble"
+        verb = "crumbles" if len(views) == 1 and views[0]["quantity"] == 1 else "crumble"
         text = f"{what} {verb} away to nothing."
         world.emit(DECAY_EVENT, Scope.room(room), text, {"items": views})
 
