@@ -118,10 +118,12 @@ class TimerQueue(Generic[K]):
             due_s = heapq.heappop(times)
             bucket = buckets.pop(due_s)
             self._entries -= len(bucket)
-            live = [key for key in dict.fromkeys(bucket) if due.get(key) == due_s]
+            live = []
+            for key in bucket:
+                if due.get(key) == due_s:
+                    del due[key]  # so a key in the bucket twice is taken once
+                    live.append(key)
             live.sort()
-            for key in live:
-                del due[key]
             found.extend(live)
         return found
 

@@ -4,6 +4,7 @@ time, a tick touches only what is due; it removes items by rule, and never does 
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 from components.content import Directory, ItemKind, ItemTemplate
@@ -37,6 +38,10 @@ class DecaySettings:
         unit="s",
         gt=0,
     )
+
+
+#: A loose item's due point (an attribute getter: read for every item that comes due).
+DECAY_DUE = operator.attrgetter("at_s")
 
 
 @dataclass(slots=True)
@@ -101,9 +106,7 @@ def is_loose(world: World, item: int) -> int | None:
 def _floors(world: World) -> _Floors:
     floors = world.try_resource(_Floors)
     if floors is None:
-        floors = _Floors(
-            world.additions(Location), component_timers(world, Decay, lambda d: d.at_s)
-        )
+        floors = _Floors(world.additions(Location), component_timers(world, Decay, DECAY_DUE))
         world.insert_resource(floors)
     return floors
 
@@ -127,16 +130,16 @@ def decay_floor_items(world: World, ctx: SystemContext) -> None:
                 world.remove(entity, Decay)
     due = floors.timers.pop_due(world, ctx.now_s)
     if due:
-        _crumble(world, [item for item, _decay in due])
+        _crumble(world, due)
 
 
-def _crumble(world: World, items: list[int]) -> None:
+def _crumble(world: World, items: list[tuple[int, Decay]]) -> None:
     """The items whose time has come go (a container spills what it held first); each room is
     told once of all that went there, by kind ("7 pebbles and a knife crumble away"). One no
     longer loose (picked up, in a permanent room) is spared."""
     judge = _Judge(world)
     gone: dict[int, dict[str, int]] = {}  # room -> template -> quantity gone
-    for item in items:
+    for item, _decay in items:
         found = judge.loose(item)
         if found is None:
             world.remove(item, Decay)
