@@ -32,13 +32,20 @@ def restarted(stage: Arena, saver: Saver, db: sa.Engine) -> Arena:
     return Arena(engine)
 
 
-def test_a_fight_in_progress_ends_cleanly_with_a_restart(db: sa.Engine) -> None:
+def a_long_fight(db: sa.Engine) -> tuple[Arena, Saver, int]:
+    """Armitage fighting the ghoul, both with damage points enough to fight on for long, the
+    world saved to ``db`` as it goes; the stage, its saver and Armitage."""
     stage = arena()
     saver = Saver(stage.engine, db)
     armitage = stage.player("Armitage")
     for who in (armitage, stage.npc("ghoul")):
         stage.world.get(who, Vitals).dp = 1000
     stage.type(armitage, "attack ghoul")
+    return stage, saver, armitage
+
+
+def test_a_fight_in_progress_ends_cleanly_with_a_restart(db: sa.Engine) -> None:
+    stage, saver, armitage = a_long_fight(db)
     stage.run_s(4.0)
     assert stage.world.count(Fighting) == 2
     again = restarted(stage, saver, db)
@@ -129,12 +136,7 @@ def test_a_dropped_item_keeps_its_decay_time_across_a_restart(db: sa.Engine) -> 
 
 
 def test_the_first_commands_after_a_restart_already_find_the_fight_over(db: sa.Engine) -> None:
-    stage = arena()
-    saver = Saver(stage.engine, db)
-    armitage = stage.player("Armitage")
-    for who in (armitage, stage.npc("ghoul")):
-        stage.world.get(who, Vitals).dp = 1000
-    stage.type(armitage, "attack ghoul")
+    stage, saver, armitage = a_long_fight(db)
     again = restarted(stage, saver, db)
     back = again.world.entity_of(stage.world.stable_id(armitage) or 0)
     assert back is not None and again.world.has(back, Fighting)
