@@ -20,18 +20,15 @@ from typing import Any
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from bench.conftest import Figures
-from bench.worldgen import frozen_heap, paused_gc
+from bench.worldgen import frozen_heap, grid_room_key, paused_gc
+from bench.worldgen import grid_content as generate_grid
 from components.body import Identity, Npc, Posture, Vitals
 from components.content import (
     Content,
     Directory,
-    ExitDef,
     ItemKind,
-    ItemStack,
     ItemTemplate,
     NpcTemplate,
-    RoomDef,
-    ZoneDef,
 )
 from components.place import Location
 from engine.config import Config
@@ -59,43 +56,13 @@ NPC_TEMPLATES = tuple(
 )
 
 
-def room_key(x: int, y: int) -> str:
-    return f"r{x}_{y}"
+room_key = grid_room_key
 
 
 def grid_content(rng: random.Random) -> Content:
     """A 10 x 10 grid of rooms joined north/south/east/west, with ``ITEMS`` items on the floors."""
-    floors: dict[str, list[ItemStack]] = {
-        room_key(x, y): [] for x in range(GRID) for y in range(GRID)
-    }
-    keys = sorted(floors)
-    for _ in range(ITEMS):
-        floors[rng.choice(keys)].append(ItemStack(rng.choice(ITEM_TEMPLATES).id))
-    rooms = []
-    for y in range(GRID):
-        for x in range(GRID):
-            exits = [
-                ExitDef(direction, room_key(x + dx, y + dy))
-                for direction, dx, dy in (("n", 0, -1), ("e", 1, 0), ("s", 0, 1), ("w", -1, 0))
-                if 0 <= x + dx < GRID and 0 <= y + dy < GRID
-            ]
-            key = room_key(x, y)
-            rooms.append(
-                RoomDef(
-                    key,
-                    "bench",
-                    f"Room {x},{y}",
-                    "A room of the benchmark grid.",
-                    exits=tuple(exits),
-                    items=tuple(floors[key]),
-                )
-            )
-    return Content(
-        zones=(ZoneDef("bench", "The Grid"),),
-        rooms=tuple(rooms),
-        items=ITEM_TEMPLATES,
-        npcs=NPC_TEMPLATES,
-        start_room=room_key(GRID // 2, GRID // 2),
+    return generate_grid(
+        rng, grid=GRID, floor_items=ITEMS, items=ITEM_TEMPLATES, npcs=NPC_TEMPLATES
     )
 
 

@@ -15,6 +15,15 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from components.content import (
+    Content,
+    ExitDef,
+    ItemStack,
+    ItemTemplate,
+    NpcTemplate,
+    RoomDef,
+    ZoneDef,
+)
 from engine.component import Component, persistent
 from engine.world import World
 
@@ -39,6 +48,8 @@ __all__ = [
     "WorldLayout",
     "frozen_heap",
     "generate_world",
+    "grid_content",
+    "grid_room_key",
     "paused_gc",
     "spawn_movers",
 ]
@@ -417,6 +428,58 @@ def spawn_movers(world: World, *, count: int, seed: int, persistent: bool = Fals
                 )
             )
     return movers
+
+
+def grid_room_key(x: int, y: int) -> str:
+    """The content id of the room at grid cell ``(x, y)`` of :func:`grid_content`."""
+    return f"r{x}_{y}"
+
+
+def grid_content(
+    rng: random.Random,
+    *,
+    grid: int,
+    floor_items: int,
+    items: tuple[ItemTemplate, ...],
+    npcs: tuple[NpcTemplate, ...] = (),
+    floor: tuple[ItemTemplate, ...] = (),
+) -> Content:
+    """Real game content for the world benchmarks: a ``grid`` x ``grid`` zone of rooms joined
+    north, east, south and west, with ``floor_items`` items (each of a template drawn from
+    ``floor``, default ``items``) spread over the floors, drawn from ``rng``. The start room is
+    the middle one."""
+    floors: dict[str, list[ItemStack]] = {
+        grid_room_key(x, y): [] for x in range(grid) for y in range(grid)
+    }
+    keys = sorted(floors)
+    for _ in range(floor_items):
+        floors[rng.choice(keys)].append(ItemStack(rng.choice(floor or items).id))
+    rooms = []
+    for y in range(grid):
+        for x in range(grid):
+            exits = [
+                ExitDef(direction, grid_room_key(x + dx, y + dy))
+                for direction, dx, dy in (("n", 0, -1), ("e", 1, 0), ("s", 0, 1), ("w", -1, 0))
+                if 0 <= x + dx < grid and 0 <= y + dy < grid
+            ]
+            key = grid_room_key(x, y)
+            rooms.append(
+                RoomDef(
+                    key,
+                    "bench",
+                    f"Room {x},{y}",
+                    "A room of the benchmark grid.",
+                    exits=tuple(exits),
+                    items=tuple(floors[key]),
+                )
+            )
+    return Content(
+        zones=(ZoneDef("bench", "The Grid"),),
+        rooms=tuple(rooms),
+        items=items,
+        npcs=npcs,
+        start_room=grid_room_key(grid // 2, grid // 2),
+    )
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from components.body import Characteristics
 from components.items import LockState
 from components.place import Environment
 
@@ -55,8 +56,11 @@ class ItemTemplate:
     closed: bool = False  # containers: closed when spawned
     lock: LockState = LockState.UNLOCKED  # containers: lock state when spawned
     key: str = ""  # containers: template of the key that fits
-    stats: tuple[tuple[str, float], ...] = ()  # damage, armour, light, nourishment...
+    stats: tuple[tuple[str, float], ...] = ()  # light, nourishment... (rules decide)
     plural: str = ""  # "rusty knives"; derived from name when empty
+    damage: str = ""  # weapons: the dice of a blow ("1d6+1"); "" hits as bare hands do
+    armour: int = 0  # taken off each blow its wearer receives, while worn
+    permanent: bool = False  # never decays, even dropped on a floor
 
     def stat(self, name: str, default: float = 0.0) -> float:
         return dict(self.stats).get(name, default)
@@ -73,6 +77,10 @@ class NpcTemplate:
     dp: int = 10
     stats: tuple[tuple[str, float], ...] = ()
     carries: tuple[ItemStack, ...] = ()
+    damage: str = ""  # the dice of its blows ("1d8"); "" hits as bare hands do
+    armour: int = 0  # its hide: taken off each blow it receives (worn armour adds to it)
+    characteristics: Characteristics = field(default_factory=Characteristics)
+    loot: tuple[LootDrop, ...] = ()  # rolled into its corpse when it dies
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +88,15 @@ class ItemStack:
     """Items placed by content: ``quantity`` of ``template``."""
 
     template: str
+    quantity: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class LootDrop:
+    """What an NPC may leave in its corpse: ``quantity`` of ``template``, with ``chance`` (0-1)."""
+
+    template: str
+    chance: float = 1.0
     quantity: int = 1
 
 

@@ -65,3 +65,33 @@ class Inventory(Component):
     """A character's carrying capacity in item slots (a stack counts as one slot)."""
 
     capacity: int = DEFAULT_INVENTORY_CAPACITY
+
+
+@persistent("corpse")
+@dataclass(frozen=True, slots=True)
+class Corpse(Component):
+    """What is left of a body: a container of what it carried, that rots and then goes.
+
+    ``name`` is who it was ("Armitage", "a ghoul") and ``keywords`` the words that found them.
+    ``owner`` is the stable id of the player whose body it was (0 for an NPC's): only they (and
+    staff) may take from it until ``grace_until_s``. It rots through ``stage`` 0 (fresh), 1
+    (bloated) and 2 (putrid), and goes at ``decays_at_s``, made at ``made_at_s``: simulated
+    seconds, so a restart leaves the time it has left. Frozen: a new stage replaces it.
+    """
+
+    name: str
+    keywords: tuple[str, ...]
+    owner: int
+    made_at_s: float
+    grace_until_s: float
+    decays_at_s: float
+    stage: int = 0
+
+
+@persistent("decay")
+@dataclass(frozen=True, slots=True)
+class Decay(Component):
+    """A loose item lying on a floor, which goes at ``at_s`` (simulated seconds) unless picked
+    up first. Frozen: setting a new time replaces it, which reschedules it."""
+
+    at_s: float

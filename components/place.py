@@ -30,6 +30,7 @@ class RoomFlag(StrEnum):
     SAFE = "safe"
     DARK = "dark"
     REST_LOCATION = "rest_location"
+    PERMANENT = "permanent"  # what is left on the floor here never decays
 
 
 #: Directions in the order exits are listed, with their full names and opposites.

@@ -488,6 +488,10 @@ class CommandSpec(Generic[W]):
     category: str = "general"
     role: str = "player"
     plugin: str | None = None
+    abbreviable: bool = True
+    """Whether a unique prefix of the verb finds it (``inv`` for ``inventory``). A verb that
+    would make a well-worn abbreviation ambiguous opts out: ``loot`` does, so that ``loo`` stays
+    ``look``. Its aliases are exact names either way."""
 
     @property
     def usage_line(self) -> str:
@@ -524,6 +528,7 @@ class CommandRegistry:
         self._entries: dict[str, _CompiledSpec] = {}
         self._verb_of: dict[str, str] = {}  # verb or alias -> verb
         self._sorted_names: list[str] = []
+        self._prefix_names: list[str] = []  # the names a prefix may find (abbreviable verbs)
         self._prefix_aliases: dict[str, str] = {}
         self._failures: Counter[str] = Counter()
         for prefix, verb in prefix_aliases.items():
@@ -567,6 +572,8 @@ class CommandRegistry:
         for name in names:
             self._verb_of[name] = spec.verb
             bisect.insort(self._sorted_names, name)
+            if spec.abbreviable:
+                bisect.insort(self._prefix_names, name)
 
     def add_prefix_alias(self, prefix: str, verb: str) -> None:
         """Make a line starting with the one character ``prefix`` mean ``verb <rest of line>``.
@@ -607,8 +614,8 @@ class CommandRegistry:
         return self._entries[verb].spec
 
     def _prefix_candidates(self, key: str) -> list[str]:
-        """Verbs having a verb or alias that starts with ``key``, sorted, each once."""
-        names = self._sorted_names
+        """Abbreviable verbs having a verb or alias that starts with ``key``, sorted, each once."""
+        names = self._prefix_names
         verbs: set[str] = set()
         for index in range(bisect.bisect_left(names, key), len(names)):
             if not names[index].startswith(key):

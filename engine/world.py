@@ -21,7 +21,7 @@ from engine.component import ABSENT, Component, ComponentError, TrackKey, compon
 from engine.events import Event, Scope
 from engine.ids import StableIdAllocator
 
-__all__ = ["Changes", "NoSuchComponent", "NoSuchEntity", "World"]
+__all__ = ["Additions", "Changes", "NoSuchComponent", "NoSuchEntity", "World"]
 
 C = TypeVar("C")
 C1 = TypeVar("C1")
@@ -111,6 +111,34 @@ class _Index:
 _EMPTY_BUCKET: dict[int, None] = {}
 
 
+class Additions:
+    """A feed of the entities that were given a component of one type (added, or replaced by
+    another instance) since the feed last drained: the ``Added<T>`` of bevy, for rules that must
+    notice a change (something landing on a floor, a due point being set) without scanning for it.
+
+    Made by :meth:`World.additions`; each feed is its own, so two rules never take each other's
+    news. An entity appears once however often it changed, in the order it first did; it may have
+    lost the component or been destroyed since, so check. Memory is bounded by the entities
+    changed between drains.
+    """
+
+    __slots__ = ("_pending",)
+
+    def __init__(self) -> None:
+        self._pending: dict[int, None] = {}
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def drain(self) -> list[int]:
+        """The entities given the component since the last drain, in the order they first were."""
+        if not self._pending:
+            return []
+        found = list(self._pending)
+        self._pending.clear()
+        return found
+
+
 class World:
     """One simulated world. Several can live in one process: each owns a private esper context.
 
@@ -149,6 +177,7 @@ class World:
         self._entity_count = 0
         self._indexes: dict[type, list[_Index]] = {}
         self._resources: dict[type, Any] = {}
+        self._additions: dict[type, list[dict[int, None]]] = {}
         esper.switch_world(self._context)
 
     def __del__(self) -> None:
@@ -261,6 +290,10 @@ class World:
             _object_setattr(component, "_k_clean", info.values(component))
             _object_setattr(component, "_k_track", self._record_write)
         esper.add_component(entity, component)
+        feeds = self._additions.get(ctype)
+        if feeds is not None:
+            for pending in feeds:
+                pending[entity] = None
         indexes = self._indexes.get(ctype)
         if indexes:
             for index in indexes:
@@ -449,6 +482,14 @@ class World:
         raise KeyError(
             f"no index on {component_type.__qualname__}.{field}; declare it with world.add_index"
         )
+
+    def additions(self, component_type: type) -> Additions:
+        """A new feed of the entities given a ``component_type`` from now on (see
+        :class:`Additions`). Adding or replacing a component of a type nobody watches costs one
+        dictionary look-up."""
+        feed = Additions()
+        self._additions.setdefault(component_type, []).append(feed._pending)
+        return feed
 
     # --------------------------------------------------------------- resources
 

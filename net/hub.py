@@ -341,9 +341,10 @@ class Hub:
                 self._presence_event(event)
             else:
                 self._deliver(event)
+        changes = result.changes
         changed = {
             sid
-            for sid, ctype in (*result.changes.changed, *result.changes.added)
+            for sid, ctype in (*changes.changed, *changes.added, *changes.deleted)
             if ctype in self._status_types
         }
         for sid in changed:
@@ -461,4 +462,6 @@ def _status_text(status: Mapping[str, object]) -> str:
         parts.append(f"Lucidity {status['lucidity']}")
     if status.get("posture"):
         parts.append(str(status["posture"]))
+    if status.get("state"):
+        parts.append(str(status["state"]).replace("_", " "))
     return " | ".join(parts)

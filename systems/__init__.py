@@ -7,6 +7,7 @@ point, exactly as it finds a modder's plugin. Each module registers its own syst
 from __future__ import annotations
 
 import components.body
+import components.combat
 import components.items
 import components.place
 import components.social
@@ -14,7 +15,13 @@ from engine.component import Component
 from engine.plugins import Plugin, PluginKit
 from systems import (
     admin,
+    aggression,
+    bleeding,
     carrying,
+    combat,
+    corpses,
+    death,
+    decay,
     equipment,
     info,
     latches,
@@ -25,12 +32,19 @@ from systems import (
     npc_spawn,
     posture,
     presence,
+    regeneration,
     speech,
 )
 from systems.content import plugin as content_plugin
 
 #: Modules whose component types the core plugin registers (persistent ones get tables).
-COMPONENT_MODULES = (components.place, components.body, components.items, components.social)
+COMPONENT_MODULES = (
+    components.place,
+    components.body,
+    components.items,
+    components.social,
+    components.combat,
+)
 
 
 def _setup(kit: PluginKit) -> None:
@@ -58,13 +72,31 @@ def _setup(kit: PluginKit) -> None:
         presence,
         linkdead,
         admin,
+        combat,
+        aggression,
+        bleeding,
+        death,
+        corpses,
+        decay,
+        regeneration,
     ):
         module.register(kit)
 
+
+#: The rule settings of the core plugin, by configuration section (see ``docs/rules.md``).
+SETTINGS: dict[str, type] = {
+    "combat": combat.CombatSettings,
+    "aggression": aggression.AggressionSettings,
+    "death": death.DeathSettings,
+    "corpses": corpses.CorpseSettings,
+    "decay": decay.DecaySettings,
+    "regeneration": regeneration.RegenerationSettings,
+}
 
 plugin = Plugin(
     name="core",
     setup=_setup,
     description="Kadath's built-in rules and commands.",
     version="0.1.0",
+    settings=SETTINGS,
 )

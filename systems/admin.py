@@ -1,6 +1,7 @@
-"""Staff commands (``admin`` role only): teleport, goto, summon, kick, mute, unmute, shutdown and
-stats, each logged with who did what to whom. Like any rule they only change components and emit
-events, never I/O: the shell acts on ``kick`` events and on :class:`engine.core.StopRequest`."""
+"""Staff commands (``admin`` role only): teleport, goto, summon, kick, mute, unmute, shutdown,
+stats, and spawn and despawn (to stage fights), each logged with who did what to whom. Like any
+rule they only change components and emit events, never I/O: the shell acts on ``kick`` events
+and on :class:`engine.core.StopRequest`."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import difflib
 import logging
 from dataclasses import dataclass, field
 
-from components.body import Identity, Offline, Player
+from components.body import Identity, Npc, Offline, Player
 from components.content import Directory
+from components.items import Item
 from components.place import Room
 from components.social import Muted
 from engine.commands import Args, Command, CommandSpec, Refused
@@ -18,9 +20,13 @@ from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.world import World
+from systems import fights
+from systems.common import bodies_in, capitalised, display_name, items_in
 from systems.look import show_room
+from systems.npc_spawn import spawn_npc
 from systems.presence import LEAVING_WORDS, leave_world
-from systems.whereabouts import move, room_of
+from systems.targeting import find, read_target
+from systems.whereabouts import contents, move, room_of
 
 log = logging.getLogger("kadath.admin")
 
@@ -233,6 +239,71 @@ def shutdown_countdown(world: World, ctx: SystemContext) -> None:
         )
 
 
+def spawn(world: World, cmd: Command, args: Args) -> None:
+    """``spawn <npc template>``: make an NPC from a template, here (no spawn rule counts it)."""
+    key = args.text("template").casefold()
+    npcs = world.resource(Directory).npcs
+    template = npcs.get(key)
+    if template is None:
+        close = difflib.get_close_matches(key, list(npcs), n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise Refused("no_such_template", f"There is no NPC template '{key}'.{hint}")
+    room = room_of(world, cmd.actor)
+    if room is None:
+        raise Refused("nowhere", "You are nowhere: there is nowhere to spawn it.")
+    npc = spawn_npc(world, template, room, "")
+    name = capitalised(template.name)
+    world.emit(
+        "arrive",
+        Scope.room(room),
+        f"{name} appears.",
+        {"who": template.name, "npc": template.id, "id": world.stable_id(npc)},
+        exclude=(cmd.actor,),
+    )
+    log.info("%s spawned %s in %s", _name(world, cmd.actor), template.id, world.get(room, Room).key)
+    _note(world, cmd.actor, f"You spawn {template.name}.", npc=world.stable_id(npc))
+
+
+def despawn(world: World, cmd: Command, args: Args) -> None:
+    """``despawn <target>``: take an NPC (with what it holds) or a thing lying here out of the
+    world for good."""
+    room = room_of(world, cmd.actor)
+    if room is None:
+        raise Refused("nowhere", "You are nowhere: there is nothing here.")
+    target = read_target(args.text("target"), "no_such_target")
+    here = [*bodies_in(world, room, exclude=cmd.actor), *items_in(world, room)]
+    found = find(world, here, target)
+    if not found:
+        raise Refused("no_such_target", f"You see no '{target.describe()}' here.")
+    thing = found[0]
+    if world.has(thing, Player):
+        raise Refused("not_despawnable", "Players cannot be despawned: kick them instead.")
+    if not (world.has(thing, Npc) or world.has(thing, Item)):
+        raise Refused("not_despawnable", f"You cannot despawn {display_name(world, thing)}.")
+
+    name = display_name(world, thing)
+    fights.leave(world, thing, why=f"{capitalised(fights.fighter_name(world, thing))} is gone.")
+    removed = destroy_with_contents(world, thing)
+    world.emit(
+        "leave",
+        Scope.room(room),
+        f"{capitalised(name)} winks out of existence.",
+        {"who": name, "despawned": True},
+        exclude=(cmd.actor,),
+    )
+    log.info("%s despawned %s (%d entities)", _name(world, cmd.actor), name, removed)
+    _note(world, cmd.actor, f"You despawn {name}.", removed=removed)
+
+
+def destroy_with_contents(world: World, entity: int) -> int:
+    """Destroy ``entity`` and everything inside it, however deeply; return how many went."""
+    removed = 0
+    for inner in list(contents(world, entity)):
+        removed += destroy_with_contents(world, inner)
+    world.destroy(entity)
+    return removed + 1
+
+
 def stats(world: World, cmd: Command, args: Args) -> None:
     """``stats``: the engine's per-system cost table, the writer's state and who is online."""
     board = world.try_resource(StatsBoard)
@@ -257,6 +328,8 @@ def register(kit: PluginKit) -> None:
         ("unmute", unmute, "<player>", "Let a muted player speak again."),
         ("shutdown", shutdown, "[<seconds:int>]", "Count down, then save and stop the server."),
         ("stats", stats, "", "Show the tick's cost table, the database writer and players."),
+        ("spawn", spawn, "<template>", "Make an NPC from its template here (to stage a fight)."),
+        ("despawn", despawn, "<target...>", "Take an NPC or a thing here out of the world."),
     ):
         kit.command(
             CommandSpec(

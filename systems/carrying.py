@@ -24,6 +24,7 @@ from systems.common import (
     the,
     worn_items,
 )
+from systems.corpses import check_may_take
 from systems.item_finding import (
     carried_choice,
     choose_one,
@@ -116,6 +117,7 @@ def get(world: World, cmd: Command, args: Args) -> None:
     container_text = args.opt_text("container")
     if container_text is not None:
         source = open_container(world, actor, room, container_text)
+        check_may_take(world, actor, source, cmd.role)
         place = f"in {the(display_name(world, source))}"
     portions = rules.choose(_portable_matches(world, source, target, place), target, place)
     for portion in portions:

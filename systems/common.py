@@ -1,6 +1,7 @@
 """Shared words and look-ups of the rules, each written once so that every command says it alike:
-names, "the", lists, quantities, directions, worn items, item data, exits and their doors.
-Reads components only: never changes the world or does I/O (``tell_action`` only emits)."""
+names, "the", lists, quantities, directions, worn items, item data, exits and their doors, who is
+visibly here and whether a body can act. Reads components only: never changes the world or does
+I/O (``tell_action`` only emits)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.body import Identity
+from components.body import Dead, Identity, Vitals
+from components.combat import Fighting
 from components.content import Directory, ItemTemplate
-from components.items import EQUIPMENT_SLOTS, Item
+from components.items import EQUIPMENT_SLOTS, Corpse, Item
 from components.place import (
     DIRECTION_NAMES,
     DIRECTION_WORDS,
@@ -113,11 +115,23 @@ def template_of(world: World, entity: int) -> ItemTemplate | None:
     return world.resource(Directory).items.get(item.template)
 
 
+#: Words that find any corpse, besides the keywords of who it was.
+CORPSE_WORDS: tuple[str, ...] = ("corpse", "body", "remains")
+
+
+def corpse_name(corpse: Corpse) -> str:
+    """ "the corpse of Armitage", "the corpse of a ghoul"."""
+    return f"the corpse of {corpse.name}"
+
+
 def display_name(world: World, entity: int) -> str:
     """What a player reads for this thing: "a rusty knife", "5 silver coins", "Armitage"."""
     identity = world.try_get(entity, Identity)
     if identity is not None:
         return identity.name
+    corpse = world.try_get(entity, Corpse)
+    if corpse is not None:
+        return corpse_name(corpse)
     room = world.try_get(entity, Room)
     if room is not None:
         return room.name
@@ -136,10 +150,57 @@ def keywords_of(world: World, entity: int) -> tuple[str, ...]:
     if identity is not None:
         words = identity.keywords or tuple(identity.name.split())
         return tuple(w.casefold() for w in words)
+    corpse = world.try_get(entity, Corpse)
+    if corpse is not None:
+        return tuple(w.casefold() for w in (*CORPSE_WORDS, *corpse.keywords))
     template = template_of(world, entity)
     if template is not None:
         return tuple(w.casefold() for w in template.keywords)
     return ()
+
+
+# --------------------------------------------------------------------------------------------------
+# Bodies: who is here, and in what state
+
+
+def bodies_in(world: World, room: int, exclude: int | None = None) -> list[int]:
+    """The people and creatures visibly in ``room``, in the order they arrived, but ``exclude``
+    (the looker). The dead are not among them: their corpse lies here instead."""
+    return [
+        entity
+        for entity in contents(world, room)
+        if entity != exclude and world.has(entity, Identity) and not world.has(entity, Dead)
+    ]
+
+
+#: The states a body can be in besides plain good health, as ``status`` names them.
+FIGHTING, MORTALLY_WOUNDED, DEAD = "fighting", "mortally_wounded", "dead"
+
+
+def condition_of(world: World, body: int) -> str | None:
+    """``dead``, ``mortally_wounded`` (0 dp or less), ``fighting``, or None (none of those)."""
+    if world.has(body, Dead):
+        return DEAD
+    vitals = world.try_get(body, Vitals)
+    if vitals is not None and vitals.dp <= 0:
+        return MORTALLY_WOUNDED
+    if world.has(body, Fighting):
+        return FIGHTING
+    return None
+
+
+def check_able(world: World, actor: int) -> None:
+    """``Refused`` unless ``actor`` can act: the dead and the mortally wounded can only talk (and
+    look, and ask). Every command that does something calls this first."""
+    if world.has(actor, Dead):
+        raise Refused(
+            "dead", "You are dead. Type 'respawn' to wake again, or wait to be called back."
+        )
+    vitals = world.try_get(actor, Vitals)
+    if vitals is not None and vitals.dp <= 0:
+        raise Refused(
+            "helpless", "You are mortally wounded: you can do nothing but talk, and wait for aid."
+        )
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Information about oneself, the other players and the commands: ``who``, ``score``, ``help``.
+"""Information about oneself, the other players and the commands: ``who``, ``score`` (with the
+characteristics and experience), ``help``.
 Pure reads, told to the asker alone (help reads the engine's ``CommandRegistry`` as a world
 resource, as a handler cannot reach the Engine); nothing here changes the world or does I/O."""
 
@@ -6,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.body import Identity, Offline, Player, Posture, Vitals
+from components.body import CHARACTERISTICS, Experience, Identity, Offline, Player, Posture, Vitals
 from components.content import Directory
 from components.items import Inventory
 from components.place import Room
@@ -14,7 +15,8 @@ from engine.commands import Args, Command, CommandRegistry, CommandSpec, Refused
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
-from systems.common import View, display_name, items_in, worn_items
+from systems.characteristics import characteristics_of
+from systems.common import View, condition_of, display_name, items_in, worn_items
 from systems.whereabouts import room_of
 
 #: Commands of these roles are listed by a bare ``help``. The handler cannot know the asker's role
@@ -83,9 +85,12 @@ def held_items(world: World, body: int) -> tuple[int, int]:
 
 
 def score_view(world: World, actor: int) -> View:
-    """The actor's own sheet. The network shell sends ``status`` messages from this data:
-    ``dp``, ``max_dp``, ``posture``, ``lucidity`` (None until minds exist) and ``room`` (a key)."""
+    """The actor's own sheet: ``dp``, ``max_dp``, ``state`` (fighting, mortally wounded, dead or
+    None), ``posture``, ``lucidity`` (None until minds exist), ``characteristics`` (by their
+    abbreviations), ``experience``, ``room`` (a key) and what it carries."""
     vitals = world.try_get(actor, Vitals)
+    characteristics = characteristics_of(world, actor)
+    experience = world.try_get(actor, Experience)
     posture = world.try_get(actor, Posture)
     inventory = world.try_get(actor, Inventory)
     room, zone_name = _room_and_zone(world, actor)
@@ -95,6 +100,11 @@ def score_view(world: World, actor: int) -> View:
         "id": world.stable_id(actor),
         "dp": vitals.dp if vitals is not None else None,
         "max_dp": vitals.max_dp if vitals is not None else None,
+        "state": condition_of(world, actor),
+        "characteristics": {
+            abbreviation: getattr(characteristics, name) for name, abbreviation in CHARACTERISTICS
+        },
+        "experience": experience.points if experience is not None else 0,
         "posture": str(posture.state) if posture is not None else "standing",
         "resting": posture.resting if posture is not None else False,
         "lucidity": None,
@@ -109,9 +119,12 @@ def score_view(world: World, actor: int) -> View:
 
 
 def score_text(view: View) -> str:
-    lines = [view["name"]]
+    lines = [view["name"], "  ".join(f"{k} {v}" for k, v in view["characteristics"].items())]
     if view["dp"] is not None:
-        lines.append(f"Damage points: {view['dp']}/{view['max_dp']}")
+        state = view["state"]
+        condition = f" ({state.replace('_', ' ')})" if state else ""
+        lines.append(f"Damage points: {view['dp']}/{view['max_dp']}{condition}")
+    lines.append(f"Experience: {view['experience']}")
     if view["lucidity"] is not None:
         lines.append(f"Lucidity: {view['lucidity']}")
     lines.append(f"Posture: {view['posture']}{', resting' if view['resting'] else ''}")
@@ -207,7 +220,10 @@ def register(kit: PluginKit) -> None:
             verb="score",
             handler=score,
             aliases=("status",),
-            help="Show your name, damage points, posture, where you are and what you carry.",
+            help=(
+                "Show your name, characteristics, damage points, experience, posture, where you"
+                " are and what you carry."
+            ),
             category="information",
         )
     )

@@ -11,14 +11,16 @@ from components.place import Location
 from engine.commands import Refused
 from engine.world import World
 from systems import item_rules as rules
-from systems.common import display_name, items_in, worn_items
+from systems.common import check_able, display_name, items_in, worn_items
 from systems.item_rules import Portion
 from systems.targeting import Target, matches, read_target
 from systems.whereabouts import room_of
 
 
 def handling_room(world: World, actor: int) -> int:
-    """The room the actor stands in, where it handles things; ``Refused`` when it is nowhere."""
+    """The room the actor stands in, where it handles things; ``Refused`` when it is nowhere, or
+    cannot act (dead, or mortally wounded)."""
+    check_able(world, actor)
     room = room_of(world, actor)
     if room is None or room == actor:
         raise Refused("nowhere", "You are nowhere: there is nothing here to handle.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from components.body import Identity, Player, Posture, PostureState
+from components.body import Dead, Identity, Player, Posture, PostureState
 from components.content import Directory, ItemKind
 from components.items import Container, Item
 from components.place import DIRECTIONS, Exit, Location, Room, RoomFlag, parse_direction
@@ -17,19 +17,22 @@ from engine.world import World
 from systems.common import (
     View,
     WayWords,
+    bodies_in,
     capitalised,
+    condition_of,
     destination_of,
     direction_name,
     display_name,
     door_view,
     item_data,
+    keywords_of,
     listed,
     room_that_way,
     strip_article,
     template_of,
     worn_items,
 )
-from systems.targeting import find, read_target
+from systems.targeting import find, matches, read_target
 from systems.whereabouts import contents, room_of
 
 PITCH_DARK = "It is pitch dark."
@@ -136,16 +139,35 @@ def exit_views(world: World, room: Room, *, dark: bool) -> list[View]:
 
 
 def occupant_view(world: World, entity: int, identity: Identity | None = None) -> View:
-    """A person in a room: stable id, name, player or NPC, posture."""
+    """A person in a room: stable id, name, player or NPC, posture, ``state`` (``fighting``,
+    ``mortally_wounded`` or None) and ``keyword``, the word that names it."""
     if identity is None:
         identity = world.get(entity, Identity)
     posture = world.try_get(entity, Posture)
+    keywords = keywords_of(world, entity)
     return {
         "id": world.stable_id(entity),
         "name": identity.name,
         "kind": "player" if world.try_get(entity, Player) is not None else "npc",
         "posture": str(PostureState.STANDING if posture is None else posture.state),
+        "state": condition_of(world, entity),
+        "keyword": keywords[0] if keywords else None,
     }
+
+
+def add_targets(world: World, occupants: list[View], entities: list[int]) -> None:
+    """Give each occupant view its ``target``: the words that name exactly it in a command typed
+    by the viewer (``ghoul``, ``2.ghoul``), so a client can offer ``attack``/``consider`` on a
+    click. ``entities`` are the occupants' entities, in the order commands search them."""
+    assert len(occupants) == len(entities)
+    for index, view in enumerate(occupants):
+        keyword = view["keyword"]
+        if keyword is None:
+            view["target"] = None
+            continue
+        words = (keyword,)
+        ordinal = 1 + sum(1 for other in entities[:index] if matches(world, other, words))
+        view["target"] = keyword if ordinal == 1 else f"{ordinal}.{keyword}"
 
 
 def container_view(
@@ -183,6 +205,7 @@ def room_view(world: World, room: int, viewer: int | None) -> View:
     if dark:
         return view
     occupants, items, containers = view["occupants"], view["items"], view["containers"]
+    people: list[int] = []
     # A thing's name depends only on its template and quantity: a crowded room of a few kinds of
     # thing names each kind once.
     names: dict[tuple[str, int], str] = {}
@@ -191,7 +214,9 @@ def room_view(world: World, room: int, viewer: int | None) -> View:
             continue
         identity = world.try_get(thing, Identity)
         if identity is not None:
-            occupants.append(occupant_view(world, thing, identity))
+            if not world.has(thing, Dead):  # the dead are seen only as their corpse
+                occupants.append(occupant_view(world, thing, identity))
+                people.append(thing)
             continue
         item = world.try_get(thing, Item)
         if item is None:
@@ -208,6 +233,7 @@ def room_view(world: World, room: int, viewer: int | None) -> View:
             containers.append(container_view(world, thing, container, name))
         else:
             items.append(item_data(world, thing, item=item, name=name))
+    add_targets(world, occupants, people)
     return view
 
 
@@ -346,9 +372,7 @@ def peek_view(world: World, room: int) -> View:
         "id": definition.key,
         "name": definition.name,
         "dark": dark,
-        "occupants": []
-        if dark
-        else [occupant_view(world, e) for e in contents(world, room) if world.has(e, Identity)],
+        "occupants": [] if dark else [occupant_view(world, e) for e in bodies_in(world, room)],
     }
 
 
@@ -387,7 +411,7 @@ def lookable(world: World, actor: int, room: int, *, dark: bool) -> list[int]:
     if dark:
         return held
     here = [e for e in contents(world, room) if e != actor]
-    people = [e for e in here if world.has(e, Identity)]
+    people = bodies_in(world, room, exclude=actor)
     things = [e for e in here if not world.has(e, Identity)]
     return people + held + things
 

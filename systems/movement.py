@@ -17,10 +17,12 @@ from systems.common import (
     DIRECTION_VERBS,
     WayWords,
     capitalised,
+    check_able,
     direction_name,
     room_that_way,
     the,
 )
+from systems.fights import is_fighting
 from systems.look import exit_views, is_dark, seen_as, show_room
 from systems.posture import posture_of
 from systems.whereabouts import move, room_of
@@ -40,12 +42,17 @@ class Route:
 def check_move(world: World, mover: int, direction: str) -> Route:
     """May ``mover`` go ``direction`` (a short form) from where it is, and where does that lead?
 
-    A body must be standing, in a room, with an exit that way whose door (if any) is open; else
-    ``Refused``, with the ``direction`` as data.
+    A body must be able to act, out of any fight (it must ``flee``), standing, in a room, with an
+    exit that way whose door (if any) is open; else ``Refused``, with the ``direction`` as data.
     """
+    check_able(world, mover)
     origin = room_of(world, mover)
     if origin is None:
         raise Refused("nowhere", "You are nowhere; there is no way to go.", direction=direction)
+    if is_fighting(world, mover):
+        raise Refused(
+            "fighting", "You are fighting for your life! Flee if you must.", direction=direction
+        )
     if posture_of(world, mover) != PostureState.STANDING:
         raise Refused("not_standing", "You must stand up first.", direction=direction)
     return Route(origin, room_that_way(world, origin, direction, WALK_WORDS))

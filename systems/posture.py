@@ -13,7 +13,7 @@ from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
-from systems.common import capitalised
+from systems.common import capitalised, check_able
 from systems.look import seen_as
 from systems.whereabouts import room_of
 
@@ -120,6 +120,7 @@ def _posture_command(
     wanted: PostureState, *, rest: bool = False
 ) -> Callable[[World, Command, Args], None]:
     def handler(world: World, cmd: Command, args: Args) -> None:
+        check_able(world, cmd.actor)
         take_posture(world, cmd.actor, wanted, rest=rest)
 
     return handler

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from components.body import Identity, LinkDead, Offline, Player, Posture, Vitals
+from components.body import Dead, Identity, LinkDead, Offline, Player, Posture, Vitals
+from components.combat import Fighting
 from components.content import Directory
 from components.place import Location
 from engine.commands import Args, Command, CommandSpec, Refused
@@ -15,6 +16,8 @@ from engine.inputs import LEFT_EVENT
 from engine.plugins import PluginKit
 from engine.world import World
 from systems.characters import create_character
+from systems.common import condition_of
+from systems.fights import is_fighting
 from systems.look import show_room
 from systems.whereabouts import holder_of
 
@@ -137,16 +140,20 @@ class CorePresence:
             "lucidity": None,  # the lucidity rules are not written yet
             "tier": None,
             "posture": str(posture.state) if posture else None,
+            "state": condition_of(world, character),
         }
 
     def status_components(self) -> tuple[type, ...]:
-        return (Vitals, Posture)
+        return (Vitals, Posture, Fighting, Dead)
 
 
 def quit_game(world: World, cmd: Command, args: Args) -> None:
-    """Leave the world now; the character is saved where it stands."""
+    """Leave the world now; the character is saved where it stands (not in the middle of a
+    fight: that would be a way out of it)."""
     if not world.has(cmd.actor, Player):
         raise Refused("not_a_player", "Only players can quit.")
+    if is_fighting(world, cmd.actor):
+        raise Refused("fighting", "You cannot quit in the middle of a fight! Flee first.")
     world.emit(QUIT_EVENT, Scope.entity(cmd.actor), "You close your eyes. Until next time.")
     leave_world(world, cmd.actor, LEAVING_WORDS["quit"], "quit")
 

@@ -11,6 +11,7 @@ from components.items import Container, Item
 from components.place import Door, DoorInfo, Exit, Location, Room
 from engine.ids import content_stable_id
 from engine.world import World
+from systems.corpses import CORPSE_TEMPLATE
 from systems.stacks import item_components
 
 
@@ -49,7 +50,7 @@ def build_world(world: World, content: Content) -> Directory:
     """Spawn the content's entities into ``world``; return the directory (also a resource)."""
     prepare_world(world)
     directory = Directory(
-        items={t.id: t for t in content.items},
+        items={CORPSE_TEMPLATE.id: CORPSE_TEMPLATE, **{t.id: t for t in content.items}},
         npcs={t.id: t for t in content.npcs},
         zones={z.id: z for z in content.zones},
         spawns=content.spawns,

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from components.body import Characteristics
 from components.content import (
     Content,
     DoorDef,
     ExitDef,
     ItemStack,
     ItemTemplate,
+    LootDrop,
     NpcTemplate,
     RoomContainerDef,
     RoomDef,
@@ -92,6 +94,9 @@ def _to_item(m: ItemModel) -> ItemTemplate:
         key=m.key,
         stats=tuple(m.stats.items()),
         plural=m.plural,
+        damage=m.damage,
+        armour=m.armour,
+        permanent=m.permanent,
     )
 
 
@@ -106,4 +111,15 @@ def _to_npc(m: NpcModel) -> NpcTemplate:
         dp=m.dp,
         stats=tuple(m.stats.items()),
         carries=_to_stacks(m.carries),
+        damage=m.damage,
+        armour=m.armour,
+        characteristics=Characteristics(
+            strength=m.characteristics.str,
+            dexterity=m.characteristics.dex,
+            constitution=m.characteristics.con,
+            size=m.characteristics.siz,
+            power=m.characteristics.pow,
+            education=m.characteristics.edu,
+        ),
+        loot=tuple(LootDrop(d.template, d.chance, d.quantity) for d in m.loot),
     )

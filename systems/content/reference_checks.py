@@ -12,6 +12,7 @@ from components.items import LockState
 from components.place import DIRECTIONS, parse_direction
 from systems.content.entries import Entries, Placed
 from systems.content.schema import ItemModel, RoomModel, StackModel, closest
+from systems.corpses import CORPSE_TEMPLATE
 
 __all__ = ["check_references"]
 
@@ -80,6 +81,16 @@ def check_references(entries: Entries) -> None:
             )
     for npc in entries.npcs.values():
         _check_stacks(entries, npc, "carries", npc.model.carries)
+        _check_stacks(entries, npc, "loot", npc.model.loot)
+    reserved = entries.items.get(CORPSE_TEMPLATE.id)
+    if reserved is not None:
+        entries.error(
+            reserved.file,
+            reserved.entry,
+            "id",
+            f"the item id {CORPSE_TEMPLATE.id!r} is reserved for the corpses that death leaves:"
+            " give this item another id",
+        )
     for spawn in entries.spawns:
         if spawn.model.npc not in entries.npcs:
             _report_missing(entries, spawn, "npc", "npc", spawn.model.npc, entries.npcs)

@@ -29,16 +29,20 @@ from pydantic_core import PydanticCustomError
 from components.content import Behaviour, EncounterCategory, ItemKind
 from components.items import EQUIPMENT_SLOTS, LockState
 from components.place import Environment, RoomFlag
+from systems.characteristics import NPC_CHARACTERISTIC_RANGE
+from systems.dice import DiceError, parse_dice
 
 __all__ = [
     "FILE_SECTIONS",
     "ID_PATTERN",
+    "CharacteristicsModel",
     "ContainerModel",
     "DoorModel",
     "Entry",
     "ExitModel",
     "FileKind",
     "ItemModel",
+    "LootModel",
     "NpcModel",
     "RoomModel",
     "Section",
@@ -145,6 +149,16 @@ def _check_stat(value: str) -> str:
     return value
 
 
+def _check_dice(value: str) -> str:
+    if value == "":
+        return value
+    try:
+        parse_dice(value)
+    except DiceError as bad:
+        raise PydanticCustomError("content_dice", "{problem}", {"problem": str(bad)}) from None
+    return value.strip().casefold()
+
+
 def _exit_shorthand(value: Any) -> Any:
     """``n = "arkham.library"`` is short for ``n = { to = "arkham.library" }``."""
     if isinstance(value, str):
@@ -166,6 +180,7 @@ OptionalText = Annotated[str, AfterValidator(reflow)]
 Keyword = Annotated[str, AfterValidator(_check_keyword)]
 Slot = Annotated[str, AfterValidator(_check_slot)]
 StatName = Annotated[str, AfterValidator(_check_stat)]
+DiceText = Annotated[str, AfterValidator(_check_dice)]  # "" = bare hands
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 Stats = dict[StatName, FiniteFloat]
 # Enumerations are written as their values ("street"): strict mode would want enum instances.
@@ -198,6 +213,41 @@ class StackModel(Entry):
 
     template: Id
     quantity: int = Field(1, ge=1)
+
+
+class LootModel(StackModel):
+    """``{ template = "coin", chance = 0.5, quantity = 3 }``: what an NPC may leave in its
+    corpse; ``chance`` from just above 0 to 1 (always)."""
+
+    chance: FiniteFloat = Field(1.0, gt=0, le=1)
+
+
+_LOW, _HIGH = NPC_CHARACTERISTIC_RANGE
+Characteristic = Annotated[int, Field(ge=_LOW, le=_HIGH)]
+
+
+class CharacteristicsModel(Entry):
+    """``[npcs.characteristics]``: STR, DEX, CON, SIZ, POW, EDU; any left out is 50."""
+
+    str: Characteristic = 50
+    dex: Characteristic = 50
+    con: Characteristic = 50
+    siz: Characteristic = 50
+    pow: Characteristic = 50
+    edu: Characteristic = 50
+
+
+#: Stats that became fields of their own, and how they are written now.
+_FORMER_STATS = {
+    "damage": 'a field of its own now, as dice: damage = "1d6" (not in [stats])',
+    "armour": "a field of its own now: armour = 1 (not in [stats])",
+}
+
+
+def _check_former_stats(stats: dict[str, float]) -> None:
+    for name, advice in _FORMER_STATS.items():
+        if name in stats:
+            raise _rule(f"stats.{name}", f"{name} is {advice}")
 
 
 class ExitModel(Entry):
@@ -279,6 +329,20 @@ class ItemModel(Entry):
     lock: LockName = LockState.UNLOCKED
     key: OptionalId = ""
     stats: Stats = {}
+    damage: DiceText = ""
+    armour: int = Field(0, ge=0)
+    permanent: bool = False
+
+    @model_validator(mode="after")
+    def _combat_rules(self) -> Self:
+        _check_former_stats(self.stats)
+        if self.damage and self.kind != ItemKind.WEAPON:
+            raise _rule(
+                "damage", f"only weapons have damage (this item's kind is {str(self.kind)!r})"
+            )
+        if self.armour and not self.slot:
+            raise _rule("armour", "armour counts only when worn: give the item a slot")
+        return self
 
     @model_validator(mode="after")
     def _container_rules(self) -> Self:
@@ -310,6 +374,15 @@ class NpcModel(Entry):
     dp: int = Field(10, ge=1)
     carries: list[StackModel] = []
     stats: Stats = {}
+    damage: DiceText = ""
+    armour: int = Field(0, ge=0)
+    characteristics: CharacteristicsModel = CharacteristicsModel()
+    loot: list[LootModel] = []
+
+    @model_validator(mode="after")
+    def _combat_rules(self) -> Self:
+        _check_former_stats(self.stats)
+        return self
 
 
 class WorldModel(Entry):

@@ -373,6 +373,17 @@ def test_an_ambiguous_prefix_resolves_to_nothing() -> None:
     assert registry.resolve("") is None
 
 
+def test_a_verb_that_is_not_abbreviable_is_found_only_whole_and_leaves_prefixes_to_others() -> None:
+    registry = CommandRegistry()
+    look = spec("look")
+    registry.register(look)
+    loot = spec("loot", abbreviable=False)
+    registry.register(loot)
+    assert registry.resolve("loo") is look
+    assert registry.resolve("loot") is loot
+    assert "loot" in registry.suggest("loto")  # still offered for a typo
+
+
 def test_an_exact_name_beats_a_longer_verb_it_abbreviates() -> None:
     registry = CommandRegistry()
     look = spec("look", aliases=("l",))

@@ -283,7 +283,8 @@ def test_two_players_meet_in_the_browser(
     a.register("Armitage")
     expect(a.output.locator(".room .room-name").last).to_have_text("The Quiet Ward")
     expect(a.output.locator(".room .exits button")).to_have_text(["east"])
-    expect(a.page.locator("#dp-text")).to_have_text("20 / 20")
+    # Armitage's damage points: (CON + SIZ) // 5 of the characteristics the world's seed rolls.
+    expect(a.page.locator("#dp-text")).to_have_text("21 / 21")
     expect(a.page.locator("#lucidity")).to_have_text("—")
     expect(a.page.locator("#posture")).to_have_text("standing")
     assert a.sent[0]["type"] == "register"  # the JSON message, not a plain "register ..." line

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from components.body import Offline
+from systems.wounds import hurt
 from tests.net.harness import Client, LiveServer, async_test, live_server, read_rows, wait_until
 
 PASSWORD = "correct-horse"
@@ -146,3 +147,39 @@ async def test_a_character_left_in_the_world_by_a_crash_is_taken_out_at_start_up
         back = await second.connect()
         await back.login("Armitage", PASSWORD)
         assert (await back.expect("room")).data["id"] == "sanitarium.corridor"
+
+
+@async_test
+async def test_a_dead_character_is_still_dead_after_a_restart_and_its_corpse_still_theirs(
+    tmp_path: Path,
+) -> None:
+    """Death across a restart, end to end: the corpse keeps what the character carried, its
+    owner and its grace; the character still waits dead, and wakes with ``respawn``."""
+    database = tmp_path / "world.db"
+    async with live_server(tmp_path, database=database) as first:
+        armitage = await first.player("Armitage")
+        await walk_to_the_day_room_and_take_the_bread(armitage)
+        hurt(first.engine.world, first.entity_of(armitage), 100)  # a blow from nowhere
+        died = await armitage.expect("combat", lambda m: m.data["kind"] == "death")
+        assert died.text.startswith("You have died.")
+        assert (await armitage.expect("status")).data["state"] == "dead"
+        await first.stop()
+
+    async with live_server(tmp_path, database=database) as second:
+        back = await second.connect()
+        await back.login("Armitage", PASSWORD)
+        status = await back.expect("status")  # sent as the session starts, then the room
+        assert status.data["state"] == "dead"
+        room = await back.expect("room")
+        assert room.data["id"] == DAYROOM
+        assert "the corpse of Armitage" in [c["name"] for c in room.data["containers"]]
+        carter = await second.player("Carter")
+        for direction in ("east", "south"):
+            await carter.cmd(direction)
+            await carter.expect("room")
+        await carter.cmd("get bread from corpse")
+        assert (await carter.expect_error("corpse_in_grace")).data["owner"] == back.entity
+        await back.cmd("respawn")
+        assert (await back.expect("room")).data["id"] == "sanitarium.ward"
+        assert (await back.expect("status")).data["state"] is None
+        assert await inventory(back) == []

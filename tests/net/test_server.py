@@ -477,6 +477,27 @@ async def test_status_is_sent_at_login_and_again_when_the_posture_changes(tmp_pa
         assert (await client.expect("status")).data["posture"] == "standing"
 
 
+@async_test
+async def test_status_tells_the_state_of_a_fight_and_is_sent_again_when_it_ends(
+    tmp_path: Path,
+) -> None:
+    async with live_server(tmp_path) as server:
+        armitage = await server.player("Armitage")  # the first account: an admin
+        await armitage.cmd("east")  # the corridor, where an orderly walks
+        corridor = await armitage.expect("room", lambda m: m.data["id"] == "sanitarium.corridor")
+        if not any(o["keyword"] == "orderly" for o in corridor.data["occupants"]):
+            await armitage.expect("msg", lambda m: m.data.get("npc") == "orderly")
+        await armitage.cmd("attack orderly")
+        engaged = await armitage.expect("combat", lambda m: m.data["kind"] == "engage")
+        assert engaged.text == "You attack the orderly!"
+        fighting = await armitage.expect("status", lambda m: m.data["state"] == "fighting")
+        assert fighting.text.endswith("| fighting")
+        await armitage.cmd("despawn orderly")
+        over = await armitage.expect("combat", lambda m: m.data["kind"] == "end")
+        assert over.text == "The orderly is gone. The fight is over."
+        assert (await armitage.expect("status")).data["state"] is None
+
+
 # ----------------------------------------------------------------------- leaving, resuming
 
 

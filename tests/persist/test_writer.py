@@ -366,6 +366,7 @@ def test_engine_ticks_hand_snapshots_to_the_writer_without_touching_the_database
     player = create_character(world, "Armitage")
     engine.tick()
     world.get(player, Vitals).dp = 3
+    world.get(player, Vitals).max_dp = 20
     world.add(player, dataclasses.replace(world.get(player, Posture), state=PostureState.SITTING))
     engine.tick()
     assert rows(db, Vitals) == {}  # nothing is written until the writer flushes

@@ -6,13 +6,15 @@ import logging
 
 import pytest
 
+from components.body import Npc
+from components.combat import Fighting
 from components.content import Directory
 from components.social import Muted
 from engine.core import Engine, StopRequest, TickResult
 from systems.admin import KICK_EVENT, SHUTDOWN_EVENT
 from systems.characters import create_character
 from systems.presence import in_world
-from systems.whereabouts import room_of
+from systems.whereabouts import contents, room_of
 from tests.systems.world_fixture import make_engine
 
 #: Roles of the staffed engines' characters, by entity (each test's engine starts afresh).
@@ -51,6 +53,8 @@ def errors(result: TickResult, actor: int) -> list[str]:
         "mute carter",
         "shutdown",
         "stats",
+        "spawn ghoul",
+        "despawn orderly",
     ],
 )
 def test_players_may_not_use_staff_commands(line: str) -> None:
@@ -139,3 +143,44 @@ def test_stats_shows_the_cost_table_and_players_online() -> None:
     result = run(engine, admin, "stats")
     (event,) = [e for e in result.events if e.type == "stats"]
     assert "commands" in event.text and "players online: 2" in event.text
+
+
+# --------------------------------------------------------------------------------------------------
+# spawn and despawn: staging fights
+
+
+def test_spawn_makes_an_npc_from_its_template_where_the_admin_stands() -> None:
+    engine, admin, _player = staffed_engine()
+    world = engine.world
+    run(engine, admin, "goto hall")
+    result = run(engine, admin, "spawn ghoul")
+    assert errors(result, admin) == []
+    hall = world.resource(Directory).rooms["hall"]
+    ghouls = [e for e, npc in world.query(Npc) if npc.template == "ghoul"]
+    assert [room_of(world, g) for g in ghouls] == [hall]
+    assert [e.text for e in result.events if e.type == "arrive"] == ["A ghoul appears."]
+    assert errors(run(engine, admin, "spawn shoggoth"), admin) == ["no_such_template"]
+    assert errors(run(engine, admin, "spawn ghuol"), admin) == ["no_such_template"]
+
+
+def test_despawn_takes_an_npc_and_what_it_holds_out_of_the_world_ending_its_fight() -> None:
+    engine, admin, player = staffed_engine()
+    world = engine.world
+    run(engine, admin, "goto hall")
+    run(engine, admin, "summon carter")
+    run(engine, admin, "spawn ghoul")
+    (ghoul,) = [e for e, npc in world.query(Npc) if npc.template == "ghoul"]
+    coins = list(contents(world, ghoul))
+    assert coins
+    run(engine, player, "attack ghoul")
+    assert world.has(player, Fighting)
+    result = run(engine, admin, "despawn ghoul")
+    assert errors(result, admin) == []
+    assert not world.exists(ghoul) and not any(world.exists(c) for c in coins)
+    assert not world.has(player, Fighting)
+
+
+def test_despawn_refuses_players_and_what_is_not_here() -> None:
+    engine, admin, _player = staffed_engine()
+    assert errors(run(engine, admin, "despawn carter"), admin) == ["not_despawnable"]
+    assert errors(run(engine, admin, "despawn shoggoth"), admin) == ["no_such_target"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.body import Npc, Posture, PostureState, Vitals
+from components.body import Characteristics, Experience, Npc, Posture, PostureState, Vitals
 from components.items import Item
 from components.place import Location
 from engine.commands import CommandRegistry
@@ -71,6 +71,9 @@ def test_score_shows_name_vitals_posture_location_and_load(engine: Engine) -> No
     world = engine.world
     armitage = create_character(world, "Armitage", room="hall")
     world.get(armitage, Vitals).dp = 13
+    world.get(armitage, Vitals).max_dp = 20
+    world.add(armitage, Characteristics(60, 45, 70, 55, 50, 65))
+    world.get(armitage, Experience).points = 7
     world.get(armitage, Posture).state = PostureState.SITTING
     sid = world.stable_id(armitage)
     assert sid is not None
@@ -93,9 +96,20 @@ def test_score_shows_name_vitals_posture_location_and_load(engine: Engine) -> No
         "Arkham Sanitarium",
     )
     assert (data["carried"], data["worn"], data["capacity"]) == (2, 1, 20)
+    assert data["characteristics"] == {
+        "STR": 60,
+        "DEX": 45,
+        "CON": 70,
+        "SIZ": 55,
+        "POW": 50,
+        "EDU": 65,
+    }
+    assert (data["experience"], data["state"]) == (7, None)
     assert event.text.splitlines() == [
         "Armitage",
+        "STR 60  DEX 45  CON 70  SIZ 55  POW 50  EDU 65",
         "Damage points: 13/20",
+        "Experience: 7",
         "Posture: sitting",
         "Location: The Hall, Arkham Sanitarium",
         "Carrying: 2 items (of 20); wearing: 1",

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from components.body import Identity, Npc, Posture, PostureState
+from components.body import Identity, Npc, Posture, PostureState, Vitals
+from components.combat import Fighting
 from components.content import Directory
 from components.items import Container, Item
 from components.place import Door, Location
@@ -19,6 +20,7 @@ from engine.core import Engine
 from engine.events import Event
 from systems.characters import create_character
 from systems.look import PITCH_DARK
+from systems.npc_spawn import spawn_npc
 from systems.whereabouts import contents
 from tests.systems.walk import heard_by, play, ready_engine
 
@@ -107,6 +109,9 @@ def test_the_looker_is_not_among_the_occupants_but_everyone_else_is(scene: Scene
         "name": "Carter",
         "kind": "player",
         "posture": "standing",
+        "state": None,
+        "keyword": "carter",
+        "target": "carter",
     } in occupants
     assert {o["kind"] for o in occupants} == {"player", "npc"}
     assert scene.sid(orderly(scene)) in [o["id"] for o in occupants]
@@ -403,3 +408,48 @@ def test_peeking_into_a_dark_room_shows_darkness(scene: Scene) -> None:
     event = scene.look("look down")
     assert event.data["dark"] is True and event.data["occupants"] == []
     assert event.text == "Below: darkness. You cannot make out anything there."
+
+
+def test_each_occupant_says_the_words_that_name_it_for_a_click_to_attack_or_consider(
+    scene: Scene,
+) -> None:
+    """Two ghouls, a rat and a player: each occupant's ``target`` names exactly it, in the
+    order commands search, so a client may send ``consider <target>`` or ``attack <target>``."""
+    world = scene.engine.world
+    directory = world.resource(Directory)
+    hall = scene.room("hall")
+    first = spawn_npc(world, directory.npcs["ghoul"], hall, "")
+    second = spawn_npc(world, directory.npcs["ghoul"], hall, "")
+    rat = spawn_npc(world, directory.npcs["rat"], hall, "")
+    scene.go_to(scene.armitage, "hall")
+    occupants = scene.look().data["occupants"]
+    by_id = {o["id"]: o for o in occupants}
+    assert (by_id[scene.sid(first)]["keyword"], by_id[scene.sid(first)]["target"]) == (
+        "ghoul",
+        "ghoul",
+    )
+    assert by_id[scene.sid(second)]["target"] == "2.ghoul"
+    assert (by_id[scene.sid(rat)]["kind"], by_id[scene.sid(rat)]["target"]) == ("npc", "rat")
+    assert by_id[scene.sid(scene.wilmarth)]["target"] == "wilmarth"
+    for occupant in occupants:
+        sized_up = [
+            e
+            for e in play(scene.engine, scene.armitage, f"consider {occupant['target']}")
+            if e.type == "consider"
+        ]
+        assert [e.data["target"] for e in sized_up] == [occupant["id"]]
+
+
+def test_an_occupants_state_shows_a_fight_or_a_mortal_wound(scene: Scene) -> None:
+    world = scene.engine.world
+    directory = world.resource(Directory)
+    rat = spawn_npc(world, directory.npcs["rat"], scene.room("hall"), "")
+    scene.go_to(scene.armitage, "hall")
+    play(scene.engine, scene.wilmarth, "attack rat")
+    states = {o["name"]: o["state"] for o in scene.look().data["occupants"]}
+    assert states == {"Wilmarth": "fighting", "a fat rat": "fighting"}
+    world.get(rat, Vitals).dp = 0
+    world.remove(rat, Fighting)
+    world.remove(scene.wilmarth, Fighting)
+    states = {o["name"]: o["state"] for o in scene.look().data["occupants"]}
+    assert states == {"Wilmarth": None, "a fat rat": "mortally_wounded"}

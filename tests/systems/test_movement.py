@@ -20,6 +20,7 @@ from engine.config import Config
 from engine.core import Engine
 from engine.events import Event
 from systems import plugin as core
+from systems.aggression import AggressionSettings
 from systems.characters import create_character
 from systems.content.build import build_world
 from systems.look import room_view
@@ -334,7 +335,9 @@ def test_a_walk_through_every_exit_reaches_every_room_of_the_bundled_world() -> 
     check = loader.check_content([DATA_DIR])
     assert check.report.ok, check.report.format()
     content = check.require()
-    engine = Engine(Config(), plugins=[core])
+    # A builder's walk: no horror of the bundled world (rats, cultists, ghouls) gets to strike.
+    calm = {"aggression": AggressionSettings(reaction_s=1e9)}
+    engine = Engine(Config(rules=calm), plugins=[core])
     build_world(engine.world, content)
     engine.world.mark_clean()
     walker = create_character(engine.world, "Walker")

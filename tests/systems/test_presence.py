@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.body import LinkDead, Offline, Player, Posture
+from components.body import Characteristics, Dead, LinkDead, Offline, Player, Posture, Vitals
+from components.combat import Fighting
 from components.content import Directory
 from components.place import Location
 from engine.commands import Command
@@ -13,9 +14,12 @@ from engine.core import Engine
 from engine.events import Scope
 from engine.inputs import ENTERED_EVENT, LEFT_EVENT, DropConnection, EnterWorld, LeaveWorld
 from engine.world import World
+from systems.characteristics import max_dp_for
 from systems.characters import create_character
 from systems.presence import QUIT_EVENT, enter_world, in_world, leave_world
 from systems.whereabouts import contents, room_of
+from systems.wounds import hurt
+from tests.systems.arena import arena
 from tests.systems.world_fixture import make_engine
 
 
@@ -81,12 +85,14 @@ def test_the_core_presence_rules_create_characters_out_of_the_world_and_show_the
     events = engine.tick().events
     (room,) = [e for e in events if e.type == "room" and e.scope.target == armitage]
     assert room.data["id"] == "ward"
+    whole = max_dp_for(world.get(armitage, Characteristics))
     assert rules.status(world, armitage) == {
-        "dp": 20,
-        "max_dp": 20,
+        "dp": whole,
+        "max_dp": whole,
         "lucidity": None,
         "tier": None,
         "posture": "standing",
+        "state": None,
     }
     rules.leave_world(world, armitage, "linkdead")
     assert not in_world(world, armitage)
@@ -267,3 +273,22 @@ def test_a_zones_audience_is_found_room_by_room_without_scanning_the_players(
     heard = set(rules.audience(world, Scope.zone("town")))
     assert set(in_town) <= heard
     assert not heard & set(in_asylum)
+
+
+def test_the_status_state_is_fighting_mortally_wounded_dead_or_none() -> None:
+    stage = arena()
+    world = stage.world
+    rules = stage.engine.registry.presence
+    assert rules is not None
+    assert {Fighting, Dead, Vitals, Posture} <= set(rules.status_components())
+    armitage = stage.player("Armitage")
+    stage.npc("rat")
+    assert rules.status(world, armitage)["state"] is None
+    stage.type(armitage, "attack rat")
+    assert rules.status(world, armitage)["state"] == "fighting"
+    hurt(world, armitage, world.get(armitage, Vitals).dp)
+    assert rules.status(world, armitage)["state"] == "mortally_wounded"
+    hurt(world, armitage, 100)
+    assert rules.status(world, armitage)["state"] == "dead"
+    stage.type(armitage, "respawn")
+    assert rules.status(world, armitage)["state"] is None

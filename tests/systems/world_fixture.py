@@ -6,20 +6,25 @@ Map (zone "asylum" above, zone "town" below)::
                       |down                                                        (town)
                    [cellar] (dark)            [street] --e (one way)--> [alley]
 
-The ward is the start room (safe, rest location) with an oak chest (locked, brass key) holding 5
-coins; a rusty knife, a brass key and a backpack lie in the hall; a heavy statue (not portable)
-stands in the cellar.
+The ward is the start room (safe, rest location, no combat) with an oak chest (locked, brass key)
+holding 5 coins; a rusty knife, a brass key and a backpack lie in the hall; a heavy statue (not
+portable) stands in the cellar. Besides the orderly (spawned in the ward), the NPC templates a
+fight needs: a ghoul (aggressive, armoured, strong, with loot) and a rat (passive and weak), and a
+leather coat to wear (armour 2).
 """
 
 from __future__ import annotations
 
+from components.body import Characteristics
 from components.content import (
+    Behaviour,
     Content,
     DoorDef,
     ExitDef,
     ItemKind,
     ItemStack,
     ItemTemplate,
+    LootDrop,
     NpcTemplate,
     RoomContainerDef,
     RoomDef,
@@ -41,7 +46,7 @@ ITEMS = (
         "Pitted and dull.",
         ItemKind.WEAPON,
         slot="main_hand",
-        stats=(("damage", 3.0),),
+        damage="1d4",
     ),
     ItemTemplate(
         "silver_knife",
@@ -50,7 +55,7 @@ ITEMS = (
         "It gleams.",
         ItemKind.WEAPON,
         slot="main_hand",
-        stats=(("damage", 4.0),),
+        damage="1d6",
     ),
     ItemTemplate("brass_key", "a brass key", ("key", "brass"), "Small and worn.", ItemKind.KEY),
     ItemTemplate(
@@ -93,6 +98,33 @@ ITEMS = (
         ItemKind.LIGHT,
         slot="off_hand",
     ),
+    ItemTemplate(
+        "leather_coat",
+        "a leather coat",
+        ("coat", "leather"),
+        "Scuffed.",
+        ItemKind.ARMOUR,
+        slot="torso",
+        armour=2,
+    ),
+)
+
+NPCS = (
+    NpcTemplate("orderly", "a weary orderly", ("orderly", "weary"), "He yawns."),
+    NpcTemplate(
+        "ghoul",
+        "a ghoul",
+        ("ghoul", "creature"),
+        "It gnaws.",
+        Behaviour.AGGRESSIVE,
+        dp=20,
+        carries=(ItemStack("coin", 2),),
+        damage="1d6",
+        armour=1,
+        characteristics=Characteristics(strength=75, dexterity=60, constitution=70, size=60),
+        loot=(LootDrop("coin", 1.0, 3), LootDrop("lantern", 0.0)),
+    ),
+    NpcTemplate("rat", "a fat rat", ("rat", "fat"), "Bold.", dp=4, damage="1d2"),
 )
 
 ROOMS = (
@@ -153,7 +185,7 @@ CONTENT = Content(
     rooms=ROOMS,
     doors=(DoorDef("oak_door", "an oak door", closed=True, locked=True, key="brass_key"),),
     items=ITEMS,
-    npcs=(NpcTemplate("orderly", "a weary orderly", ("orderly", "weary"), "He yawns."),),
+    npcs=NPCS,
     spawns=(SpawnRule("orderly", "ward", max=1, respawn_s=60.0),),
     start_room="ward",
 )

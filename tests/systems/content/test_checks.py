@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from systems.content.loader import Severity, check_content
+from systems.content.loader import Problem, Severity, check_content
 from tests.systems.content.worlds import FILES, check, edit, one, world
 
 TOWN = FILES["zones/town.toml"]
@@ -125,7 +125,8 @@ def test_a_bad_choice_is_an_error_that_suggests_the_closest(tmp_path: Path) -> N
     problem = one(report, "zones/town.toml", "room town.cellar", "environment")
     assert problem.message.endswith(", not 'hauntd'; did you mean 'haunted'?")
     assert one(report, "zones/town.toml", "room town.cellar", "flags#2").message.startswith(
-        "Input should be 'no_combat', 'safe', 'dark' or 'rest_location', not 'darkness'"
+        "Input should be 'no_combat', 'safe', 'dark', 'rest_location' or 'permanent',"
+        " not 'darkness'"
     )
 
 
@@ -525,3 +526,123 @@ def test_warnings_alone_do_not_fail_and_the_world_is_built(tmp_path: Path) -> No
     check_ = check_content([world(tmp_path, {"zones/town.toml": town})])
     assert check_.report.warnings and check_.report.ok
     assert check_.require().start_room == "town.square"
+
+
+# --- errors: the numbers of a fight ------------------------------------------------------------
+
+
+def problem_in(tmp_path: Path, file: str, text: str, entry: str, field: str) -> Problem:
+    """The one error a world whose ``file`` reads ``text`` has, at ``entry`` and ``field``."""
+    return one(check(world(tmp_path, {file: text})), file, entry, field)
+
+
+@pytest.mark.parametrize(
+    "dice", ["1d", "d", "3x6", "0d6", "21d6", "1d0", "1d101", "1d6+101", "six"]
+)
+def test_damage_that_is_not_dice_is_an_error_that_says_how_to_write_dice(
+    tmp_path: Path, dice: str
+) -> None:
+    things = edit(THINGS, 'damage = "1d4"', f'damage = "{dice}"')
+    problem = problem_in(tmp_path, "items/things.toml", things, "item knife", "damage")
+    assert repr(dice) in problem.message
+    assert "1d6" in problem.message or "give" in problem.message
+
+
+@pytest.mark.parametrize("dice", ["1d6", "d8", "2d4+1", "1d8-1", "20d100+100"])
+def test_dice_are_written_count_d_sides_and_a_bonus(tmp_path: Path, dice: str) -> None:
+    things = edit(THINGS, 'damage = "1d4"', f'damage = "{dice}"')
+    assert check(world(tmp_path, {"items/things.toml": things})).ok
+
+
+def test_damage_on_an_item_that_is_not_a_weapon_is_an_error(tmp_path: Path) -> None:
+    things = edit(THINGS, 'kind = "key"', 'kind = "key"\ndamage = "1d2"')
+    problem = problem_in(tmp_path, "items/things.toml", things, "item iron_key", "damage")
+    assert problem.message == "only weapons have damage (this item's kind is 'key')"
+
+
+def test_armour_on_an_item_that_cannot_be_worn_is_an_error(tmp_path: Path) -> None:
+    things = edit(THINGS, 'kind = "key"', 'kind = "key"\narmour = 1')
+    problem = problem_in(tmp_path, "items/things.toml", things, "item iron_key", "armour")
+    assert problem.message == "armour counts only when worn: give the item a slot"
+
+
+@pytest.mark.parametrize(
+    ("file", "table", "entry"),
+    [
+        ("items/things.toml", "items", "item chest"),  # the stats follow the file's last item
+        ("npcs/folk.toml", "npcs", "npc rat"),
+    ],
+)
+@pytest.mark.parametrize("stat", ["damage", "armour"])
+def test_damage_or_armour_written_as_a_stat_is_an_error_that_says_where_it_goes(
+    tmp_path: Path, file: str, table: str, entry: str, stat: str
+) -> None:
+    text = FILES[file] + f"\n[{table}.stats]\n{stat} = 3\n"
+    problem = one(check(world(tmp_path, {file: text})), file, entry, f"stats.{stat}")
+    assert problem.message.startswith(f"{stat} is a field of its own now")
+
+
+def test_a_characteristic_out_of_range_is_an_error(tmp_path: Path) -> None:
+    folk = FOLK + "\n[npcs.characteristics]\ndex = 201\nstr = 60\n"
+    problem = problem_in(tmp_path, "npcs/folk.toml", folk, "npc rat", "characteristics.dex")
+    assert problem.message.startswith("Input should be less than or equal to 200")
+
+
+def test_an_unknown_characteristic_is_an_error_that_suggests_the_closest(tmp_path: Path) -> None:
+    folk = FOLK + "\n[npcs.characteristics]\ndx = 60\n"
+    problem = problem_in(tmp_path, "npcs/folk.toml", folk, "npc rat", "characteristics.dx")
+    assert problem.message == "unknown key; did you mean 'dex'?"
+
+
+@pytest.mark.parametrize(
+    ("loot", "field", "message"),
+    [
+        ('{ template = "gem" }', "loot#1.template", "unknown item template 'gem'"),
+        (
+            '{ template = "knife", quantity = 2 }',
+            "loot#1.quantity",
+            "2 of 'knife', which is not stackable",
+        ),
+        ('{ template = "coin", chance = 0.0 }', "loot#1.chance", "Input should be greater than 0"),
+        (
+            '{ template = "coin", chance = 1.5 }',
+            "loot#1.chance",
+            "Input should be less than or equal to 1",
+        ),
+    ],
+)
+def test_bad_loot_is_an_error(tmp_path: Path, loot: str, field: str, message: str) -> None:
+    folk = edit(
+        FOLK,
+        'carries = [{ template = "coin" }]',
+        f'carries = [{{ template = "coin" }}]\nloot = [{loot}]',
+    )
+    problem = one(
+        check(world(tmp_path, {"npcs/folk.toml": folk})), "npcs/folk.toml", "npc rat", field
+    )
+    assert problem.message.startswith(message)
+
+
+def test_good_loot_and_characteristics_load(tmp_path: Path) -> None:
+    folk = edit(
+        FOLK,
+        'carries = [{ template = "coin" }]',
+        'carries = [{ template = "coin" }]\n'
+        'loot = [{ template = "coin", chance = 0.5, quantity = 4 }]\narmour = 2',
+    )
+    folk += "\n[npcs.characteristics]\nstr = 120\ndex = 35\n"
+    checked = check_content([world(tmp_path, {"npcs/folk.toml": folk})])
+    assert checked.report.ok, checked.report.format()
+    assert checked.content is not None
+    (rat,) = checked.content.npcs
+    assert (rat.characteristics.strength, rat.characteristics.dexterity) == (120, 35)
+    assert rat.characteristics.size == 50  # left out: the average
+    assert rat.armour == 2
+    assert [(d.template, d.chance, d.quantity) for d in rat.loot] == [("coin", 0.5, 4)]
+
+
+def test_the_item_id_corpse_is_reserved(tmp_path: Path) -> None:
+    things = edit(THINGS, 'id = "iron_key"', 'id = "corpse"')
+    things = things.replace('key = "iron_key"', 'key = "corpse"')
+    problem = problem_in(tmp_path, "items/things.toml", things, "item corpse", "id")
+    assert "reserved for the corpses that death leaves" in problem.message

@@ -14,9 +14,11 @@ from components.place import Environment, RoomFlag
 from systems.content.loader import check_content
 from systems.content.schema import (
     FILE_SECTIONS,
+    CharacteristicsModel,
     ContainerModel,
     Entry,
     ExitModel,
+    LootModel,
     StackModel,
 )
 from tests.systems.content.worlds import write
@@ -67,7 +69,7 @@ def test_the_example_loads_into_the_content_it_describes(tmp_path: Path) -> None
     (desk,) = reading.containers
     assert (desk.template, desk.lock, desk.closed) == ("writing_desk", LockState.LOCKED, True)
     items = {item.id: item for item in content.items}
-    assert items["rusty_knife"].stat("damage") == 3.0
+    assert items["rusty_knife"].damage == "1d4"
     assert items["writing_desk"].kind is ItemKind.CONTAINER
     assert content.npcs[0].carries == (ItemStack("coin", 2),)
     assert content.zones[0].subzones == (("campus", "Miskatonic University"),)
@@ -78,6 +80,8 @@ MODELS = [
     ExitModel,
     ContainerModel,
     StackModel,
+    LootModel,
+    CharacteristicsModel,
 ]
 
 

@@ -88,7 +88,7 @@ EXPECTED = Content(
             ItemKind.WEAPON,
             slot="main_hand",
             weight=0.5,
-            stats=(("damage", 3.0),),
+            damage="1d4",
         ),
         ItemTemplate("iron_key", "an iron key", ("key", "iron"), "Heavy.", ItemKind.KEY),
         ItemTemplate(
@@ -113,8 +113,8 @@ EXPECTED = Content(
             Behaviour.AGGRESSIVE,
             EncounterCategory.MUNDANE,
             dp=3,
-            stats=(("damage", 1.0),),
             carries=(ItemStack("coin"),),
+            damage="1d2",
         ),
     ),
     spawns=(SpawnRule("rat", "town.cellar", max=2, respawn_s=60.0),),

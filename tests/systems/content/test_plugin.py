@@ -33,7 +33,8 @@ def test_the_world_builder_of_the_core_plugin_builds_from_the_data_folder(tmp_pa
     assert set(directory.rooms) == {"town.square", "town.hall", "town.cellar"}
     assert w.get(directory.rooms["town.hall"], Room).exits["s"].door == "gate"
     assert w.get(directory.doors["gate"], Door).closed
-    assert set(directory.items) == {"coin", "knife", "iron_key", "chest"}
+    # The content's templates, and the built-in one every corpse is made from.
+    assert set(directory.items) == {"coin", "knife", "iron_key", "chest", "corpse"}
     assert [s.npc for s in directory.spawns] == ["rat"]
     hall = w.stable_id(directory.rooms["town.hall"])
     ((chest, (item, container)),) = [

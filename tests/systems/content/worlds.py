@@ -95,9 +95,7 @@ description = "Sharp."
 kind = "weapon"
 slot = "main_hand"
 weight = 0.5
-
-[items.stats]
-damage = 3
+damage = "1d4"
 
 [[items]]
 id = "iron_key"
@@ -129,9 +127,7 @@ behaviour = "aggressive"
 category = "mundane"
 dp = 3
 carries = [{ template = "coin" }]
-
-[npcs.stats]
-damage = 1
+damage = "1d2"
 """
 
 FILES: dict[str, str] = {

@@ -1,0 +1,94 @@
+"""Regeneration: a wounded body out of combat heals a point every ``regen_interval_s``, twice as
+fast sitting, three times lying or resting (never fighting, bleeding or dead), a stabilised one
+included; an NPC made whole forgets its grudges. No I/O, no randomness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from components.body import Bleeding, Dead, Npc, Posture, PostureState, Vitals
+from components.combat import Fighting, Threat
+from engine.config.values import setting_field
+from engine.plugins import PluginKit
+from engine.scheduler import SystemContext, system
+from engine.world import World
+
+__all__ = ["REGEN_CHECK_INTERVAL_S", "RegenerationSettings", "regenerate", "register"]
+
+REGEN_CHECK_INTERVAL_S = 1.0
+"""How often healing is reckoned, in seconds: each check adds the time since the last one, at the
+body's rate then, so a point comes within a second of when its rate says, at any tick rate."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegenerationSettings:
+    """How fast bodies heal (the ``[regeneration]`` section)."""
+
+    regen_interval_s: float = setting_field(
+        30.0,
+        "Seconds to heal one damage point standing, out of combat.",
+        unit="s",
+        gt=0,
+    )
+    sitting_rate: float = setting_field(
+        2.0, "How many times faster a sitting body heals than a standing one.", gt=0
+    )
+    lying_rate: float = setting_field(
+        3.0, "How many times faster a body lying down, or resting, heals than a standing one.", gt=0
+    )
+
+
+@dataclass(slots=True)
+class _Healing:
+    """Each healing body's progress towards its next point (a resource; transient: a restart
+    loses less than a point each)."""
+
+    progress: dict[int, float] = field(default_factory=dict)
+
+
+def heal_rate(posture: Posture | None, settings: RegenerationSettings) -> float:
+    """Points per ``regen_interval_s`` for a body in ``posture`` (None: standing)."""
+    if posture is None:
+        return 1.0
+    if posture.resting or posture.state == PostureState.LYING:
+        return settings.lying_rate
+    if posture.state == PostureState.SITTING:
+        return settings.sitting_rate
+    return 1.0
+
+
+@system(phase="early", every_s=REGEN_CHECK_INTERVAL_S)
+def regenerate(world: World, ctx: SystemContext) -> None:
+    """Every wounded body out of combat, not bleeding and not dead, heals by the time since the
+    last check at its posture's rate."""
+    settings = world.try_resource(RegenerationSettings) or RegenerationSettings()
+    healing = world.try_resource(_Healing)
+    if healing is None:
+        healing = _Healing()
+        world.insert_resource(healing)
+    progress = healing.progress
+    step = ctx.dt_s / settings.regen_interval_s
+    for body, vitals in world.query(Vitals):
+        if vitals.dp >= vitals.max_dp:
+            continue
+        if world.has(body, Fighting) or world.has(body, Bleeding) or world.has(body, Dead):
+            progress.pop(body, None)
+            continue
+        gained = progress.get(body, 0.0) + step * heal_rate(world.try_get(body, Posture), settings)
+        points = int(gained + 1e-9)
+        if points:
+            vitals.dp = min(vitals.max_dp, vitals.dp + points)
+            gained -= points
+        if vitals.dp >= vitals.max_dp:
+            progress.pop(body, None)
+            if world.has(body, Npc):
+                world.discard(body, Threat)
+        else:
+            progress[body] = gained
+    for body in [b for b in progress if not world.exists(b)]:
+        del progress[body]
+
+
+def register(kit: PluginKit) -> None:
+    """Register the healing of bodies."""
+    kit.system(regenerate)
