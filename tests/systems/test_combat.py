@@ -12,6 +12,7 @@ from components.body import Characteristics, Posture, PostureState, Vitals
 from components.combat import Fighting, Threat
 from engine.events import Scope
 from engine.world import World
+from net.protocol import parse_server_frame
 from systems.combat import (
     CombatSettings,
     arms_of,
@@ -22,6 +23,7 @@ from systems.combat import (
 from systems.dice import parse_dice
 from systems.whereabouts import room_of
 from systems.wounds import hurt
+from tests.net.test_protocol import DOC, doc_blocks
 from tests.systems.arena import CHAMPION, WEAKLING, Arena, arena, combat_events, errors
 
 ALWAYS_HIT = CombatSettings(hit_chance_min=100, hit_chance_max=100)
@@ -516,8 +518,6 @@ def every_kind_of_combat_event() -> dict[str, set[str]]:
 
 
 def test_the_protocol_documents_every_kind_of_combat_message_with_the_keys_a_fight_sends() -> None:
-    from tests.net.test_protocol import DOC, doc_blocks, parse_server_frame
-
     seen = every_kind_of_combat_event()
     table = set(re.findall(r"^\| `([a-z_]+)` \| ", DOC.read_text(encoding="utf-8"), re.MULTILINE))
     assert set(seen) <= table
