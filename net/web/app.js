@@ -57,6 +57,7 @@ const state = {
   attempt: 0, // reconnect attempts since the last success
   timer: null, // pending reconnect
   shownRoom: false, // a room has been drawn in this page
+  me: null, // the character's stable id (auth_ok), to tell blows dealt from blows taken
 };
 
 // ------------------------------------------------------------------ storage
@@ -231,6 +232,8 @@ function onFrame(raw) {
       return print(msgClass(data), text);
     case "status":
       return renderStatus(data);
+    case "combat":
+      return renderCombat(data, text);
     case "pong":
       return undefined;
     case "bye":
@@ -259,6 +262,7 @@ function onAuthOk(data, text) {
   state.resuming = false;
   state.attempt = 0;
   saveToken(typeof data.token === "string" ? data.token : null);
+  state.me = Number.isSafeInteger(data.entity) ? data.entity : null;
   const name = typeof data.name === "string" ? data.name : "";
   storageSet(NAME_KEY, name);
   document.title = name ? `${name} — Kadath` : "Kadath";
@@ -450,6 +454,32 @@ function renderStatus(data) {
       : "—";
   ui.lucidity.dataset.tier = tier ? cssWord(tier) : "";
   ui.posture.textContent = typeof data.posture === "string" && data.posture ? data.posture : "—";
+}
+
+// ------------------------------------------------------------------- combat
+
+// Combat kinds sent only to the one they concern, whose data names nobody.
+const COMBAT_KINDS_TO_YOU = new Set(["queued", "experience"]);
+
+// Where this character stands in a combat event: it struck (`by-you`), was struck (`on-you`),
+// it is the one the event is about (`about-you`: it fled, fell, bled, died, ...), or it only
+// watched (`seen`). The styles tell blows dealt from blows taken by these.
+function combatSide(data) {
+  const me = state.me;
+  if (me !== null && data.attacker === me) return "by-you";
+  if (me !== null && data.defender === me) return "on-you";
+  if ((me !== null && data.id === me) || COMBAT_KINDS_TO_YOU.has(data.kind)) return "about-you";
+  return "seen";
+}
+
+function renderCombat(data, text) {
+  const kind = cssWord(data.kind ?? "combat");
+  if (kind === "round") {
+    // Text-free on the wire: a quiet divider, so that each round's blows read together.
+    if (Number.isInteger(data.round)) print("combat kind-round", `Round ${data.round}`);
+    return;
+  }
+  print(`combat kind-${kind} ${combatSide(data)}`, text);
 }
 
 // ------------------------------------------------------------------- views
