@@ -43,6 +43,11 @@ const ui = {
   dpText: $("dp-text"),
   lucidity: $("lucidity"),
   posture: $("posture"),
+  vitals: $("vitals"),
+  conditionVital: $("condition-vital"),
+  condition: $("condition"),
+  dead: $("dead"),
+  respawn: $("respawn"),
   commandForm: $("command-form"),
   command: $("command"),
 };
@@ -454,12 +459,24 @@ function renderStatus(data) {
       : "—";
   ui.lucidity.dataset.tier = tier ? cssWord(tier) : "";
   ui.posture.textContent = typeof data.posture === "string" && data.posture ? data.posture : "—";
+  renderCondition(typeof data.state === "string" && data.state ? data.state : null);
 }
 
 // ------------------------------------------------------------------- combat
 
+// Words for the `state` of a body (status, occupants); an unknown one is shown as it comes.
+const CONDITION_WORDS = {
+  fighting: "fighting",
+  mortally_wounded: "mortally wounded",
+  dead: "dead",
+};
 // Combat kinds sent only to the one they concern, whose data names nobody.
 const COMBAT_KINDS_TO_YOU = new Set(["queued", "experience"]);
+
+function conditionWords(condition) {
+  if (Object.hasOwn(CONDITION_WORDS, condition)) return CONDITION_WORDS[condition];
+  return String(condition).replace(/_/g, " ");
+}
 
 // Where this character stands in a combat event: it struck (`by-you`), was struck (`on-you`),
 // it is the one the event is about (`about-you`: it fled, fell, bled, died, ...), or it only
@@ -481,6 +498,25 @@ function renderCombat(data, text) {
   }
   print(`combat kind-${kind} ${combatSide(data)}`, text);
 }
+
+// The character's state beside the vitals, and the dead panel while it is dead.
+function renderCondition(condition) {
+  ui.vitals.dataset.state = condition ?? "";
+  ui.conditionVital.hidden = condition === null;
+  ui.condition.dataset.state = condition ?? "";
+  ui.condition.textContent = condition === null ? "" : cap(conditionWords(condition));
+  showDead(condition === "dead");
+}
+
+function showDead(dead) {
+  ui.dead.hidden = !dead;
+  ui.game.classList.toggle("is-dead", dead);
+  ui.respawn.disabled = false; // each status that still says dead allows another try
+}
+
+ui.respawn.addEventListener("click", () => {
+  if (sendCommand("respawn")) ui.respawn.disabled = true;
+});
 
 // ------------------------------------------------------------------- views
 
