@@ -313,7 +313,7 @@ function onBye(data, text) {
   print(`bye reason-${cssWord(reason)}`, words);
   ui.command.disabled = true;
   ui.commandForm.querySelector("button").disabled = true;
-  disableOldExits();
+  disableOldRoomButtons();
   showBanner(words, loadToken() ? "Reconnect" : "Log in again");
 }
 
@@ -377,8 +377,10 @@ function grouped(labels) {
   return [...counts].map(([label, n]) => (n === 1 ? label : `${label} (x${n})`));
 }
 
-function disableOldExits() {
-  for (const button of ui.output.querySelectorAll(".exits button")) button.disabled = true;
+// Only the newest room's buttons (exits, occupants' actions) are live: older ones may name a
+// way or a target that no longer holds.
+function disableOldRoomButtons() {
+  for (const button of ui.output.querySelectorAll(".room button")) button.disabled = true;
 }
 
 function renderRoom(data, text) {
@@ -387,7 +389,7 @@ function renderRoom(data, text) {
     return;
   }
   state.shownRoom = true;
-  disableOldExits();
+  disableOldRoomButtons();
   const box = el("section", "room");
   const heading = data.dark ? text.split("\n")[0] || "It is pitch dark." : data.name;
   const title = el("h2", "room-name", heading);
@@ -418,10 +420,9 @@ function renderRoom(data, text) {
   box.append(exitLine);
 
   const occupants = Array.isArray(data.occupants) ? data.occupants : [];
-  const here = grouped(
-    occupants.map((o) => `${cap(String(o.name ?? "someone"))} is ${o.posture ?? "here"} here.`),
-  );
-  for (const line of here) box.append(el("p", "occupant", line));
+  for (const occupant of occupants) {
+    if (occupant && typeof occupant === "object") box.append(occupantLine(occupant));
+  }
 
   const containers = Array.isArray(data.containers) ? data.containers : [];
   const items = Array.isArray(data.items) ? data.items : [];
@@ -517,6 +518,48 @@ function showDead(dead) {
 ui.respawn.addEventListener("click", () => {
   if (sendCommand("respawn")) ui.respawn.disabled = true;
 });
+
+// One occupant of a room: who, how, and, when the server gave the words that name exactly it
+// (`target`: "ghoul", "2.ghoul"; a server older than `target` gives only the `keyword`), buttons
+// to consider it and attack it, or to aid it when it is mortally wounded.
+function occupantLine(occupant) {
+  const name = String(occupant.name ?? "someone");
+  const posture = typeof occupant.posture === "string" && occupant.posture ? occupant.posture : "";
+  const condition = typeof occupant.state === "string" && occupant.state ? occupant.state : null;
+  const line = el("p", "occupant");
+  let sentence = `${cap(name)} is ${posture ? `${posture} here` : "here"}`;
+  if (condition) {
+    line.dataset.state = condition;
+    sentence += `, ${conditionWords(condition)}`;
+  }
+  line.append(el("span", "occupant-text", `${sentence}.`));
+  const naming = "target" in occupant ? occupant.target : occupant.keyword;
+  const target = typeof naming === "string" && naming ? naming : null;
+  if (target) {
+    const verbs = condition === "mortally_wounded" ? ["aid", "attack"] : ["consider", "attack"];
+    const actions = el("span", "occupant-actions");
+    for (const verb of verbs) actions.append(actionButton(verb, target, name));
+    line.append(" ", actions);
+  }
+  return line;
+}
+
+function actionButton(verb, target, name) {
+  const command = `${verb} ${target}`;
+  const button = el("button", `act act-${verb}`, verb);
+  button.type = "button";
+  button.title = command;
+  // Two ghouls have two "Attack a ghoul" buttons: the second says which it is.
+  const which = /^\d+\./.test(target) ? ` (${target})` : "";
+  button.setAttribute("aria-label", `${cap(verb)} ${name}${which}`);
+  button.addEventListener("click", (event) => {
+    sendCommand(command);
+    // After a mouse click, typing goes on in the command line (flee!); a keyboard user keeps
+    // their place among the buttons.
+    if (event.detail > 0) ui.command.focus();
+  });
+  return button;
+}
 
 // ------------------------------------------------------------------- views
 
