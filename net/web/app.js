@@ -43,6 +43,11 @@ const ui = {
   dpText: $("dp-text"),
   lucidity: $("lucidity"),
   posture: $("posture"),
+  vitals: $("vitals"),
+  conditionVital: $("condition-vital"),
+  condition: $("condition"),
+  dead: $("dead"),
+  respawn: $("respawn"),
   commandForm: $("command-form"),
   command: $("command"),
 };
@@ -57,6 +62,7 @@ const state = {
   attempt: 0, // reconnect attempts since the last success
   timer: null, // pending reconnect
   shownRoom: false, // a room has been drawn in this page
+  me: null, // the character's stable id (auth_ok), to tell blows dealt from blows taken
 };
 
 // ------------------------------------------------------------------ storage
@@ -231,6 +237,8 @@ function onFrame(raw) {
       return print(msgClass(data), text);
     case "status":
       return renderStatus(data);
+    case "combat":
+      return renderCombat(data, text);
     case "pong":
       return undefined;
     case "bye":
@@ -259,6 +267,7 @@ function onAuthOk(data, text) {
   state.resuming = false;
   state.attempt = 0;
   saveToken(typeof data.token === "string" ? data.token : null);
+  state.me = Number.isSafeInteger(data.entity) ? data.entity : null;
   const name = typeof data.name === "string" ? data.name : "";
   storageSet(NAME_KEY, name);
   document.title = name ? `${name} — Kadath` : "Kadath";
@@ -304,7 +313,7 @@ function onBye(data, text) {
   print(`bye reason-${cssWord(reason)}`, words);
   ui.command.disabled = true;
   ui.commandForm.querySelector("button").disabled = true;
-  disableOldExits();
+  disableOldRoomButtons();
   showBanner(words, loadToken() ? "Reconnect" : "Log in again");
 }
 
@@ -368,8 +377,10 @@ function grouped(labels) {
   return [...counts].map(([label, n]) => (n === 1 ? label : `${label} (x${n})`));
 }
 
-function disableOldExits() {
-  for (const button of ui.output.querySelectorAll(".exits button")) button.disabled = true;
+// Only the newest room's buttons (exits, occupants' actions) are live: older ones may name a
+// way or a target that no longer holds.
+function disableOldRoomButtons() {
+  for (const button of ui.output.querySelectorAll(".room button")) button.disabled = true;
 }
 
 function renderRoom(data, text) {
@@ -378,7 +389,7 @@ function renderRoom(data, text) {
     return;
   }
   state.shownRoom = true;
-  disableOldExits();
+  disableOldRoomButtons();
   const box = el("section", "room");
   const heading = data.dark ? text.split("\n")[0] || "It is pitch dark." : data.name;
   const title = el("h2", "room-name", heading);
@@ -409,10 +420,9 @@ function renderRoom(data, text) {
   box.append(exitLine);
 
   const occupants = Array.isArray(data.occupants) ? data.occupants : [];
-  const here = grouped(
-    occupants.map((o) => `${cap(String(o.name ?? "someone"))} is ${o.posture ?? "here"} here.`),
-  );
-  for (const line of here) box.append(el("p", "occupant", line));
+  for (const occupant of occupants) {
+    if (occupant && typeof occupant === "object") box.append(occupantLine(occupant));
+  }
 
   const containers = Array.isArray(data.containers) ? data.containers : [];
   const items = Array.isArray(data.items) ? data.items : [];
@@ -450,6 +460,105 @@ function renderStatus(data) {
       : "—";
   ui.lucidity.dataset.tier = tier ? cssWord(tier) : "";
   ui.posture.textContent = typeof data.posture === "string" && data.posture ? data.posture : "—";
+  renderCondition(typeof data.state === "string" && data.state ? data.state : null);
+}
+
+// ------------------------------------------------------------------- combat
+
+// Words for the `state` of a body (status, occupants); an unknown one is shown as it comes.
+const CONDITION_WORDS = {
+  fighting: "fighting",
+  mortally_wounded: "mortally wounded",
+  dead: "dead",
+};
+// Combat kinds sent only to the one they concern, whose data names nobody.
+const COMBAT_KINDS_TO_YOU = new Set(["queued", "experience"]);
+
+function conditionWords(condition) {
+  if (Object.hasOwn(CONDITION_WORDS, condition)) return CONDITION_WORDS[condition];
+  return String(condition).replace(/_/g, " ");
+}
+
+// Where this character stands in a combat event: it struck (`by-you`), was struck (`on-you`),
+// it is the one the event is about (`about-you`: it fled, fell, bled, died, ...), or it only
+// watched (`seen`). The styles tell blows dealt from blows taken by these.
+function combatSide(data) {
+  const me = state.me;
+  if (me !== null && data.attacker === me) return "by-you";
+  if (me !== null && data.defender === me) return "on-you";
+  if ((me !== null && data.id === me) || COMBAT_KINDS_TO_YOU.has(data.kind)) return "about-you";
+  return "seen";
+}
+
+function renderCombat(data, text) {
+  const kind = cssWord(data.kind ?? "combat");
+  if (kind === "round") {
+    // Text-free on the wire: a quiet divider, so that each round's blows read together.
+    if (Number.isInteger(data.round)) print("combat kind-round", `Round ${data.round}`);
+    return;
+  }
+  print(`combat kind-${kind} ${combatSide(data)}`, text);
+}
+
+// The character's state beside the vitals, and the dead panel while it is dead.
+function renderCondition(condition) {
+  ui.vitals.dataset.state = condition ?? "";
+  ui.conditionVital.hidden = condition === null;
+  ui.condition.dataset.state = condition ?? "";
+  ui.condition.textContent = condition === null ? "" : cap(conditionWords(condition));
+  showDead(condition === "dead");
+}
+
+function showDead(dead) {
+  ui.dead.hidden = !dead;
+  ui.game.classList.toggle("is-dead", dead);
+  ui.respawn.disabled = false; // each status that still says dead allows another try
+}
+
+ui.respawn.addEventListener("click", () => {
+  if (sendCommand("respawn")) ui.respawn.disabled = true;
+});
+
+// One occupant of a room: who, how, and, when the server gave the words that name exactly it
+// (`target`: "ghoul", "2.ghoul"; a server older than `target` gives only the `keyword`), buttons
+// to consider it and attack it, or to aid it when it is mortally wounded.
+function occupantLine(occupant) {
+  const name = String(occupant.name ?? "someone");
+  const posture = typeof occupant.posture === "string" && occupant.posture ? occupant.posture : "";
+  const condition = typeof occupant.state === "string" && occupant.state ? occupant.state : null;
+  const line = el("p", "occupant");
+  let sentence = `${cap(name)} is ${posture ? `${posture} here` : "here"}`;
+  if (condition) {
+    line.dataset.state = condition;
+    sentence += `, ${conditionWords(condition)}`;
+  }
+  line.append(el("span", "occupant-text", `${sentence}.`));
+  const naming = "target" in occupant ? occupant.target : occupant.keyword;
+  const target = typeof naming === "string" && naming ? naming : null;
+  if (target) {
+    const verbs = condition === "mortally_wounded" ? ["aid", "attack"] : ["consider", "attack"];
+    const actions = el("span", "occupant-actions");
+    for (const verb of verbs) actions.append(actionButton(verb, target, name));
+    line.append(" ", actions);
+  }
+  return line;
+}
+
+function actionButton(verb, target, name) {
+  const command = `${verb} ${target}`;
+  const button = el("button", `act act-${verb}`, verb);
+  button.type = "button";
+  button.title = command;
+  // Two ghouls have two "Attack a ghoul" buttons: the second says which it is.
+  const which = /^\d+\./.test(target) ? ` (${target})` : "";
+  button.setAttribute("aria-label", `${cap(verb)} ${name}${which}`);
+  button.addEventListener("click", (event) => {
+    sendCommand(command);
+    // After a mouse click, typing goes on in the command line (flee!); a keyboard user keeps
+    // their place among the buttons.
+    if (event.detail > 0) ui.command.focus();
+  });
+  return button;
 }
 
 // ------------------------------------------------------------------- views

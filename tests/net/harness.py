@@ -31,12 +31,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import functools
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -518,8 +519,12 @@ def make_config(
     tick_rate_hz: float = TICK_RATE_HZ,
     database: Path | None = None,
     data_dir: Path = DATA_DIR,
+    rules: Mapping[str, Any] | None = None,
 ) -> Config:
-    """The test server's configuration (``net.port`` is then set to 0 on the loaded config)."""
+    """The test server's configuration (``net.port`` is then set to 0 on the loaded config).
+
+    ``rules`` are the plugins' rule settings by section (``{"combat": CombatSettings(...)}``),
+    which ``--set`` cannot reach: they go into ``Config.rules`` as given."""
     db = database if database is not None else tmp_path / "world.db"
     config = load_config(
         env={},
@@ -531,6 +536,8 @@ def make_config(
             *overrides,
         ],
     )
+    if rules:
+        config = dataclasses.replace(config, rules=dict(rules))
     # A free port chosen by the OS: the setting's range (1-65535) refuses 0, so set it past the
     # check on the frozen section. NetServer reads ``config.port`` when it binds.
     object.__setattr__(config.net, "port", 0)
@@ -546,15 +553,22 @@ async def live_server(
     data_dir: Path = DATA_DIR,
     params: ScryptParams = CHEAP_PARAMS,
     plugins: Sequence[Plugin] = (),
+    rules: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[LiveServer]:
     """A started test server; stopped (and its clients closed) on exit.
 
     ``overrides`` are ``section.setting=value`` strings, as for ``kadath serve --set``;
-    ``plugins`` are loaded after ``core``.
+    ``plugins`` are loaded after ``core``; ``rules`` are rule settings by section (see
+    :func:`make_config`).
     """
     database = database if database is not None else tmp_path / "world.db"
     config = make_config(
-        tmp_path, overrides, tick_rate_hz=tick_rate_hz, database=database, data_dir=data_dir
+        tmp_path,
+        overrides,
+        tick_rate_hz=tick_rate_hz,
+        database=database,
+        data_dir=data_dir,
+        rules=rules,
     )
     server = LiveServer(config, database, params=params, plugins=plugins)
     try:

@@ -2,14 +2,18 @@
 
 Each test starts ``python -m engine.cli serve`` on a free port with a fresh SQLite database and the
 bundled world, and drives headless Chromium (Debian's ``chromium`` package) with Playwright for
-Python. Without Playwright or Chromium the tests skip with the reason, unless
-``REQUIRE_BROWSER_TESTS=1`` (CI), where a missing browser fails them.
+Python. The staged fight runs the same server in this process instead (``tests/net/harness.py``),
+since its rule settings (every blow lands, for a known amount) cannot be given on the command line.
+Without Playwright or Chromium the tests skip with the reason, unless ``REQUIRE_BROWSER_TESTS=1``
+(CI), where a missing browser fails them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +27,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+
+from systems.combat import CombatSettings
+from systems.death import DIED_TEXT, DeathSettings
+from systems.regeneration import RegenerationSettings
+from tests.net.harness import ServerThread
 
 try:
     from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
@@ -243,8 +252,10 @@ def _recorder(into: list[dict[str, Any]]) -> Callable[[str | bytes], None]:
     return record
 
 
-@pytest.fixture
-def open_client(browser: Browser, server: GameServer) -> Iterator[Callable[[], Client]]:
+@contextlib.contextmanager
+def _clients_of(browser: Browser, url: str) -> Iterator[Callable[[], Client]]:
+    """A maker of tabs on the web client at ``url``, each in a browser context of its own; at the
+    end the contexts close and no page may have had a JavaScript error."""
     contexts = []
     clients: list[Client] = []
 
@@ -262,7 +273,7 @@ def open_client(browser: Browser, server: GameServer) -> Iterator[Callable[[], C
             ws.on("framesent", _recorder(client.sent))
 
         page.on("websocket", watch)
-        page.goto(server.url)
+        page.goto(url)
         expect(page.get_by_label("Name", exact=True)).to_be_visible()
         return client
 
@@ -271,6 +282,12 @@ def open_client(browser: Browser, server: GameServer) -> Iterator[Callable[[], C
         context.close()
     for client in clients:
         assert not client.errors, f"JavaScript errors in the page: {client.errors}"
+
+
+@pytest.fixture
+def open_client(browser: Browser, server: GameServer) -> Iterator[Callable[[], Client]]:
+    with _clients_of(browser, server.url) as open_:
+        yield open_
 
 
 # ------------------------------------------------------------------------------------- the tests
@@ -443,3 +460,382 @@ def test_quit_ends_the_session_without_reconnecting(open_client: Callable[[], Cl
     d.login("Curwen")
     expect(d.command_line).to_be_focused()
     expect(d.output.locator(".room")).to_have_count(2)
+
+
+# ------------------------------------------------------------------------------------- fighting
+
+#: Fights whose every blow is known: each lands, and each does exactly ``minimum_damage`` (7),
+#: more than bare hands (1d3 and a strength bonus of at most 2) or the muttering patient (1d2) can
+#: roll. So the patient (10 dp) falls in the second round, dead at once (-4, and the dead are at
+#: -1), and Armitage (21 dp) takes one or two of its blows (7 each) and lives. The watcher at the
+#: edge (4d10, 500 dp) then kills Armitage within a few rounds: a blow that leaves exactly 0 dp
+#: only fells, and the next bleeding point kills. Rounds come every 2 s, so the state `fighting`
+#: lasts that long between the first round and the second; nobody heals a point within the
+#: hour, and the dead wait 10 minutes to wake unless they respawn.
+FIGHT_RULES = {
+    "combat": CombatSettings(
+        hit_chance_min=100, hit_chance_max=100, minimum_damage=7, combat_round_s=2.0
+    ),
+    "death": DeathSettings(dead_at_dp=-1, bleed_interval_s=1.0, respawn_s=600.0),
+    "regeneration": RegenerationSettings(regen_interval_s=3600.0),
+}
+
+
+@pytest.fixture
+def open_fight_client(browser: Browser, tmp_path: Path) -> Iterator[Callable[[], Client]]:
+    """Tabs on a server that plays by :data:`FIGHT_RULES` (in this process, on a free port)."""
+    with ServerThread(tmp_path, tick_rate_hz=20, rules=FIGHT_RULES) as running:
+        assert running.server is not None
+        with _clients_of(browser, f"http://127.0.0.1:{running.server.port}/") as open_:
+            yield open_
+
+
+def _colour(locator: Locator) -> str:
+    return str(locator.evaluate("node => getComputedStyle(node).color"))
+
+
+def _filled(page: Page) -> float:
+    """How full the DP bar is drawn, in percent."""
+    return float(page.locator("#dp-fill").evaluate("node => parseFloat(node.style.width)"))
+
+
+def test_a_staged_fight_is_seen_blow_by_blow_to_the_death_and_the_respawn(
+    open_fight_client: Callable[[], Client],
+) -> None:
+    a = open_fight_client()
+    a.register("Armitage")  # the first account: an admin, who may spawn
+    page, output = a.page, a.output
+    dp_text, condition = page.locator("#dp-text"), page.locator("#condition")
+    expect(dp_text).to_have_text("21 / 21")  # the seed's roll, as in the first test
+    expect(condition).to_be_hidden()
+    output.locator(".room").last.get_by_role("button", name="east").click()
+    expect(output.locator(".room .room-name").last).to_have_text("The Ward Corridor")
+    a.type("spawn patient")
+    expect(output.locator(".event-admin")).to_have_text(["You spawn a muttering patient."])
+    a.type("look")
+    expect(output.locator(".room")).to_have_count(3)
+    room = output.locator(".room").nth(2)
+    expect(
+        room.locator(".occupant", has_text="A muttering patient is standing here.")
+    ).to_be_visible()
+
+    # The occupant's buttons work from the keyboard (and keep the focus) and with the mouse (the
+    # command line takes the focus back, for a quick 'flee').
+    consider = room.get_by_role("button", name="Consider a muttering patient", exact=True)
+    consider.focus()
+    page.keyboard.press("Enter")
+    expect(output.locator(".event-consider")).to_have_count(1)
+    expect(output.locator(".event-consider")).to_contain_text("You size up the muttering patient")
+    assert {"type": "cmd", "text": "consider patient"} in a.sent
+    expect(consider).to_be_focused()
+    room.get_by_role("button", name="Attack a muttering patient", exact=True).click()
+    expect(a.command_line).to_be_focused()
+    expect(condition).to_have_text("Fighting")  # until the second round, 2 s after the first
+    expect(page.locator("#vitals")).to_have_attribute("data-state", "fighting")
+    assert a.sent[-1] == {"type": "cmd", "text": "attack patient"}
+
+    # Every blow in its own style: those Armitage lands, those it takes, the death it deals.
+    expect(output.locator(".combat.kind-engage.by-you")).to_have_text(
+        ["You attack the muttering patient!"]
+    )
+    dealt, taken = output.locator(".kind-hit.by-you"), output.locator(".kind-hit.on-you")
+    expect(dealt.first).to_have_text("You hit the muttering patient for 7 damage.")
+    expect(taken.first).to_have_text("The muttering patient hits you for 7 damage.")
+    expect(output.locator(".combat.kind-death.seen")).to_have_text(
+        ["The muttering patient is dead!"]
+    )
+    expect(output.locator(".combat.kind-round")).to_have_text(["Round 1", "Round 2"])
+    expect(dealt).to_have_count(2)
+    expect(output.locator(".combat.kind-experience.about-you")).to_have_text(
+        ["You gain 14 experience for your part in the death of the muttering patient."]
+    )
+    expect(output.locator(".combat.kind-end")).to_have_count(1)
+    assert _colour(dealt.first) != _colour(taken.first)
+    assert output.locator(".kind-death").evaluate("n => getComputedStyle(n).fontWeight") == "700"
+
+    # The fight is over: no state, and the DP bar shows the one or two blows taken.
+    expect(condition).to_be_hidden()
+    expect(page.locator("#vitals")).to_have_attribute("data-state", "")
+    expect(dp_text).to_have_text(re.compile(r"^(14|7) / 21$"))
+    dp = int(dp_text.inner_text().split(" / ")[0])
+    expect(page.locator("#dp-bar")).to_have_attribute("aria-valuenow", str(dp))
+    assert _filled(page) == pytest.approx(dp / 21 * 100, abs=0.05)
+
+    # The watcher at the edge is far beyond Armitage.
+    a.type("spawn watcher")
+    a.type("look")
+    expect(output.locator(".room")).to_have_count(4)
+    room = output.locator(".room").nth(3)
+    attack = room.get_by_role("button", name="Attack the watcher at the edge", exact=True)
+    attack.click()
+    dead = page.locator("#dead")
+    expect(dead).to_be_visible(timeout=30_000)
+    expect(dead.get_by_role("heading")).to_have_text("You are dead")
+    expect(condition).to_have_text("Dead")
+    expect(page.locator("#vitals")).to_have_attribute("data-state", "dead")
+    expect(output.locator(".combat.kind-death.about-you")).to_have_text([DIED_TEXT])
+    assert _colour(output.locator(".kind-hit.on-you").last) == _colour(taken.first)
+    dp = int(page.locator("#dp-bar").get_attribute("aria-valuenow") or "0")
+    assert dp <= -1, dp
+    expect(dp_text).to_have_text(f"{dp} / 21")
+    assert _filled(page) == 0
+
+    # The dead can still talk; Respawn wakes Armitage whole in the Quiet Ward.
+    a.type("say I can see the edge.")
+    expect(output.locator(".say").last).to_have_text("You say, 'I can see the edge.'")
+    dead.get_by_role("button", name="Respawn").click()
+    expect(dead).to_be_hidden()
+    assert a.sent[-1] == {"type": "cmd", "text": "respawn"}
+    expect(output.locator(".event-respawn")).to_have_text(
+        ["You wake with a gasp, whole again, with nothing but the memory of dying."]
+    )
+    expect(output.locator(".room .room-name").last).to_have_text("The Quiet Ward")
+    expect(dp_text).to_have_text("21 / 21")
+    expect(condition).to_be_hidden()
+    expect(attack).to_be_disabled()  # an old room's targets are stale
+
+
+def _inject(client: Client, *messages: tuple[str, dict[str, Any], str]) -> None:
+    """Hand the page server messages as if its socket had received them: for the kinds and states
+    a live fight does not reliably produce (misses, flights, a fall), drawn exactly as sent."""
+    frames = [
+        json.dumps({"type": type_, "seq": 0, "tick": 0, "data": data, "text": text})
+        for type_, data, text in messages
+    ]
+    client.page.evaluate(
+        """frames => {
+            const socket = window.__sockets.at(-1);
+            for (const data of frames) socket.dispatchEvent(new MessageEvent("message", { data }));
+        }""",
+        frames,
+    )
+
+
+def test_each_combat_kind_and_each_state_has_its_own_look(
+    open_client: Callable[[], Client],
+) -> None:
+    a = open_client()
+    a.register("Armitage")
+    expect(a.output.locator(".room")).to_have_count(1)
+    me = a.of_type("auth_ok")[-1]["data"]["entity"]
+    ghoul, ghoul2, carter = 140737488355340, 140737488355341, 140737488355342
+
+    def blow(kind: str, attacker: int, defender: int, **more: Any) -> dict[str, Any]:
+        names = {me: "Armitage", ghoul: "a ghoul", carter: "Carter"}
+        return {
+            "kind": kind,
+            "attacker": attacker,
+            "attacker_name": names[attacker],
+            "defender": defender,
+            "defender_name": names[defender],
+            **more,
+        }
+
+    def about(kind: str, who: int, name: str, **more: Any) -> dict[str, Any]:
+        return {"kind": kind, "id": who, "name": name, **more}
+
+    fell = "You collapse, mortally wounded. You will bleed to death unless someone aids you."
+    markup = '<img id="evil" src="x" onerror="window.__pwned = 1">'
+    lines = [  # (data, text, the line's classes)
+        (blow("engage", me, ghoul), "You attack the ghoul!", "kind-engage by-you"),
+        (blow("engage", ghoul, me), "The ghoul attacks you!", "kind-engage on-you"),
+        (
+            {"kind": "round", "fight": 3, "round": 3, "order": [me, ghoul], "combatants": []},
+            "",
+            "kind-round",
+        ),
+        (
+            blow("hit", me, ghoul, weapon="a rusty knife", damage=5, dp=15, max_dp=20),
+            "You hit the ghoul with your rusty knife for 5 damage.",
+            "kind-hit by-you",
+        ),
+        (
+            blow("hit", ghoul, me, weapon=None, damage=4, dp=17, max_dp=21),
+            "The ghoul hits you for 4 damage.",
+            "kind-hit on-you",
+        ),
+        (
+            blow("hit", carter, ghoul, weapon=None, damage=2, dp=13, max_dp=20),
+            "Carter hits the ghoul.",
+            "kind-hit seen",
+        ),
+        (blow("miss", me, ghoul, weapon=None), "You miss the ghoul.", "kind-miss by-you"),
+        (blow("miss", ghoul, me, weapon=None), "The ghoul misses you.", "kind-miss on-you"),
+        (blow("switch", ghoul, carter), "The ghoul turns on Carter.", "kind-switch seen"),
+        ({"kind": "queued", "action": "flee"}, "You look for a way out.", "kind-queued about-you"),
+        (about("stand", me, "Armitage"), "You scramble to your feet.", "kind-stand about-you"),
+        (
+            about("flee_failed", me, "Armitage", chance=0.5),
+            "You try to flee. You cannot get away!",
+            "kind-flee_failed about-you",
+        ),
+        (
+            about("flee", carter, "Carter", direction="w"),
+            "Carter flees in panic!",
+            "kind-flee seen",
+        ),
+        (
+            about("mortally_wounded", ghoul, "a ghoul"),
+            "The ghoul collapses, mortally wounded.",
+            "kind-mortally_wounded seen",
+        ),
+        (about("mortally_wounded", me, "Armitage"), fell, "kind-mortally_wounded about-you"),
+        (
+            {"kind": "bleed", "id": me, "dp": -1},
+            "You are bleeding to death (-1 dp).",
+            "kind-bleed about-you",
+        ),
+        (
+            about("death", ghoul, "a ghoul", corpse=140737488355351, loot=[]),
+            "The ghoul is dead!",
+            "kind-death seen",
+        ),
+        (
+            {"kind": "experience", "points": 9, "total": 9},
+            "You gain 9 experience for your part in the death of the ghoul.",
+            "kind-experience about-you",
+        ),
+        ({"kind": "end", "id": me}, "The ghoul is dead. The fight is over.", "kind-end about-you"),
+        (
+            about("death", me, "Armitage", corpse=140737488355352, loot=[]),
+            DIED_TEXT,
+            "kind-death about-you",
+        ),
+        ({"kind": "parry", "id": carter}, "Carter parries.", "kind-parry seen"),  # a newer kind
+        (blow("hit", carter, ghoul, damage=1, dp=12, max_dp=20), markup, "kind-hit seen"),
+    ]
+    _inject(a, *(("combat", data, text) for data, text, _ in lines))
+    shown = a.output.locator(".line.combat")
+    expect(shown).to_have_text([text or "Round 3" for _, text, _ in lines])
+    for index, (_, _, classes) in enumerate(lines):
+        expect(shown.nth(index)).to_have_class(f"line combat {classes}")
+    assert a.output.locator("#evil").count() == 0
+    assert a.page.evaluate("window.__pwned") is None
+
+    def line(classes: str) -> Locator:
+        return a.output.locator(f".line.combat.{classes.replace(' ', '.')}").first
+
+    dealt, taken, seen = line("kind-hit by-you"), line("kind-hit on-you"), line("kind-hit seen")
+    missed = line("kind-miss by-you")
+    assert len({_colour(dealt), _colour(taken), _colour(seen), _colour(missed)}) == 4
+    assert _colour(missed) == _colour(line("kind-miss on-you"))
+    weight = "node => getComputedStyle(node).fontWeight"
+    assert line("kind-death about-you").evaluate(weight) == "700"
+    assert line("kind-death seen").evaluate(weight) == "700"
+    assert line("kind-hit seen").evaluate(weight) == "400"
+
+    # The state beside the vitals, and the dead panel only while dead.
+    page, condition, dead = a.page, a.page.locator("#condition"), a.page.locator("#dead")
+
+    def status(dp: int, state: str | None, posture: str = "standing") -> None:
+        data = {"dp": dp, "max_dp": 21, "lucidity": None, "tier": None, "posture": posture}
+        _inject(a, ("status", {**data, "state": state}, ""))
+
+    status(17, "fighting")
+    expect(condition).to_have_text("Fighting")
+    expect(page.locator("#dp-text")).to_have_text("17 / 21")
+    expect(dead).to_be_hidden()
+    status(0, "mortally_wounded", "lying")
+    expect(condition).to_have_text("Mortally wounded")
+    expect(condition).to_have_attribute("data-state", "mortally_wounded")
+    expect(page.locator("#dp-bar")).to_have_attribute("data-level", "low")
+    expect(dead).to_be_hidden()
+    status(-10, "dead", "lying")
+    expect(condition).to_have_text("Dead")
+    expect(dead).to_be_visible()
+    expect(page.locator("#game")).to_have_class(re.compile(r"\bis-dead\b"))
+    respawn = dead.get_by_role("button", name="Respawn")
+    respawn.click()  # the real server answers that Armitage is not dead
+    assert a.sent[-1] == {"type": "cmd", "text": "respawn"}
+    expect(respawn).to_be_disabled()  # one try per death, until a status says dead again
+    expect(a.output.locator(".error").last).to_have_text("You are not dead.")
+    status(-10, "dead", "lying")
+    expect(respawn).to_be_enabled()
+    status(21, None)
+    expect(dead).to_be_hidden()
+    expect(condition).to_be_hidden()
+    expect(page.locator("#game")).not_to_have_class(re.compile(r"\bis-dead\b"))
+    status(21, "stunned")  # a state this client does not know is shown as it comes
+    expect(condition).to_have_text("Stunned")
+    status(21, None)
+
+    # Occupants: each with its own target, the words the server chose for exactly it.
+    _inject(
+        a,
+        (
+            "room",
+            {
+                "id": "graveyard.crypt",
+                "name": "The Crypt",
+                "description": "Niches in the walls.",
+                "zone": "graveyard",
+                "zone_name": "The Old Burying Ground",
+                "environment": "indoors",
+                "dark": False,
+                "exits": [],
+                "occupants": [
+                    {
+                        "id": ghoul,
+                        "name": "a ghoul",
+                        "kind": "npc",
+                        "posture": "standing",
+                        "state": "fighting",
+                        "keyword": "ghoul",
+                        "target": "ghoul",
+                    },
+                    {
+                        "id": ghoul2,
+                        "name": "a ghoul",
+                        "kind": "npc",
+                        "posture": "lying",
+                        "state": "mortally_wounded",
+                        "keyword": "ghoul",
+                        "target": "2.ghoul",
+                    },
+                    {
+                        "id": carter,
+                        "name": "Carter",
+                        "kind": "player",
+                        "posture": "sitting",
+                        "state": None,
+                        "keyword": "carter",
+                        "target": "carter",
+                    },
+                    {
+                        "id": None,
+                        "name": "someone",
+                        "kind": "npc",
+                        "posture": "standing",
+                        "state": None,
+                        "keyword": None,
+                        "target": None,
+                    },
+                ],
+                "items": [],
+                "containers": [],
+            },
+            "The Crypt",
+        ),
+    )
+    room = a.output.locator(".room").last
+    expect(room.locator(".occupant-text")).to_have_text(
+        [
+            "A ghoul is standing here, fighting.",
+            "A ghoul is lying here, mortally wounded.",
+            "Carter is sitting here.",
+            "Someone is standing here.",
+        ]
+    )
+    occupants = room.locator(".occupant")
+    expect(occupants.nth(0).get_by_role("button")).to_have_text(["consider", "attack"])
+    expect(occupants.nth(1).get_by_role("button")).to_have_text(["aid", "attack"])
+    expect(occupants.nth(2).get_by_role("button")).to_have_text(["consider", "attack"])
+    expect(occupants.nth(3).get_by_role("button")).to_have_count(0)
+    expect(occupants.nth(0)).to_have_attribute("data-state", "fighting")
+    room.get_by_role("button", name="Aid a ghoul (2.ghoul)", exact=True).click()
+    assert a.sent[-1] == {"type": "cmd", "text": "aid 2.ghoul"}
+    room.get_by_role("button", name="Attack a ghoul", exact=True).click()
+    assert a.sent[-1] == {"type": "cmd", "text": "attack ghoul"}
+    room.get_by_role("button", name="Consider Carter", exact=True).click()
+    assert a.sent[-1] == {"type": "cmd", "text": "consider carter"}
+    expect(a.output.locator(".room").first.get_by_role("button", name="east")).to_be_disabled()
