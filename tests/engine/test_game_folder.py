@@ -15,6 +15,7 @@ import pytest
 from engine.cli import EXIT_BAD_SETUP, main
 from engine.config import bundled_world_dir, load_config
 from engine.game_folder import GameFolderError, make_game_folder
+from engine.plugins import discover_plugins, rule_sections
 
 #: Generous bound for a child process to start or stop; never an assertion on speed.
 PROCESS_TIMEOUT_S = 60
@@ -47,6 +48,8 @@ def test_the_made_config_lists_every_setting_and_points_at_its_own_world(tmp_pat
     make_game_folder(tmp_path / "g")
     text = (tmp_path / "g" / "kadath.toml").read_text()
     document = tomllib.loads(text)
+    rules, _ = rule_sections(discover_plugins()[0])
+    assert rules, "the core plugin declares rule settings"
     assert document == {
         "engine": {},
         "calendar": {},
@@ -54,10 +57,12 @@ def test_the_made_config_lists_every_setting_and_points_at_its_own_world(tmp_pat
         "persist": {"database_url": "sqlite:///kadath.db"},
         "net": {},
         "log": {},
+        **{section: {} for section in rules},  # the plugins' rule settings, at their defaults
     }
+    assert "# combat_round_s = 3.0" in text.splitlines()
     for setting in ("# tick_rate_hz = 10.0", "# port = 4000", "# login_failures_per_address = 5"):
         assert setting in text.splitlines()
-    config = load_config(tmp_path / "g" / "kadath.toml", env={})
+    config = load_config(tmp_path / "g" / "kadath.toml", env={}, rules=rules)
     assert config.world.data_path == tmp_path / "g" / "world"
     assert config.persist.sqlite_path == tmp_path / "g" / "kadath.db"
 
