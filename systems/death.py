@@ -76,7 +76,6 @@ def die(world: World, body: int) -> None:
     room = room_of(world, body) or _offline_room(world, body)
     name = display_name(world, body)
     sid = world.stable_id(body)
-    fights.leave(world, body, why=f"{capitalised(name)} is dead.")
     world.discard(body, Bleeding)
     corpses = corpse_settings(world)
     is_npc = world.has(body, Npc)
@@ -108,6 +107,8 @@ def die(world: World, body: int) -> None:
     told = [(body, DIED_TEXT)] if world.has(body, Player) else []
     seen = f"{capitalised(fights.fighter_name(world, body))} is dead!"
     fights.emit_combat(world, room, data, told, seen)
+    # Out of its fight after the death is told, so its foes hear of the death before the end.
+    fights.leave(world, body, why=f"{capitalised(name)} is dead.")
     if is_npc:
         credit_experience(world, body)
         world.destroy(body)

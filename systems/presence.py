@@ -134,13 +134,15 @@ class CorePresence:
     def status(self, world: World, character: int) -> Mapping[str, object]:
         vitals = world.try_get(character, Vitals)
         posture = world.try_get(character, Posture)
+        state = condition_of(world, character)
         return {
             "dp": vitals.dp if vitals else None,
             "max_dp": vitals.max_dp if vitals else None,
             "lucidity": None,  # the lucidity rules are not written yet
             "tier": None,
-            "posture": str(posture.state) if posture else None,
-            "state": condition_of(world, character),
+            # The dead have no body to stand or lie in: their corpse lies in the room.
+            "posture": str(posture.state) if posture and state != "dead" else None,
+            "state": state,
         }
 
     def status_components(self) -> tuple[type, ...]:

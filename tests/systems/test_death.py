@@ -80,6 +80,17 @@ def test_a_blow_to_the_threshold_kills_at_once() -> None:
     assert stage.world.has(armitage, Dead)
 
 
+def test_a_fighter_hears_of_its_foes_death_before_it_hears_the_fight_is_over() -> None:
+    stage = arena()
+    armitage = stage.player("Armitage", characteristics=CHAMPION)
+    rat = stage.npc("rat")
+    stage.type(armitage, "attack rat")
+    hurt(stage.world, rat, 100)
+    stage.tick()
+    told = [e.data["kind"] for e in combat_events(stage.log) if e.data["kind"] in ("death", "end")]
+    assert told[:2] == ["death", "end"]
+
+
 def test_aid_stabilises_at_zero_and_the_body_recovers_from_there() -> None:
     stage = arena()
     world = stage.world

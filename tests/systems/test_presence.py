@@ -290,5 +290,6 @@ def test_the_status_state_is_fighting_mortally_wounded_dead_or_none() -> None:
     assert rules.status(world, armitage)["state"] == "mortally_wounded"
     hurt(world, armitage, 100)
     assert rules.status(world, armitage)["state"] == "dead"
+    assert rules.status(world, armitage)["posture"] is None  # the corpse lies in the room
     stage.type(armitage, "respawn")
     assert rules.status(world, armitage)["state"] is None
