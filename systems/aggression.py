@@ -10,7 +10,7 @@ from components.body import Dead, Npc, Offline, Player, Vitals
 from components.combat import Fighting
 from components.content import Behaviour, Directory
 from components.place import Location, Room, RoomFlag
-from engine.config.values import setting_field
+from engine.config import setting_field
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.timers import TimerQueue

@@ -13,7 +13,7 @@ from components.content import Directory, NpcTemplate
 from components.items import Corpse, Item
 from components.place import Location, Room, RoomFlag
 from engine.commands import Args, Command, CommandSpec, Refused
-from engine.config.values import setting_field
+from engine.config import setting_field
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system

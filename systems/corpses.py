@@ -11,7 +11,7 @@ from components.body import Identity
 from components.content import Directory, ItemKind, ItemTemplate, LootDrop
 from components.items import Container, Corpse, Item
 from engine.commands import Args, Command, CommandSpec, Refused
-from engine.config.values import setting_field
+from engine.config import setting_field
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system

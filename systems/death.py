@@ -20,7 +20,7 @@ from components.body import (
 from components.combat import Threat
 from components.content import Directory
 from engine.commands import Args, Command, CommandSpec, Refused
-from engine.config.values import setting_field
+from engine.config import setting_field
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system

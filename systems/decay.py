@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from components.content import Directory, ItemKind, ItemTemplate
 from components.items import Decay, Item
 from components.place import Location, Room, RoomFlag
-from engine.config.values import setting_field
+from engine.config import setting_field
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system

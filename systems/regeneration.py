@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from components.body import Bleeding, Dead, Npc, Posture, PostureState, Vitals
 from components.combat import Fighting, Threat
-from engine.config.values import setting_field
+from engine.config import setting_field
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.world import World
