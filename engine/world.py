@@ -223,14 +223,18 @@ class World:
 
     def destroy(self, entity: int) -> None:
         """Delete an entity and all its components, now. Removing an absent entity is an error."""
-        self._check(entity)
+        self._use()
+        try:
+            found_components: tuple[Any, ...] = esper.components_for_entity(entity)
+        except KeyError:
+            raise NoSuchEntity(f"entity {entity} does not exist in this world") from None
         # The per-component work of _detach, remove and the indexes, inlined: destroying is what
         # a tick of decay or death does a thousand times over.
         indexes = self._indexes
         queries_by_type = self._queries_by_type
         structural = self._structural
         component: Any
-        for component in esper.components_for_entity(entity):
+        for component in found_components:
             ctype = type(component)
             key = getattr(component, "_k_key", None)
             if key is not None:
