@@ -9,6 +9,7 @@ from __future__ import annotations
 import components.body
 import components.combat
 import components.items
+import components.npc
 import components.place
 import components.social
 from engine.component import Component
@@ -44,6 +45,7 @@ COMPONENT_MODULES = (
     components.items,
     components.social,
     components.combat,
+    components.npc,
 )
 
 
