@@ -21,10 +21,13 @@ from systems import (
     carrying,
     combat,
     corpses,
+    cowardice,
     death,
     decay,
     dormancy,
+    emotes,
     equipment,
+    greeting,
     info,
     latches,
     linkdead,
@@ -36,6 +39,7 @@ from systems import (
     presence,
     regeneration,
     speech,
+    wander,
 )
 from systems.content import plugin as content_plugin
 
@@ -78,6 +82,10 @@ def _setup(kit: PluginKit) -> None:
         admin,
         combat,
         aggression,
+        wander,
+        emotes,
+        greeting,
+        cowardice,
         bleeding,
         death,
         corpses,
@@ -91,6 +99,8 @@ def _setup(kit: PluginKit) -> None:
 SETTINGS: dict[str, type] = {
     "combat": combat.CombatSettings,
     "aggression": aggression.AggressionSettings,
+    "wander": wander.WanderSettings,
+    "emotes": emotes.EmoteSettings,
     "death": death.DeathSettings,
     "corpses": corpses.CorpseSettings,
     "decay": decay.DecaySettings,
