@@ -74,9 +74,13 @@ def regenerate(world: World, ctx: SystemContext) -> None:
     for body, vitals in world.query(Vitals, without=(Npc,)):
         if vitals.dp < vitals.max_dp:
             _heal(world, healing, body, vitals, step, settings)
-    # NPCs just woken heal the time they slept (their rest of the interval comes below).
+    # NPCs just woken heal the time they slept (their rest of the interval comes below); those
+    # gone dormant are forgotten (less than a point), so that nothing here looks at them again.
     for npc, awake in healing.waking.drain():
-        woken = world.try_get(npc, Vitals) if awake else None
+        if not awake:
+            healing.progress.pop(npc, None)
+            continue
+        woken = world.try_get(npc, Vitals)
         if woken is not None and woken.dp < woken.max_dp:
             slept = vigil.dormant_for(npc, ctx.now_s) / settings.regen_interval_s
             _heal(world, healing, npc, woken, slept, settings)
