@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from components.body import Npc, Offline, Player
 from components.content import Directory, NpcTemplate
@@ -20,7 +20,17 @@ from engine.world import World
 from systems.common import destination_of
 from systems.whereabouts import contents
 
-__all__ = ["AwakeFeed", "BehaviourTimers", "Vigil", "keep_watch", "register", "vigil_of"]
+__all__ = [
+    "AwakeFeed",
+    "BehaviourTimers",
+    "Pace",
+    "Vigil",
+    "behaviour_timers",
+    "keep_watch",
+    "paced",
+    "register",
+    "vigil_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,22 +280,54 @@ def keep_watch(world: World, ctx: SystemContext) -> None:
 # --------------------------------------------------------------------------------------------------
 # Behaviours on due times, for awake NPCs only
 
+Pace = tuple[float, float]
+"""How often an NPC considers acting (seconds) and the chance that it does each time."""
+
+
+class _Paced(Protocol):
+    """A template's pace for a behaviour (``Wander``, ``Emotes``): None is the setting's."""
+
+    @property
+    def interval_s(self) -> float | None: ...
+    @property
+    def chance(self) -> float | None: ...
+
+
+class _Defaults(Protocol):
+    """A behaviour's settings (``WanderSettings``, ``EmoteSettings``)."""
+
+    @property
+    def interval_s(self) -> float: ...
+    @property
+    def chance(self) -> float: ...
+
+
+def paced(spec: _Paced | None, defaults: _Defaults) -> Pace | None:
+    """The pace of a template's behaviour ``spec``, what it leaves out taken from ``defaults``;
+    None when the template has no such behaviour."""
+    if spec is None:
+        return None
+    interval = spec.interval_s if spec.interval_s is not None else defaults.interval_s
+    chance = spec.chance if spec.chance is not None else defaults.chance
+    return interval, chance
+
 
 class BehaviourTimers:
-    """The awake NPCs that have one behaviour, each with its next due time, in one timer queue
-    (a behaviour is one rule over all the NPCs that have it, never a timer or task of each).
+    """The awake NPCs that have one behaviour, each with its next moment, in one timer queue (a
+    behaviour is one rule over all the NPCs that have it, never a timer or a task of each).
 
     An NPC that wakes (its zone woke, it came into an awake room, it was made there) is due at a
     random moment within its first interval, so that a room's NPCs do not all act at once and
-    nothing missed while dormant is replayed; one that goes dormant is dropped. ``interval_of``
-    says how often a template's NPCs act (None: this behaviour is not theirs).
+    nothing missed while dormant is replayed; one that goes dormant is dropped. ``pace_of`` says
+    how often a template's NPCs consider acting and with what chance they do (None: this
+    behaviour is not theirs). The chances are rolled from the world's RNG.
     """
 
-    __slots__ = ("_feed", "_interval_of", "_next", "queue")
+    __slots__ = ("_feed", "_next", "_pace_of", "queue")
 
-    def __init__(self, world: World, interval_of: Callable[[NpcTemplate], float | None]) -> None:
+    def __init__(self, world: World, pace_of: Callable[[NpcTemplate], Pace | None]) -> None:
         self._feed = vigil_of(world).feed()
-        self._interval_of = interval_of
+        self._pace_of = pace_of
         self.queue: TimerQueue[int] = TimerQueue()
         self._next: dict[int, float] = {}
 
@@ -295,44 +337,71 @@ class BehaviourTimers:
     def scheduled(self) -> Collection[int]:
         return self._next.keys()
 
-    def pop_due(self, world: World, now_s: float) -> list[tuple[int, NpcTemplate, float]]:
-        """The NPCs whose time has come, with their template and the moment they were due
-        (earliest first, ties by entity); they are unscheduled until :meth:`again`."""
+    def pop_acting(self, world: World, now_s: float) -> list[tuple[int, NpcTemplate]]:
+        """The NPCs whose moment has come and whose chance came up, with their template (by
+        moment, ties by entity). Each whose moment came is due again an interval after it."""
+        rng = world.rng
         woke = self._feed.drain()
-        if woke:
-            rng = world.rng
-            for npc, awake in woke:
-                if not awake:
-                    self.queue.cancel(npc)
-                    self._next.pop(npc, None)
-                elif npc not in self._next:
-                    found = self._template(world, npc)
-                    interval = self._interval_of(found) if found is not None else None
-                    if interval is not None:
-                        self._schedule(npc, now_s + interval * rng.random())
-        due = []
+        for npc, awake in woke:
+            if not awake:
+                self.queue.cancel(npc)
+                self._next.pop(npc, None)
+            elif npc not in self._next:
+                pace = self._pace(world, npc)
+                if pace is not None:
+                    self._schedule(npc, now_s + pace[0] * rng.random())
+        acting = []
         for npc in self.queue.pop_due(now_s):
             due_s = self._next.pop(npc)
-            template = self._template(world, npc)
-            if template is not None:
-                due.append((npc, template, due_s))
-        return due
+            template = _template(world, npc)
+            pace = self._pace_of(template) if template is not None else None
+            if template is None or pace is None:
+                continue
+            interval, chance = pace
+            self._schedule(npc, due_s + interval)
+            if rng.random() < chance:
+                acting.append((npc, template))
+        return acting
 
-    def again(self, npc: int, due_s: float) -> None:
-        """Schedule ``npc`` (just taken as due) for ``due_s``."""
-        self._schedule(npc, due_s)
+    def _pace(self, world: World, npc: int) -> Pace | None:
+        template = _template(world, npc)
+        return self._pace_of(template) if template is not None else None
 
     def _schedule(self, npc: int, due_s: float) -> None:
         self._next[npc] = due_s
         self.queue.schedule(npc, due_s)
 
-    @staticmethod
-    def _template(world: World, npc: int) -> NpcTemplate | None:
-        found = world.try_get(npc, Npc)
-        directory = world.try_resource(Directory)
-        if found is None or directory is None:
-            return None
-        return directory.npcs.get(found.template)
+
+def _template(world: World, npc: int) -> NpcTemplate | None:
+    found = world.try_get(npc, Npc)
+    directory = world.try_resource(Directory)
+    if found is None or directory is None:
+        return None
+    return directory.npcs.get(found.template)
+
+
+class _Behaviours:
+    """A world resource: each behaviour's timers by name, made on first use."""
+
+    __slots__ = ("by_name",)
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, BehaviourTimers] = {}
+
+
+def behaviour_timers(
+    world: World, name: str, pace_of: Callable[[NpcTemplate], Pace | None]
+) -> BehaviourTimers:
+    """The world's :class:`BehaviourTimers` of the behaviour ``name``, made on first use (with
+    every NPC awake then); ``pace_of`` is read only then."""
+    board = world.try_resource(_Behaviours)
+    if board is None:
+        board = _Behaviours()
+        world.insert_resource(board)
+    timers = board.by_name.get(name)
+    if timers is None:
+        timers = board.by_name[name] = BehaviourTimers(world, pace_of)
+    return timers
 
 
 def register(kit: PluginKit) -> None:

@@ -9,13 +9,12 @@ from dataclasses import dataclass
 
 from components.body import Vitals
 from components.combat import Fighting
-from components.content import NpcTemplate
 from engine.config.values import setting_field
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.world import World
-from systems.dormancy import BehaviourTimers
+from systems.dormancy import behaviour_timers, paced
 from systems.look import seen_as
 from systems.speech import emote_text
 from systems.whereabouts import room_of
@@ -41,51 +40,19 @@ class EmoteSettings:
     )
 
 
-@dataclass(slots=True)
-class _Emoters:
-    """The awake NPCs with lines by their next moment (a resource; transient)."""
-
-    timers: BehaviourTimers
-
-
-def _emoters(world: World) -> tuple[EmoteSettings, BehaviourTimers]:
-    settings = world.try_resource(EmoteSettings) or EmoteSettings()
-    emoters = world.try_resource(_Emoters)
-    if emoters is None:
-
-        def interval(template: NpcTemplate) -> float | None:
-            spec = template.emotes
-            if spec is None:
-                return None
-            return spec.interval_s if spec.interval_s is not None else settings.interval_s
-
-        emoters = _Emoters(BehaviourTimers(world, interval))
-        world.insert_resource(emoters)
-    return settings, emoters.timers
-
-
 @system(phase="rules", every_s=0.0)
 def act_out_emotes(world: World, ctx: SystemContext) -> None:
-    """Every awake NPC with lines whose moment has come acts one out, with its chance."""
-    settings, timers = _emoters(world)
-    due = timers.pop_due(world, ctx.now_s)
-    if not due:
-        return
-    rng = world.rng
-    for npc, template, due_s in due:
-        spec = template.emotes
-        if spec is None:
-            continue
-        interval = spec.interval_s if spec.interval_s is not None else settings.interval_s
-        chance = spec.chance if spec.chance is not None else settings.chance
-        timers.again(npc, due_s + interval)
+    """Every awake NPC with lines whose moment has come acts one out, with its chance, unless
+    it is fighting or down."""
+    settings = world.try_resource(EmoteSettings) or EmoteSettings()
+    timers = behaviour_timers(world, "emotes", lambda template: paced(template.emotes, settings))
+    for npc, template in timers.pop_acting(world, ctx.now_s):
         vitals = world.try_get(npc, Vitals)
         room = room_of(world, npc)
         if room is None or world.has(npc, Fighting) or (vitals is not None and vitals.dp <= 0):
             continue
-        if rng.random() >= chance:
-            continue
-        line = rng.choice(spec.lines)
+        assert template.emotes is not None  # it has the behaviour
+        line = world.rng.choice(template.emotes.lines)
         name, sid = seen_as(world, room, npc)
         data = {"from": name, "from_id": sid, "action": line}
         world.emit("emote", Scope.room(room), emote_text(name, line), data)

@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.body import Npc
-from components.content import Directory, NpcTemplate
+from components.content import Directory
 from engine.commands import Refused
 from engine.config.values import setting_field
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.world import World
-from systems.dormancy import BehaviourTimers, Vigil, vigil_of
+from systems.dormancy import Vigil, behaviour_timers, paced, vigil_of
 from systems.movement import check_move, open_ways, step
 from systems.whereabouts import room_of
 
@@ -44,46 +44,15 @@ def wander_settings(world: World) -> WanderSettings:
     return world.try_resource(WanderSettings) or WanderSettings()
 
 
-@dataclass(slots=True)
-class _Wanderers:
-    """The awake wanderers by their next step (a resource; transient)."""
-
-    timers: BehaviourTimers
-
-
-def _wanderers(world: World) -> tuple[WanderSettings, BehaviourTimers]:
-    settings = wander_settings(world)
-    wanderers = world.try_resource(_Wanderers)
-    if wanderers is None:
-
-        def interval(template: NpcTemplate) -> float | None:
-            spec = template.wander
-            if spec is None:
-                return None
-            return spec.interval_s if spec.interval_s is not None else settings.interval_s
-
-        wanderers = _Wanderers(BehaviourTimers(world, interval))
-        world.insert_resource(wanderers)
-    return settings, wanderers.timers
-
-
 @system(phase="rules", every_s=0.0)
 def wander(world: World, ctx: SystemContext) -> None:
-    """Every awake wanderer whose time has come takes a step, with its chance."""
-    settings, timers = _wanderers(world)
-    due = timers.pop_due(world, ctx.now_s)
-    if not due:
-        return
-    rng = world.rng
-    vigil = vigil_of(world)
-    for npc, template, due_s in due:
-        spec = template.wander
-        if spec is None:
-            continue
-        interval = spec.interval_s if spec.interval_s is not None else settings.interval_s
-        chance = spec.chance if spec.chance is not None else settings.chance
-        timers.again(npc, due_s + interval)
-        if rng.random() < chance:
+    """Every awake wanderer whose moment has come takes a step, with its chance."""
+    settings = wander_settings(world)
+    timers = behaviour_timers(world, "wander", lambda template: paced(template.wander, settings))
+    acting = timers.pop_acting(world, ctx.now_s)
+    if acting:
+        vigil = vigil_of(world)
+        for npc, _template in acting:
             _step(world, vigil, npc)
 
 

@@ -10,7 +10,7 @@ from components.body import Vitals
 from components.combat import Fighting
 from systems.aggression import AggressionSettings
 from systems.combat import CombatSettings
-from tests.systems.arena import arena, combat_events
+from tests.systems.arena import Arena, arena, combat_events
 from tests.systems.walk import room_key
 
 #: Every flee gets away, every blow misses: only what the fighters queue changes the fight.
@@ -18,13 +18,20 @@ FLEET_AND_HARMLESS = CombatSettings(flee_chance_min=1.0, hit_chance_min=0, hit_c
 ROUND_S = CombatSettings().combat_round_s
 
 
-@pytest.mark.parametrize("rate_hz", [5.0, 20.0])
-def test_an_npc_hurt_below_its_share_flees_at_its_next_turn(rate_hz: float) -> None:
-    stage = arena(rate_hz=rate_hz, rules={"combat": FLEET_AND_HARMLESS})
-    world = stage.world
-    coward = stage.npc("coward", "hall")  # flees below half of its 20
+def attacked_coward(combat: CombatSettings, rate_hz: float = 10.0) -> tuple[Arena, int]:
+    """The cowardly cultist (it flees below half of its 20 dp), attacked by Armitage in the
+    hall, under these combat settings."""
+    stage = arena(rate_hz=rate_hz, rules={"combat": combat})
+    coward = stage.npc("coward", "hall")
     armitage = stage.player("Armitage", room="hall")
     stage.type(armitage, "attack cultist")
+    return stage, coward
+
+
+@pytest.mark.parametrize("rate_hz", [5.0, 20.0])
+def test_an_npc_hurt_below_its_share_flees_at_its_next_turn(rate_hz: float) -> None:
+    stage, coward = attacked_coward(FLEET_AND_HARMLESS, rate_hz)
+    world = stage.world
     stage.run_s(ROUND_S * 2)
     assert world.has(coward, Fighting)  # whole: it fights on
     world.get(coward, Vitals).dp = 9
@@ -36,10 +43,7 @@ def test_an_npc_hurt_below_its_share_flees_at_its_next_turn(rate_hz: float) -> N
 
 
 def test_at_its_share_exactly_it_stays() -> None:
-    stage = arena(rules={"combat": FLEET_AND_HARMLESS})
-    coward = stage.npc("coward", "hall")
-    armitage = stage.player("Armitage", room="hall")
-    stage.type(armitage, "attack cultist")
+    stage, coward = attacked_coward(FLEET_AND_HARMLESS)
     stage.world.get(coward, Vitals).dp = 10
     stage.run_s(ROUND_S * 3)
     assert combat_events(stage.log, "flee") == []
@@ -47,10 +51,7 @@ def test_at_its_share_exactly_it_stays() -> None:
 
 def test_a_coward_that_cannot_get_away_tries_again_every_turn() -> None:
     never = CombatSettings(flee_chance_min=0.0, flee_chance_max=0.0, hit_chance_max=0)
-    stage = arena(rules={"combat": never})
-    coward = stage.npc("coward", "hall")
-    armitage = stage.player("Armitage", room="hall")
-    stage.type(armitage, "attack cultist")
+    stage, coward = attacked_coward(never)
     stage.world.get(coward, Vitals).dp = 3
     stage.run_s(ROUND_S * 3)
     assert len(combat_events(stage.log, "flee_failed")) == 3

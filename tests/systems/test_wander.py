@@ -78,24 +78,25 @@ def test_both_rooms_see_a_wanderer_go_and_come() -> None:
     ]
 
 
-def test_a_stray_heads_home_and_stays_there() -> None:
+def stray_cat(room: str, home_room: str) -> tuple[Arena, int]:
+    """A cat whose spawn rule's room is ``home_room``, in ``room``, with a player there."""
     stage = arena()
     world = stage.world
-    directory = world.resource(Directory)
+    cat = spawn_npc(world, world.resource(Directory).npcs["cat"], stage.room(room), home_room)
+    stage.player("Armitage", room=room)
+    return stage, cat
+
+
+def test_a_stray_heads_home_and_stays_there() -> None:
     # A cat of the hall's (asylum) in the town's street: the only way home is south.
-    cat = spawn_npc(world, directory.npcs["cat"], stage.room("street"), "hall")
-    stage.player("Armitage", room="street")
+    stage, cat = stray_cat("street", "hall")
     stage.player("Carter", room="gate")
     visited = rooms_visited(stage, cat, 300.0)
     assert visited == ["street", "gate"]  # the gate's other way (the oak door) is closed
 
 
 def test_a_stray_with_no_way_home_wanders_where_it_is() -> None:
-    stage = arena()
-    world = stage.world
-    directory = world.resource(Directory)
-    cat = spawn_npc(world, directory.npcs["cat"], stage.room("alley"), "street")
-    stage.player("Armitage", room="alley")
+    stage, cat = stray_cat("alley", "street")
     assert rooms_visited(stage, cat, 100.0) == ["alley"]  # no exit: it stays
 
 
