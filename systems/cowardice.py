@@ -45,8 +45,9 @@ def run_when_losing(world: World, ctx: SystemContext) -> None:
         cowards = _Cowards(world.additions(Fighting))
         world.insert_resource(cowards)
     joined = cowards.fighters.drain()
-    if joined:
-        templates = world.resource(Directory).npcs
+    directory = world.try_resource(Directory)
+    if joined and directory is not None:
+        templates = directory.npcs
         for body in joined:
             npc = world.try_get(body, Npc)
             template = templates.get(npc.template) if npc is not None else None
