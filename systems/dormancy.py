@@ -323,11 +323,12 @@ class BehaviourTimers:
     behaviour is not theirs). The chances are rolled from the world's RNG.
     """
 
-    __slots__ = ("_feed", "_next", "_pace_of", "queue")
+    __slots__ = ("_feed", "_next", "_pace_of", "_paces", "queue")
 
     def __init__(self, world: World, pace_of: Callable[[NpcTemplate], Pace | None]) -> None:
         self._feed = vigil_of(world).feed()
         self._pace_of = pace_of
+        self._paces: dict[str, Pace | None] = {}  # by template id: read once each
         self.queue: TimerQueue[int] = TimerQueue()
         self._next: dict[int, float] = {}
 
@@ -341,43 +342,43 @@ class BehaviourTimers:
         """The NPCs whose moment has come and whose chance came up, with their template (by
         moment, ties by entity). Each whose moment came is due again an interval after it."""
         rng = world.rng
-        woke = self._feed.drain()
-        for npc, awake in woke:
+        queue, scheduled = self.queue, self._next
+        directory = world.try_resource(Directory)
+        templates = directory.npcs if directory is not None else {}
+        for npc, awake in self._feed.drain():
             if not awake:
-                self.queue.cancel(npc)
-                self._next.pop(npc, None)
-            elif npc not in self._next:
-                pace = self._pace(world, npc)
+                if scheduled.pop(npc, None) is not None:
+                    queue.cancel(npc)
+            elif npc not in scheduled:
+                pace = self._pace(world, templates, npc)[1]
                 if pace is not None:
-                    self._schedule(npc, now_s + pace[0] * rng.random())
+                    scheduled[npc] = due_s = now_s + pace[0] * rng.random()
+                    queue.schedule(npc, due_s)
         acting = []
-        for npc in self.queue.pop_due(now_s):
-            due_s = self._next.pop(npc)
-            template = _template(world, npc)
-            pace = self._pace_of(template) if template is not None else None
+        for npc in queue.pop_due(now_s):
+            due_s = scheduled.pop(npc)
+            template, pace = self._pace(world, templates, npc)
             if template is None or pace is None:
                 continue
             interval, chance = pace
-            self._schedule(npc, due_s + interval)
+            scheduled[npc] = due_s = due_s + interval
+            queue.schedule(npc, due_s)
             if rng.random() < chance:
                 acting.append((npc, template))
         return acting
 
-    def _pace(self, world: World, npc: int) -> Pace | None:
-        template = _template(world, npc)
-        return self._pace_of(template) if template is not None else None
-
-    def _schedule(self, npc: int, due_s: float) -> None:
-        self._next[npc] = due_s
-        self.queue.schedule(npc, due_s)
-
-
-def _template(world: World, npc: int) -> NpcTemplate | None:
-    found = world.try_get(npc, Npc)
-    directory = world.try_resource(Directory)
-    if found is None or directory is None:
-        return None
-    return directory.npcs.get(found.template)
+    def _pace(
+        self, world: World, templates: dict[str, NpcTemplate], npc: int
+    ) -> tuple[NpcTemplate | None, Pace | None]:
+        """``npc``'s template, and its pace for this behaviour (None: not its behaviour)."""
+        found = world.try_get(npc, Npc)
+        template = templates.get(found.template) if found is not None else None
+        if template is None:
+            return None, None
+        paces = self._paces
+        if template.id not in paces:
+            paces[template.id] = self._pace_of(template)
+        return template, paces[template.id]
 
 
 class _Behaviours:
