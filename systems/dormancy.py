@@ -104,7 +104,8 @@ class Vigil:
         self.dormant_since: dict[int, float] = {}
         self.started_s = world.clock.seconds
         present = world.query(Player, Location, without=(Offline,))
-        self._watch(world, {player: self._reach_of(world, player) for player, _ in present})
+        reaches = {player: self._reach_of(world, player) for player, _ in present}
+        self._watch(world, reaches, self.started_s)
 
     # ------------------------------------------------------------------ what is awake
 
@@ -180,7 +181,7 @@ class Vigil:
             reach = self._reach_of_room[room] = _Reach(zone, tuple(beyond))
         return reach
 
-    def _watch(self, world: World, changed: dict[int, _Reach | None], now_s: float = 0.0) -> None:
+    def _watch(self, world: World, changed: dict[int, _Reach | None], now_s: float) -> None:
         """Players' reaches changed: count them, then wake or put to sleep each room whose state
         that changed (a whole zone's, or one room next to a player)."""
         zones_before: dict[str, bool] = {}

@@ -19,6 +19,7 @@ from systems.npc_spawn import spawn_npc
 from systems.regeneration import RegenerationSettings
 from tests.systems.arena import Arena, arena
 from tests.systems.walk import room_key
+from tests.systems.world_fixture import make_engine
 
 #: The World methods through which a rule reads or writes a component (or learns of an entity).
 TOUCHING = (
@@ -208,3 +209,11 @@ def test_an_npc_that_walks_out_of_the_awake_rooms_goes_dormant(rate_hz: float) -
     stage.run_until(lambda: room_key(world, cat) == "gate", limit_s=30.0)
     stage.tick()
     assert cat not in vigil_of(world).awake
+
+
+def test_players_already_in_the_world_when_the_watch_begins_keep_their_zone_awake() -> None:
+    stage = Arena(make_engine())  # not a tick yet: nothing watches
+    cat = stage.npc("cat", "cellar")
+    stage.player("Armitage", room="hall")
+    stage.tick()
+    assert cat in vigil_of(stage.world).awake
