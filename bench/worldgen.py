@@ -22,6 +22,7 @@ from components.content import (
     ItemTemplate,
     NpcTemplate,
     RoomDef,
+    SpawnRule,
     ZoneDef,
 )
 from engine.component import Component, persistent
@@ -50,6 +51,7 @@ __all__ = [
     "generate_world",
     "grid_content",
     "grid_room_key",
+    "grid_zone_id",
     "paused_gc",
     "spawn_movers",
 ]
@@ -435,6 +437,11 @@ def grid_room_key(x: int, y: int) -> str:
     return f"r{x}_{y}"
 
 
+def grid_zone_id(x: int, y: int, zone_side: int) -> str:
+    """The zone of the room at grid cell ``(x, y)`` when zones are ``zone_side`` rooms square."""
+    return f"z{x // zone_side}_{y // zone_side}"
+
+
 def grid_content(
     rng: random.Random,
     *,
@@ -443,11 +450,14 @@ def grid_content(
     items: tuple[ItemTemplate, ...],
     npcs: tuple[NpcTemplate, ...] = (),
     floor: tuple[ItemTemplate, ...] = (),
+    zone_side: int = 0,
+    spawns: tuple[SpawnRule, ...] = (),
 ) -> Content:
     """Real game content for the world benchmarks: a ``grid`` x ``grid`` zone of rooms joined
     north, east, south and west, with ``floor_items`` items (each of a template drawn from
     ``floor``, default ``items``) spread over the floors, drawn from ``rng``. The start room is
-    the middle one."""
+    the middle one. With ``zone_side``, the grid is cut into square zones of that many rooms a
+    side (:func:`grid_zone_id`), each a zone of its own; ``spawns`` are the spawn rules."""
     floors: dict[str, list[ItemStack]] = {
         grid_room_key(x, y): [] for x in range(grid) for y in range(grid)
     }
@@ -466,18 +476,23 @@ def grid_content(
             rooms.append(
                 RoomDef(
                     key,
-                    "bench",
+                    grid_zone_id(x, y, zone_side) if zone_side else "bench",
                     f"Room {x},{y}",
                     "A room of the benchmark grid.",
                     exits=tuple(exits),
                     items=tuple(floors[key]),
                 )
             )
+    zones: tuple[ZoneDef, ...] = (ZoneDef("bench", "The Grid"),)
+    if zone_side:
+        ids = dict.fromkeys(room.zone for room in rooms)
+        zones = tuple(ZoneDef(zone, f"Zone {zone}") for zone in ids)
     return Content(
-        zones=(ZoneDef("bench", "The Grid"),),
+        zones=zones,
         rooms=tuple(rooms),
         items=items,
         npcs=npcs,
+        spawns=spawns,
         start_room=grid_room_key(grid // 2, grid // 2),
     )
 

@@ -33,9 +33,11 @@ class Player(Component):
 
 
 @persistent("npc")
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Npc(Component):
-    """Marks a non-player character spawned from the template ``template``."""
+    """Marks a non-player character made from the template ``template``; ``home_room`` is the
+    room of the spawn rule that keeps it ("" for one no rule counts). Frozen, so that NPCs can be
+    found by home room (the spawn rules count them so)."""
 
     template: str
     home_room: str = ""

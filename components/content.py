@@ -67,6 +67,25 @@ class ItemTemplate:
 
 
 @dataclass(frozen=True, slots=True)
+class Wander:
+    """An NPC that wanders: every ``interval_s`` seconds, with ``chance`` (0-1), it takes a step
+    through an open exit into a room of its zone. None: the ``[wander]`` setting's."""
+
+    interval_s: float | None = None
+    chance: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Emotes:
+    """An NPC's ambient lines: every ``interval_s`` seconds, with ``chance`` (0-1), it acts out
+    one of ``lines`` (as ``emote`` does: "washes a paw."). None: the ``[emotes]`` setting's."""
+
+    lines: tuple[str, ...]
+    interval_s: float | None = None
+    chance: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NpcTemplate:
     id: str
     name: str
@@ -81,6 +100,10 @@ class NpcTemplate:
     armour: int = 0  # its hide: taken off each blow it receives (worn armour adds to it)
     characteristics: Characteristics = field(default_factory=Characteristics)
     loot: tuple[LootDrop, ...] = ()  # rolled into its corpse when it dies
+    wander: Wander | None = None  # None: it stays where it is
+    emotes: Emotes | None = None  # None: it acts out nothing
+    greet: str = ""  # what it says when a player comes into its room; "": nothing
+    flee_below: float = 0.0  # in a fight, it flees once its dp falls below this share of its whole
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import itertools
 import random
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 import esper
 
@@ -139,6 +139,35 @@ class Additions:
         return found
 
 
+class Removals(Generic[C]):
+    """A feed of the components of one type taken off their entities (removed, or destroyed with
+    their entity) since the feed last drained, each with the component as it was: bevy's
+    ``RemovedComponents<T>``, for rules that must notice a loss (an NPC gone from the world, a
+    player gone from a room) without scanning for it.
+
+    Made by :meth:`World.removals`; each feed is its own. Replacing a component with another of
+    the same type is not a removal (it is an addition: see :class:`Additions`). Every removal is
+    reported, in the order it happened; the entity may have been given the type again, or be
+    gone, since. Memory is bounded by the removals between drains.
+    """
+
+    __slots__ = ("_pending",)
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[int, C]] = []
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def drain(self) -> list[tuple[int, C]]:
+        """``(entity, component)`` of each removal since the last drain, in the order they came."""
+        if not self._pending:
+            return []
+        found = self._pending
+        self._pending = []
+        return found
+
+
 class World:
     """One simulated world. Several can live in one process: each owns a private esper context.
 
@@ -178,6 +207,7 @@ class World:
         self._indexes: dict[type, list[_Index]] = {}
         self._resources: dict[type, Any] = {}
         self._additions: dict[type, list[dict[int, None]]] = {}
+        self._removals: dict[type, list[Removals[Any]]] = {}
         esper.switch_world(self._context)
 
     def __del__(self) -> None:
@@ -233,9 +263,15 @@ class World:
         indexes = self._indexes
         queries_by_type = self._queries_by_type
         structural = self._structural
+        removals = self._removals
         component: Any
         for component in found_components:
             ctype = type(component)
+            if removals:
+                feeds = removals.get(ctype)
+                if feeds:
+                    for feed in feeds:
+                        feed._pending.append((entity, component))
             key = getattr(component, "_k_key", None)
             if key is not None:
                 structural.setdefault(key, component._k_clean)
@@ -334,6 +370,8 @@ class World:
             raise NoSuchComponent(f"entity {entity} has no {component_type.__qualname__}")
         self._detach(entity, component_type, component)
         esper.remove_component(entity, component_type)
+        for feed in self._removals.get(component_type, ()):
+            feed._pending.append((entity, component))
         for index in self._indexes.get(component_type, ()):
             index.drop(entity, component)
         for query in self._queries_by_type.get(component_type, ()):
@@ -508,6 +546,14 @@ class World:
         dictionary look-up."""
         feed = Additions()
         self._additions.setdefault(component_type, []).append(feed._pending)
+        return feed
+
+    def removals(self, component_type: type[C]) -> Removals[C]:
+        """A new feed of the components of ``component_type`` taken off entities from now on
+        (see :class:`Removals`). While nobody watches any type's removals, removing and
+        destroying cost nothing more."""
+        feed: Removals[C] = Removals()
+        self._removals.setdefault(component_type, []).append(feed)
         return feed
 
     # --------------------------------------------------------------- resources

@@ -9,6 +9,7 @@ from __future__ import annotations
 import components.body
 import components.combat
 import components.items
+import components.npc
 import components.place
 import components.social
 from engine.component import Component
@@ -20,9 +21,13 @@ from systems import (
     carrying,
     combat,
     corpses,
+    cowardice,
     death,
     decay,
+    dormancy,
+    emotes,
     equipment,
+    greeting,
     info,
     latches,
     linkdead,
@@ -34,6 +39,7 @@ from systems import (
     presence,
     regeneration,
     speech,
+    wander,
 )
 from systems.content import plugin as content_plugin
 
@@ -44,6 +50,7 @@ COMPONENT_MODULES = (
     components.items,
     components.social,
     components.combat,
+    components.npc,
 )
 
 
@@ -69,11 +76,16 @@ def _setup(kit: PluginKit) -> None:
         equipment,
         latches,
         npc_spawn,
+        dormancy,
         presence,
         linkdead,
         admin,
         combat,
         aggression,
+        wander,
+        emotes,
+        greeting,
+        cowardice,
         bleeding,
         death,
         corpses,
@@ -87,6 +99,8 @@ def _setup(kit: PluginKit) -> None:
 SETTINGS: dict[str, type] = {
     "combat": combat.CombatSettings,
     "aggression": aggression.AggressionSettings,
+    "wander": wander.WanderSettings,
+    "emotes": emotes.EmoteSettings,
     "death": death.DeathSettings,
     "corpses": corpses.CorpseSettings,
     "decay": decay.DecaySettings,

@@ -17,6 +17,7 @@ from engine.timers import TimerQueue
 from engine.world import Additions, World
 from systems import fights
 from systems.common import bodies_in, capitalised, display_name
+from systems.cowardice import losing_heart
 from systems.whereabouts import room_of
 
 __all__ = ["AggressionSettings", "is_aggressive", "register", "watch_for_prey"]
@@ -55,9 +56,14 @@ def is_aggressive(world: World, body: int) -> bool:
 
 
 def _ready(world: World, body: int) -> bool:
-    """Able and free to fight: standing on its damage points, not already fighting."""
+    """Able and free to fight: standing on its damage points, not already fighting, not so hurt
+    that it would rather run (its template's ``flee_below``)."""
     vitals = world.try_get(body, Vitals)
-    return vitals is not None and vitals.dp > 0 and not world.has(body, Fighting)
+    if vitals is None or vitals.dp <= 0 or world.has(body, Fighting):
+        return False
+    npc = world.try_get(body, Npc)
+    template = world.resource(Directory).npcs.get(npc.template) if npc is not None else None
+    return not losing_heart(vitals, template)
 
 
 def _prey(world: World, body: int) -> bool:

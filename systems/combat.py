@@ -22,13 +22,11 @@ from systems import fights
 from systems.characteristics import characteristics_of
 from systems.common import (
     View,
-    WayWords,
     bodies_in,
     capitalised,
     check_able,
     display_name,
     items_in,
-    room_that_way,
     strip_article,
     the,
     worn_items,
@@ -36,8 +34,8 @@ from systems.common import (
 from systems.dice import Dice, DiceError, parse_dice
 from systems.fights import Fight, Fights, Flee, SwitchTarget, fighter_name
 from systems.item_finding import handling_room
-from systems.look import SELF_WORDS, SOMEONE, is_dark, sorted_exits
-from systems.movement import walk
+from systems.look import SELF_WORDS, SOMEONE, is_dark
+from systems.movement import open_ways, walk
 from systems.targeting import Target, find, matches, read_target
 from systems.whereabouts import contents, room_of
 from systems.wounds import hurt
@@ -501,23 +499,6 @@ def _tell_switch(world: World, room: int, actor: _Sheet, target: _Sheet) -> None
 # Fleeing
 
 
-#: How fleeing words a way that turns out closed (never: only open ways are tried).
-_FLEE_WORDS = WayWords("There is no way {way}.", "That way leads nowhere.")
-
-
-def open_exits(world: World, room: int) -> list[str]:
-    """The directions out of ``room`` that a fleer could take now: no closed door, a room
-    beyond. In compass order."""
-    ways = []
-    for exit_ in sorted_exits(world.get(room, Room)):
-        try:
-            room_that_way(world, room, exit_.direction, _FLEE_WORDS)
-        except Refused:
-            continue
-        ways.append(exit_.direction)
-    return ways
-
-
 def _flee(world: World, actor: int, settings: CombatSettings, dark: bool) -> None:
     room = room_of(world, actor)
     assert room is not None
@@ -537,7 +518,7 @@ def _flee(world: World, actor: int, settings: CombatSettings, dark: bool) -> Non
             f"{name} scrambles to their feet.",
         )
         return
-    ways = open_exits(world, room)
+    ways = [direction for direction, _room in open_ways(world, room)]
     foes = len(fights.opponents(world, actor))
     chance = flee_chance(len(ways), foes, settings)
     if not ways or world.rng.random() >= chance:

@@ -1,6 +1,6 @@
 """Movement: walking through a room's exits (what the mover holds goes with it), and listing them.
-:func:`check_move` is the rule, a read of components that raises ``Refused``; the handlers apply
-it and tell both rooms. Nothing here does I/O."""
+:func:`check_move` is the rule, a read of components that raises ``Refused``; :func:`step` applies
+it and tells both rooms, for players and NPCs alike. Nothing here does I/O."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from systems.common import (
     the,
 )
 from systems.fights import is_fighting
-from systems.look import exit_views, is_dark, seen_as, show_room
+from systems.look import exit_views, is_dark, seen_as, show_room, sorted_exits
 from systems.posture import posture_of
 from systems.whereabouts import move, room_of
 
@@ -33,10 +33,11 @@ WALK_WORDS = WayWords("You cannot go {way}.", "That way leads nowhere.")
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """An allowed move: out of ``origin`` into ``destination`` (room entities)."""
+    """An allowed move: out of ``origin`` into ``destination`` (room entities), ``direction``."""
 
     origin: int
     destination: int
+    direction: str
 
 
 def check_move(world: World, mover: int, direction: str) -> Route:
@@ -55,7 +56,19 @@ def check_move(world: World, mover: int, direction: str) -> Route:
         )
     if posture_of(world, mover) != PostureState.STANDING:
         raise Refused("not_standing", "You must stand up first.", direction=direction)
-    return Route(origin, room_that_way(world, origin, direction, WALK_WORDS))
+    return Route(origin, room_that_way(world, origin, direction, WALK_WORDS), direction)
+
+
+def open_ways(world: World, room: int) -> list[tuple[str, int]]:
+    """The ways out of ``room`` that could be taken now, in compass order: each direction with
+    the room it leads to (an exit with a closed door in it, or leading nowhere, is no way)."""
+    ways = []
+    for exit_ in sorted_exits(world.get(room, Room)):
+        try:
+            ways.append((exit_.direction, room_that_way(world, room, exit_.direction, WALK_WORDS)))
+        except Refused:
+            continue
+    return ways
 
 
 def leave_phrase(direction: str) -> str:
@@ -83,7 +96,16 @@ def walk(world: World, mover: int, direction: str) -> None:
     mover is shown the new room. In a dark room the mover is "someone"; the old room is judged
     before the move and the new one after, so a mover carrying a light is seen both times.
     """
-    route = check_move(world, mover, direction)
+    step(world, mover, check_move(world, mover, direction))
+    show_room(world, mover)
+
+
+def step(world: World, mover: int, route: Route) -> None:
+    """Move ``mover`` along ``route`` (which :func:`check_move` allowed) and tell both rooms: the
+    old room (but the mover) sees it leave, the new room (but the mover) sees it arrive. In a
+    dark room the mover is "someone"; the old room is judged before the move, the new one after.
+    """
+    direction = route.direction
     leaving, sid = seen_as(world, route.origin, mover)
     world.emit(
         "leave",
@@ -101,7 +123,6 @@ def walk(world: World, mover: int, direction: str) -> None:
         {"who": arriving, "id": sid, "from": OPPOSITE.get(direction)},
         exclude=(mover,),
     )
-    show_room(world, mover)
 
 
 def go(world: World, cmd: Command, args: Args) -> None:

@@ -1,6 +1,7 @@
 """Regeneration: a wounded body out of combat heals a point every ``regen_interval_s``, twice as
 fast sitting, three times lying or resting (never fighting, bleeding or dead), a stabilised one
-included; an NPC made whole forgets its grudges. No I/O, no randomness."""
+included; an NPC made whole forgets its grudges. Dormant NPCs are not looked at: one heals the
+time it slept when it wakes. No I/O, no randomness."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from engine.config import setting_field
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.world import World
+from systems.dormancy import AwakeFeed, vigil_of
 
 __all__ = ["REGEN_CHECK_INTERVAL_S", "RegenerationSettings", "regenerate", "register"]
 
@@ -41,8 +43,9 @@ class RegenerationSettings:
 @dataclass(slots=True)
 class _Healing:
     """Each healing body's progress towards its next point (a resource; transient: a restart
-    loses less than a point each)."""
+    loses less than a point each), and the news of NPCs waking."""
 
+    waking: AwakeFeed
     progress: dict[int, float] = field(default_factory=dict)
 
 
@@ -57,36 +60,65 @@ def heal_rate(posture: Posture | None, settings: RegenerationSettings) -> float:
     return 1.0
 
 
-@system(phase="early", every_s=REGEN_CHECK_INTERVAL_S)
+@system(phase="early", every_s=REGEN_CHECK_INTERVAL_S, after=("keep_watch",))
 def regenerate(world: World, ctx: SystemContext) -> None:
     """Every wounded body out of combat, not bleeding and not dead, heals by the time since the
     last check at its posture's rate."""
     settings = world.try_resource(RegenerationSettings) or RegenerationSettings()
+    vigil = vigil_of(world)
     healing = world.try_resource(_Healing)
     if healing is None:
-        healing = _Healing()
+        healing = _Healing(vigil.feed())
         world.insert_resource(healing)
-    progress = healing.progress
     step = ctx.dt_s / settings.regen_interval_s
-    for body, vitals in world.query(Vitals):
-        if vitals.dp >= vitals.max_dp:
+    for body, vitals in world.query(Vitals, without=(Npc,)):
+        if vitals.dp < vitals.max_dp:
+            _heal(world, healing, body, vitals, step, settings)
+    # NPCs just woken heal the time they slept (their rest of the interval comes below); those
+    # gone dormant are forgotten (less than a point), so that nothing here looks at them again.
+    for npc, awake in healing.waking.drain():
+        if not awake:
+            healing.progress.pop(npc, None)
             continue
-        if world.has(body, Fighting) or world.has(body, Bleeding) or world.has(body, Dead):
-            progress.pop(body, None)
-            continue
-        gained = progress.get(body, 0.0) + step * heal_rate(world.try_get(body, Posture), settings)
-        points = int(gained + 1e-9)
-        if points:
-            vitals.dp = min(vitals.max_dp, vitals.dp + points)
-            gained -= points
-        if vitals.dp >= vitals.max_dp:
-            progress.pop(body, None)
-            if world.has(body, Npc):
-                world.discard(body, Threat)
-        else:
-            progress[body] = gained
+        woken = world.try_get(npc, Vitals)
+        if woken is not None and woken.dp < woken.max_dp:
+            slept = vigil.dormant_for(npc, ctx.now_s) / settings.regen_interval_s
+            _heal(world, healing, npc, woken, slept, settings)
+    for npc in list(vigil.awake):
+        found = world.try_get(npc, Vitals)
+        if found is not None and found.dp < found.max_dp:
+            _heal(world, healing, npc, found, step, settings)
+    progress = healing.progress
     for body in [b for b in progress if not world.exists(b)]:
         del progress[body]
+
+
+def _heal(
+    world: World,
+    healing: _Healing,
+    body: int,
+    vitals: Vitals,
+    intervals: float,
+    settings: RegenerationSettings,
+) -> None:
+    """``body``, wounded, heals for ``intervals`` regeneration intervals at its posture's rate,
+    unless it is fighting, bleeding or dead."""
+    progress = healing.progress
+    if world.has(body, Fighting) or world.has(body, Bleeding) or world.has(body, Dead):
+        progress.pop(body, None)
+        return
+    rate = heal_rate(world.try_get(body, Posture), settings)
+    gained = progress.get(body, 0.0) + intervals * rate
+    points = int(gained + 1e-9)
+    if points:
+        vitals.dp = min(vitals.max_dp, vitals.dp + points)
+        gained -= points
+    if vitals.dp >= vitals.max_dp:
+        progress.pop(body, None)
+        if world.has(body, Npc):
+            world.discard(body, Threat)
+    else:
+        progress[body] = gained
 
 
 def register(kit: PluginKit) -> None:

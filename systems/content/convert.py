@@ -10,6 +10,7 @@ from components.body import Characteristics
 from components.content import (
     Content,
     DoorDef,
+    Emotes,
     ExitDef,
     ItemStack,
     ItemTemplate,
@@ -18,6 +19,7 @@ from components.content import (
     RoomContainerDef,
     RoomDef,
     SpawnRule,
+    Wander,
     ZoneDef,
 )
 from components.place import DIRECTIONS
@@ -122,4 +124,12 @@ def _to_npc(m: NpcModel) -> NpcTemplate:
             education=m.characteristics.edu,
         ),
         loot=tuple(LootDrop(d.template, d.chance, d.quantity) for d in m.loot),
+        wander=Wander(m.wander.interval_s, m.wander.chance) if m.wander is not None else None,
+        emotes=(
+            Emotes(tuple(m.emotes.lines), m.emotes.interval_s, m.emotes.chance)
+            if m.emotes is not None
+            else None
+        ),
+        greet=m.greet,
+        flee_below=m.flee_below,
     )

@@ -91,11 +91,23 @@ def check_references(entries: Entries) -> None:
             f"the item id {CORPSE_TEMPLATE.id!r} is reserved for the corpses that death leaves:"
             " give this item another id",
         )
+    first_rule: dict[tuple[str, str], Placed[Any]] = {}
     for spawn in entries.spawns:
         if spawn.model.npc not in entries.npcs:
             _report_missing(entries, spawn, "npc", "npc", spawn.model.npc, entries.npcs)
         if spawn.model.room not in entries.rooms:
             _report_missing(entries, spawn, "room", "room", spawn.model.room, entries.rooms)
+        pair = (spawn.model.npc, spawn.model.room)
+        first = first_rule.setdefault(pair, spawn)
+        if first is not spawn:
+            where = "earlier in this file" if first.file == spawn.file else f"in {first.file}"
+            entries.error(
+                spawn.file,
+                spawn.entry,
+                "npc",
+                f"{spawn.model.npc!r} already spawns in {spawn.model.room!r} ({first.entry}"
+                f" {where}): one rule per NPC and room; raise that rule's max instead",
+            )
 
 
 def _check_room(entries: Entries, room: Placed[RoomModel]) -> None:

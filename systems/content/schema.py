@@ -38,6 +38,7 @@ __all__ = [
     "CharacteristicsModel",
     "ContainerModel",
     "DoorModel",
+    "EmotesModel",
     "Entry",
     "ExitModel",
     "FileKind",
@@ -49,6 +50,7 @@ __all__ = [
     "SpawnModel",
     "StackModel",
     "SubzoneModel",
+    "WanderModel",
     "WorldModel",
     "ZoneModel",
     "closest",
@@ -107,6 +109,10 @@ def _check_name(value: str) -> str:
     return value
 
 
+def _check_optional_name(value: str) -> str:
+    return value if value.strip() == "" and "\n" not in value else _check_name(value)
+
+
 def _check_text(value: str) -> str:
     value = reflow(value)
     if not value:
@@ -159,6 +165,16 @@ def _check_dice(value: str) -> str:
     return value.strip().casefold()
 
 
+def _switched(value: Any) -> Any:
+    """``wander = true`` is short for ``wander = {}`` (every setting its default); ``false`` is
+    no wandering at all."""
+    if value is True:
+        return {}
+    if value is False:
+        return None
+    return value
+
+
 def _exit_shorthand(value: Any) -> Any:
     """``n = "arkham.library"`` is short for ``n = { to = "arkham.library" }``."""
     if isinstance(value, str):
@@ -175,6 +191,7 @@ def _exit_shorthand(value: Any) -> Any:
 Id = Annotated[str, AfterValidator(_check_id)]
 OptionalId = Annotated[str, AfterValidator(_check_optional_id)]  # "" = none
 Name = Annotated[str, AfterValidator(_check_name)]
+OptionalName = Annotated[str, AfterValidator(_check_optional_name)]  # "" = none
 Text = Annotated[str, AfterValidator(_check_text)]
 OptionalText = Annotated[str, AfterValidator(reflow)]
 Keyword = Annotated[str, AfterValidator(_check_keyword)]
@@ -364,6 +381,27 @@ class ItemModel(Entry):
         return self
 
 
+Interval = Annotated[FiniteFloat | None, Field(gt=0)]  # None: the rule's setting
+Chance = Annotated[FiniteFloat | None, Field(gt=0, le=1)]
+
+
+class WanderModel(Entry):
+    """``[npcs.wander]`` (or ``wander = true``): a step through an open exit, within its zone,
+    every ``interval_s`` seconds with ``chance``; either left out is the ``[wander]`` setting."""
+
+    interval_s: Interval = None
+    chance: Chance = None
+
+
+class EmotesModel(Entry):
+    """``[npcs.emotes]``: one of ``lines``, acted out every ``interval_s`` seconds with
+    ``chance``; either left out is the ``[emotes]`` setting."""
+
+    lines: list[Name] = Field(min_length=1)
+    interval_s: Interval = None
+    chance: Chance = None
+
+
 class NpcModel(Entry):
     id: Id
     name: Name
@@ -378,6 +416,10 @@ class NpcModel(Entry):
     armour: int = Field(0, ge=0)
     characteristics: CharacteristicsModel = CharacteristicsModel()
     loot: list[LootModel] = []
+    wander: Annotated[WanderModel | None, BeforeValidator(_switched)] = None
+    emotes: EmotesModel | None = None
+    greet: OptionalName = ""
+    flee_below: FiniteFloat = Field(0.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _combat_rules(self) -> Self:

@@ -124,6 +124,26 @@ def test_additions_report_each_entity_given_the_type_once_in_order() -> None:
     assert other.drain() == [b, a, before]  # each feed is its own
 
 
+def test_removals_report_every_component_taken_off_with_its_value_in_order() -> None:
+    world = World()
+    kept = world.spawn(Ripens(1.0))
+    feed = world.removals(Ripens)
+    other = world.removals(Ripens)
+    a = world.spawn(Ripens(2.0))
+    b = world.spawn(Ripens(3.0), persistent=True)
+    world.add(kept, Ripens(4.0))  # replaced: an addition, not a removal
+    world.remove(a, Ripens)
+    world.add(a, Ripens(5.0))
+    assert world.discard(a, Ripens) == Ripens(5.0)
+    world.destroy(b)  # destroyed with its entity
+    world.destroy(world.spawn())  # nothing of the type: nothing reported
+    assert feed.drain() == [(a, Ripens(2.0)), (a, Ripens(5.0)), (b, Ripens(3.0))]
+    assert feed.drain() == []
+    assert len(other) == 3  # each feed is its own
+    world.destroy(kept)
+    assert other.drain()[-1] == (kept, Ripens(4.0))
+
+
 def test_component_timers_follow_whoever_adds_or_replaces_the_component() -> None:
     world = World()
     early = world.spawn(Ripens(1.0))

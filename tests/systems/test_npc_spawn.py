@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from components.body import Identity, Npc, Vitals
-from components.content import Directory
+from components.content import Directory, SpawnRule
+from components.npc import Respawn
 from engine.config import Config, EngineConfig
 from engine.core import Engine
-from systems.npc_spawn import SPAWN_CHECK_INTERVAL_S
-from systems.whereabouts import contents, room_of
-from tests.systems.world_fixture import make_engine
+from systems import plugin as core
+from systems.content.build import build_world
+from systems.npc_spawn import SPAWN_CHECK_INTERVAL_S, population, spawn_npc
+from systems.whereabouts import contents, move, room_of
+from systems.wounds import hurt
+from tests.systems.walk import room_key
+from tests.systems.world_fixture import CONTENT, make_engine
 
 
 def orderlies(engine: Engine) -> list[int]:
@@ -62,3 +69,98 @@ def test_the_arrival_is_announced_to_the_room() -> None:
     results = engine.run_ticks(engine.world.clock.ticks_for(SPAWN_CHECK_INTERVAL_S))
     arrivals = [ev for r in results for ev in r.events if ev.type == "arrive"]
     assert [ev.text for ev in arrivals] == ["A weary orderly appears."]
+
+
+# --------------------------------------------------------------------------------------------------
+# Counting: the living and the pending never exceed max
+
+
+def rule_world(max_: int, respawn_s: float, rate_hz: float = 10.0) -> tuple[Engine, SpawnRule]:
+    """The fixture world with one more rule: ``max_`` rats in the hall."""
+    rule = SpawnRule("rat", "hall", max=max_, respawn_s=respawn_s)
+    content = replace(CONTENT, spawns=(*CONTENT.spawns, rule))
+    engine = Engine(Config(engine=EngineConfig(tick_rate_hz=rate_hz)), plugins=[core])
+    build_world(engine.world, content)
+    engine.world.mark_clean()
+    engine.run_ticks(engine.world.clock.ticks_for(SPAWN_CHECK_INTERVAL_S))
+    return engine, rule
+
+
+def rats(engine: Engine) -> list[int]:
+    return [e for e, npc in engine.world.query(Npc) if npc.template == "rat"]
+
+
+def test_a_rule_fills_to_max_at_the_first_check_and_counts_the_wandered_away() -> None:
+    engine, rule = rule_world(3, 60.0)
+    world = engine.world
+    assert len(rats(engine)) == 3
+    move(world, rats(engine)[0], world.resource(Directory).rooms["street"])  # wandered off
+    engine.run_ticks(world.clock.ticks_for(120.0))
+    assert len(rats(engine)) == 3
+    assert population(world, rule) == (3, 0)
+
+
+def test_an_npc_killed_is_replaced_in_its_rules_room_respawn_s_after_its_death_is_noticed() -> None:
+    engine, rule = rule_world(2, 30.0)
+    world = engine.world
+    victim = rats(engine)[0]
+    move(world, victim, world.resource(Directory).rooms["cellar"])
+    hurt(world, victim, 100)  # dies now, at 1.0 s: noticed at the check of 2.0 s
+    assert population(world, rule) == (1, 0)
+    engine.run_ticks(world.clock.ticks_for(1.0))
+    assert population(world, rule) == (1, 1)
+    (pending,) = [r for _, r in world.query(Respawn)]
+    assert pending == Respawn("rat", "hall", 32.0)
+    engine.run_ticks(world.clock.ticks_for(29.9))
+    assert len(rats(engine)) == 1
+    engine.run_ticks(1)
+    assert population(world, rule) == (2, 0)
+    assert {room_key(world, rat) for rat in rats(engine)} == {"hall"}
+    assert world.count(Respawn) == 0
+
+
+def test_deaths_and_spawns_in_one_tick_never_overfill_a_rule() -> None:
+    engine, rule = rule_world(2, 10.0)
+    world = engine.world
+    first, second = rats(engine)
+    world.destroy(first)
+    engine.run_ticks(world.clock.ticks_for(1.0))  # noticed at 2.0 s: due at 12.0 s
+    assert population(world, rule) == (1, 1)
+    engine.run_ticks(world.clock.ticks_for(9.9))  # to the tick before the due one
+    world.destroy(second)  # the other dies in the tick its fellow's replacement is due
+    result = engine.tick()
+    assert population(world, rule) == (1, 1)  # the replacement, and the next one pending
+    assert [e.text for e in result.events if e.type == "arrive"] == ["A fat rat appears."]
+    for _ in range(world.clock.ticks_for(60.0)):
+        engine.tick()
+        alive, pending = population(world, rule)
+        assert alive + pending <= rule.max
+    assert population(world, rule) == (2, 0)
+
+
+def test_many_losses_at_once_are_all_replaced_and_no_more() -> None:
+    engine, rule = rule_world(3, 0.0)
+    world = engine.world
+    for rat in rats(engine):
+        world.destroy(rat)
+    extra = spawn_npc(
+        world,
+        world.resource(Directory).npcs["rat"],
+        world.resource(Directory).rooms["hall"],
+        "hall",
+    )
+    engine.run_ticks(world.clock.ticks_for(1.0))  # respawn_s 0: at the check that notices
+    assert extra in rats(engine)
+    assert population(world, rule) == (3, 0)
+
+
+def test_a_pending_respawn_of_a_rule_that_is_full_again_is_dropped() -> None:
+    engine, rule = rule_world(1, 10.0)
+    world = engine.world
+    world.destroy(rats(engine)[0])
+    engine.run_ticks(world.clock.ticks_for(1.0))
+    assert population(world, rule) == (0, 1)
+    directory = world.resource(Directory)
+    spawn_npc(world, directory.npcs["rat"], directory.rooms["hall"], "hall")  # by other means
+    engine.run_ticks(world.clock.ticks_for(20.0))
+    assert population(world, rule) == (1, 0)

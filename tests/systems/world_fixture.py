@@ -10,7 +10,8 @@ The ward is the start room (safe, rest location, no combat) with an oak chest (l
 holding 5 coins; a rusty knife, a brass key and a backpack lie in the hall; a heavy statue (not
 portable) stands in the cellar. Besides the orderly (spawned in the ward), the NPC templates a
 fight needs: a ghoul (aggressive, armoured, strong, with loot) and a rat (passive and weak), and a
-leather coat to wear (armour 2).
+leather coat to wear (armour 2); and NPCs that act: a cat (wanders every 10 s and acts out a line
+every 20 s, always), a clerk (greets) and a cowardly cultist (aggressive, flees below half).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from components.content import (
     Behaviour,
     Content,
     DoorDef,
+    Emotes,
     ExitDef,
     ItemKind,
     ItemStack,
@@ -29,6 +31,7 @@ from components.content import (
     RoomContainerDef,
     RoomDef,
     SpawnRule,
+    Wander,
     ZoneDef,
 )
 from components.items import LockState
@@ -125,6 +128,25 @@ NPCS = (
         loot=(LootDrop("coin", 1.0, 3), LootDrop("lantern", 0.0)),
     ),
     NpcTemplate("rat", "a fat rat", ("rat", "fat"), "Bold.", dp=4, damage="1d2"),
+    NpcTemplate(
+        "cat",
+        "a black cat",
+        ("cat", "black"),
+        "It owns the place.",
+        dp=4,
+        wander=Wander(interval_s=10.0, chance=1.0),
+        emotes=Emotes(("washes a paw.", "'s tail twitches."), interval_s=20.0, chance=1.0),
+    ),
+    NpcTemplate("clerk", "the clerk", ("clerk",), "Pallid.", greet="Rooms are a dollar a night."),
+    NpcTemplate(
+        "coward",
+        "a cowardly cultist",
+        ("cultist", "cowardly"),
+        "Shifty.",
+        Behaviour.AGGRESSIVE,
+        dp=20,
+        flee_below=0.5,
+    ),
 )
 
 ROOMS = (

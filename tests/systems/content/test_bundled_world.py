@@ -8,6 +8,7 @@ from components.content import Directory
 from engine.config import load_config
 from engine.core import Engine
 from systems import plugin as core
+from systems.characters import create_character
 from systems.content.loader import check_content
 
 DATA = Path(__file__).resolve().parents[3] / "data"
@@ -25,3 +26,28 @@ def test_the_bundled_world_builds_with_the_core_plugin() -> None:
     directory = engine.world.resource(Directory)
     assert directory.start_room in directory.rooms
     assert len(directory.rooms) >= 10
+
+
+def test_the_bundled_world_has_npcs_that_wander_greet_and_act_out_lines() -> None:
+    content = check_content([DATA]).require()
+    assert sum(npc.wander is not None for npc in content.npcs) >= 3
+    assert sum(bool(npc.greet) for npc in content.npcs) >= 3
+    assert sum(npc.emotes is not None for npc in content.npcs) >= 8
+    assert sum(npc.flee_below > 0 for npc in content.npcs) >= 3
+
+
+def test_a_player_in_the_bundled_world_sees_it_come_alive() -> None:
+    engine = Engine(load_config(env={}, overrides=[f"world.data_dir={DATA}"]), plugins=[core])
+    engine.build_world()
+    world = engine.world
+    engine.run_ticks(world.clock.ticks_for(2.0))  # the spawn rules fill the rooms
+    player = create_character(world, "Armitage", room="arkham.high_street")
+    events = [e for r in engine.run_ticks(world.clock.ticks_for(5.0)) for e in r.events]
+    engine.submit_line(player, "north")  # into old Crane's store
+    events += engine.tick().events
+    events += [e for r in engine.run_ticks(world.clock.ticks_for(600.0)) for e in r.events]
+    assert any(e.type == "emote" for e in events)
+    wanderers = {"a black cat", "a nervous student"}  # of Arkham, awake with the player in it
+    assert any(e.type == "arrive" and e.data.get("who") in wanderers for e in events)
+    (greeting,) = [e for e in events if e.type == "say"]
+    assert greeting.text.startswith("Old Crane the storekeeper says, 'Afternoon.")

@@ -646,3 +646,79 @@ def test_the_item_id_corpse_is_reserved(tmp_path: Path) -> None:
     things = things.replace('key = "iron_key"', 'key = "corpse"')
     problem = problem_in(tmp_path, "items/things.toml", things, "item corpse", "id")
     assert "reserved for the corpses that death leaves" in problem.message
+
+
+# --------------------------------------------------------------------------------------------------
+# NPC behaviours
+
+
+def test_behaviours_load_with_what_is_left_out_left_to_the_settings(tmp_path: Path) -> None:
+    folk = edit(FOLK, 'damage = "1d2"', 'damage = "1d2"\ngreet = "Squeak."\nflee_below = 0.25')
+    folk += '\n[npcs.wander]\nchance = 0.3\n\n[npcs.emotes]\nlines = ["twitches.", "sniffs."]\n'
+    checked = check_content([world(tmp_path, {"npcs/folk.toml": folk})])
+    assert checked.report.ok, checked.report.format()
+    assert checked.content is not None
+    (rat,) = checked.content.npcs
+    assert rat.wander is not None and (rat.wander.interval_s, rat.wander.chance) == (None, 0.3)
+    assert rat.emotes is not None and rat.emotes.lines == ("twitches.", "sniffs.")
+    assert (rat.emotes.interval_s, rat.emotes.chance) == (None, None)
+    assert (rat.greet, rat.flee_below) == ("Squeak.", 0.25)
+
+
+@pytest.mark.parametrize(("written", "wanders"), [("true", True), ("false", False), ("{}", True)])
+def test_wander_may_be_switched_on_with_every_setting_its_default(
+    tmp_path: Path, written: str, wanders: bool
+) -> None:
+    folk = edit(FOLK, 'damage = "1d2"', f'damage = "1d2"\nwander = {written}')
+    checked = check_content([world(tmp_path, {"npcs/folk.toml": folk})])
+    assert checked.content is not None, checked.report.format()
+    assert (checked.content.npcs[0].wander is not None) == wanders
+
+
+def test_a_template_without_behaviours_stays_put_silent_and_fights_to_the_end(
+    tmp_path: Path,
+) -> None:
+    checked = check_content([world(tmp_path)])
+    assert checked.content is not None
+    (rat,) = checked.content.npcs
+    assert (rat.wander, rat.emotes, rat.greet, rat.flee_below) == (None, None, "", 0.0)
+
+
+@pytest.mark.parametrize(
+    ("addition", "field", "message"),
+    [
+        ("[npcs.wander]\ninterval_s = 0.0", "wander.interval_s", "Input should be greater than 0"),
+        ("[npcs.wander]\nchance = 1.5", "wander.chance", "Input should be less than or equal to 1"),
+        ("[npcs.wander]\nchance = 0.0", "wander.chance", "Input should be greater than 0"),
+        ("[npcs.emotes]\nlines = []", "emotes.lines", "List should have at least 1 item"),
+        ("[npcs.emotes]\ninterval_s = 10.0", "emotes.lines", "missing (required)"),
+        ('[npcs.emotes]\nlines = ["  "]', "emotes.lines#1", "must not be empty"),
+        ('greet = """Hello,\nstranger."""', "greet", "must be a single line"),
+        ("flee_below = 1.5", "flee_below", "Input should be less than or equal to 1"),
+        ("flee_below = -0.1", "flee_below", "Input should be greater than or equal to 0"),
+        ('wander = "often"', "wander", "Input should be a valid dictionary"),
+    ],
+)
+def test_bad_behaviour_parameters_are_errors_at_their_field(
+    tmp_path: Path, addition: str, field: str, message: str
+) -> None:
+    folk = FOLK + addition + "\n"
+    if not addition.startswith("["):
+        folk = edit(FOLK, 'damage = "1d2"', f'damage = "1d2"\n{addition}')
+    problem = problem_in(tmp_path, "npcs/folk.toml", folk, "npc rat", field)
+    assert problem.message.startswith(message), problem.message
+
+
+def test_an_unknown_behaviour_parameter_suggests_the_closest(tmp_path: Path) -> None:
+    folk = FOLK + "[npcs.wander]\ninterval = 30.0\n"
+    problem = problem_in(tmp_path, "npcs/folk.toml", folk, "npc rat", "wander.interval")
+    assert "interval_s" in problem.message
+
+
+def test_two_spawn_rules_for_one_npc_in_one_room_are_an_error(tmp_path: Path) -> None:
+    town = TOWN + '\n[[spawns]]\nnpc = "rat"\nroom = "town.cellar"\nmax = 1\n'
+    problem = problem_in(tmp_path, "zones/town.toml", town, "spawn #2", "npc")
+    assert problem.message == (
+        "'rat' already spawns in 'town.cellar' (spawn #1 earlier in this file): one rule per"
+        " NPC and room; raise that rule's max instead"
+    )
