@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from components.body import Vitals
 from components.combat import Fighting
-from engine.config.values import setting_field
+from engine.config import setting_field
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from components.body import Npc
 from components.content import Directory
 from engine.commands import Refused
-from engine.config.values import setting_field
+from engine.config import setting_field
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.world import World
