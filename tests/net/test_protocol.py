@@ -709,7 +709,7 @@ def test_a_protocol_message_asks_for_a_version_the_server_speaks() -> None:
     assert unknown.code == "bad_message"
     assert "speaks 1, 2" in unknown.message
     for bad in ('"2"', "true", "null", "[2]"):
-        error = refused('{"type": "protocol", "version": %s}' % bad)
+        error = refused('{"type": "protocol", "version": ' + bad + "}")
         assert error.code == "bad_message", bad
         assert "must be an integer" in error.message, bad
     assert refused('{"type": "protocol"}').message.endswith('{"type": "protocol", "version": 2}')
