@@ -767,8 +767,8 @@ def parse_server_frame(frame: str | bytes) -> ServerMessage:
 def parse_server_frames(frame: str | bytes) -> list[ServerMessage]:
     """Decode one server frame into its messages: one for a JSON object, each member of a JSON
     array (a batch, protocol version 2) in order. ``ProtocolError`` if anything is malformed."""
-    stripped = frame.lstrip() if isinstance(frame, str) else frame.lstrip(b" \t\r\n")
-    if not stripped.startswith(b"[" if isinstance(stripped, bytes) else "["):
+    raw = frame.encode() if isinstance(frame, str) else frame
+    if not raw.lstrip(b" \t\r\n").startswith(b"["):
         return [parse_server_frame(frame)]
     try:
         members = orjson.loads(frame)

@@ -29,6 +29,7 @@ from engine.commands import InboxFull
 from engine.config import NetConfig
 from engine.core import Engine
 from net.accounts import AccountService, AuthError
+from net.delivery import OutputBudget
 from net.hub import CLOSE_POLICY, Hub, Session
 from net.metrics import CONTENT_TYPE, exposition, metrics_registry
 from net.protocol import (
@@ -38,6 +39,7 @@ from net.protocol import (
     ProtocolError,
     Register,
     Resume,
+    UseProtocol,
     auth_from_command,
     parse_client_frame,
 )
@@ -59,18 +61,28 @@ WEB_SUFFIXES = (".html", ".js", ".css", ".svg")
 class WsLink:
     """A connection's outbound side: a bounded queue drained by one task.
 
-    Bounds: ``max_messages`` frames or ``max_bytes`` bytes waiting. A queue still over a bound
+    Bounds: ``max_messages`` messages or ``max_bytes`` bytes waiting. A queue still over a bound
     ``SLOW_READER_GRACE_S`` after it went over (or ever over ``HARD_CAP_FACTOR`` times a bound)
     means the client stopped reading: it is cut off with 1008. So a slow client costs at most a
     few times the bound in memory, never holds up the tick, and one busy tick's fan-out does not
-    cut off a client that keeps up.
+    cut off a client that keeps up. Every queued byte also counts against the server's
+    ``budget`` (``net.output_budget_bytes``); while it is spent there is no grace: a queue over
+    its bound is cut off at once.
     """
 
-    def __init__(self, ws: ServerConnection, max_messages: int, max_bytes: int) -> None:
+    def __init__(
+        self,
+        ws: ServerConnection,
+        max_messages: int,
+        max_bytes: int,
+        budget: OutputBudget | None = None,
+    ) -> None:
         self.ws = ws
         self.max_messages = max_messages
         self.max_bytes = max_bytes
-        self._queue: deque[bytes] = deque()
+        self.budget = budget if budget is not None else OutputBudget(2**62)
+        self._queue: deque[tuple[bytes, int]] = deque()
+        self._messages = 0
         self._bytes = 0
         self._ready = asyncio.Event()
         self._closed = False
@@ -83,14 +95,20 @@ class WsLink:
     def closed(self) -> bool:
         return self._closed
 
-    def send(self, frame: bytes) -> None:
+    def backlog(self) -> int:
+        """Bytes queued and not yet handed to the socket."""
+        return self._bytes
+
+    def send(self, frame: bytes, count: int = 1) -> None:
         if self._closed:
             return
-        self._queue.append(frame)
+        self._queue.append((frame, count))
+        self._messages += count
         self._bytes += len(frame)
+        self.budget.add(len(frame))
         self._ready.set()
-        if self._over(HARD_CAP_FACTOR):
-            self._cut_off()  # far past the bound: memory first, no grace
+        if self._over(HARD_CAP_FACTOR) or (self.budget.spent and self._over(1)):
+            self._cut_off()  # far past the bound, or no memory to spare: no grace
         elif self._over(1) and self._check is None:
             # One busy tick can queue more than the bound for a client that reads everything;
             # only a backlog still over the bound a grace period later means it stopped reading.
@@ -98,9 +116,7 @@ class WsLink:
             self._check = loop.call_later(SLOW_READER_GRACE_S, self._recheck)
 
     def _over(self, factor: int) -> bool:
-        return (
-            len(self._queue) > factor * self.max_messages or self._bytes > factor * self.max_bytes
-        )
+        return self._messages > factor * self.max_messages or self._bytes > factor * self.max_bytes
 
     def _recheck(self) -> None:
         self._check = None
@@ -109,15 +125,21 @@ class WsLink:
 
     def _cut_off(self) -> None:
         self.overflowed = True
+        self.budget.clients_cut_off += 1
         log.warning(
             "client %s stopped reading (%d messages, %d bytes queued): cut off",
             _address(self.ws),
-            len(self._queue),
+            self._messages,
             self._bytes,
         )
-        self._queue.clear()
-        self._bytes = 0
+        self._discard_queue()
         self.close(CLOSE_POLICY, "not reading")
+
+    def _discard_queue(self) -> None:
+        self._queue.clear()
+        self.budget.remove(self._bytes)
+        self._bytes = 0
+        self._messages = 0
 
     def close(self, code: int, reason: str) -> None:
         if self._closed:
@@ -143,8 +165,10 @@ class WsLink:
                         return
                     self._ready.clear()
                     await self._ready.wait()
-                frame = self._queue.popleft()
+                frame, count = self._queue.popleft()
+                self._messages -= count
                 self._bytes -= len(frame)
+                self.budget.remove(len(frame))
                 await self.ws.send(frame, text=True)
         except ConnectionClosed:
             pass
@@ -159,6 +183,7 @@ class WsLink:
         self._task.cancel()
         with contextlib.suppress(BaseException):
             await self._task
+        self._discard_queue()
 
 
 def _address(ws: ServerConnection) -> str:
@@ -232,7 +257,12 @@ class NetServer:
     # ------------------------------------------------------------ websocket
 
     async def _handle(self, ws: ServerConnection) -> None:
-        link = WsLink(ws, self.config.outbound_max_messages, self.config.outbound_max_bytes)
+        link = WsLink(
+            ws,
+            self.config.outbound_max_messages,
+            self.config.outbound_max_bytes,
+            self.hub.budget,
+        )
         session = self.hub.connect(link, _address(ws))
         try:
             async for frame in ws:
@@ -261,7 +291,9 @@ class NetServer:
             self.hub.error(session, bad.code, bad.message)
             return
         if isinstance(message, Ping):
-            self.hub.send_frame(session, session.channel.pong(tick=self.engine.world.clock.tick))
+            self.hub.pong(session)
+        elif isinstance(message, UseProtocol):
+            self.hub.use_protocol(session, message.version)
         elif isinstance(message, Register | Login):
             await self._authenticate(session, message)
         elif isinstance(message, Resume):

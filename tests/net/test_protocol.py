@@ -15,6 +15,7 @@ import enum
 import math
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -44,6 +45,7 @@ from net.protocol import (
     Cmd,
     Login,
     Ping,
+    Prepared,
     ProtocolError,
     Register,
     Resume,
@@ -654,7 +656,7 @@ def test_the_channel_helpers_are_their_prepared_messages_stamped() -> None:
     """Every helper is the one-encode builder plus a stamp: the same bytes either way."""
     from net import protocol
 
-    pairs = [
+    pairs: list[tuple[Callable[[ServerChannel], bytes], Prepared]] = [
         (lambda c: c.welcome("K", "1", tick=2), protocol.welcome_message("K", "1", tick=2)),
         (lambda c: c.auth_ok("A", 5, "t", tick=2), protocol.auth_ok_message("A", 5, "t", tick=2)),
         (
