@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import html
 import math
+import os
 import random
 import sys
 import time
@@ -76,6 +77,17 @@ _WORDS: Final = (
 _NAME_LETTERS: Final = "abcdefghijklmnopqrstuvwxyz"
 
 
+def answer_kind(line: str) -> str:
+    """What answers a typed line: ``say`` (the speaker's own words back), ``emote``, or ``room``
+    (a look or a step: the room, or a refusal); any ``error`` answers every kind."""
+    verb = line.split(maxsplit=1)[0].casefold() if line.strip() else ""
+    if verb == "say" or verb.startswith("'"):
+        return "say"
+    if verb == "emote" or verb.startswith(":"):
+        return "emote"
+    return "room"
+
+
 def bot_name(prefix: str, index: int) -> str:
     """The account name of bot ``index``: ``prefix`` and four letters (names are letters only)."""
     letters = []
@@ -101,6 +113,11 @@ class BotOptions:
     seed: int = 0
     batch: bool = True
     progress: bool = True
+    command: str | None = None
+    """Type this line every time instead of the profile's commands (``look``, ``say hello``)."""
+    server_pid: int | None = None
+    """Read the server's memory and CPU time from /proc (a server on this machine) rather than
+    from its /metrics (a server too old to report them)."""
 
     def check(self) -> None:
         """Refuse a run that is not bounded, with a message saying what to change."""
@@ -172,13 +189,15 @@ class WorldMap:
     def choose(self, start: str) -> str:
         """The room a bot standing in ``start`` should spread to: the least chosen of the rooms
         it can reach, the nearest of those, or, when every room seen is chosen already, the
-        nearest room nobody has seen yet; chosen for it at once."""
+        least chosen of the rooms nobody has seen yet; chosen for it at once."""
         distances = self._distances(start)
         goal = min(distances, key=lambda room: (self.claims.get(room, 0), distances[room], room))
         if self.claims.get(goal, 0) > 0:  # every known room is taken: look further first
             unseen = [room for room in distances if room not in self.seen]
             if unseen:
-                goal = min(unseen, key=lambda room: (distances[room], room))
+                goal = min(
+                    unseen, key=lambda room: (self.claims.get(room, 0), distances[room], room)
+                )
         self.claims[goal] = self.claims.get(goal, 0) + 1
         return goal
 
@@ -219,6 +238,7 @@ class Tally:
     cut_off: int = 0
     messages: int = 0
     frames: int = 0
+    spread_steps: int = 0
 
 
 @dataclass(slots=True)
@@ -261,6 +281,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 class Outstanding:
     sent_at: float
     kind: str  # "room" (look, a step), "say", "emote"
+    counted: bool = True  # False for the steps of spreading, which are not the workload
 
 
 class Bot:
@@ -382,6 +403,10 @@ class Bot:
 
     def settle(self, waiting: Outstanding, type_: object, data: dict[str, Any]) -> None:
         run, tally = self.run, self.run.tally
+        self.answered.set()
+        if not waiting.counted:
+            tally.spread_steps += 1
+            return
         now = time.monotonic()
         tally.answered += 1
         tally.latencies.append((now - run.commands_started, now - waiting.sent_at))
@@ -392,17 +417,19 @@ class Bot:
             else:
                 tally.errors += 1
             tally.error_codes[code] = tally.error_codes.get(code, 0) + 1
-        self.answered.set()
 
     # ---------------------------------------------------------------- commands
 
-    async def command(self, line: str, kind: str) -> None:
+    async def command(self, line: str, kind: str, *, counted: bool = True) -> None:
         assert self.ws is not None
-        self.outstanding.append(Outstanding(time.monotonic(), kind))
-        self.run.tally.sent += 1
+        self.outstanding.append(Outstanding(time.monotonic(), kind, counted))
+        self.run.tally.sent += counted
         await self.ws.send(orjson.dumps({"type": "cmd", "text": line}))
 
     def next_command(self) -> tuple[str, str]:
+        fixed = self.run.options.command
+        if fixed is not None:
+            return fixed, answer_kind(fixed)
         profile = self.run.options.profile
         roll = self.rng.random()
         if profile == "mixed":
@@ -437,7 +464,7 @@ class Bot:
                 continue
             before = self.room
             self.answered.clear()
-            await self.command(steps[0], "room")
+            await self.command(steps[0], "room", counted=False)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.answered.wait(), ANSWER_TIMEOUT_S)
             if self.room == before:  # a closed door, a refusal: do not try that way again
@@ -467,6 +494,9 @@ class BotRun:
         self.commands_started = self.started
         self.samples: list[Sample] = []
         self.phase = "connecting"
+        self.rooms: dict[str, int] = {}
+        """Bots in each room when the commands started."""
+        self.logins_done = 0.0
         self._auth: dict[int, asyncio.Future[str | None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -495,6 +525,8 @@ class BotRun:
             values = await fetch_metrics(self.options.url)
         except (OSError, ValueError, TimeoutError):
             return
+        if self.options.server_pid is not None:
+            values.update(proc_figures(self.options.server_pid))
         self.samples.append(Sample(time.monotonic() - self.started, values))
 
     async def keep_sampling(self) -> None:
@@ -546,6 +578,10 @@ class BotRun:
                 self.phase = "spreading"
                 await asyncio.gather(*(bot.spread() for bot in ready))
             await self.sample_metrics()
+            self.rooms = {}
+            for bot in ready:
+                if bot.room is not None:
+                    self.rooms[bot.room] = self.rooms.get(bot.room, 0) + 1
             self.phase = "running"
             self.commands_started = time.monotonic()
             active = ready[: options.active if options.active is not None else len(ready)]
@@ -590,7 +626,7 @@ class BotRun:
             bot.answered.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(bot.answered.wait(), deadline - time.monotonic())
-        self.tally.lost += len(bot.outstanding)
+        self.tally.lost += sum(1 for waiting in bot.outstanding if waiting.counted)
         bot.outstanding.clear()
 
     def report(self, ready: int) -> Report:
@@ -616,6 +652,7 @@ class BotRun:
         server = {
             "tick_p50_ms": _ms(last.get('kadath_tick_duration_seconds{quantile="0.5"}')),
             "tick_p99_ms": _ms(last.get('kadath_tick_duration_seconds{quantile="0.99"}')),
+            "tick_mean_ms": _ms(_mean_of(run_samples, "kadath_tick_duration_seconds")),
             "tick_max_ms": max(
                 (
                     _ms(s.values.get('kadath_tick_duration_seconds{quantile="1"}'))
@@ -686,6 +723,9 @@ class BotRun:
                 "messages": tally.messages,
                 "frames": tally.frames,
                 "cut_off": tally.cut_off,
+                "spread_steps": tally.spread_steps,
+                "rooms": len(self.rooms),
+                "most_in_one_room": max(self.rooms.values(), default=0),
             },
             series=series,
         )
@@ -706,6 +746,18 @@ def _mb(value: float) -> float:
 
 def _delta(first: dict[str, float], last: dict[str, float], name: str) -> float:
     return last.get(name, math.nan) - first.get(name, 0.0)
+
+
+def _mean_of(samples: Sequence[Sample], summary: str) -> float:
+    """The mean of a summary over the samples: the change of its sum over that of its count."""
+    points = [
+        (s.values[f"{summary}_sum"], s.values[f"{summary}_count"])
+        for s in samples
+        if f"{summary}_sum" in s.values and f"{summary}_count" in s.values
+    ]
+    if len(points) < 2 or points[-1][1] <= points[0][1]:
+        return math.nan
+    return (points[-1][0] - points[0][0]) / (points[-1][1] - points[0][1])
 
 
 def _rate(samples: Sequence[Sample], name: str) -> float:
@@ -754,6 +806,22 @@ async def fetch_metrics(url: str, timeout: float = 5.0) -> dict[str, float]:
     return parse_metrics(body.decode("utf-8", "replace"))
 
 
+def proc_figures(pid: int) -> dict[str, float]:
+    """A local process's resident memory and CPU seconds, named as prometheus_client names them
+    (Linux /proc; nothing elsewhere)."""
+    figures: dict[str, float] = {}
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    figures["process_resident_memory_bytes"] = float(line.split()[1]) * 1024
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        figures["process_cpu_seconds_total"] = (int(fields[11]) + int(fields[12])) / ticks
+    return figures
+
+
 def parse_metrics(text: str) -> dict[str, float]:
     """Prometheus text format as ``{name{labels}: value}`` (labels as written)."""
     values: dict[str, float] = {}
@@ -777,6 +845,7 @@ def render_text(report: Report) -> str:
         [
             f"kadath bots: {o['n']} bots ({o['profile']}{', spread' if o['spread'] else ''}), "
             f"{o['rate']:g} commands/s each"
+            + (f" typing {o['command']!r}" if o["command"] else "")
             + (f" ({o['active']} active)" if o["active"] is not None else "")
             + f", {o['duration_s']:g} s against {o['url']}",
             f"logins: {login['in_world']}/{login['bots']} in the world, all in after "
@@ -788,7 +857,8 @@ def render_text(report: Report) -> str:
             + (f"; codes {c['codes']}" if c["codes"] else ""),
             f"latency: p50 {lat['p50']:g} ms, p95 {lat['p95']:g} ms, p99 {lat['p99']:g} ms, "
             f"max {lat['max']:g} ms",
-            f"server: tick p50 {s['tick_p50_ms']:.2f} ms, p99 {s['tick_p99_ms']:.2f} ms; "
+            f"server: tick mean {s['tick_mean_ms']:.2f} ms over the run, p50 "
+            f"{s['tick_p50_ms']:.2f} ms, p99 {s['tick_p99_ms']:.2f} ms (its window); "
             f"RSS idle {s['rss_idle_mb']:.0f} MB, while running {s['rss_run_mb']:.0f} MB "
             f"({s['rss_per_player_kib']:.0f} KiB a player), peak {s['rss_peak_mb']:.0f} MB; "
             f"CPU {s['cpu_percent']:.0f} %",
@@ -796,7 +866,8 @@ def render_text(report: Report) -> str:
             f"clients cut off {s['clients_cut_off']:g}, queued peak "
             f"{s['output_queued_peak_mb']:.1f} MB; skipped ticks {s['skipped_ticks']:g}",
             f"client: {report.client['messages']} messages in {report.client['frames']} frames, "
-            f"{report.client['cut_off']} bots cut off",
+            f"{report.client['cut_off']} bots cut off; the bots stood in "
+            f"{report.client['rooms']} rooms, at most {report.client['most_in_one_room']} in one",
         ]
     )
 
@@ -973,7 +1044,20 @@ def register(subparsers: Any) -> None:
         default=None,
         help="also write the report as a self-contained page with charts",
     )
+    parser.add_argument(
+        "--command",
+        default=None,
+        help="type this line every time instead of the profile's commands (look, say hello): a"
+        " look or a step is answered by a room, say and emote by the bot's own words",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--server-pid",
+        type=int,
+        default=None,
+        help="the server's process id, to read its memory and CPU from /proc (a server on this"
+        " machine whose /metrics does not report them)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -991,6 +1075,8 @@ def run(ns: argparse.Namespace, config: Config, out: IO[str] | None = None) -> i
         seed=ns.seed,
         batch=ns.batch,
         progress=not ns.quiet and sys.stderr.isatty(),
+        server_pid=ns.server_pid,
+        command=ns.command,
     )
     try:
         options.check()

@@ -97,6 +97,7 @@ def test_the_html_report_is_one_self_contained_page() -> None:
         commands={"sent": 2, "answered": 2, "errors": 0, "refused": 0, "lost": 0, "codes": {}},
         latency_ms={"p50": 5.0, "p95": 6.0, "p99": 7.0, "max": 8.0},
         server={
+            "tick_mean_ms": 1.0,
             "tick_p50_ms": 1.0,
             "tick_p99_ms": 2.0,
             "rss_idle_mb": 60.0,
@@ -110,7 +111,7 @@ def test_the_html_report_is_one_self_contained_page() -> None:
             "output_queued_peak_mb": 0.0,
             "skipped_ticks": 0.0,
         },
-        client={"messages": 4, "frames": 3, "cut_off": 0},
+        client={"messages": 4, "frames": 3, "cut_off": 0, "rooms": 1, "most_in_one_room": 1},
         series={
             "latency_p50_ms": [[0, 5.0], [1, 6.0]],
             "latency_p99_ms": [[0, 7.0], [1, 7.5]],
