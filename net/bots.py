@@ -1046,6 +1046,8 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--command",
+        dest="typed",
+        metavar="LINE",
         default=None,
         help="type this line every time instead of the profile's commands (look, say hello): a"
         " look or a step is answered by a room, say and emote by the bot's own words",
@@ -1076,7 +1078,7 @@ def run(ns: argparse.Namespace, config: Config, out: IO[str] | None = None) -> i
         batch=ns.batch,
         progress=not ns.quiet and sys.stderr.isatty(),
         server_pid=ns.server_pid,
-        command=ns.command,
+        command=ns.typed,
     )
     try:
         options.check()
