@@ -63,6 +63,10 @@ THROTTLE_BACKOFF_S: Final = (0.2, 5.0)
 """First and longest wait before a login the server throttled is tried again (doubling)."""
 SPREAD_STEPS: Final = 40
 """Most steps a bot takes to reach its room when spreading."""
+SPREAD_SCOUTS: Final = 60
+"""Bots that explore the map before the others are sent to their rooms."""
+SPREAD_PAUSE_S: Final = 0.15
+"""Pause between two steps of one bot (the server's command rate limit is 10 a second)."""
 METRICS_EVERY_S: Final = 1.0
 
 _REFUSALS: Final = frozenset({"rate_limited", "throttled"})
@@ -186,18 +190,14 @@ class WorldMap:
                 queue.append(to)
         return None
 
-    def choose(self, start: str) -> str:
-        """The room a bot standing in ``start`` should spread to: the least chosen of the rooms
-        it can reach, the nearest of those, or, when every room seen is chosen already, the
-        least chosen of the rooms nobody has seen yet; chosen for it at once."""
+    def unseen(self, start: str) -> str | None:
+        """The room nobody has seen yet that is least chosen, then nearest, from ``start``
+        (chosen for the asker until released); None when every reachable room is seen."""
         distances = self._distances(start)
-        goal = min(distances, key=lambda room: (self.claims.get(room, 0), distances[room], room))
-        if self.claims.get(goal, 0) > 0:  # every known room is taken: look further first
-            unseen = [room for room in distances if room not in self.seen]
-            if unseen:
-                goal = min(
-                    unseen, key=lambda room: (self.claims.get(room, 0), distances[room], room)
-                )
+        unseen = [room for room in distances if room not in self.seen]
+        if not unseen:
+            return None
+        goal = min(unseen, key=lambda room: (self.claims.get(room, 0), distances[room], room))
         self.claims[goal] = self.claims.get(goal, 0) + 1
         return goal
 
@@ -446,30 +446,49 @@ class Bot:
         self.said += 1
         return f"say {self.rng.choice(_WORDS)} ({self.said})", "say"
 
-    async def spread(self) -> None:
-        """Walk to a room few other bots chose, through the exits seen so far; the choice is made
-        again at every step, as the bots' shared map grows."""
+    async def explore(self, enough: int) -> None:
+        """Scout: walk to the rooms nobody has seen, the least chosen by other scouts first,
+        until the bots have seen ``enough`` rooms or every room they can reach."""
         world = self.run.map
         goal: str | None = None
-        for _ in range(SPREAD_STEPS):
-            if self.room is None:
-                return
+        try:
+            for _ in range(SPREAD_STEPS):
+                if goal is not None:
+                    world.release(goal)
+                    goal = None
+                if self.room is None or len(world.seen) >= enough:
+                    return
+                goal = world.unseen(self.room)
+                if goal is None:
+                    return
+                steps = world.path(self.room, goal)
+                if steps:
+                    await self.step(steps[0])
+        finally:
             if goal is not None:
                 world.release(goal)
-            goal = world.choose(self.room)
-            if goal == self.room:
+
+    async def walk_to(self, goal: str) -> None:
+        """Walk to ``goal`` by the shortest known way, finding another when a way is shut."""
+        world = self.run.map
+        for _ in range(SPREAD_STEPS):
+            if self.room is None or self.room == goal:
                 return
             steps = world.path(self.room, goal)
             if not steps:
-                continue
-            before = self.room
-            self.answered.clear()
-            await self.command(steps[0], "room", counted=False)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.answered.wait(), ANSWER_TIMEOUT_S)
-            if self.room == before:  # a closed door, a refusal: do not try that way again
-                world.blocked.add((before, steps[0]))
-            await asyncio.sleep(0.15)
+                return
+            await self.step(steps[0])
+
+    async def step(self, direction: str) -> None:
+        """One step, waiting for its answer; a way that does not lead on is not tried again."""
+        before = self.room
+        self.answered.clear()
+        await self.command(direction, "room", counted=False)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.answered.wait(), ANSWER_TIMEOUT_S)
+        if self.room == before and before is not None:  # a closed door, a refusal
+            self.run.map.blocked.add((before, direction))
+        await asyncio.sleep(SPREAD_PAUSE_S)
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -576,7 +595,7 @@ class BotRun:
             await asyncio.gather(*(_wait(bot.room_seen, ANSWER_TIMEOUT_S) for bot in ready))
             if options.spread and options.profile != "crowd":
                 self.phase = "spreading"
-                await asyncio.gather(*(bot.spread() for bot in ready))
+                await self.spread(ready)
             await self.sample_metrics()
             self.rooms = {}
             for bot in ready:
@@ -599,6 +618,16 @@ class BotRun:
             for task in list(self._tasks):
                 task.cancel()
         return self.report(len(ready))
+
+    async def spread(self, bots: list[Bot]) -> None:
+        """Spread ``bots`` evenly over the rooms: scouts explore the map first, then every bot
+        is sent, in turn, to the next of the rooms the scouts reached."""
+        await asyncio.gather(*(bot.explore(len(bots)) for bot in bots[:SPREAD_SCOUTS]))
+        rooms = sorted(self.map.seen)
+        if rooms:
+            await asyncio.gather(
+                *(bot.walk_to(rooms[i % len(rooms)]) for i, bot in enumerate(bots))
+            )
 
     async def drive(self, bot: Bot) -> None:
         """Send a command every 1/rate seconds (open loop: never waiting for answers), starting

@@ -136,16 +136,17 @@ def test_bot_names_are_letters_and_distinct() -> None:
     assert all(name.isalpha() and 3 <= len(name) <= 20 for name in names)
 
 
-def test_the_map_sends_each_bot_to_the_least_chosen_reachable_room() -> None:
+def test_the_map_sends_scouts_to_the_least_chosen_room_nobody_has_seen() -> None:
     world = WorldMap()
     world.learn({"id": "a", "exits": [{"direction": "e", "to": "b"}]})
     world.learn(
         {"id": "b", "exits": [{"direction": "w", "to": "a"}, {"direction": "e", "to": "c"}]}
     )
-    chosen = [world.choose("a") for _ in range(4)]
-    assert chosen == ["a", "b", "c", "c"]  # every room seen is taken: look beyond first
+    world.learn({"id": "d", "exits": []})  # seen, but out of reach
+    assert world.seen == {"a", "b", "d"}
+    assert [world.unseen("a"), world.unseen("a")] == ["c", "c"]
     world.learn({"id": "c", "exits": [{"direction": "w", "to": "b"}]})
-    assert world.choose("a") == "a"  # nothing left unseen: the least chosen, the nearest
+    assert world.unseen("a") is None
     assert world.path("a", "c") == ["e", "e"]
     world.blocked.add(("b", "e"))
     assert world.path("a", "c") is None
