@@ -17,6 +17,7 @@ import html
 import math
 import os
 import random
+import socket
 import sys
 import time
 from collections import deque
@@ -117,6 +118,9 @@ class BotOptions:
     seed: int = 0
     batch: bool = True
     progress: bool = True
+    stall: int = 0
+    """Bots, besides the ``n``, that stop reading once in the world but keep typing ``look``
+    (ten a second, not counted): the server must cut them off, and nobody else may notice."""
     command: str | None = None
     """Type this line every time instead of the profile's commands (``look``, ``say hello``)."""
     server_pid: int | None = None
@@ -133,6 +137,8 @@ class BotOptions:
             raise ValueError(f"--rate must be above 0 and at most {MAX_RATE:g} a second per bot")
         if self.profile not in PROFILES:
             raise ValueError(f"--profile must be one of {', '.join(PROFILES)}")
+        if not 0 <= self.stall <= MAX_BOTS - self.n:
+            raise ValueError(f"--stall must be between 0 and {MAX_BOTS} less --n")
         if self.active is not None and not 0 <= self.active <= self.n:
             raise ValueError("--active must be between 0 and --n")
         if not (self.prefix.isascii() and self.prefix.isalpha() and 1 <= len(self.prefix) <= 16):
@@ -507,7 +513,7 @@ class BotRun:
         self.out = out
         self.tally = Tally()
         self.map = WorldMap()
-        self.bots = [Bot(i, self) for i in range(options.n)]
+        self.bots = [Bot(i, self) for i in range(options.n + options.stall)]
         self.connecting = asyncio.Semaphore(CONNECTS_AT_ONCE)
         self.started = time.monotonic()
         self.commands_started = self.started
@@ -603,8 +609,12 @@ class BotRun:
                     self.rooms[bot.room] = self.rooms.get(bot.room, 0) + 1
             self.phase = "running"
             self.commands_started = time.monotonic()
+            stalled = [bot for bot in ready if bot.index >= options.n]
+            ready = [bot for bot in ready if bot.index < options.n]
             active = ready[: options.active if options.active is not None else len(ready)]
-            await asyncio.gather(*(self.drive(bot) for bot in active))
+            await asyncio.gather(
+                *(self.drive(bot) for bot in active), *(self.stall(bot) for bot in stalled)
+            )
             self.phase = "draining"
             await asyncio.gather(*(self.drain(bot) for bot in active))
             await self.sample_metrics()
@@ -648,6 +658,21 @@ class BotRun:
             except ConnectionClosed:
                 return
             k += 1
+
+    async def stall(self, bot: Bot) -> None:
+        """Stop reading (a shrunk receive buffer, then nothing read at all) and keep asking
+        for the room, until the server cuts the connection or the run ends."""
+        assert bot.ws is not None
+        transport = bot.ws.transport
+        with contextlib.suppress(OSError, AttributeError):
+            transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        transport.pause_reading()
+        end = self.commands_started + self.options.duration_s
+        with contextlib.suppress(ConnectionClosed, OSError):
+            while time.monotonic() < end and not transport.is_closing():
+                await bot.ws.send(b'{"type":"cmd","text":"look"}')
+                await asyncio.sleep(0.1)
+        transport.resume_reading()
 
     async def drain(self, bot: Bot) -> None:
         deadline = time.monotonic() + ANSWER_TIMEOUT_S
@@ -725,7 +750,7 @@ class BotRun:
         return Report(
             options=asdict(options),
             login={
-                "bots": options.n,
+                "bots": options.n + options.stall,
                 "in_world": ready,
                 "seconds_all_in": round(self.logins_done, 2),
                 "p50_s": round(percentile(tally.logins, 0.5), 2) if tally.logins else math.nan,
@@ -895,7 +920,8 @@ def render_text(report: Report) -> str:
             f"clients cut off {s['clients_cut_off']:g}, queued peak "
             f"{s['output_queued_peak_mb']:.1f} MB; skipped ticks {s['skipped_ticks']:g}",
             f"client: {report.client['messages']} messages in {report.client['frames']} frames, "
-            f"{report.client['cut_off']} bots cut off; the bots stood in "
+            f"{report.client['cut_off']} bots cut off ({o['stall']} stopped reading); the bots"
+            " stood in "
             f"{report.client['rooms']} rooms, at most {report.client['most_in_one_room']} in one",
         ]
     )
@@ -997,7 +1023,8 @@ async def main_async(
         out.write(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         out.write(render_text(report) + "\n")
-    return 0 if report.login["in_world"] == options.n and report.commands["lost"] == 0 else 1
+    everyone = options.n + options.stall
+    return 0 if report.login["in_world"] == everyone and report.commands["lost"] == 0 else 1
 
 
 def _default_url(config: Config) -> str:
@@ -1081,6 +1108,14 @@ def register(subparsers: Any) -> None:
         help="type this line every time instead of the profile's commands (look, say hello): a"
         " look or a step is answered by a room, say and emote by the bot's own words",
     )
+    parser.add_argument(
+        "--stall",
+        type=int,
+        default=0,
+        metavar="K",
+        help="K more bots that stop reading once in the world but keep typing look: the"
+        " server should cut them off (1008) without anyone else noticing",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
         "--server-pid",
@@ -1108,6 +1143,7 @@ def run(ns: argparse.Namespace, config: Config, out: IO[str] | None = None) -> i
         progress=not ns.quiet and sys.stderr.isatty(),
         server_pid=ns.server_pid,
         command=ns.typed,
+        stall=ns.stall,
     )
     try:
         options.check()
