@@ -119,8 +119,9 @@ class BotOptions:
     batch: bool = True
     progress: bool = True
     stall: int = 0
-    """Bots, besides the ``n``, that stop reading once in the world but keep typing ``look``
-    (ten a second, not counted): the server must cut them off, and nobody else may notice."""
+    """Bots, besides the ``n``, that stop reading once in the world but keep typing ``who`` (a
+    long answer with many players online; ten a second, not counted): the server must cut them
+    off, and nobody else may notice."""
     command: str | None = None
     """Type this line every time instead of the profile's commands (``look``, ``say hello``)."""
     server_pid: int | None = None
@@ -610,8 +611,8 @@ class BotRun:
             self.phase = "running"
             self.commands_started = time.monotonic()
             stalled = [bot for bot in ready if bot.index >= options.n]
-            ready = [bot for bot in ready if bot.index < options.n]
-            active = ready[: options.active if options.active is not None else len(ready)]
+            playing = [bot for bot in ready if bot.index < options.n]
+            active = playing[: options.active if options.active is not None else len(playing)]
             await asyncio.gather(
                 *(self.drive(bot) for bot in active), *(self.stall(bot) for bot in stalled)
             )
@@ -661,7 +662,7 @@ class BotRun:
 
     async def stall(self, bot: Bot) -> None:
         """Stop reading (a shrunk receive buffer, then nothing read at all) and keep asking
-        for the room, until the server cuts the connection or the run ends."""
+        who is online, until the server cuts the connection or the run ends."""
         assert bot.ws is not None
         transport = bot.ws.transport
         with contextlib.suppress(OSError, AttributeError):
@@ -670,7 +671,7 @@ class BotRun:
         end = self.commands_started + self.options.duration_s
         with contextlib.suppress(ConnectionClosed, OSError):
             while time.monotonic() < end and not transport.is_closing():
-                await bot.ws.send(b'{"type":"cmd","text":"look"}')
+                await bot.ws.send(b'{"type":"cmd","text":"who"}')
                 await asyncio.sleep(0.1)
         transport.resume_reading()
 
@@ -1113,7 +1114,7 @@ def register(subparsers: Any) -> None:
         type=int,
         default=0,
         metavar="K",
-        help="K more bots that stop reading once in the world but keep typing look: the"
+        help="K more bots that stop reading once in the world but keep typing who: the"
         " server should cut them off (1008) without anyone else noticing",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

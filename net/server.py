@@ -23,6 +23,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from engine.accounts import Account
 from engine.commands import InboxFull
@@ -61,6 +62,9 @@ WEB_SUFFIXES = (".html", ".js", ".css", ".svg")
 class WsLink:
     """A connection's outbound side: a bounded queue drained by one task.
 
+    A frame goes straight to the socket when nothing is queued and the socket takes writes
+    (websockets' flow control is not paused); otherwise it waits in the queue, in order.
+
     Bounds: ``max_messages`` messages or ``max_bytes`` bytes waiting. A queue still over a bound
     ``SLOW_READER_GRACE_S`` after it went over (or ever over ``HARD_CAP_FACTOR`` times a bound)
     means the client stopped reading: it is cut off with 1008. So a slow client costs at most a
@@ -82,6 +86,7 @@ class WsLink:
         self.max_bytes = max_bytes
         self.budget = budget if budget is not None else OutputBudget(2**62)
         self._queue: deque[tuple[bytes, int]] = deque()
+        self._sending = False  # the drain task is writing a frame (and may be waiting)
         self._messages = 0
         self._bytes = 0
         self._ready = asyncio.Event()
@@ -102,6 +107,8 @@ class WsLink:
     def send(self, frame: bytes, count: int = 1) -> None:
         if self._closed:
             return
+        if not self._queue and not self._sending and self._write_now(frame):
+            return
         self._queue.append((frame, count))
         self._messages += count
         self._bytes += len(frame)
@@ -114,6 +121,20 @@ class WsLink:
             # only a backlog still over the bound a grace period later means it stopped reading.
             loop = asyncio.get_running_loop()
             self._check = loop.call_later(SLOW_READER_GRACE_S, self._recheck)
+
+    def _write_now(self, frame: bytes) -> bool:
+        """Hand ``frame`` to the socket at once when nothing waits before it and the socket
+        takes writes (the common case: a reading client), sparing a task switch per frame;
+        False when it must wait in the queue for the drain task."""
+        ws = self.ws
+        if ws.paused or ws.protocol.state is not State.OPEN:
+            return False
+        try:
+            ws.protocol.send_text(frame)
+            ws.send_data()
+        except Exception:  # the connection is failing: the drain task will find out
+            return False
+        return True
 
     def _over(self, factor: int) -> bool:
         return self._messages > factor * self.max_messages or self._bytes > factor * self.max_bytes
@@ -169,7 +190,11 @@ class WsLink:
                 self._messages -= count
                 self._bytes -= len(frame)
                 self.budget.remove(len(frame))
-                await self.ws.send(frame, text=True)
+                self._sending = True
+                try:
+                    await self.ws.send(frame, text=True)
+                finally:
+                    self._sending = False
         except ConnectionClosed:
             pass
         except asyncio.CancelledError:
