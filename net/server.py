@@ -45,7 +45,7 @@ from net.protocol import (
     parse_client_frame,
 )
 
-__all__ = ["NetServer", "WsLink"]
+__all__ = ["Flusher", "NetServer", "WsLink"]
 
 log = logging.getLogger("kadath.net")
 
@@ -59,11 +59,36 @@ HARD_CAP_FACTOR = 4
 WEB_SUFFIXES = (".html", ".js", ".css", ".svg")
 
 
-class WsLink:
-    """A connection's outbound side: a bounded queue drained by one task.
+class Flusher:
+    """Writes queued frames to their sockets once the event loop gets back control: one callback
+    for every connection a tick sent to, instead of a task switch for each. ``send`` may be
+    called inside the tick (the hub's delivery); the sockets are written after it returns, never
+    on the tick path."""
 
-    A frame goes straight to the socket when nothing is queued and the socket takes writes
-    (websockets' flow control is not paused); otherwise it waits in the queue, in order.
+    def __init__(self) -> None:
+        self._links: dict[WsLink, None] = {}
+        self._scheduled = False
+
+    def schedule(self, link: WsLink) -> None:
+        self._links[link] = None
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        links, self._links = self._links, {}
+        for link in links:
+            link.flush()
+
+
+class WsLink:
+    """A connection's outbound side: a bounded queue, written to the socket by the server's
+    ``Flusher`` right after the tick, or by the link's own task while the socket is full.
+
+    Frames leave in order: the flusher writes them straight to the socket while websockets'
+    flow control lets it (a reading client: the common case); past that, the link's task sends
+    them one by one, waiting for the client to read.
 
     Bounds: ``max_messages`` messages or ``max_bytes`` bytes waiting. A queue still over a bound
     ``SLOW_READER_GRACE_S`` after it went over (or ever over ``HARD_CAP_FACTOR`` times a bound)
@@ -80,8 +105,10 @@ class WsLink:
         max_messages: int,
         max_bytes: int,
         budget: OutputBudget | None = None,
+        flusher: Flusher | None = None,
     ) -> None:
         self.ws = ws
+        self.flusher = flusher if flusher is not None else Flusher()
         self.max_messages = max_messages
         self.max_bytes = max_bytes
         self.budget = budget if budget is not None else OutputBudget(2**62)
@@ -107,13 +134,11 @@ class WsLink:
     def send(self, frame: bytes, count: int = 1) -> None:
         if self._closed:
             return
-        if not self._queue and not self._sending and self._write_now(frame):
-            return
         self._queue.append((frame, count))
         self._messages += count
         self._bytes += len(frame)
         self.budget.add(len(frame))
-        self._ready.set()
+        self.flusher.schedule(self)
         if self._over(HARD_CAP_FACTOR) or (self.budget.spent and self._over(1)):
             self._cut_off()  # far past the bound, or no memory to spare: no grace
         elif self._over(1) and self._check is None:
@@ -122,19 +147,24 @@ class WsLink:
             loop = asyncio.get_running_loop()
             self._check = loop.call_later(SLOW_READER_GRACE_S, self._recheck)
 
-    def _write_now(self, frame: bytes) -> bool:
-        """Hand ``frame`` to the socket at once when nothing waits before it and the socket
-        takes writes (the common case: a reading client), sparing a task switch per frame;
-        False when it must wait in the queue for the drain task."""
-        ws = self.ws
-        if ws.paused or ws.protocol.state is not State.OPEN:
-            return False
-        try:
-            ws.protocol.send_text(frame)
-            ws.send_data()
-        except Exception:  # the connection is failing: the drain task will find out
-            return False
-        return True
+    def flush(self) -> None:
+        """Write what is queued straight to the socket while it takes writes; leave the rest to
+        the link's task, which waits for the client to read."""
+        ws, queue = self.ws, self._queue
+        if self._sending:
+            return  # the task is waiting on the socket: it goes on in order
+        while queue and not ws.paused and ws.protocol.state is State.OPEN:
+            frame, count = queue.popleft()
+            self._messages -= count
+            self._bytes -= len(frame)
+            self.budget.remove(len(frame))
+            try:
+                ws.protocol.send_text(frame)
+                ws.send_data()
+            except Exception:  # the connection is failing: its handler finds out and ends
+                return
+        if queue:
+            self._ready.set()
 
     def _over(self, factor: int) -> bool:
         return self._messages > factor * self.max_messages or self._bytes > factor * self.max_bytes
@@ -234,6 +264,8 @@ class NetServer:
         self.config = config
         self.accounts = accounts
         self.hub = Hub(engine, config, server_name=server_name, version=version)
+        #: Writes every connection's queued frames after the tick, in one callback.
+        self.flusher = Flusher()
         self.server: Server | None = None
         self.started_at = time.monotonic()
         self._saving: set[asyncio.Task[None]] = set()
@@ -287,6 +319,7 @@ class NetServer:
             self.config.outbound_max_messages,
             self.config.outbound_max_bytes,
             self.hub.budget,
+            self.flusher,
         )
         session = self.hub.connect(link, _address(ws))
         try:
