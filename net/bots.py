@@ -523,6 +523,10 @@ class BotRun:
         self.rooms: dict[str, int] = {}
         """Bots in each room when the commands started."""
         self.logins_done = 0.0
+        self.cpu_started = 0.0
+        self.cpu_used = math.nan
+        """The bots' own CPU time while they typed commands: near a whole core, the bots and
+        not the server may be what the latency measures."""
         self._auth: dict[int, asyncio.Future[str | None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -610,12 +614,14 @@ class BotRun:
                     self.rooms[bot.room] = self.rooms.get(bot.room, 0) + 1
             self.phase = "running"
             self.commands_started = time.monotonic()
+            self.cpu_started = time.process_time()
             stalled = [bot for bot in ready if bot.index >= options.n]
             playing = [bot for bot in ready if bot.index < options.n]
             active = playing[: options.active if options.active is not None else len(playing)]
             await asyncio.gather(
                 *(self.drive(bot) for bot in active), *(self.stall(bot) for bot in stalled)
             )
+            self.cpu_used = time.process_time() - self.cpu_started
             self.phase = "draining"
             await asyncio.gather(*(self.drain(bot) for bot in active))
             await self.sample_metrics()
@@ -779,6 +785,7 @@ class BotRun:
                 "frames": tally.frames,
                 "cut_off": tally.cut_off,
                 "spread_steps": tally.spread_steps,
+                "cpu_percent": round(self.cpu_used / options.duration_s * 100, 1),
                 "rooms": len(self.rooms),
                 "most_in_one_room": max(self.rooms.values(), default=0),
             },

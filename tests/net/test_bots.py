@@ -111,7 +111,14 @@ def test_the_html_report_is_one_self_contained_page() -> None:
             "output_queued_peak_mb": 0.0,
             "skipped_ticks": 0.0,
         },
-        client={"messages": 4, "frames": 3, "cut_off": 0, "rooms": 1, "most_in_one_room": 1},
+        client={
+            "messages": 4,
+            "frames": 3,
+            "cut_off": 0,
+            "cpu_percent": 1.0,
+            "rooms": 1,
+            "most_in_one_room": 1,
+        },
         series={
             "latency_p50_ms": [[0, 5.0], [1, 6.0]],
             "latency_p99_ms": [[0, 7.0], [1, 7.5]],
