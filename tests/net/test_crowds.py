@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -155,3 +156,41 @@ async def test_a_spent_budget_costs_a_backlogged_listener_speech_but_never_its_o
             lambda: any(m.type == "say" for m in link.messages()[heard:]), "Armitage hears"
         )
         assert [m.seq for m in link.messages()] == list(range(1, len(link.frames) + 1))
+
+
+@async_test
+async def test_no_socket_is_written_inside_the_tick(tmp_path: Path) -> None:
+    """The hub delivers inside the tick's hand-off, but only queues: the frames are written
+    by the flusher once the tick has returned (the one rule: no I/O on the tick path)."""
+    async with live_server(tmp_path) as server:
+        listener = await server.player("Armitage")
+        speaker = await server.player("Carter")
+        await listener.expect_msg("arrive")
+        inside = {"now": False, "writes": 0, "inside": 0}
+        tick = server.engine.tick
+
+        def watched_tick(*args: Any, **kwargs: Any) -> Any:
+            inside["now"] = True
+            try:
+                return tick(*args, **kwargs)
+            finally:
+                inside["now"] = False
+
+        server.engine.tick = watched_tick  # type: ignore[method-assign]
+        for client in (listener, speaker):
+            ws = server.session_of(client).link.ws  # type: ignore[attr-defined]
+            write = ws.transport.write
+
+            def watched_write(data: bytes, write: Any = write) -> None:
+                inside["writes"] += 1
+                inside["inside"] += inside["now"]
+                write(data)
+
+            ws.transport.write = watched_write
+        for n in range(5):
+            await speaker.cmd(f"say line {n}")
+        for n in range(5):
+            heard = await listener.expect("say")
+            assert heard.data["text"] == f"line {n}"
+        assert inside["writes"] >= 10
+        assert inside["inside"] == 0
