@@ -71,6 +71,7 @@ SPREAD_PAUSE_S: Final = 0.15
 METRICS_EVERY_S: Final = 1.0
 
 _REFUSALS: Final = frozenset({"rate_limited", "throttled"})
+_ANSWER_KEYS: Final = (b'"type":"room"', b'"type":"error"', b'"type":"auth_', b'"type":"bye"')
 _WORDS: Final = (
     "The stars are right.",
     "Did you hear that?",
@@ -122,6 +123,11 @@ class BotOptions:
     """Bots, besides the ``n``, that stop reading once in the world but keep typing ``who`` (a
     long answer with many players online; ten a second, not counted): the server must cut them
     off, and nobody else may notice."""
+    stall_reading: bool = False
+    """The stalled bots read after all: the control run of ``stall``, with the same work."""
+    settle_s: float = 0.0
+    """Seconds to wait, once everyone is in (and spread), before the commands start: the
+    figures are then of the steady state, not of the logins' aftermath."""
     command: str | None = None
     """Type this line every time instead of the profile's commands (``look``, ``say hello``)."""
     server_pid: int | None = None
@@ -138,6 +144,8 @@ class BotOptions:
             raise ValueError(f"--rate must be above 0 and at most {MAX_RATE:g} a second per bot")
         if self.profile not in PROFILES:
             raise ValueError(f"--profile must be one of {', '.join(PROFILES)}")
+        if not 0 <= self.settle_s <= 600:
+            raise ValueError("--settle must be between 0 and 600 s")
         if not 0 <= self.stall <= MAX_BOTS - self.n:
             raise ValueError(f"--stall must be between 0 and {MAX_BOTS} less --n")
         if self.active is not None and not 0 <= self.active <= self.n:
@@ -311,6 +319,9 @@ class Bot:
         self.closed_code: int | None = None
         self.said = 0
         self.reader: asyncio.Task[None] | None = None
+        self.mine: tuple[bytes, ...] | None = None
+        """What a frame holding something for this bot contains (its answers, its room); a
+        frame with none of it (others' speech in a crowd) is counted, not parsed."""
 
     # ---------------------------------------------------------------- connecting
 
@@ -359,7 +370,11 @@ class Bot:
         try:
             async for frame in self.ws:
                 tally.frames += 1
-                value = orjson.loads(frame)
+                raw = frame.encode() if isinstance(frame, str) else frame
+                if self.mine is not None and not any(key in raw for key in self.mine):
+                    tally.messages += raw.count(b'{"type":"')  # nothing of ours: not parsed
+                    continue
+                value = orjson.loads(raw)
                 for message in value if isinstance(value, list) else (value,):
                     tally.messages += 1
                     self.on_message(message)
@@ -380,6 +395,8 @@ class Bot:
             return
         if type_ == "auth_ok":
             self.entity = data.get("entity")
+            if isinstance(self.entity, int):
+                self.mine = (*_ANSWER_KEYS, b'"from_id":%d' % self.entity)
             self.run.auth_result(self, None)
             if data.get("resumed") and self.ws is not None:  # taken back: no room is shown
                 self.run.spawn(self.ws.send(b'{"type":"cmd","text":"look"}'))
@@ -607,6 +624,7 @@ class BotRun:
             if options.spread and options.profile != "crowd":
                 self.phase = "spreading"
                 await self.spread(ready)
+            await asyncio.sleep(options.settle_s)
             await self.sample_metrics()
             self.rooms = {}
             for bot in ready:
@@ -1124,6 +1142,18 @@ def register(subparsers: Any) -> None:
         help="K more bots that stop reading once in the world but keep typing who: the"
         " server should cut them off (1008) without anyone else noticing",
     )
+    parser.add_argument(
+        "--stall-reading",
+        action="store_true",
+        help="the --stall bots keep reading after all: the control run, with the same work",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="seconds to wait once everyone is in before the commands start (default 0)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
         "--server-pid",
@@ -1152,6 +1182,8 @@ def run(ns: argparse.Namespace, config: Config, out: IO[str] | None = None) -> i
         server_pid=ns.server_pid,
         command=ns.typed,
         stall=ns.stall,
+        stall_reading=ns.stall_reading,
+        settle_s=ns.settle,
     )
     try:
         options.check()
