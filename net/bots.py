@@ -120,9 +120,8 @@ class BotOptions:
     batch: bool = True
     progress: bool = True
     stall: int = 0
-    """Bots, besides the ``n``, that stop reading once in the world but keep typing ``who`` (a
-    long answer with many players online; ten a second, not counted): the server must cut them
-    off, and nobody else may notice."""
+    """Bots, besides the ``n``, that stop reading once in the world but keep typing ``look``
+    (ten a second, not counted): the server must cut them off, and nobody else may notice."""
     stall_reading: bool = False
     """The stalled bots read after all: the control run of ``stall``, with the same work."""
     settle_s: float = 0.0
@@ -685,8 +684,8 @@ class BotRun:
             k += 1
 
     async def stall(self, bot: Bot) -> None:
-        """Stop reading (a shrunk receive buffer, then nothing read at all) and keep asking
-        who is online, until the server cuts the connection or the run ends."""
+        """Stop reading (a shrunk receive buffer, then nothing read at all) and keep looking,
+        until the server cuts the connection or the run ends."""
         assert bot.ws is not None
         transport = bot.ws.transport
         with contextlib.suppress(OSError, AttributeError):
@@ -695,7 +694,7 @@ class BotRun:
         end = self.commands_started + self.options.duration_s
         with contextlib.suppress(ConnectionClosed, OSError):
             while time.monotonic() < end and not transport.is_closing():
-                await bot.ws.send(b'{"type":"cmd","text":"who"}')
+                await bot.ws.send(b'{"type":"cmd","text":"look"}')
                 await asyncio.sleep(0.1)
         transport.resume_reading()
 
@@ -1139,7 +1138,7 @@ def register(subparsers: Any) -> None:
         type=int,
         default=0,
         metavar="K",
-        help="K more bots that stop reading once in the world but keep typing who: the"
+        help="K more bots that stop reading once in the world but keep typing look: the"
         " server should cut them off (1008) without anyone else noticing",
     )
     parser.add_argument(
