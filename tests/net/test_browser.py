@@ -328,9 +328,7 @@ def test_two_players_meet_in_the_browser(
     # Logged in, each tab asked for protocol version 2, and the numbering never broke.
     for tab in (a, b):
         assert {"type": "protocol", "version": 2} in tab.sent
-        assert tab.of_type("protocol") == [
-            {**tab.of_type("protocol")[0], "data": {"version": 2}}
-        ]
+        assert tab.of_type("protocol") == [{**tab.of_type("protocol")[0], "data": {"version": 2}}]
         seqs = [m["seq"] for m in tab.received]
         assert seqs == list(range(1, len(seqs) + 1))
 
