@@ -861,17 +861,18 @@ def metrics_url(url: str) -> tuple[str, int, str]:
     return parts.hostname or "127.0.0.1", port, f"{base}/metrics"
 
 
-async def fetch_metrics(url: str, timeout: float = 5.0) -> dict[str, float]:
-    """The server's /metrics as ``{name{labels}: value}`` (plain HTTP/1.1 on the game port;
-    ``wss`` servers are read over TLS)."""
-    host, port, path = metrics_url(url)
-    ssl = urlsplit(url).scheme == "wss"
+async def http_get(
+    host: str, port: int, path: str, *, ssl: bool = False, timeout: float = 5.0
+) -> bytes:
+    """One plain HTTP/1.1 ``GET path`` (sent as written) to the game port; the whole raw answer,
+    head and body, which the server ends by closing the connection."""
 
     async def exchange() -> bytes:
         reader, writer = await asyncio.open_connection(host, port, ssl=ssl or None)
         try:
             writer.write(
-                f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode()
+                f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: kadath-bots\r\n"
+                "Connection: close\r\n\r\n".encode("ascii")
             )
             await writer.drain()
             return await reader.read()
@@ -880,7 +881,13 @@ async def fetch_metrics(url: str, timeout: float = 5.0) -> dict[str, float]:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
-    raw = await asyncio.wait_for(exchange(), timeout)
+    return await asyncio.wait_for(exchange(), timeout)
+
+
+async def fetch_metrics(url: str, timeout: float = 5.0) -> dict[str, float]:
+    """The server's /metrics as ``{name{labels}: value}`` (``wss`` servers are read over TLS)."""
+    host, port, path = metrics_url(url)
+    raw = await http_get(host, port, path, ssl=urlsplit(url).scheme == "wss", timeout=timeout)
     _, _, body = raw.partition(b"\r\n\r\n")
     return parse_metrics(body.decode("utf-8", "replace"))
 
