@@ -772,7 +772,7 @@ class BotRun:
             "rss_mb": _series(self.samples, "process_resident_memory_bytes", 1 / 1048576),
         }
         return Report(
-            options=asdict(options),
+            options={**asdict(options), "password": "***"},  # never in a report
             login={
                 "bots": options.n + options.stall,
                 "in_world": ready,
@@ -953,8 +953,8 @@ def render_text(report: Report) -> str:
             f"{s['output_queued_peak_mb']:.1f} MB; skipped ticks {s['skipped_ticks']:g}",
             f"client: {report.client['messages']} messages in {report.client['frames']} frames, "
             f"{report.client['cut_off']} bots cut off ({o['stall']} stopped reading); the bots"
-            " stood in "
-            f"{report.client['rooms']} rooms, at most {report.client['most_in_one_room']} in one",
+            f" stood in {report.client['rooms']} room(s), at most "
+            f"{report.client['most_in_one_room']} in one",
         ]
     )
 

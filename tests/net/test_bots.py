@@ -34,6 +34,7 @@ async def test_bots_spread_over_distinct_rooms_and_every_command_is_answered(
     async with live_server(tmp_path, *THROTTLE) as server:
         report = await run_bots(options(server.url, spread=True, profile="talker"))
         assert report.login["in_world"] == 6
+        assert report.options["password"] == "***"  # never in a report
         commands = report.commands
         assert commands["sent"] > 0
         assert commands["answered"] == commands["sent"]
@@ -86,7 +87,7 @@ async def test_only_the_active_bots_send_commands(tmp_path: Path) -> None:
 
 def test_the_html_report_is_one_self_contained_page() -> None:
     report = Report(
-        options=asdict(BotOptions()),
+        options={**asdict(BotOptions()), "password": "***"},
         login={
             "bots": 1,
             "in_world": 1,
