@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import gc
 import logging
 import signal
@@ -35,6 +36,15 @@ EXIT_BAD_SETUP = 2
 CLI_ENTRY_POINT_GROUP = "kadath.cli"
 #: How often a thread holding the GIL is asked to hand it over (seconds); see ``serve``.
 GIL_SWITCH_INTERVAL_S = 0.001
+#: The cyclic collector's thresholds while serving (CPython's default is 700, 10, 10): a young
+#: collection every 50,000 net allocations of containers, not every 700, so that what a tick
+#: allocates (rendered rooms, a tick's deliveries, websocket writes) dies young instead of being
+#: promoted, and full collections of the whole heap (70-650 ms with 1,000 players) stop coming
+#: every few seconds. Measured in docs/PERFORMANCE.md, *Crowds*.
+GC_THRESHOLDS = (50_000, 20, 20)
+#: Allocations from this size up are mapped and unmapped on their own (glibc's M_MMAP_THRESHOLD,
+#: its default); see ``_fixed_mmap_threshold``.
+MMAP_THRESHOLD_BYTES = 128 * 1024
 #: How long a stopped service's run coroutine may take to finish before shutdown goes on.
 SERVICE_STOP_TIMEOUT_S = 10.0
 
@@ -188,8 +198,11 @@ async def serve(
     # so that collections during play scan only what play allocates (see docs/PERFORMANCE.md).
     gc.collect()
     gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
     # A busy writer thread hands the GIL back to the tick after 1 ms instead of the default 5 ms.
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    _fixed_mmap_threshold()
 
     def tick() -> None:
         engine.tick()
@@ -252,8 +265,21 @@ async def serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 aio.remove_signal_handler(sig)
+    gc.set_threshold(*thresholds)
     log.info("stopped at tick %d\n%s", engine.world.clock.tick, engine.format_stats())
     return 1 if failed else 0
+
+
+def _fixed_mmap_threshold() -> None:
+    """Keep big, short-lived buffers out of the heap: every password check allocates a 16 MiB
+    scrypt buffer in a worker thread, and glibc, once such a mapped block is freed, raises its
+    mmap threshold past 16 MiB, so the next ones come from per-thread heaps that keep their pages
+    (about 100 MB more resident memory after a burst of logins, measured in PERFORMANCE.md).
+    Setting the threshold fixes it at its default. Only on glibc; elsewhere nothing happens."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+        m_mmap_threshold = -3
+        libc.mallopt(m_mmap_threshold, MMAP_THRESHOLD_BYTES)
 
 
 def _stop_on_signal(loop: TickLoop, sig: signal.Signals) -> None:

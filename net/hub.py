@@ -25,8 +25,22 @@ from engine.core import Engine, TickResult
 from engine.events import Event, ScopeKind
 from engine.inputs import ENTERED_EVENT, LEFT_EVENT, DropConnection, EnterWorld, LeaveWorld
 from engine.plugins import PresenceRules
-from engine.stats import Metric, gauge
-from net.protocol import BYE_REASONS, ServerChannel
+from engine.stats import Metric, counter, gauge
+from net.delivery import OutputBudget, Pending, Priority, lowest_kept, plan
+from net.protocol import (
+    BYE_REASONS,
+    Prepared,
+    ServerChannel,
+    auth_error_message,
+    auth_ok_message,
+    batch_frame,
+    bye_message,
+    error_message,
+    pong_message,
+    prepare,
+    protocol_message,
+    welcome_message,
+)
 from net.ratelimit import TokenBucket
 from net.render import RenderError, render_event
 
@@ -48,12 +62,16 @@ RESUME_TOKEN_BYTES = 32
 
 
 class Link(Protocol):
-    """One client connection as the hub sees it. ``send`` never blocks: it queues, and a link
-    whose client stops reading cuts itself off (and tells the hub through ``disconnect``)."""
+    """One client connection as the hub sees it. ``send`` never blocks: it queues (``count`` is
+    how many messages the frame holds: several in a batch), and a link whose client stops reading
+    cuts itself off (and tells the hub through ``disconnect``). ``backlog`` is how many bytes wait
+    to be written: 0 for a client that has read everything it was sent."""
 
-    def send(self, frame: bytes) -> None: ...
+    def send(self, frame: bytes, count: int = 1) -> None: ...
 
     def close(self, code: int, reason: str) -> None: ...
+
+    def backlog(self) -> int: ...
 
 
 @dataclass(eq=False, slots=True)
@@ -71,16 +89,32 @@ class Session:
     closing: bool = False
     held_lines: list[str] = field(default_factory=list)
     """Lines typed after login but before the character entered (at most ``command_burst``)."""
+    sid: int | None = None
+    """The stable id of the character played, while playing."""
+    owed: list[Pending] = field(default_factory=list)
+    """Messages owed this tick, sent together when the tick's delivery ends."""
 
 
 @dataclass(frozen=True, slots=True)
 class HubStats:
     """The hub at one moment: open connections (logged in or not), players in the world with a
-    live connection, and players whose connection dropped, waiting out their grace period."""
+    live connection, and players whose connection dropped, waiting out their grace period; then
+    what it sent since start-up (messages, frames, bytes), what a loud room cost (lines dropped
+    and merged into crowd lines), the output queued now against its budget, and the clients cut
+    off for not reading."""
 
     connections: int
     players_online: int
     players_linkdead: int
+    messages_sent: int = 0
+    frames_sent: int = 0
+    bytes_sent: int = 0
+    lines_dropped: int = 0
+    lines_merged: int = 0
+    output_queued_bytes: int = 0
+    output_peak_bytes: int = 0
+    output_budget_bytes: int = 0
+    clients_cut_off: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -101,6 +135,47 @@ HUB_METRICS: tuple[Metric[HubStats], ...] = (
         "kadath_players_linkdead",
         "Players whose connection dropped, kept in the world for their grace period.",
         lambda stats: stats.players_linkdead,
+    ),
+    counter(
+        "kadath_messages_sent_total",
+        "Server messages queued for clients (a batch of several counts each).",
+        lambda stats: stats.messages_sent,
+    ),
+    counter(
+        "kadath_frames_sent_total",
+        "Websocket frames queued for clients (a batch is one).",
+        lambda stats: stats.frames_sent,
+    ),
+    counter(
+        "kadath_bytes_sent_total",
+        "Bytes of frames queued for clients.",
+        lambda stats: stats.bytes_sent,
+    ),
+    counter(
+        "kadath_lines_dropped_total",
+        "Ambient, speech or combat lines not sent to a listener with a backlog while the output"
+        " budget was filling (never a player's own answers).",
+        lambda stats: stats.lines_dropped,
+    ),
+    counter(
+        "kadath_lines_merged_total",
+        "Ambient lines merged into crowd lines ('12 people arrive.').",
+        lambda stats: stats.lines_merged,
+    ),
+    gauge(
+        "kadath_output_queued_bytes",
+        "Bytes queued for all clients, not yet written to their sockets.",
+        lambda stats: stats.output_queued_bytes,
+    ),
+    gauge(
+        "kadath_output_budget_bytes",
+        "The budget for queued output (net.output_budget_bytes).",
+        lambda stats: stats.output_budget_bytes,
+    ),
+    counter(
+        "kadath_clients_cut_off_total",
+        "Clients cut off (1008) for not reading what they were sent.",
+        lambda stats: stats.clients_cut_off,
     ),
 )
 """What /metrics shows of the sessions."""
@@ -146,6 +221,16 @@ class Hub:
         self._token_of: dict[int, str] = {}
         self._character_of_token: dict[str, int] = {}
         self._status_types = frozenset(presence.status_components())
+        #: All output queued for clients; the links keep it up to date.
+        self.budget = OutputBudget(config.output_budget_bytes)
+        self._ambient = frozenset(config.ambient_events)
+        self._collecting = False  # inside after_tick: messages wait in Session.owed
+        self._owing: list[Session] = []
+        self._messages_sent = 0
+        self._frames_sent = 0
+        self._bytes_sent = 0
+        self._lines_dropped = 0
+        self._lines_merged = 0
 
     # ------------------------------------------------------------------ time
 
@@ -164,9 +249,9 @@ class Hub:
             last_active_s=self.now_s,
         )
         self.sessions.add(session)
-        self.send_frame(
+        self._send(
             session,
-            session.channel.welcome(
+            welcome_message(
                 self.server_name,
                 self.version,
                 tick=self.world.clock.tick,
@@ -184,6 +269,7 @@ class Hub:
             del self.entering[_key(session.account)]  # its character, entering, will be dropped
         character = session.character
         session.character = None
+        session.sid = None
         if character is None or self.playing.get(character) is not session:
             return
         del self.playing[character]
@@ -200,26 +286,91 @@ class Hub:
 
     # ------------------------------------------------------------------ sends
 
-    def send_frame(self, session: Session, frame: bytes) -> None:
-        if not session.closing:
-            session.link.send(frame)
+    def _send(self, session: Session, prepared: Prepared) -> None:
+        """Send ``session`` a message of its own: at once, or with the tick's delivery if one is
+        under way (so that everything a tick owes a player goes out in order, in one batch)."""
+        if session.closing:
+            return
+        if self._collecting:
+            self._owe(session, Pending(prepared, Priority.OWN))
+        else:
+            self._transmit(session, [prepared])
+
+    def _owe(self, session: Session, pending: Pending) -> None:
+        if not session.owed:
+            self._owing.append(session)
+        session.owed.append(pending)
+
+    def _transmit(self, session: Session, messages: list[Prepared]) -> None:
+        """Number ``messages`` for ``session`` and queue them: one frame for a client that
+        batches (protocol version 2), one frame each otherwise."""
+        if not messages:
+            return
+        channel, link = session.channel, session.link
+        frames = [channel.stamp(prepared) for prepared in messages]
+        self._messages_sent += len(frames)
+        if len(frames) > 1 and channel.batching:
+            frame = batch_frame(frames)
+            self._frames_sent += 1
+            self._bytes_sent += len(frame)
+            link.send(frame, len(frames))
+            return
+        self._frames_sent += len(frames)
+        for frame in frames:
+            self._bytes_sent += len(frame)
+            link.send(frame)
+
+    def _settle(self) -> None:
+        """The tick's delivery is over: send each player what it owes them, as the budget and
+        their backlog allow (``net.delivery.plan``)."""
+        owing, self._owing = self._owing, []
+        fill = self.budget.fill
+        crowd_lines = self.config.crowd_lines_per_tick
+        tick = self.world.clock.tick
+        crowd_cache: dict[tuple[str, int], Prepared] = {}
+        for session in owing:
+            owed, session.owed = session.owed, []
+            if session.closing:
+                continue
+            keep = lowest_kept(fill, session.link.backlog() > 0)
+            result = plan(
+                owed,
+                listener=session.sid,
+                keep=keep,
+                crowd_lines=crowd_lines,
+                tick=tick,
+                crowd_cache=crowd_cache,
+            )
+            self._lines_dropped += result.dropped
+            self._lines_merged += result.merged
+            self._transmit(session, result.send)
+
+    def _settle_one(self, session: Session) -> None:
+        """Send what the tick owes ``session`` now (before it is closed)."""
+        if session.owed:
+            self._owing.remove(session)
+            owed, session.owed = session.owed, []
+            self._transmit(session, [item.prepared for item in owed])
 
     def send(
         self, session: Session, type_: str, data: Mapping[str, Any] | None = None, text: str = ""
     ) -> None:
-        self.send_frame(
-            session, session.channel.message(type_, data, text, tick=self.world.clock.tick)
-        )
+        self._send(session, prepare(type_, data, text, tick=self.world.clock.tick))
 
     def error(self, session: Session, code: str, message: str, **extra: Any) -> None:
-        self.send_frame(
-            session, session.channel.error(code, message, tick=self.world.clock.tick, **extra)
-        )
+        self._send(session, error_message(code, message, tick=self.world.clock.tick, **extra))
 
     def auth_error(self, session: Session, code: str, message: str) -> None:
-        self.send_frame(
-            session, session.channel.auth_error(code, message, tick=self.world.clock.tick)
-        )
+        self._send(session, auth_error_message(code, message, tick=self.world.clock.tick))
+
+    def pong(self, session: Session) -> None:
+        self._send(session, pong_message(tick=self.world.clock.tick))
+
+    def use_protocol(self, session: Session, version: int) -> None:
+        """The client asked for protocol ``version`` (one the server speaks): answer in the old
+        version, then speak the new one."""
+        self._send(session, protocol_message(version, tick=self.world.clock.tick))
+        session.channel.version = version
 
     def say_goodbye(
         self, session: Session, reason: str, code: int = CLOSE_NORMAL, text: str = ""
@@ -227,7 +378,8 @@ class Hub:
         """Send ``bye`` and close; the hub forgets the session when the link reports it gone."""
         if session.closing:
             return
-        self.send_frame(session, session.channel.bye(reason, tick=self.world.clock.tick, text=text))
+        self._send(session, bye_message(reason, tick=self.world.clock.tick, text=text))
+        self._settle_one(session)
         session.closing = True
         session.link.close(code, reason)
 
@@ -265,6 +417,7 @@ class Hub:
         resumed = self.linkdead.pop(character, None) is not None
         session.account = account
         session.character = character
+        session.sid = self.world.stable_id(character)
         self.playing[character] = session
         self.accounts[character] = account
         old_token = self._token_of.pop(character, None)
@@ -273,13 +426,11 @@ class Hub:
         token = self._new_token()
         self._token_of[character] = token
         self._character_of_token[token] = character
-        sid = self.world.stable_id(character)
+        sid = session.sid
         assert sid is not None  # player characters are persistent
-        self.send_frame(
+        self._send(
             session,
-            session.channel.auth_ok(
-                account.name, sid, token, tick=self.world.clock.tick, resumed=resumed
-            ),
+            auth_ok_message(account.name, sid, token, tick=self.world.clock.tick, resumed=resumed),
         )
         self._send_status(session, force=True)
         held, session.held_lines = session.held_lines, []
@@ -335,7 +486,18 @@ class Hub:
     # -------------------------------------------------------------- the tick
 
     def after_tick(self, result: TickResult) -> None:
-        """Deliver the tick's events, send changed statuses, close idle connections."""
+        """Deliver the tick's events, send changed statuses, close idle connections.
+
+        Every message the tick owes a player waits in its session until the end, then goes out
+        at once (one frame for a client that batches), as the output budget allows."""
+        self._collecting = True
+        try:
+            self._after_tick(result)
+        finally:
+            self._collecting = False
+            self._settle()
+
+    def _after_tick(self, result: TickResult) -> None:
         for event in result.events:
             if event.type in _PRESENCE_EVENTS:
                 self._presence_event(event)
@@ -376,12 +538,25 @@ class Hub:
         if audience:
             try:
                 type_, data, text = render_event(event, self.renderers)
-            except RenderError:
+                prepared = prepare(type_, data, text, tick=event.tick)
+            except (RenderError, TypeError, ValueError):
                 log.exception("event %r could not be rendered; dropped", event.type)
                 return
-            tick = event.tick
+            if event.scope.kind is ScopeKind.ENTITY:
+                pending = Pending(prepared, Priority.OWN)
+            else:
+                ambient = event.type in self._ambient
+                about = tuple(
+                    value
+                    for key in ("id", "from_id")
+                    if isinstance(value := data.get(key), int) and not isinstance(value, bool)
+                )
+                pending = Pending(
+                    prepared, Priority.AMBIENT if ambient else Priority.SPEECH, event.type, about
+                )
+            owe = self._owe
             for session in audience:
-                self.send_frame(session, session.channel.message(type_, data, text, tick=tick))
+                owe(session, pending)
         reason = _ENDING_EVENTS.get(event.type)
         if reason is not None and event.scope.kind is ScopeKind.ENTITY:
             self._end(event.scope.target, reason)
@@ -447,7 +622,21 @@ class Hub:
 
     def stats(self) -> HubStats:
         """Who is connected now, for the statistics table, admins and /metrics."""
-        return HubStats(len(self.sessions), len(self.playing), len(self.linkdead))
+        budget = self.budget
+        return HubStats(
+            len(self.sessions),
+            len(self.playing),
+            len(self.linkdead),
+            messages_sent=self._messages_sent,
+            frames_sent=self._frames_sent,
+            bytes_sent=self._bytes_sent,
+            lines_dropped=self._lines_dropped,
+            lines_merged=self._lines_merged,
+            output_queued_bytes=budget.queued_bytes,
+            output_peak_bytes=budget.peak_bytes,
+            output_budget_bytes=budget.limit_bytes,
+            clients_cut_off=budget.clients_cut_off,
+        )
 
 
 def _key(account: Account) -> str:

@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterator
 from typing import Any, Final
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -75,9 +75,12 @@ class StatsCollector:
 
 def metrics_registry(board: StatsBoard) -> CollectorRegistry:
     """A registry of its own for one server (never the process-wide default, which would mix in
-    every other server and test in the process), holding the board's collector."""
+    every other server and test in the process), holding the board's collector and the library's
+    process collector (``process_resident_memory_bytes``, ``process_cpu_seconds_total``, ...:
+    what ``kadath bots`` reports of the server; on Linux only)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StatsCollector(board))
+    ProcessCollector(registry=registry)
     return registry
 
 

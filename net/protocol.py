@@ -35,26 +35,49 @@ __all__ = [
     "NAME_MAX_LETTERS",
     "NAME_MIN_LETTERS",
     "PROTOCOL_VERSION",
+    "PROTOCOL_VERSIONS",
     "SERVER_TYPES",
     "ClientMessage",
     "Cmd",
     "Login",
     "Ping",
+    "Prepared",
     "ProtocolError",
     "Register",
     "Resume",
     "ServerChannel",
     "ServerMessage",
+    "UseProtocol",
+    "auth_error_message",
     "auth_from_command",
+    "auth_ok_message",
+    "batch_frame",
+    "bye_message",
     "encode_client_message",
+    "error_message",
     "parse_client_frame",
     "parse_server_frame",
+    "parse_server_frames",
+    "pong_message",
+    "prepare",
+    "protocol_message",
     "quote_input",
     "to_json_safe",
+    "welcome_message",
 ]
 
 PROTOCOL_VERSION: Final = 1
-"""Bumped on any change that an existing client could misread; sent in ``welcome``."""
+"""The version every connection starts in, sent in ``welcome`` as ``protocol``. Bumped on any
+change that an existing client could misread."""
+
+PROTOCOL_VERSIONS: Final = (1, 2)
+"""Every version this server speaks, sent in ``welcome`` as ``protocols``. Version 2 is version 1
+plus **batched frames**: one frame may hold a JSON array of messages, each numbered as if it had
+come alone. A client opts in with a ``protocol`` message; one that never asks never sees an
+array."""
+
+BATCHING_VERSION: Final = 2
+"""The first version in which the server may batch messages into one frame."""
 
 # --------------------------------------------------------------------------------------------------
 # Limits. Each one bounds what a single client can make the server hold or do.
@@ -100,12 +123,12 @@ before sending it."""
 # --------------------------------------------------------------------------------------------------
 # Message types and codes
 
-CLIENT_TYPES: Final = ("cmd", "login", "ping", "register", "resume")
+CLIENT_TYPES: Final = ("cmd", "login", "ping", "protocol", "register", "resume")
 """Every ``type`` a client may send, sorted (error messages list them in this order)."""
 
 SERVER_TYPES: Final = frozenset(
     {"welcome", "auth_ok", "auth_error", "error", "room", "say", "msg", "combat", "status"}
-    | {"pong", "bye"}
+    | {"pong", "bye", "protocol"}
 )
 """Every ``type`` the server sends. Engine events of any other type travel as ``msg``."""
 
@@ -231,7 +254,18 @@ class Ping:
     """Is the server there? Answered with ``pong``. (Transport-level pings are the server's.)"""
 
 
-ClientMessage: TypeAlias = Register | Login | Resume | Cmd | Ping
+@dataclass(frozen=True, slots=True)
+class UseProtocol:
+    """Speak protocol ``version`` (one of ``PROTOCOL_VERSIONS``) on this connection from now on.
+    Answered with a ``protocol`` message; version 2 lets the server batch messages."""
+
+    version: int
+
+
+ClientMessage: TypeAlias = Register | Login | Resume | Cmd | Ping | UseProtocol
+
+_INTEGER: Final = -1
+"""In ``_CLIENT_SHAPES``, the "largest length" of a field that is a JSON integer, not a string."""
 
 # type -> (its fields in wire order, the largest length of each, the class)
 _CLIENT_SHAPES: Mapping[str, tuple[tuple[tuple[str, int], ...], type[Any]]] = {
@@ -240,6 +274,7 @@ _CLIENT_SHAPES: Mapping[str, tuple[tuple[tuple[str, int], ...], type[Any]]] = {
     "resume": ((("token", MAX_TOKEN_CHARS),), Resume),
     "cmd": ((("text", MAX_FRAME_BYTES),), Cmd),  # the command's own limit is checked after trim
     "ping": ((), Ping),
+    "protocol": ((("version", _INTEGER),), UseProtocol),
 }
 _TYPE_OF: Mapping[type[Any], str] = {cls: name for name, (_, cls) in _CLIENT_SHAPES.items()}
 
@@ -255,7 +290,11 @@ _FORBIDDEN_IN_COMMAND_RE = re.compile(
 
 def _example(type_: str) -> str:
     fields, _ = _CLIENT_SHAPES[type_]
-    parts = [f'"type": "{type_}"', *(f'"{name}": "..."' for name, _ in fields)]
+    shown = {name: 2 if limit == _INTEGER else "..." for name, limit in fields}
+    parts = [
+        f'"type": "{type_}"',
+        *(f'"{name}": {orjson.dumps(v).decode()}' for name, v in shown.items()),
+    ]
     return "{" + ", ".join(parts) + "}"
 
 
@@ -359,7 +398,7 @@ def _parse_json_message(text: str) -> ClientMessage:
             f'a "{type_}" message has no field {quote_input(extra[0])}; '
             f"write it as {_example(type_)}",
         )
-    values: list[str] = []
+    values: list[str | int] = []
     for name, limit in fields:
         if name not in value:
             raise ProtocolError(
@@ -367,6 +406,9 @@ def _parse_json_message(text: str) -> ClientMessage:
                 f'a "{type_}" message needs the field "{name}": {_example(type_)}',
             )
         item = value[name]
+        if limit == _INTEGER:
+            values.append(_version_field(item, type_, name))
+            continue
         if not isinstance(item, str):
             raise ProtocolError(
                 "bad_message",
@@ -380,9 +422,25 @@ def _parse_json_message(text: str) -> ClientMessage:
             )
         values.append(item)
     if cls is Cmd:
-        return Cmd(_clean_command(values[0]))
+        return Cmd(_clean_command(str(values[0])))
     message: ClientMessage = cls(*values)
     return message
+
+
+def _version_field(item: object, type_: str, name: str) -> int:
+    """A protocol version field: an integer, one of ``PROTOCOL_VERSIONS``."""
+    if not isinstance(item, int) or isinstance(item, bool):
+        raise ProtocolError(
+            "bad_message",
+            f'field "{name}" of a "{type_}" message must be an integer, not {_json_kind(item)}',
+        )
+    if item not in PROTOCOL_VERSIONS:
+        raise ProtocolError(
+            "bad_message",
+            f"protocol version {quote_input(item)} is not spoken here; this server speaks "
+            + ", ".join(str(v) for v in PROTOCOL_VERSIONS),
+        )
+    return item
 
 
 def _clean_command(text: str) -> str:
@@ -412,7 +470,7 @@ def encode_client_message(message: ClientMessage) -> str:
     """The JSON text frame of ``message``: what a client sends (tests, bots, load generators)."""
     type_ = _TYPE_OF[type(message)]
     fields, _ = _CLIENT_SHAPES[type_]
-    payload: dict[str, str] = {"type": type_}
+    payload: dict[str, str | int] = {"type": type_}
     for name, _limit in fields:
         payload[name] = getattr(message, name)
     return orjson.dumps(payload).decode("utf-8")
@@ -461,25 +519,154 @@ class ServerMessage:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A server message encoded once, for any number of connections: everything but its ``seq``.
+
+    ``head`` is ``{"type":"...","seq":`` and ``tail`` is ``,"tick":...,"data":...,"text":...}``;
+    a connection's frame is ``head + seq + tail`` (``ServerChannel.stamp``), byte for byte what
+    encoding the whole message for that connection would give, without encoding ``data`` and
+    ``text`` again. ``size`` is the frame's length without the digits of ``seq``.
+    """
+
+    type: str
+    head: bytes
+    tail: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.head) + len(self.tail)
+
+
+_HEADS: Final = {type_: b'{"type":"' + type_.encode() + b'","seq":' for type_ in SERVER_TYPES}
+
+
+def prepare(
+    type: str,
+    data: Mapping[str, Any] | None = None,
+    text: str = "",
+    *,
+    tick: int,
+) -> Prepared:
+    """Encode a message of ``type`` (one of ``SERVER_TYPES``) once, for any number of connections.
+
+    ``data`` may hold tuples, frozensets (sent as sorted arrays), enums (sent as their values)
+    and dataclasses: what orjson does not encode itself goes through ``to_json_safe``. Raises
+    ``ValueError`` for an unknown type and ``TypeError`` for data with no JSON form; both are
+    bugs on the server. Cost: one ``orjson.dumps`` of ``data`` and ``text``, whatever the number
+    of connections the result is stamped for.
+    """
+    head = _HEADS.get(type)
+    if head is None:
+        raise ValueError(f"unknown server message type {type!r}; known: {sorted(SERVER_TYPES)}")
+    body = {"tick": tick, "data": {} if data is None else data, "text": text}
+    encoded = orjson.dumps(body, default=to_json_safe, option=_JSON_OPTIONS)
+    return Prepared(type, head, b"," + encoded[1:])
+
+
+def batch_frame(frames: Sequence[bytes]) -> bytes:
+    """Several stamped messages as one frame of protocol version 2: a JSON array of them, in
+    order. Each keeps its own ``seq``; nothing in any of them is encoded again."""
+    return b"[" + b",".join(frames) + b"]"
+
+
+def welcome_message(
+    server: str,
+    version: str,
+    *,
+    tick: int,
+    text: str = "",
+    hints: Sequence[str] = DEFAULT_HINTS,
+    frame_bytes: int = MAX_FRAME_BYTES,
+) -> Prepared:
+    """The first message on every connection: who is answering, how to log in, which protocol
+    versions it speaks (the connection starts in ``PROTOCOL_VERSION``)."""
+    data = {
+        "server": server,
+        "version": version,
+        "protocol": PROTOCOL_VERSION,
+        "protocols": list(PROTOCOL_VERSIONS),
+        "hints": list(hints),
+        "limits": {
+            "frame_bytes": frame_bytes,
+            "command_chars": MAX_COMMAND_CHARS,
+            "name_letters": [NAME_MIN_LETTERS, NAME_MAX_LETTERS],
+            "password_chars": [MIN_PASSWORD_CHARS, MAX_PASSWORD_CHARS],
+        },
+    }
+    shown = text or "\n".join([f"Welcome to {server}.", *hints])
+    return prepare("welcome", data, shown, tick=tick)
+
+
+def auth_ok_message(
+    name: str, entity: int, token: str, *, tick: int, resumed: bool = False, text: str = ""
+) -> Prepared:
+    """Logged in as ``name``, playing the entity with stable id ``entity``; ``token`` lets the
+    client ``resume`` after a dropped connection. ``resumed``: this took back a link-dead body."""
+    data = {"name": name, "entity": entity, "token": token, "resumed": resumed}
+    shown = text or (f"Welcome back, {name}." if resumed else f"Welcome, {name}.")
+    return prepare("auth_ok", data, shown, tick=tick)
+
+
+def auth_error_message(code: str, message: str, *, tick: int) -> Prepared:
+    """A ``register``, ``login`` or ``resume`` was refused (a code of ``AUTH_ERROR_CODES``)."""
+    return prepare("auth_error", {"code": code, "message": message}, message, tick=tick)
+
+
+def error_message(code: str, message: str, *, tick: int, **extra: Any) -> Prepared:
+    """A frame or command was refused; ``extra`` adds data (``suggestions``, ``usage``)."""
+    return prepare("error", {"code": code, "message": message, **extra}, message, tick=tick)
+
+
+def pong_message(*, tick: int) -> Prepared:
+    """The answer to ``ping``."""
+    return prepare("pong", tick=tick)
+
+
+def bye_message(reason: str, *, tick: int, text: str = "") -> Prepared:
+    """The server is closing the connection for ``reason`` (one of ``BYE_REASONS``)."""
+    if reason not in BYE_REASONS:
+        raise ValueError(f"unknown bye reason {reason!r}; known: {sorted(BYE_REASONS)}")
+    return prepare("bye", {"reason": reason}, text or BYE_REASONS[reason], tick=tick)
+
+
+def protocol_message(version: int, *, tick: int) -> Prepared:
+    """The answer to a client's ``protocol``: the version the connection speaks from now on."""
+    return prepare("protocol", {"version": version}, tick=tick)
+
+
 class ServerChannel:
-    """The server's side of one connection: encodes its messages and numbers them.
+    """The server's side of one connection: numbers its messages and encodes them.
 
     Every message is one compact JSON object, in this key order: ``type``, ``seq`` (1 for the first
     message on the connection, rising by one), ``tick`` (the engine tick it belongs to), ``data``
     (structured, for rich clients) and ``text`` (what a plain client shows). Make one channel per
     connection and send what it returns in the order it returned it, or clients will see gaps.
-    Holds one integer: a channel costs nothing, and encoding is one ``orjson.dumps``.
+    Holds two integers: a channel costs nothing. A message for many connections is encoded once
+    (``prepare``) and stamped with each one's number (``stamp``); the helpers below do both.
     """
 
-    __slots__ = ("_seq",)
+    __slots__ = ("_seq", "version")
 
     def __init__(self) -> None:
         self._seq = 0
+        self.version: int = PROTOCOL_VERSION
+        """The protocol version this connection speaks (the client may ask for another)."""
 
     @property
     def seq(self) -> int:
         """The sequence number of the last message encoded; 0 before the first."""
         return self._seq
+
+    @property
+    def batching(self) -> bool:
+        """Whether frames to this connection may hold several messages (version 2 and later)."""
+        return self.version >= BATCHING_VERSION
+
+    def stamp(self, prepared: Prepared) -> bytes:
+        """``prepared`` as this connection's next message: its frame, with the next ``seq``."""
+        self._seq = seq = self._seq + 1
+        return b"%b%d%b" % (prepared.head, seq, prepared.tail)
 
     def message(
         self,
@@ -491,24 +678,10 @@ class ServerChannel:
     ) -> bytes:
         """Encode a message of ``type`` (one of ``SERVER_TYPES``) with the next sequence number.
 
-        ``data`` may hold tuples, frozensets (sent as sorted arrays), enums (sent as their values)
-        and dataclasses: what orjson does not encode itself goes through ``to_json_safe``. Raises
-        ``ValueError`` for an unknown type and ``TypeError`` for data with no JSON form; both are
-        bugs on the server, and neither uses up a sequence number.
+        Raises as ``prepare`` does (``ValueError`` for an unknown type, ``TypeError`` for data
+        with no JSON form); neither uses up a sequence number.
         """
-        if type not in SERVER_TYPES:
-            raise ValueError(f"unknown server message type {type!r}; known: {sorted(SERVER_TYPES)}")
-        seq = self._seq + 1
-        payload = {
-            "type": type,
-            "seq": seq,
-            "tick": tick,
-            "data": {} if data is None else data,
-            "text": text,
-        }
-        encoded = orjson.dumps(payload, default=to_json_safe, option=_JSON_OPTIONS)
-        self._seq = seq
-        return encoded
+        return self.stamp(prepare(type, data, text, tick=tick))
 
     def welcome(
         self,
@@ -520,21 +693,12 @@ class ServerChannel:
         hints: Sequence[str] = DEFAULT_HINTS,
         frame_bytes: int = MAX_FRAME_BYTES,
     ) -> bytes:
-        """The first message on every connection: who is answering and how to log in."""
-        data = {
-            "server": server,
-            "version": version,
-            "protocol": PROTOCOL_VERSION,
-            "hints": list(hints),
-            "limits": {
-                "frame_bytes": frame_bytes,
-                "command_chars": MAX_COMMAND_CHARS,
-                "name_letters": [NAME_MIN_LETTERS, NAME_MAX_LETTERS],
-                "password_chars": [MIN_PASSWORD_CHARS, MAX_PASSWORD_CHARS],
-            },
-        }
-        shown = text or "\n".join([f"Welcome to {server}.", *hints])
-        return self.message("welcome", data, shown, tick=tick)
+        """The first message on every connection (``welcome_message``)."""
+        return self.stamp(
+            welcome_message(
+                server, version, tick=tick, text=text, hints=hints, frame_bytes=frame_bytes
+            )
+        )
 
     def auth_ok(
         self,
@@ -546,31 +710,26 @@ class ServerChannel:
         resumed: bool = False,
         text: str = "",
     ) -> bytes:
-        """Logged in as ``name``, playing the entity with stable id ``entity``; ``token`` lets the
-        client ``resume`` after a dropped connection. ``resumed``: this took back a link-dead body.
-        """
-        data = {"name": name, "entity": entity, "token": token, "resumed": resumed}
-        shown = text or (f"Welcome back, {name}." if resumed else f"Welcome, {name}.")
-        return self.message("auth_ok", data, shown, tick=tick)
+        """Logged in (``auth_ok_message``)."""
+        return self.stamp(
+            auth_ok_message(name, entity, token, tick=tick, resumed=resumed, text=text)
+        )
 
     def auth_error(self, code: str, message: str, *, tick: int) -> bytes:
-        """A ``register``, ``login`` or ``resume`` was refused (a code of ``AUTH_ERROR_CODES``)."""
-        return self.message("auth_error", {"code": code, "message": message}, message, tick=tick)
+        """A ``register``, ``login`` or ``resume`` was refused (``auth_error_message``)."""
+        return self.stamp(auth_error_message(code, message, tick=tick))
 
     def error(self, code: str, message: str, *, tick: int, **extra: Any) -> bytes:
-        """A frame or command was refused; ``extra`` adds data (``suggestions``, ``usage``)."""
-        data = {"code": code, "message": message, **extra}
-        return self.message("error", data, message, tick=tick)
+        """A frame or command was refused (``error_message``)."""
+        return self.stamp(error_message(code, message, tick=tick, **extra))
 
     def pong(self, *, tick: int) -> bytes:
         """The answer to ``ping``."""
-        return self.message("pong", tick=tick)
+        return self.stamp(pong_message(tick=tick))
 
     def bye(self, reason: str, *, tick: int, text: str = "") -> bytes:
-        """The server is closing the connection for ``reason`` (one of ``BYE_REASONS``)."""
-        if reason not in BYE_REASONS:
-            raise ValueError(f"unknown bye reason {reason!r}; known: {sorted(BYE_REASONS)}")
-        return self.message("bye", {"reason": reason}, text or BYE_REASONS[reason], tick=tick)
+        """The server is closing the connection for ``reason`` (``bye_message``)."""
+        return self.stamp(bye_message(reason, tick=tick, text=text))
 
 
 def parse_server_frame(frame: str | bytes) -> ServerMessage:
@@ -603,6 +762,21 @@ def parse_server_frame(frame: str | bytes) -> ServerMessage:
     if not isinstance(text, str):
         raise ProtocolError("bad_message", f'"text" must be a string, not {_json_kind(text)}')
     return ServerMessage(type_, seq, tick, data, text)
+
+
+def parse_server_frames(frame: str | bytes) -> list[ServerMessage]:
+    """Decode one server frame into its messages: one for a JSON object, each member of a JSON
+    array (a batch, protocol version 2) in order. ``ProtocolError`` if anything is malformed."""
+    raw = frame.encode() if isinstance(frame, str) else frame
+    if not raw.lstrip(b" \t\r\n").startswith(b"["):
+        return [parse_server_frame(frame)]
+    try:
+        members = orjson.loads(frame)
+    except (orjson.JSONDecodeError, ValueError, TypeError) as bad:
+        raise ProtocolError("bad_json", f"server frame is not JSON: {bad}") from None
+    if not members:
+        raise ProtocolError("bad_message", "a batch holds at least one message")
+    return [parse_server_frame(orjson.dumps(member)) for member in members]
 
 
 _JSON_OPTIONS: Final = orjson.OPT_NON_STR_KEYS

@@ -23,12 +23,14 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from engine.accounts import Account
 from engine.commands import InboxFull
 from engine.config import NetConfig
 from engine.core import Engine
 from net.accounts import AccountService, AuthError
+from net.delivery import OutputBudget
 from net.hub import CLOSE_POLICY, Hub, Session
 from net.metrics import CONTENT_TYPE, exposition, metrics_registry
 from net.protocol import (
@@ -38,11 +40,12 @@ from net.protocol import (
     ProtocolError,
     Register,
     Resume,
+    UseProtocol,
     auth_from_command,
     parse_client_frame,
 )
 
-__all__ = ["NetServer", "WsLink"]
+__all__ = ["Flusher", "NetServer", "WsLink"]
 
 log = logging.getLogger("kadath.net")
 
@@ -56,21 +59,62 @@ HARD_CAP_FACTOR = 4
 WEB_SUFFIXES = (".html", ".js", ".css", ".svg")
 
 
-class WsLink:
-    """A connection's outbound side: a bounded queue drained by one task.
+class Flusher:
+    """Writes queued frames to their sockets once the event loop gets back control: one callback
+    for every connection a tick sent to, instead of a task switch for each. ``send`` may be
+    called inside the tick (the hub's delivery); the sockets are written after it returns, never
+    on the tick path."""
 
-    Bounds: ``max_messages`` frames or ``max_bytes`` bytes waiting. A queue still over a bound
+    def __init__(self) -> None:
+        self._links: dict[WsLink, None] = {}
+        self._scheduled = False
+
+    def schedule(self, link: WsLink) -> None:
+        self._links[link] = None
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        links, self._links = self._links, {}
+        for link in links:
+            link.flush()
+
+
+class WsLink:
+    """A connection's outbound side: a bounded queue, written to the socket by the server's
+    ``Flusher`` right after the tick, or by the link's own task while the socket is full.
+
+    Frames leave in order: the flusher writes them straight to the socket while websockets'
+    flow control lets it (a reading client: the common case); past that, the link's task sends
+    them one by one, waiting for the client to read.
+
+    Bounds: ``max_messages`` messages or ``max_bytes`` bytes waiting. A queue still over a bound
     ``SLOW_READER_GRACE_S`` after it went over (or ever over ``HARD_CAP_FACTOR`` times a bound)
     means the client stopped reading: it is cut off with 1008. So a slow client costs at most a
     few times the bound in memory, never holds up the tick, and one busy tick's fan-out does not
-    cut off a client that keeps up.
+    cut off a client that keeps up. Every queued byte also counts against the server's
+    ``budget`` (``net.output_budget_bytes``); while it is spent there is no grace: a queue over
+    its bound is cut off at once.
     """
 
-    def __init__(self, ws: ServerConnection, max_messages: int, max_bytes: int) -> None:
+    def __init__(
+        self,
+        ws: ServerConnection,
+        max_messages: int,
+        max_bytes: int,
+        budget: OutputBudget | None = None,
+        flusher: Flusher | None = None,
+    ) -> None:
         self.ws = ws
+        self.flusher = flusher if flusher is not None else Flusher()
         self.max_messages = max_messages
         self.max_bytes = max_bytes
-        self._queue: deque[bytes] = deque()
+        self.budget = budget if budget is not None else OutputBudget(2**62)
+        self._queue: deque[tuple[bytes, int]] = deque()
+        self._sending = False  # the drain task is writing a frame (and may be waiting)
+        self._messages = 0
         self._bytes = 0
         self._ready = asyncio.Event()
         self._closed = False
@@ -83,24 +127,47 @@ class WsLink:
     def closed(self) -> bool:
         return self._closed
 
-    def send(self, frame: bytes) -> None:
+    def backlog(self) -> int:
+        """Bytes queued and not yet handed to the socket."""
+        return self._bytes
+
+    def send(self, frame: bytes, count: int = 1) -> None:
         if self._closed:
             return
-        self._queue.append(frame)
+        self._queue.append((frame, count))
+        self._messages += count
         self._bytes += len(frame)
-        self._ready.set()
-        if self._over(HARD_CAP_FACTOR):
-            self._cut_off()  # far past the bound: memory first, no grace
+        self.budget.add(len(frame))
+        self.flusher.schedule(self)
+        if self._over(HARD_CAP_FACTOR) or (self.budget.spent and self._over(1)):
+            self._cut_off()  # far past the bound, or no memory to spare: no grace
         elif self._over(1) and self._check is None:
             # One busy tick can queue more than the bound for a client that reads everything;
             # only a backlog still over the bound a grace period later means it stopped reading.
             loop = asyncio.get_running_loop()
             self._check = loop.call_later(SLOW_READER_GRACE_S, self._recheck)
 
+    def flush(self) -> None:
+        """Write what is queued straight to the socket while it takes writes; leave the rest to
+        the link's task, which waits for the client to read."""
+        ws, queue = self.ws, self._queue
+        if self._sending:
+            return  # the task is waiting on the socket: it goes on in order
+        while queue and not ws.paused and ws.protocol.state is State.OPEN:
+            frame, count = queue.popleft()
+            self._messages -= count
+            self._bytes -= len(frame)
+            self.budget.remove(len(frame))
+            try:
+                ws.protocol.send_text(frame)
+                ws.send_data()
+            except Exception:  # the connection is failing: its handler finds out and ends
+                return
+        if queue:
+            self._ready.set()
+
     def _over(self, factor: int) -> bool:
-        return (
-            len(self._queue) > factor * self.max_messages or self._bytes > factor * self.max_bytes
-        )
+        return self._messages > factor * self.max_messages or self._bytes > factor * self.max_bytes
 
     def _recheck(self) -> None:
         self._check = None
@@ -109,15 +176,21 @@ class WsLink:
 
     def _cut_off(self) -> None:
         self.overflowed = True
+        self.budget.clients_cut_off += 1
         log.warning(
             "client %s stopped reading (%d messages, %d bytes queued): cut off",
             _address(self.ws),
-            len(self._queue),
+            self._messages,
             self._bytes,
         )
-        self._queue.clear()
-        self._bytes = 0
+        self._discard_queue()
         self.close(CLOSE_POLICY, "not reading")
+
+    def _discard_queue(self) -> None:
+        self._queue.clear()
+        self.budget.remove(self._bytes)
+        self._bytes = 0
+        self._messages = 0
 
     def close(self, code: int, reason: str) -> None:
         if self._closed:
@@ -143,9 +216,15 @@ class WsLink:
                         return
                     self._ready.clear()
                     await self._ready.wait()
-                frame = self._queue.popleft()
+                frame, count = self._queue.popleft()
+                self._messages -= count
                 self._bytes -= len(frame)
-                await self.ws.send(frame, text=True)
+                self.budget.remove(len(frame))
+                self._sending = True
+                try:
+                    await self.ws.send(frame, text=True)
+                finally:
+                    self._sending = False
         except ConnectionClosed:
             pass
         except asyncio.CancelledError:
@@ -159,6 +238,7 @@ class WsLink:
         self._task.cancel()
         with contextlib.suppress(BaseException):
             await self._task
+        self._discard_queue()
 
 
 def _address(ws: ServerConnection) -> str:
@@ -184,6 +264,8 @@ class NetServer:
         self.config = config
         self.accounts = accounts
         self.hub = Hub(engine, config, server_name=server_name, version=version)
+        #: Writes every connection's queued frames after the tick, in one callback.
+        self.flusher = Flusher()
         self.server: Server | None = None
         self.started_at = time.monotonic()
         self._saving: set[asyncio.Task[None]] = set()
@@ -232,7 +314,13 @@ class NetServer:
     # ------------------------------------------------------------ websocket
 
     async def _handle(self, ws: ServerConnection) -> None:
-        link = WsLink(ws, self.config.outbound_max_messages, self.config.outbound_max_bytes)
+        link = WsLink(
+            ws,
+            self.config.outbound_max_messages,
+            self.config.outbound_max_bytes,
+            self.hub.budget,
+            self.flusher,
+        )
         session = self.hub.connect(link, _address(ws))
         try:
             async for frame in ws:
@@ -261,7 +349,9 @@ class NetServer:
             self.hub.error(session, bad.code, bad.message)
             return
         if isinstance(message, Ping):
-            self.hub.send_frame(session, session.channel.pong(tick=self.engine.world.clock.tick))
+            self.hub.pong(session)
+        elif isinstance(message, UseProtocol):
+            self.hub.use_protocol(session, message.version)
         elif isinstance(message, Register | Login):
             await self._authenticate(session, message)
         elif isinstance(message, Resume):

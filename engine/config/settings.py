@@ -44,9 +44,16 @@ def _non_empty(value: str) -> str | None:
     return None if value.strip() else "expected a non-empty string"
 
 
-def _plugin_names(value: tuple[str, ...]) -> str | None:
-    bad = [name for name in value if not name.strip() or name != name.strip()]
-    return f"expected plugin names without blanks, got {list(bad)!r}" if bad else None
+def _names(what: str) -> Callable[[tuple[str, ...]], str | None]:
+    def check(value: tuple[str, ...]) -> str | None:
+        bad = [name for name in value if not name.strip() or name != name.strip()]
+        return f"expected {what} without blanks, got {list(bad)!r}" if bad else None
+
+    return check
+
+
+_plugin_names = _names("plugin names")
+_event_kinds = _names("event kinds")
 
 
 def _data_dir(value: str) -> str | None:
@@ -387,6 +394,29 @@ class NetConfig:
         "Bytes queued to one client before it is cut off (1008).",
         unit="bytes",
         ge=1024,
+    )
+    output_budget_bytes: int = setting_field(
+        128 * 1024 * 1024,
+        "Bytes queued for all clients together before the server sheds load: past half of it,"
+        " ambient lines (arrivals, departures, emotes) are dropped for listeners who have not"
+        " read what they were sent; past all of it, speech and combat too, and a client over its"
+        " own bound is cut off at once. A player's own answers are never dropped. Sized for"
+        " 1,000 players (128 KiB each).",
+        unit="bytes",
+        ge=1_048_576,
+    )
+    crowd_lines_per_tick: int = setting_field(
+        5,
+        "Ambient lines of one kind (arrivals, for instance) that a listener gets in one tick"
+        " before they are merged into one line ('12 people arrive.').",
+        unit="lines",
+        ge=1,
+    )
+    ambient_events: tuple[str, ...] = setting_field(
+        ("arrive", "leave", "emote", "posture"),
+        "Event kinds that are ambient: merged when many, and the first lines dropped when the"
+        " output budget fills (a player's own lines never are).",
+        check=_event_kinds,
     )
     login_failures_per_name: int = setting_field(
         5,

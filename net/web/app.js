@@ -63,6 +63,7 @@ const state = {
   timer: null, // pending reconnect
   shownRoom: false, // a room has been drawn in this page
   me: null, // the character's stable id (auth_ok), to tell blows dealt from blows taken
+  offersBatching: false, // this connection's welcome offered protocol version 2, not yet asked
 };
 
 // ------------------------------------------------------------------ storage
@@ -199,13 +200,18 @@ window.addEventListener("online", () => {
 // ------------------------------------------------------------------ frames
 
 function onFrame(raw) {
-  let message;
+  let parsed;
   try {
-    message = JSON.parse(raw);
+    parsed = JSON.parse(raw);
   } catch {
     print("msg", String(raw));
     return;
   }
+  // Protocol version 2 (asked for in onWelcome): a frame may hold an array of messages.
+  for (const message of Array.isArray(parsed) ? parsed : [parsed]) onMessage(message);
+}
+
+function onMessage(message) {
   if (message === null || typeof message !== "object") return;
   const type = String(message.type ?? "");
   const data = message.data && typeof message.data === "object" ? message.data : {};
@@ -240,6 +246,7 @@ function onFrame(raw) {
     case "combat":
       return renderCombat(data, text);
     case "pong":
+    case "protocol":
       return undefined;
     case "bye":
       return onBye(data, text);
@@ -259,9 +266,15 @@ function onWelcome(data) {
   const server = typeof data.server === "string" ? data.server : "Kadath";
   const version = typeof data.version === "string" ? ` ${data.version}` : "";
   ui.serverInfo.textContent = `Connected to ${server}${version}.`;
+  state.offersBatching = Array.isArray(data.protocols) && data.protocols.includes(2);
 }
 
 function onAuthOk(data, text) {
+  if (state.offersBatching) {
+    // Protocol version 2: a tick's messages come in one frame (a crowded room stays cheap).
+    send({ type: "protocol", version: 2 });
+    state.offersBatching = false;
+  }
   const wasResuming = state.resuming;
   state.loggedIn = true;
   state.resuming = false;

@@ -52,6 +52,7 @@ from engine.loop import TickLoop
 from engine.plugins import Plugin
 from engine.services import Service
 from net.accounts import AccountService
+from net.bots import http_get as raw_get
 from net.hub import Hub, Session
 from net.passwords import ScryptParams
 from net.protocol import ServerMessage, parse_server_frame
@@ -485,21 +486,7 @@ async def http_get(port: int, path: str, timeout: float = TIMEOUT_S) -> HttpRepl
     """A minimal HTTP/1.1 ``GET`` to 127.0.0.1 that sends ``path`` verbatim (a library client
     would normalise ``/static/../server.py`` before sending it)."""
 
-    async def exchange() -> bytes:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            writer.write(
-                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                "User-Agent: kadath-tests\r\nConnection: close\r\n\r\n".encode("ascii")
-            )
-            await writer.drain()
-            return await reader.read()  # the server closes after one reply
-        finally:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-
-    raw = await asyncio.wait_for(exchange(), timeout)
+    raw = await raw_get("127.0.0.1", port, path, timeout=timeout)
     head, _, body = raw.partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     headers = {}

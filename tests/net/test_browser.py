@@ -241,13 +241,16 @@ class Client:
 
 
 def _recorder(into: list[dict[str, Any]]) -> Callable[[str | bytes], None]:
+    """Keep every message of a frame: one object, or each of a batch (protocol version 2)."""
+
     def record(payload: str | bytes) -> None:
         try:
             message = json.loads(payload)
         except ValueError:
             return
-        if isinstance(message, dict):
-            into.append(message)
+        for each in message if isinstance(message, list) else [message]:
+            if isinstance(each, dict):
+                into.append(each)
 
     return record
 
@@ -339,6 +342,13 @@ def test_two_players_meet_in_the_browser(
 
     b.type("xyzzy")
     expect(b.output.locator(".error").last).to_contain_text("xyzzy")
+
+    # Logged in, each tab asked for protocol version 2, and the numbering never broke.
+    for tab in (a, b):
+        assert {"type": "protocol", "version": 2} in tab.sent
+        assert tab.of_type("protocol") == [{**tab.of_type("protocol")[0], "data": {"version": 2}}]
+        seqs = [m["seq"] for m in tab.received]
+        assert seqs == list(range(1, len(seqs) + 1))
 
     # History: up recalls the last command, down returns to the empty line.
     a.command_line.press("ArrowUp")

@@ -210,11 +210,19 @@ def test_the_loops_declared_metrics_are_counters_and_a_lateness_summary() -> Non
     assert value(families["kadath_loop_ticks"], "kadath_loop_ticks_total") == 0
 
 
-def test_the_hubs_declarations_are_gauges_of_connections_and_players() -> None:
+def test_the_hubs_declarations_are_gauges_of_connections_and_players_and_output_figures() -> None:
     assert {m.name: m.kind for m in HUB_METRICS} == {
         "kadath_connections": MetricKind.GAUGE,
         "kadath_players_online": MetricKind.GAUGE,
         "kadath_players_linkdead": MetricKind.GAUGE,
+        "kadath_messages_sent_total": MetricKind.COUNTER,
+        "kadath_frames_sent_total": MetricKind.COUNTER,
+        "kadath_bytes_sent_total": MetricKind.COUNTER,
+        "kadath_lines_dropped_total": MetricKind.COUNTER,
+        "kadath_lines_merged_total": MetricKind.COUNTER,
+        "kadath_output_queued_bytes": MetricKind.GAUGE,
+        "kadath_output_budget_bytes": MetricKind.GAUGE,
+        "kadath_clients_cut_off_total": MetricKind.COUNTER,
     }
 
 

@@ -15,6 +15,7 @@ import enum
 import math
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -38,20 +39,27 @@ from net.protocol import (
     MAX_PASSWORD_CHARS,
     MAX_TOKEN_CHARS,
     PROTOCOL_VERSION,
+    PROTOCOL_VERSIONS,
     SERVER_TYPES,
     ClientMessage,
     Cmd,
     Login,
     Ping,
+    Prepared,
     ProtocolError,
     Register,
     Resume,
     ServerChannel,
     ServerMessage,
+    UseProtocol,
     auth_from_command,
+    batch_frame,
     encode_client_message,
     parse_client_frame,
     parse_server_frame,
+    parse_server_frames,
+    prepare,
+    protocol_message,
     to_json_safe,
 )
 
@@ -82,6 +90,7 @@ EVERY_CLIENT_MESSAGE: list[ClientMessage] = [
     Cmd("get rusty knife from oak chest"),
     Cmd("'The stars are right."),
     Ping(),
+    UseProtocol(2),
 ]
 
 
@@ -99,7 +108,7 @@ def test_a_client_message_parses_the_same_from_a_utf8_binary_frame(message: Clie
 
 
 def test_the_client_types_are_exactly_those_with_a_message_class() -> None:
-    assert set(CLIENT_TYPES) == {"register", "login", "resume", "cmd", "ping"}
+    assert set(CLIENT_TYPES) == {"register", "login", "resume", "cmd", "ping", "protocol"}
     assert list(CLIENT_TYPES) == sorted(CLIENT_TYPES)
     encoded_types = {orjson.loads(encode_client_message(m))["type"] for m in EVERY_CLIENT_MESSAGE}
     assert encoded_types == set(CLIENT_TYPES)
@@ -222,7 +231,7 @@ def test_an_unknown_type_is_refused_listing_the_known_types() -> None:
     error = refused('{"type": "shout", "text": "HELLO"}')
     assert error.code == "unknown_type"
     assert "'shout'" in error.message
-    assert "cmd, login, ping, register, resume" in error.message
+    assert "cmd, login, ping, protocol, register, resume" in error.message
 
 
 def test_an_unknown_type_is_quoted_back_shortened() -> None:
@@ -515,6 +524,12 @@ def test_welcome_names_the_server_and_the_protocol_version() -> None:
     assert "login <name> <password>" in message["text"]  # a raw client learns how to log in
 
 
+def test_welcome_lists_every_protocol_version_the_server_speaks() -> None:
+    data = decoded(ServerChannel().welcome("Kadath", "0.1.0", tick=3))["data"]
+    assert data["protocols"] == list(PROTOCOL_VERSIONS) == [1, 2]
+    assert data["protocol"] == 1  # every connection starts in version 1
+
+
 def test_welcome_takes_its_own_text_and_hints() -> None:
     message = decoded(ServerChannel().welcome("K", "1", tick=0, text="Hi.", hints=["one"]))
     assert (message["text"], message["data"]["hints"]) == ("Hi.", ["one"])
@@ -585,6 +600,121 @@ def test_every_server_type_survives_encoding_and_decoding() -> None:
             type_, seq, seq * 10, {"k": [1, "two"]}, f"text of {type_}"
         )
         assert parse_server_frame(encoded.decode()) == parse_server_frame(encoded)
+
+
+# --------------------------------------------------------------------------------------------------
+# One encode per broadcast, and batches (protocol version 2)
+
+_JSON_DATA = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text() | st.floats(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    type_=st.sampled_from(sorted(SERVER_TYPES)),
+    data=st.dictionaries(st.text(), _JSON_DATA, max_size=5),
+    text=st.text(),
+    tick=st.integers(0, 2**62),
+    earlier=st.integers(0, 10_050),
+)
+def test_a_prepared_message_stamped_is_byte_identical_to_encoding_it_for_that_connection(
+    type_: str, data: dict[str, Any], text: str, tick: int, earlier: int
+) -> None:
+    """One encode for N listeners: the frame each connection gets is exactly what encoding the
+    whole message for it alone gives, whatever its sequence number (1 digit or 5)."""
+    alone, spliced = ServerChannel(), ServerChannel()
+    for _ in range(earlier):
+        alone.pong(tick=0)
+        spliced.pong(tick=0)
+    expected = orjson.dumps(
+        {"type": type_, "seq": earlier + 1, "tick": tick, "data": data, "text": text},
+        option=orjson.OPT_NON_STR_KEYS,
+    )
+    prepared = prepare(type_, data, text, tick=tick)
+    assert spliced.stamp(prepared) == expected
+    assert alone.message(type_, data, text, tick=tick) == expected
+    assert prepared.size + len(str(earlier + 1)) == len(expected)
+
+
+def test_one_prepared_message_serves_many_connections_each_with_its_own_number() -> None:
+    channels = [ServerChannel() for _ in range(3)]
+    channels[1].pong(tick=0)
+    channels[2].pong(tick=0)
+    channels[2].pong(tick=0)
+    prepared = prepare(
+        "say", {"from": "Carter", "from_id": 7, "text": "hi"}, "Carter says, 'hi'", tick=4
+    )
+    frames = [channel.stamp(prepared) for channel in channels]
+    assert [parse_server_frame(frame).seq for frame in frames] == [1, 2, 3]
+    assert len({parse_server_frame(frame).data["text"] for frame in frames}) == 1
+
+
+def test_the_channel_helpers_are_their_prepared_messages_stamped() -> None:
+    """Every helper is the one-encode builder plus a stamp: the same bytes either way."""
+    from net import protocol
+
+    pairs: list[tuple[Callable[[ServerChannel], bytes], Prepared]] = [
+        (lambda c: c.welcome("K", "1", tick=2), protocol.welcome_message("K", "1", tick=2)),
+        (lambda c: c.auth_ok("A", 5, "t", tick=2), protocol.auth_ok_message("A", 5, "t", tick=2)),
+        (
+            lambda c: c.auth_error("bad_name", "no", tick=2),
+            protocol.auth_error_message("bad_name", "no", tick=2),
+        ),
+        (
+            lambda c: c.error("x", "y", tick=2, usage="u"),
+            protocol.error_message("x", "y", tick=2, usage="u"),
+        ),
+        (lambda c: c.pong(tick=2), protocol.pong_message(tick=2)),
+        (lambda c: c.bye("idle", tick=2), protocol.bye_message("idle", tick=2)),
+    ]
+    for helper, prepared in pairs:
+        assert helper(ServerChannel()) == ServerChannel().stamp(prepared)
+
+
+def test_preparing_an_unknown_type_or_data_with_no_json_form_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown server message type"):
+        prepare("shout", tick=0)
+    with pytest.raises(TypeError):
+        prepare("msg", {"x": object()}, tick=0)
+
+
+def test_a_batch_is_a_json_array_of_messages_each_numbered_as_if_alone() -> None:
+    channel = ServerChannel()
+    frames = [channel.message("say", {"n": n}, f"line {n}", tick=9) for n in range(3)]
+    batch = batch_frame(frames)
+    assert orjson.loads(batch) == [orjson.loads(frame) for frame in frames]
+    assert [m.seq for m in parse_server_frames(batch)] == [1, 2, 3]
+    assert parse_server_frames(frames[0]) == [parse_server_frame(frames[0])]
+    assert parse_server_frames(batch.decode()) == parse_server_frames(batch)
+
+
+@pytest.mark.parametrize("frame", [b"[]", b"[1]", b'[{"type":"pong"}]', b"[{]"])
+def test_a_malformed_batch_is_refused(frame: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        parse_server_frames(frame)
+
+
+def test_a_connection_batches_only_once_it_speaks_version_2() -> None:
+    channel = ServerChannel()
+    assert (channel.version, channel.batching) == (1, False)
+    channel.version = 2
+    assert channel.batching
+
+
+def test_a_protocol_message_asks_for_a_version_the_server_speaks() -> None:
+    assert parse_client_frame('{"type": "protocol", "version": 2}') == UseProtocol(2)
+    assert parse_client_frame('{"type": "protocol", "version": 1}') == UseProtocol(1)
+    unknown = refused('{"type": "protocol", "version": 3}')
+    assert unknown.code == "bad_message"
+    assert "speaks 1, 2" in unknown.message
+    for bad in ('"2"', "true", "null", "[2]"):
+        error = refused('{"type": "protocol", "version": ' + bad + "}")
+        assert error.code == "bad_message", bad
+        assert "must be an integer" in error.message, bad
+    assert refused('{"type": "protocol"}').message.endswith('{"type": "protocol", "version": 2}')
 
 
 @pytest.mark.parametrize(
@@ -861,6 +991,7 @@ def doc_blocks(marker: str) -> list[DocBlock]:
         "server",
         "rejected",
         "session",
+        "session-batched",
     }
     return [block for block in found if block.marker == marker]
 
@@ -868,7 +999,8 @@ def doc_blocks(marker: str) -> list[DocBlock]:
 # The keys each server type always has in data (room, status, combat and msg vary by content;
 # each kind of combat message is checked against a real fight in tests/systems/test_combat.py).
 DATA_KEYS: dict[str, set[str]] = {
-    "welcome": {"server", "version", "protocol", "hints", "limits"},
+    "welcome": {"server", "version", "protocol", "protocols", "hints", "limits"},
+    "protocol": {"version"},
     "auth_ok": {"name", "entity", "token", "resumed"},
     "auth_error": {"code", "message"},
     "error": {"code", "message"},
@@ -900,6 +1032,8 @@ def rebuilt_by_helper(message: ServerMessage) -> bytes | None:
         return channel.pong(tick=tick)
     if message.type == "bye":
         return channel.bye(data["reason"], tick=tick)
+    if message.type == "protocol":
+        return channel.stamp(protocol_message(data["version"], tick=tick))
     return None
 
 
@@ -974,6 +1108,39 @@ def test_the_documented_session_parses_and_numbers_server_messages_from_one() ->
             seqs.append(check_documented_server_message(frame, line).seq)
     assert logged_in
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_the_documented_batched_session_numbers_every_message_across_and_within_frames() -> None:
+    """Version 2 on the wire: arrays only after the server's ``protocol`` answer, every message in
+    them of the documented shape, the numbering unbroken."""
+    (session,) = doc_blocks("session-batched")
+    seqs, batched, arrays = [], False, 0
+    for line in session.body.splitlines():
+        side, frame = line.split(": ", 1)
+        if side == "C":
+            parse_client_frame(frame)
+            continue
+        assert side == "S", line
+        messages = parse_server_frames(frame)
+        if frame.startswith("["):
+            assert batched, f"an array before version 2 was agreed: {line}"
+            assert orjson.loads(frame) == [orjson.loads(m) for m in _members(frame)]
+            arrays += 1
+        for message in messages:
+            check_documented_server_message(orjson.dumps(_as_dict(message)).decode(), line)
+            seqs.append(message.seq)
+            if message.type == "protocol":
+                batched = message.data["version"] >= 2
+    assert arrays >= 2
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+def _as_dict(message: ServerMessage) -> dict[str, Any]:
+    return dataclasses.asdict(message)
+
+
+def _members(frame: str) -> list[bytes]:
+    return [orjson.dumps(member) for member in orjson.loads(frame)]
 
 
 def test_the_documented_codes_are_the_modules_codes() -> None:

@@ -166,11 +166,14 @@ async def test_lines_sent_right_after_login_wait_for_the_character_and_run_in_or
 class SilentLink:
     """A connection that takes frames and closes, with nobody behind it."""
 
-    def send(self, frame: bytes) -> None:
+    def send(self, frame: bytes, count: int = 1) -> None:
         pass
 
     def close(self, code: int, reason: str) -> None:
         pass
+
+    def backlog(self) -> int:
+        return 0
 
 
 @async_test
