@@ -171,6 +171,9 @@ class LoginThrottle:
             table.popitem(last=False)
 
 
+_TOO_MANY_AT_ONCE = "too many logins at once from your address: wait a moment and try again"
+
+
 def _wait(seconds: float) -> str:
     """A throttle window in the words a player reads ("a minute", "90 seconds", "5 minutes")."""
     if seconds == 60:
@@ -229,8 +232,9 @@ class AccountService:
     async def register(self, name: str, password: str, address: str) -> Account:
         """Create an account (a player; the very first account becomes an admin).
 
-        Raises :class:`AuthError` with ``bad_name``, ``bad_password``, ``name_taken`` or
-        ``unavailable``.
+        Raises :class:`AuthError` with ``bad_name``, ``bad_password``, ``name_taken``,
+        ``throttled`` (too many logins and registrations from the address at once: each costs a
+        memory-hard hash) or ``unavailable``.
         """
         try:
             validate_name(name)
@@ -238,16 +242,25 @@ class AccountService:
         except ProtocolError as exc:
             code: AuthCode = "bad_name" if exc.code == "bad_name" else "bad_password"
             raise AuthError(code, exc.message) from None
+        slot = ("address", address)
+        if self._in_flight[slot] >= self.max_in_flight_per_address:
+            raise AuthError("throttled", _TOO_MANY_AT_ONCE)
         taken = f"the name {name} is taken"
-        # Cheap check first, so a taken name costs no hash; create() still decides races.
-        if await self._store(self.store.get, name) is not None:
-            raise AuthError("name_taken", taken)
-        encoded = await self._hash(password)
-        account = Account(name=name, password_hash=encoded, role="player", created=self.clock())
+        self._in_flight[slot] += 1
         try:
-            created = await self._store(self.store.create, account)
-        except AccountExists:
-            raise AuthError("name_taken", taken) from None
+            # Cheap check first, so a taken name costs no hash; create() still decides races.
+            if await self._store(self.store.get, name) is not None:
+                raise AuthError("name_taken", taken)
+            encoded = await self._hash(password)
+            account = Account(name=name, password_hash=encoded, role="player", created=self.clock())
+            try:
+                created = await self._store(self.store.create, account)
+            except AccountExists:
+                raise AuthError("name_taken", taken) from None
+        finally:
+            self._in_flight[slot] -= 1
+            if self._in_flight[slot] <= 0:
+                del self._in_flight[slot]
         log.info("account %s registered from %s as %s", created.name, address, created.role)
         return created
 
@@ -301,7 +314,7 @@ class AccountService:
         throttle = self.throttle
         from_address = self._in_flight[("address", address)]
         if from_address >= self.max_in_flight_per_address:
-            return "too many logins at once from your address: wait a moment and try again"
+            return _TOO_MANY_AT_ONCE
         failures = (
             throttle.address_failures(address, now) + from_address
             >= throttle.address_failures_limit

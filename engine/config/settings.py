@@ -441,9 +441,9 @@ class NetConfig:
     )
     logins_in_flight_per_address: int = setting_field(
         5,
-        "Logins from one address being checked at once (each costs a 16 MiB password hash); more"
-        " are refused as throttled. Logins in flight also count as failures until they succeed,"
-        " so parallel guesses cannot slip past the failure limits.",
+        "Logins and registrations from one address being checked at once (each costs a 16 MiB"
+        " password hash); more are refused as throttled. Logins in flight also count as failures"
+        " until they succeed, so parallel guesses cannot slip past the failure limits.",
         ge=1,
     )
     compression: bool = setting_field(

@@ -561,6 +561,26 @@ def test_logins_in_flight_per_address_are_capped_even_below_the_failure_limits()
         AccountService(store, max_in_flight_per_address=0)
 
 
+def test_registrations_count_against_the_logins_in_flight_from_an_address() -> None:
+    """Each registration costs a memory-hard hash too: a burst from one address is capped."""
+    store = MemoryStore()
+    service = AccountService(store, params=CHEAP, clock=lambda: T0, max_in_flight_per_address=2)
+
+    async def burst() -> list[BaseException | Account]:
+        names = ("Armitage", "Carter", "Wilbur", "Lavinia")
+        return await asyncio.gather(
+            *(service.register(n, "necronomicon", "10.0.0.1") for n in names),
+            return_exceptions=True,
+        )
+
+    results = run(burst())
+    assert [type(r).__name__ for r in results] == ["Account", "Account", "AuthError", "AuthError"]
+    assert {r.code for r in results if isinstance(r, AuthError)} == {"throttled"}
+    assert not service._in_flight
+    assert store.count() == 2
+    run(service.register("Lavinia", "necronomicon", "10.0.0.1"))  # one at a time is fine
+
+
 def test_a_hash_with_old_parameters_is_replaced_at_the_next_login() -> None:
     old_service, store = make_service(params=CHEAPER_STILL_DIFFERENT)
     run(old_service.register("Armitage", "necronomicon", "a"))
