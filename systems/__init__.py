@@ -105,6 +105,7 @@ SETTINGS: dict[str, type] = {
     "corpses": corpses.CorpseSettings,
     "decay": decay.DecaySettings,
     "regeneration": regeneration.RegenerationSettings,
+    "look": look.LookSettings,
 }
 
 plugin = Plugin(

@@ -5,12 +5,14 @@ changes the world or does I/O."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from components.body import Dead, Identity, Player, Posture, PostureState
 from components.content import Directory, ItemKind
 from components.items import Container, Item
 from components.place import DIRECTIONS, Exit, Location, Room, RoomFlag, parse_direction
 from engine.commands import Args, Command, CommandSpec, Refused
+from engine.config import setting_field
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
@@ -34,6 +36,25 @@ from systems.common import (
 )
 from systems.targeting import find, matches, read_target
 from systems.whereabouts import contents, room_of
+
+
+@dataclass(frozen=True, slots=True)
+class LookSettings:
+    """What a room's description shows (the ``[look]`` section)."""
+
+    occupants_shown: int = setting_field(
+        30,
+        "Most people and creatures a room's description names one by one; the rest are"
+        " counted ('and 970 others are here'), so a crowd of a thousand is one line, not a"
+        " hundred kilobytes to everyone who walks in.",
+        ge=1,
+        le=1000,
+    )
+
+
+def look_settings(world: World) -> LookSettings:
+    return world.try_resource(LookSettings) or LookSettings()
+
 
 PITCH_DARK = "It is pitch dark."
 SOMEONE = "someone"
@@ -199,6 +220,7 @@ def room_view(world: World, room: int, viewer: int | None) -> View:
         "dark": dark,
         "exits": exit_views(world, definition, dark=dark),
         "occupants": [],
+        "more_occupants": 0,
         "items": [],
         "containers": [],
     }
@@ -206,6 +228,8 @@ def room_view(world: World, room: int, viewer: int | None) -> View:
         return view
     occupants, items, containers = view["occupants"], view["items"], view["containers"]
     people: list[int] = []
+    shown = look_settings(world).occupants_shown
+    more = 0
     # A thing's name depends only on its template and quantity: a crowded room of a few kinds of
     # thing names each kind once.
     names: dict[tuple[str, int], str] = {}
@@ -214,9 +238,13 @@ def room_view(world: World, room: int, viewer: int | None) -> View:
             continue
         identity = world.try_get(thing, Identity)
         if identity is not None:
-            if not world.has(thing, Dead):  # the dead are seen only as their corpse
+            if world.has(thing, Dead):  # the dead are seen only as their corpse
+                continue
+            if len(people) < shown:
                 occupants.append(occupant_view(world, thing, identity))
                 people.append(thing)
+            else:
+                more += 1
             continue
         item = world.try_get(thing, Item)
         if item is None:
@@ -234,6 +262,7 @@ def room_view(world: World, room: int, viewer: int | None) -> View:
         else:
             items.append(item_data(world, thing, item=item, name=name))
     add_targets(world, occupants, people)
+    view["more_occupants"] = more
     return view
 
 
@@ -271,6 +300,8 @@ def room_text(view: View) -> str:
     here = [f"{capitalised(o['name'])} is {o['posture']} here." for o in view["occupants"]]
     for line, count in _grouped(here):
         lines.append(line if count == 1 else f"{line} (x{count})")
+    if view["more_occupants"]:
+        lines.append(_others(view["more_occupants"], "here"))
     things = [c["name"] + (" (closed)" if c["closed"] else "") for c in view["containers"]]
     things += [i["name"] for i in view["items"]]
     if things:
@@ -365,15 +396,23 @@ def thing_text(view: View) -> str:
 
 
 def peek_view(world: World, room: int) -> View:
-    """What can be seen of a neighbouring room from its doorway: its name and who is there."""
+    """What can be seen of a neighbouring room from its doorway: its name and who is there (as
+    many as a room's description names; the rest counted)."""
     definition = world.get(room, Room)
     dark = is_dark(world, room)
+    bodies = [] if dark else bodies_in(world, room)
+    shown = look_settings(world).occupants_shown
     return {
         "id": definition.key,
         "name": definition.name,
         "dark": dark,
-        "occupants": [] if dark else [occupant_view(world, e) for e in bodies_in(world, room)],
+        "occupants": [occupant_view(world, e) for e in bodies[:shown]],
+        "more_occupants": max(0, len(bodies) - shown),
     }
+
+
+def _others(count: int, where: str) -> str:
+    return f"{count} other{'s are' if count > 1 else ' is'} {where}."
 
 
 def peek_text(direction: str, view: View) -> str:
@@ -388,6 +427,8 @@ def peek_text(direction: str, view: View) -> str:
         f"{capitalised(o['name'])} is {o['posture']} there." for o in view["occupants"]
     ):
         lines.append(line if count == 1 else f"{line} (x{count})")
+    if view["more_occupants"]:
+        lines.append(_others(view["more_occupants"], "there"))
     if not view["occupants"]:
         lines.append("Nobody is there.")
     return "\n".join(lines)

@@ -436,6 +436,10 @@ function renderRoom(data, text) {
   for (const occupant of occupants) {
     if (occupant && typeof occupant === "object") box.append(occupantLine(occupant));
   }
+  const more = Number.isSafeInteger(data.more_occupants) ? data.more_occupants : 0;
+  if (more > 0) {
+    box.append(el("p", "occupant crowd", `${more} other${more > 1 ? "s are" : " is"} here.`));
+  }
 
   const containers = Array.isArray(data.containers) ? data.containers : [];
   const items = Array.isArray(data.items) ? data.items : [];

@@ -16,13 +16,15 @@ from components.combat import Fighting
 from components.content import Directory
 from components.items import Container, Item
 from components.place import Door, Location
+from engine.config import Config
 from engine.core import Engine
 from engine.events import Event
 from systems.characters import create_character
-from systems.look import PITCH_DARK
+from systems.look import PITCH_DARK, LookSettings
 from systems.npc_spawn import spawn_npc
 from systems.whereabouts import contents
 from tests.systems.walk import heard_by, play, ready_engine
+from tests.systems.world_fixture import make_engine
 
 
 @dataclass
@@ -453,3 +455,31 @@ def test_an_occupants_state_shows_a_fight_or_a_mortal_wound(scene: Scene) -> Non
     world.remove(scene.wilmarth, Fighting)
     states = {o["name"]: o["state"] for o in scene.look().data["occupants"]}
     assert states == {"Wilmarth": None, "a fat rat": "mortally_wounded"}
+
+
+def test_a_crowd_is_named_up_to_occupants_shown_and_the_rest_counted() -> None:
+    engine = make_engine(Config(rules={"look": LookSettings(occupants_shown=3)}))
+    world = engine.world
+    viewer = create_character(world, "Armitage", room="hall")
+    for i in range(7):
+        create_character(world, f"Crowd{chr(97 + i)}", room="hall")
+    engine.submit_line(viewer, "look")
+    (room,) = [e for e in engine.tick().events if e.type == "room"]
+    assert [o["name"] for o in room.data["occupants"]] == ["Crowda", "Crowdb", "Crowdc"]
+    assert room.data["more_occupants"] == 4
+    assert "Crowdc is standing here.\n4 others are here." in room.text
+    assert "Crowdd" not in room.text
+    engine.submit_line(viewer, "look")
+    (again,) = [e for e in engine.tick().events if e.type == "room"]
+    assert again.data["occupants"][0]["target"] == "crowda"
+
+
+def test_a_room_with_room_for_everyone_counts_no_others() -> None:
+    engine = make_engine()
+    world = engine.world
+    viewer = create_character(world, "Armitage", room="hall")
+    create_character(world, "Carter", room="hall")
+    engine.submit_line(viewer, "look")
+    (room,) = [e for e in engine.tick().events if e.type == "room"]
+    assert room.data["more_occupants"] == 0
+    assert "others are here" not in room.text and "other is here" not in room.text
