@@ -9,6 +9,7 @@ from __future__ import annotations
 import components.body
 import components.combat
 import components.items
+import components.mind
 import components.place
 import components.social
 from engine.component import Component
@@ -22,17 +23,23 @@ from systems import (
     corpses,
     death,
     decay,
+    encounters,
     equipment,
+    hallucinations,
     info,
     latches,
     linkdead,
     look,
+    lucidity,
+    madness,
     meta,
     movement,
     npc_spawn,
     posture,
     presence,
+    recovery,
     regeneration,
+    rescue,
     speech,
 )
 from systems.content import plugin as content_plugin
@@ -44,6 +51,7 @@ COMPONENT_MODULES = (
     components.items,
     components.social,
     components.combat,
+    components.mind,
 )
 
 
@@ -79,6 +87,12 @@ def _setup(kit: PluginKit) -> None:
         corpses,
         decay,
         regeneration,
+        lucidity,
+        encounters,
+        hallucinations,
+        madness,
+        rescue,
+        recovery,
     ):
         module.register(kit)
 
@@ -91,6 +105,12 @@ SETTINGS: dict[str, type] = {
     "corpses": corpses.CorpseSettings,
     "decay": decay.DecaySettings,
     "regeneration": regeneration.RegenerationSettings,
+    "lucidity": lucidity.LuciditySettings,
+    "encounters": encounters.EncounterSettings,
+    "hallucinations": hallucinations.HallucinationSettings,
+    "madness": madness.MadnessSettings,
+    "rescue": rescue.RescueSettings,
+    "recovery": recovery.RecoverySettings,
 }
 
 plugin = Plugin(
