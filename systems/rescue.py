@@ -24,7 +24,7 @@ from systems.common import bodies_in, capitalised, display_name
 from systems.item_finding import handling_room
 from systems.look import SELF_WORDS, seen_as, show_room
 from systems.lucidity import Tier, set_lucidity, tier_now
-from systems.targeting import find, read_target
+from systems.targeting import find, matches, read_target
 from systems.whereabouts import move, room_of
 
 __all__ = ["GROUND_EVENT", "RescueSettings", "carry", "ground", "register", "rescue"]
@@ -147,6 +147,8 @@ def ground(world: World, cmd: Command, args: Args) -> None:
     if target.every or (target.count is not None and target.count > 1):
         raise Refused("bad_target", "Ground one mind at a time.")
     found = find(world, bodies_in(world, room, exclude=actor), target)
+    if not found and matches(world, actor, target.words):
+        raise Refused("ground_self", "You cannot ground yourself: someone else must reach you.")
     if not found:
         text = f"You see no '{target.describe()}' here."
         raise Refused("no_such_target", text, target=target.describe())
@@ -329,7 +331,7 @@ def register(kit: PluginKit) -> None:
         CommandSpec(
             verb="ground",
             handler=ground,
-            usage="<player...>",
+            usage="<target...>",
             help=(
                 "Talk a catatonic player here back to the world: it takes a few seconds, and a"
                 " step or a fight (yours or theirs) breaks it off."
