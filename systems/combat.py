@@ -11,6 +11,7 @@ from components.body import Dead, Npc, Player, Posture, PostureState, Vitals
 from components.combat import Fighting, Threat
 from components.content import Directory, NpcTemplate
 from components.items import Corpse, Item
+from components.mind import Lucidity
 from components.place import Location, Room, RoomFlag
 from engine.commands import Args, Command, CommandSpec, Refused
 from engine.config.values import setting_field
@@ -40,7 +41,7 @@ from systems.dice import Dice, DiceError, parse_dice
 from systems.fights import Fight, Fights, Flee, SwitchTarget, fighter_name
 from systems.item_finding import handling_room
 from systems.look import SELF_WORDS, SOMEONE, is_dark, sorted_exits
-from systems.lucidity import Tier, tier_now
+from systems.lucidity import lucidity_settings
 from systems.madness import panic
 from systems.movement import walk
 from systems.phantoms import wound_phantom
@@ -218,6 +219,7 @@ class _Sheet:
     npc: bool
     phantom: bool  # a hallucination: seen by one player only, and its blows do no harm
     frozen: bool  # a catatonic mind: its body does not act
+    deranged: bool  # a deranged mind: a big hit may make it flee in panic
     dexterity: int
     bonus: int
     dice: Dice
@@ -230,6 +232,9 @@ def _sheet(world: World, entity: int, settings: CombatSettings, dark: bool) -> _
     weapon, dice, armour = arms_of(world, entity, settings)
     name = display_name(world, entity)
     player = world.try_get(entity, Player) is not None
+    npc = not player and world.try_get(entity, Npc) is not None
+    mind = world.try_get(entity, Lucidity) if player else None
+    minds = lucidity_settings(world) if mind is not None else None
     return _Sheet(
         entity=entity,
         sid=world.stable_id(entity) or 0,
@@ -237,9 +242,12 @@ def _sheet(world: World, entity: int, settings: CombatSettings, dark: bool) -> _
         name=SOMEONE if dark else name,
         called=SOMEONE if dark else (name if player else the(name)),
         player=player,
-        npc=world.try_get(entity, Npc) is not None,
-        phantom=is_phantom(world, entity),
-        frozen=player and tier_now(world, entity) == Tier.CATATONIC,
+        npc=npc,
+        phantom=not player and not npc and is_phantom(world, entity),
+        frozen=minds is not None and mind is not None and mind.value < minds.deranged_from,
+        deranged=minds is not None
+        and mind is not None
+        and minds.deranged_from <= mind.value < minds.fractured_from,
         dexterity=characteristics.dexterity,
         bonus=strength_bonus(characteristics.strength, settings),
         dice=dice,
@@ -435,7 +443,7 @@ def _blow(
         wound_phantom(world, defender.entity, damage)
     elif not attacker.phantom:
         hurt(world, defender.entity, damage)
-        if defender.player:
+        if defender.deranged:
             panic(world, defender.entity, damage)
 
 
@@ -478,7 +486,9 @@ def _tell_round(
     if not players:
         return
     combatants = []
+    phantoms = False
     for sheet in sheets.values():
+        phantoms = phantoms or sheet.phantom
         fighting = world.try_get(sheet.entity, Fighting)
         combatants.append(
             {
@@ -496,7 +506,6 @@ def _tell_round(
         "order": [None if dark else sheets[entity].sid for entity in order],
         "combatants": combatants,
     }
-    phantoms = any(sheet.phantom for sheet in sheets.values())
     for player in players:
         if phantoms:
             seen = [seen_by(world, sheet.entity, player) for sheet in sheets.values()]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.body import Npc, Player
+from components.body import Dead, Npc, Offline
 from components.content import Directory, EncounterCategory, NpcTemplate
 from components.mind import LUCIDITY_MIN, Encounters, Lucidity
 from components.place import Location
@@ -17,10 +17,10 @@ from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.world import Additions, World
-from systems.common import bodies_in, capitalised, the
+from systems.common import capitalised, the
 from systems.look import is_dark
 from systems.lucidity import change_lucidity
-from systems.whereabouts import room_of
+from systems.whereabouts import contents, room_of
 
 __all__ = ["ENCOUNTER_EVENT", "EncounterSettings", "encounters", "register", "sighting_cost"]
 
@@ -119,22 +119,23 @@ def encounters(world: World, ctx: SystemContext) -> None:
         return
     templates = world.resource(Directory).npcs
     seen: dict[tuple[int, str], NpcTemplate] = {}
+    try_get = world.try_get
     for entity in arrived:
-        npc = world.try_get(entity, Npc)
+        npc = try_get(entity, Npc)
         if npc is not None:
             template = templates.get(npc.template)
             room = room_of(world, entity) if template is not None else None
             if template is None or room is None or is_dark(world, room):
                 continue
-            for body in bodies_in(world, room):
-                if world.has(body, Player) and world.has(body, Lucidity):
+            for body in contents(world, room):  # the minds here see it (the dead see nothing)
+                if try_get(body, Lucidity) is not None and try_get(body, Dead) is None:
                     seen.setdefault((body, template.id), template)
-        elif world.has(entity, Player) and world.has(entity, Lucidity):
+        elif try_get(entity, Lucidity) is not None and try_get(entity, Dead) is None:
             room = room_of(world, entity)
-            if room is None or is_dark(world, room):
+            if room is None or is_dark(world, room) or world.has(entity, Offline):
                 continue
-            for body in bodies_in(world, room, exclude=entity):
-                other = world.try_get(body, Npc)
+            for body in contents(world, room):  # it sees the creatures here
+                other = try_get(body, Npc)
                 template = templates.get(other.template) if other is not None else None
                 if template is not None:
                     seen.setdefault((entity, template.id), template)

@@ -50,6 +50,9 @@ MAX_PHANTOMS = 3
 
 FIGURE, WHISPER, ATTACKER = "figure", "whisper", "attacker"
 
+#: Into how many parts the first interval is cut to spread the minds found at a start.
+_SPREAD = 97
+
 
 @dataclass(frozen=True, slots=True)
 class HallucinationSettings:
@@ -160,7 +163,7 @@ def _visions(world: World) -> _Visions:
         )
         world.insert_resource(visions)
         for player, _mind in world.query(Lucidity, without=(Offline, Dead)):
-            _schedule(world, visions, player, world.clock.seconds)
+            _schedule(world, visions, player, world.clock.seconds, spread=True)
     return visions
 
 
@@ -177,14 +180,19 @@ def _tier(world: World, player: int) -> Tier | None:
     return None if mind is None else tier_of(mind.value, lucidity_settings(world))
 
 
-def _schedule(world: World, visions: _Visions, player: int, now_s: float) -> None:
+def _schedule(
+    world: World, visions: _Visions, player: int, now_s: float, *, spread: bool = False
+) -> None:
     """A fractured or deranged mind's next chance of a vision comes one interval of its tier
-    from now (unless one is due already); any other mind has none."""
+    from now (unless one is due already); any other mind has none. ``spread`` (the minds found
+    at a start): a share of the interval, by stable id, so that they do not all come together
+    ever after."""
     every_s = _every_s(_tier(world, player), hallucination_settings(world))
     if every_s is None:
         visions.visits.cancel(player)
     elif player not in visions.visits:
-        visions.visits.schedule(player, now_s + every_s)
+        share = ((world.stable_id(player) or 0) % _SPREAD + 1) / _SPREAD if spread else 1.0
+        visions.visits.schedule(player, now_s + every_s * share)
 
 
 @system(phase="rules", every_s=0.0, after=("encounters", "fight_rounds"))

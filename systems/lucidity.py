@@ -41,10 +41,12 @@ __all__ = [
     "tier_of",
 ]
 
-RECKON_INTERVAL_S = 1.0
+RECKON_INTERVAL_S = 2.0
 """Seconds of game time between two reckonings of one mind's flux. Every tick reckons its share
 of the minds in the world (all of them once per interval, spread evenly over the ticks), each
-over exactly the time since its last reckoning, so the rates are the same at any tick rate."""
+over exactly the time since its last reckoning, so the rates are the same at any tick rate, and
+at any interval: a longer one costs less, and only shows a whole point a little later (2 s is
+a tenth of a game minute at the default compression)."""
 
 #: The event type of a tier change, to the mind's owner (a ``msg`` with ``data.event`` "tier").
 TIER_EVENT = "tier"
@@ -219,7 +221,7 @@ class _Track:
     """One mind in the world as the flux rule follows it: reckoned up to ``last_s``, with the
     part of a point and the time in its room it has accrued (saved to its ``LucidityDrift`` when
     a point applies and when it moves, leaves or dies: not at every reckoning, which would
-    write every mind every second), and the room and standing it is counted in for company."""
+    write every mind at every reckoning), and the room and standing it is counted in for company."""
 
     last_s: float
     fraction: float
@@ -324,25 +326,6 @@ def _rates_of(world: World, minds: _Minds, room_sid: int, settings: LuciditySett
     return rates
 
 
-def _company(minds: _Minds, entity: int, room: int, settings: LuciditySettings) -> float:
-    """Per game minute: a bonus for each sound companion (up to the most), less the penalty when
-    any companion is deranged or worse. The mind itself is no company."""
-    tally = minds.tallies.get(room)
-    if tally is None:
-        return 0.0
-    sound, lost = tally[SOUND], tally[LOST]
-    track = minds.tracks.get(entity)
-    if track is not None and track.room == room:
-        if track.standing == SOUND:
-            sound -= 1
-        elif track.standing == LOST:
-            lost -= 1
-    company = min(settings.company_max, settings.company_per_companion * sound) if sound else 0.0
-    if lost > 0:
-        company -= settings.company_deranged
-    return company
-
-
 # --------------------------------------------------------------------------------------------------
 # Game time: daylight and the reckoning of one mind
 
@@ -369,14 +352,16 @@ def _reckon(
 ) -> None:
     """What ``entity``'s mind gained or lost in its room since it was last reckoned, up to
     ``end_s``: the room's rates by day and night (a drain cut by the resistance built there, step
-    by step; a gain multiplied by resting in a sanctuary) and its company; whole points apply."""
+    by step; a gain multiplied by resting in a sanctuary) and its company (a bonus for each sound
+    companion up to the most, less a penalty when any companion is deranged or worse); whole
+    points apply. This runs for every mind at every reckoning: it is written for speed."""
     elapsed_s = end_s - track.last_s
     if elapsed_s <= 0:
         return
     calendar = world.clock.calendar
     per_second = calendar.time_compression / 60.0
     minutes = elapsed_s * per_second
-    start = calendar.game_minutes(track.last_s)
+    start = calendar.start_game_minute + track.last_s * per_second  # Calendar.game_minutes
     track.last_s = end_s
     room = track.room
     rates = minds.rates.get(room) or _rates_of(world, minds, room, settings)
@@ -387,14 +372,41 @@ def _reckon(
             factor = settings.sanctuary_rest_factor
             day = day * factor if day > 0 else day
             night = night * factor if night > 0 else night
-    if (day >= 0 and night >= 0) or settings.resistance_per_step <= 0:
+    # Daylight over the time: most often it is all day or all night (two seconds are a few game
+    # seconds), which needs no more than a look at where in its day it starts.
+    dawn, dusk = calendar.dawn_hour * 60, calendar.dusk_hour * 60
+    into = start % MINUTES_PER_GAME_DAY
+    until = into + minutes
+    if dawn <= into and until <= dusk:
+        light = minutes
+    elif until <= dawn or (dusk <= into and until <= MINUTES_PER_GAME_DAY):
+        light = 0.0
+    else:
         light = daylight_minutes(calendar, start, start + minutes)
+    if (day >= 0 and night >= 0) or settings.resistance_per_step <= 0:
         delta = light * day + (minutes - light) * night
     else:
         here = track.here_s * per_second
-        delta = _resisted(calendar, settings, day, night, start, minutes, here)
-    if sum(minds.tallies[room]) > 1:  # someone else is here
-        delta += _company(minds, entity, room, settings) * minutes
+        step = settings.resistance_step_minutes
+        steps = math.floor(here / step + _EPSILON)
+        cut = min(settings.resistance_max, steps * settings.resistance_per_step)
+        if cut >= settings.resistance_max or (steps + 1) * step - here >= minutes:
+            keep = 1.0 - cut  # no new step of resistance within the time: one piece
+            delta = light * (day * keep if day < 0 else day)
+            delta += (minutes - light) * (night * keep if night < 0 else night)
+        else:
+            delta = _resisted(calendar, settings, day, night, start, minutes, here)
+    tally = minds.tallies[room]
+    if tally[SOUND] + tally[SHAKEN] + tally[LOST] > 1:  # company: someone else is here
+        sound, lost = tally[SOUND], tally[LOST]
+        if track.standing == SOUND:  # the mind itself is no company
+            sound -= 1
+        elif track.standing == LOST:
+            lost -= 1
+        if sound > 0:
+            delta += min(settings.company_max, settings.company_per_companion * sound) * minutes
+        if lost > 0:
+            delta -= settings.company_deranged * minutes
     track.here_s += elapsed_s
     total = track.fraction + delta
     points = math.trunc(total + math.copysign(_EPSILON, total))
