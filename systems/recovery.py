@@ -48,8 +48,46 @@ def _minutes(seconds: float) -> str:
     return f"{minutes} more minute{'s' if minutes != 1 else ''}"
 
 
-def _check_ready(world: World, ready_s: float, verb: str) -> None:
-    left_s = ready_s - world.clock.seconds
+@dataclass(frozen=True, slots=True)
+class _Practice:
+    """A way to steady one's mind: its verb (which names its settings, ``<verb>_gain`` and
+    ``<verb>_cooldown_s``, and its cooldown, ``Devotions.<verb>_ready_s``), whether it needs
+    sitting, and its words to the actor and the room (``{name}``)."""
+
+    verb: str
+    sitting: bool
+    own: str
+    seen: str
+
+
+PRAYER = _Practice(
+    "pray",
+    False,
+    "You bow your head and pray. A measure of calm comes back to you.",
+    "{name} bows their head in prayer.",
+)
+MEDITATION = _Practice(
+    "meditate",
+    True,
+    "You close your eyes and breathe slowly, and your thoughts settle.",
+    "{name} sits very still, eyes closed, breathing slowly.",
+)
+
+
+def _practise(world: World, actor: int, practice: _Practice) -> None:
+    """``actor`` prays or meditates: refused on cooldown (or, meditating, not sitting); else its
+    gain is given back, its cooldown starts, and the actor and the room are told (before the
+    tier change it may bring)."""
+    check_able(world, actor)
+    mind = world.try_get(actor, Lucidity)
+    if mind is None:
+        raise Refused("no_mind", "There is no mind here to steady.")
+    verb = practice.verb
+    if practice.sitting and posture_of(world, actor) != PostureState.SITTING:
+        raise Refused("not_sitting", f"You must be sitting to {verb} ('sit' first).")
+    devotions = world.try_get(actor, Devotions) or Devotions()
+    ready_field = f"{verb}_ready_s"
+    left_s = getattr(devotions, ready_field) - world.clock.seconds
     if left_s > 1e-9:
         raise Refused(
             "on_cooldown",
@@ -58,76 +96,31 @@ def _check_ready(world: World, ready_s: float, verb: str) -> None:
             ready_in_s=round(left_s, 1),
         )
 
-
-def _devotions(world: World, actor: int) -> Devotions:
-    return world.try_get(actor, Devotions) or Devotions()
-
-
-def _recover(
-    world: World, actor: int, verb: str, gain: int, own: str, seen: str, devotions: Devotions
-) -> None:
-    """Give back ``gain`` points, note when ``verb`` helps again, and tell the actor and the
-    room (before the tier change it may bring)."""
-    world.add(actor, devotions)
-    mind = world.get(actor, Lucidity)
+    settings = recovery_settings(world)
+    gain: int = getattr(settings, f"{verb}_gain")
+    ready = world.clock.seconds + getattr(settings, f"{verb}_cooldown_s")
+    world.add(actor, dataclasses.replace(devotions, **{ready_field: ready}))
     data = {"action": verb, "gain": gain, "lucidity": min(LUCIDITY_MAX, mind.value + gain)}
-    world.emit(verb, Scope.entity(actor), own, data)
+    world.emit(verb, Scope.entity(actor), practice.own, data)
     room = room_of(world, actor)
     if room is not None:
         name, sid = seen_as(world, room, actor)
         shown = {"who": name, "id": sid, "action": verb}
-        world.emit(
-            verb, Scope.room(room), seen.format(name=capitalised(name)), shown, exclude=(actor,)
-        )
+        text = practice.seen.format(name=capitalised(name))
+        world.emit(verb, Scope.room(room), text, shown, exclude=(actor,))
     change_lucidity(world, actor, gain)
 
 
 def pray(world: World, cmd: Command, args: Args) -> None:
     """``pray``: a moment of prayer gives back ``pray_gain`` lucidity; then not again for
     ``pray_cooldown_s``."""
-    actor = cmd.actor
-    check_able(world, actor)
-    if not world.has(actor, Lucidity):
-        raise Refused("no_mind", "There is no mind here to steady.")
-    settings = recovery_settings(world)
-    devotions = _devotions(world, actor)
-    _check_ready(world, devotions.pray_ready_s, "pray")
-
-    ready = world.clock.seconds + settings.pray_cooldown_s
-    _recover(
-        world,
-        actor,
-        "pray",
-        settings.pray_gain,
-        "You bow your head and pray. A measure of calm comes back to you.",
-        "{name} bows their head in prayer.",
-        dataclasses.replace(devotions, pray_ready_s=ready),
-    )
+    _practise(world, cmd.actor, PRAYER)
 
 
 def meditate(world: World, cmd: Command, args: Args) -> None:
     """``meditate``: sitting, a spell of stillness gives back ``meditate_gain`` lucidity; then not
     again for ``meditate_cooldown_s``."""
-    actor = cmd.actor
-    check_able(world, actor)
-    if not world.has(actor, Lucidity):
-        raise Refused("no_mind", "There is no mind here to steady.")
-    if posture_of(world, actor) != PostureState.SITTING:
-        raise Refused("not_sitting", "You must be sitting to meditate ('sit' first).")
-    settings = recovery_settings(world)
-    devotions = _devotions(world, actor)
-    _check_ready(world, devotions.meditate_ready_s, "meditate")
-
-    ready = world.clock.seconds + settings.meditate_cooldown_s
-    _recover(
-        world,
-        actor,
-        "meditate",
-        settings.meditate_gain,
-        "You close your eyes and breathe slowly, and your thoughts settle.",
-        "{name} sits very still, eyes closed, breathing slowly.",
-        dataclasses.replace(devotions, meditate_ready_s=ready),
-    )
+    _practise(world, cmd.actor, MEDITATION)
 
 
 def register(kit: PluginKit) -> None:

@@ -5,6 +5,8 @@ Nothing here does I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from components.body import Identity
 from components.place import Room
 from components.social import Muted
@@ -66,21 +68,33 @@ def say(world: World, cmd: Command, args: Args) -> None:
     actor = cmd.actor
     check_not_muted(world, actor)
     _lift_lapsed_mute(world, actor)
-    message = args.text("message")
-    name, sid = display_name(world, actor), world.stable_id(actor)
-    yours, _ = say_texts(name, message)
-    world.emit("say", Scope.entity(actor), yours, {"from": name, "from_id": sid, "text": message})
     room = room_of(world, actor)
-    if room is None:
+    audience = Scope.room(room) if room is not None else None
+    _speak(world, actor, room, "say", args.text("message"), say_texts, audience)
+
+
+def _speak(
+    world: World,
+    actor: int,
+    room: int | None,
+    kind: str,
+    message: str,
+    texts: Callable[[str, str], tuple[str, str]],
+    audience: Scope | None,
+    **more: object,
+) -> None:
+    """Words spoken aloud: the speaker reads its own (``texts``' first), ``audience`` (if any)
+    the others', naming the speaker as ``room`` sees it; the data is who said what, and ``more``."""
+    name, sid = display_name(world, actor), world.stable_id(actor)
+    yours, _ = texts(name, message)
+    data = {"from": name, "from_id": sid, "text": message, **more}
+    world.emit(kind, Scope.entity(actor), yours, data)
+    if audience is None or room is None:
         return
     heard, heard_id = seen_as(world, room, actor)
-    _, theirs = say_texts(heard, message)
+    _, theirs = texts(heard, message)
     world.emit(
-        "say",
-        Scope.room(room),
-        theirs,
-        {"from": heard, "from_id": heard_id, "text": message},
-        exclude=(actor,),
+        kind, audience, theirs, {**data, "from": heard, "from_id": heard_id}, exclude=(actor,)
     )
 
 
@@ -176,21 +190,9 @@ def shout(world: World, cmd: Command, args: Args) -> None:
     if room is None:
         raise Refused("nowhere", "You are nowhere; there is no one to hear you.")
     _lift_lapsed_mute(world, actor)
-    message = args.text("message")
-    name, sid = display_name(world, actor), world.stable_id(actor)
     zone = world.get(room, Room).zone
-    yours, _ = shout_texts(name, message)
-    data = {"from": name, "from_id": sid, "text": message, "zone": zone}
-    world.emit("shout", Scope.entity(actor), yours, data)
-    heard, heard_id = seen_as(world, room, actor)
-    _, theirs = shout_texts(heard, message)
-    world.emit(
-        "shout",
-        Scope.zone(zone),
-        theirs,
-        {**data, "from": heard, "from_id": heard_id},
-        exclude=(actor,),
-    )
+    message = args.text("message")
+    _speak(world, actor, room, "shout", message, shout_texts, Scope.zone(zone), zone=zone)
 
 
 def register(kit: PluginKit) -> None:

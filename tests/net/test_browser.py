@@ -484,13 +484,22 @@ FIGHT_RULES = {
 }
 
 
-@pytest.fixture
-def open_fight_client(browser: Browser, tmp_path: Path) -> Iterator[Callable[[], Client]]:
-    """Tabs on a server that plays by :data:`FIGHT_RULES` (in this process, on a free port)."""
-    with ServerThread(tmp_path, tick_rate_hz=20, rules=FIGHT_RULES) as running:
+@contextlib.contextmanager
+def _clients_by_rules(
+    browser: Browser, tmp_path: Path, rules: dict[str, Any]
+) -> Iterator[Callable[[], Client]]:
+    """Tabs on a server that plays by ``rules`` (in this process, on a free port)."""
+    with ServerThread(tmp_path, tick_rate_hz=20, rules=rules) as running:
         assert running.server is not None
         with _clients_of(browser, f"http://127.0.0.1:{running.server.port}/") as open_:
             yield open_
+
+
+@pytest.fixture
+def open_fight_client(browser: Browser, tmp_path: Path) -> Iterator[Callable[[], Client]]:
+    """Tabs on a server that plays by :data:`FIGHT_RULES`."""
+    with _clients_by_rules(browser, tmp_path, FIGHT_RULES) as open_:
+        yield open_
 
 
 def _colour(locator: Locator) -> str:
@@ -868,11 +877,9 @@ MIND_RULES = {
 
 @pytest.fixture
 def open_mind_client(browser: Browser, tmp_path: Path) -> Iterator[Callable[[], Client]]:
-    """Tabs on a server that plays by :data:`MIND_RULES` (in this process, on a free port)."""
-    with ServerThread(tmp_path, tick_rate_hz=20, rules=MIND_RULES) as running:
-        assert running.server is not None
-        with _clients_of(browser, f"http://127.0.0.1:{running.server.port}/") as open_:
-            yield open_
+    """Tabs on a server that plays by :data:`MIND_RULES`."""
+    with _clients_by_rules(browser, tmp_path, MIND_RULES) as open_:
+        yield open_
 
 
 def _classes(locator: Locator) -> str:

@@ -107,15 +107,19 @@ def test_a_catatonic_mind_can_do_nothing_but_the_steady_commands() -> None:
 # Panic
 
 
-def _npcs(stage: Arena) -> list[int]:
-    return [entity for entity, _npc in stage.world.query(Npc)]
+def facing_the_brute(lucidity: int, dp: int) -> tuple[Arena, int, int]:
+    """Armitage in the arena, mind at ``lucidity``, ``dp`` damage points (its most too), with
+    the brute (seen already): the stage, Armitage and the brute."""
+    stage, armitage = stage_with(lucidity, "arena", "brute")
+    vitals = stage.world.get(armitage, Vitals)
+    vitals.dp = vitals.max_dp = dp
+    ((brute, _npc),) = stage.world.query(Npc)
+    return stage, armitage, brute
 
 
 def test_a_big_hit_makes_a_deranged_fighter_flee_in_panic_one_time_in_five() -> None:
-    stage, armitage = stage_with(10, "arena", "brute")
+    stage, armitage, brute = facing_the_brute(10, 100)
     world = stage.world
-    (brute,) = _npcs(stage)
-    world.get(armitage, Vitals).dp = world.get(armitage, Vitals).max_dp = 100
     fights.join(world, brute, armitage, stage.now_s)
     queued = fights.fights_of(world).queued
     fled = 0
@@ -134,9 +138,8 @@ def test_a_big_hit_makes_a_deranged_fighter_flee_in_panic_one_time_in_five() -> 
 
 
 def test_panic_in_a_fight_is_the_combat_rules_own_flight() -> None:
-    stage, armitage = stage_with(10, "arena", "brute")
+    stage, armitage, _brute = facing_the_brute(10, 1000)
     world = stage.world
-    world.get(armitage, Vitals).dp = world.get(armitage, Vitals).max_dp = 1000
     for _ in range(10):  # (it may misfire: then it tries again)
         if not world.has(armitage, Fighting):
             stage.type(armitage, "attack brute")
@@ -152,10 +155,8 @@ def test_panic_in_a_fight_is_the_combat_rules_own_flight() -> None:
 
 
 def test_a_catatonic_body_does_nothing_in_a_fight() -> None:
-    stage, armitage = stage_with(0, "arena", "brute")
+    stage, armitage, brute = facing_the_brute(0, 1000)
     world = stage.world
-    (brute,) = _npcs(stage)
-    world.get(armitage, Vitals).dp = world.get(armitage, Vitals).max_dp = 1000
     fights.join(world, brute, armitage, stage.now_s)
     stage.run_s(30.0)
     blows = [e for e in combat_events(stage.log, to=armitage) if e.data["kind"] in ("hit", "miss")]
