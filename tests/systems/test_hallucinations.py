@@ -286,3 +286,38 @@ def test_phantoms_go_when_their_player_leaves_the_world_and_are_never_saved() ->
     assert world.stable_id(phantom) not in saved
     stage.type(armitage, "quit")
     assert not world.exists(phantom)
+
+
+@pytest.mark.parametrize("rate_hz", [5.0, 20.0])
+def test_visions_come_every_30_s_fractured_and_20_s_deranged_at_any_tick_rate(
+    rate_hz: float,
+) -> None:
+    always = only("whisper", fractured_chance=1.0, deranged_chance=1.0)
+    stage = haunted(always, rate_hz=rate_hz)
+    fractured = troubled(stage, "Armitage", "indoors", 30)
+    fractured_since = stage.now_s  # troubled since this tick
+    deranged = troubled(stage, "Carter", "street", 10)
+    deranged_since = stage.now_s
+    stage.log.clear()
+    stage.run_s(100.0)
+
+    def after(player: int, since: float) -> list[float]:
+        return [round(e.tick / rate_hz - since, 6) for e in visions(stage.log, player)]
+
+    assert after(fractured, fractured_since) == [30.0, 60.0, 90.0]
+    assert after(deranged, deranged_since) == [20.0, 40.0, 60.0, 80.0, 100.0]
+
+
+@pytest.mark.parametrize("rate_hz", [5.0, 20.0])
+def test_a_phantom_fades_after_60_s_at_any_tick_rate(rate_hz: float) -> None:
+    stage = haunted(FIGURES, rate_hz=rate_hz)
+    armitage = troubled(stage, "Armitage", "indoors", 30)
+    stage.ready_at(10.0)
+    stage.tick()
+    see_things(stage.world, armitage, stage.now_s)
+    phantom = the_phantom(stage, armitage)
+    assert stage.world.get(phantom, Phantom).fades_at_s == pytest.approx(70.0)
+    stage.ready_at(70.0)
+    assert stage.world.exists(phantom)
+    stage.tick()
+    assert not stage.world.exists(phantom)
