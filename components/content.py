@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from components.body import Characteristics
 from components.items import LockState
-from components.place import Environment
+from components.place import Environment, FluxOverride
 
 
 class ItemKind(StrEnum):
@@ -174,6 +174,7 @@ class RoomDef:
     exits: tuple[ExitDef, ...] = ()
     containers: tuple[RoomContainerDef, ...] = ()
     items: tuple[ItemStack, ...] = ()
+    lucidity_flux: FluxOverride | None = None  # the builder's rates, over the environment's
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +183,7 @@ class ZoneDef:
     name: str
     description: str = ""
     subzones: tuple[tuple[str, str], ...] = ()  # (id, name)
+    lucidity_flux: FluxOverride | None = None  # for every room of the zone that has none
 
 
 @dataclass(frozen=True, slots=True)

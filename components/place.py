@@ -83,9 +83,29 @@ class Exit:
     one_way: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class FluxOverride:
+    """A builder's lucidity flux for a room or a zone, per game minute, by day and by night; a
+    rate left None is the environment's (or, for a room, its zone's)."""
+
+    day: float | None = None
+    night: float | None = None
+
+    def over(self, other: FluxOverride | None) -> FluxOverride:
+        """These rates, each one left None taken from ``other`` (a room's over its zone's)."""
+        if other is None:
+            return self
+        return FluxOverride(
+            other.day if self.day is None else self.day,
+            other.night if self.night is None else self.night,
+        )
+
+
 @dataclass(slots=True)
 class Room(Component):
-    """A room's content definition. Transient: rebuilt from the data files at every start."""
+    """A room's content definition. Transient: rebuilt from the data files at every start.
+    ``lucidity_flux`` is the builder's override of its environment's flux (its zone's merged in),
+    if any."""
 
     key: str
     name: str
@@ -95,6 +115,7 @@ class Room(Component):
     environment: Environment = Environment.STREET
     flags: frozenset[str] = frozenset()
     exits: dict[str, Exit] = field(default_factory=dict)
+    lucidity_flux: FluxOverride | None = None
 
     def has_flag(self, flag: RoomFlag) -> bool:
         return flag in self.flags

@@ -30,6 +30,7 @@ __all__ = [
     "Args",
     "BadArguments",
     "Command",
+    "CommandGate",
     "CommandInbox",
     "CommandRegistry",
     "CommandSpec",
@@ -468,6 +469,15 @@ Handler: TypeAlias = Callable[[W, Command, Args], None]
 """``handler(world, cmd, args)``: changes components and emits events, or raises ``Refused``
 before it changes anything; never does I/O."""
 
+CommandGate: TypeAlias = Callable[[Any, Command, "CommandSpec[Any]"], None]
+"""``gate(world, cmd, spec)``: a rule about whether the actor may act at all, asked before the
+handler of every command whose arguments fit (a mind too far gone, a command that misfires). It
+raises ``Refused`` to stop the command, which is then answered like any refusal; it may emit
+events and change components only when it lets the command through or in what it refuses with.
+Plugins add gates with ``PluginKit.command_gate``; they are asked in the order they were added.
+Randomness must come from the world's RNG, so that a replayed command is stopped exactly as it
+was."""
+
 
 # Not slotted: Python sets ``__orig_class__`` on instances of a subscripted generic
 # (``CommandSpec[World](...)``), which a slotted frozen dataclass refuses.
@@ -531,6 +541,7 @@ class CommandRegistry:
         self._prefix_names: list[str] = []  # the names a prefix may find (abbreviable verbs)
         self._prefix_aliases: dict[str, str] = {}
         self._failures: Counter[str] = Counter()
+        self._gates: list[CommandGate] = []
         for prefix, verb in prefix_aliases.items():
             self.add_prefix_alias(prefix, verb)
 
@@ -591,6 +602,10 @@ class CommandRegistry:
     @property
     def prefix_aliases(self) -> Mapping[str, str]:
         return MappingProxyType(self._prefix_aliases)
+
+    def add_gate(self, gate: CommandGate) -> None:
+        """Ask ``gate`` before every handler from now on (after the gates added before it)."""
+        self._gates.append(gate)
 
     def parse_line(
         self, actor: int, line: str, received_tick: int, *, role: str = "player"
@@ -672,7 +687,8 @@ class CommandRegistry:
         Every refusal and crash becomes an ``error`` event to the actor whose ``data`` carries a
         ``code`` (``unknown_command``, ``forbidden``, ``bad_args``, ``internal_error``, or the code
         of the handler's ``Refused``, with its data) and the ``message``. The command's ``role``
-        decides what it may use; an unknown role counts as ``player``. A
+        decides what it may use; an unknown role counts as ``player``. Once the arguments fit,
+        every gate (``add_gate``) is asked before the handler, and may refuse. A
         crashed handler is logged with its traceback and counted in ``failure_counts``. What a
         handler changed before raising, ``Refused`` or a crash, stays changed (there is no
         rollback): that is why handlers refuse before they change anything. A blank command
@@ -701,6 +717,8 @@ class CommandRegistry:
             _error(world, cmd, "bad_args", text, usage=spec.usage_line)
             return False
         try:
+            for gate in self._gates:
+                gate(world, cmd, spec)
             spec.handler(world, cmd, args)
         except Refused as refused:
             _error(world, cmd, refused.code, refused.text, **refused.data)

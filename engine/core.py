@@ -251,6 +251,8 @@ class Engine:
                 clashes[owner] = f"{clashes[owner]}; {exc}" if owner in clashes else str(exc)
         if clashes:
             raise PluginError(clashes)
+        for gate in self.registry.command_gates:
+            self.commands.add_gate(gate)
         #: The engine's figures and those of every service, read by the log, admins and /metrics.
         self.stats_board = StatsBoard(self)
         # Published for commands about commands (help) and about the server (stats): handlers

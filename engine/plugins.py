@@ -17,7 +17,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.commands import DEFAULT_PREFIX_ALIASES, CommandSpec
+from engine.commands import DEFAULT_PREFIX_ALIASES, CommandGate, CommandSpec
 from engine.component import component_info
 from engine.events import Event, Scope
 from engine.scheduler import System
@@ -143,6 +143,7 @@ class Registry:
     component_types: list[type] = field(default_factory=list)
     systems: list[System] = field(default_factory=list)
     commands: list[CommandSpec[Any]] = field(default_factory=list)
+    command_gates: list[CommandGate] = field(default_factory=list)
     prefix_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PREFIX_ALIASES))
     renderers: dict[str, Renderer] = field(default_factory=dict)
     content_dirs: list[tuple[str, Path]] = field(default_factory=list)
@@ -198,6 +199,12 @@ class PluginKit:
         stamped = dataclasses.replace(spec, plugin=self.plugin)
         self._registry.commands.append(stamped)
         return stamped
+
+    def command_gate(self, gate: CommandGate) -> None:
+        """Ask ``gate(world, cmd, spec)`` before every command's handler, once its arguments fit:
+        a rule that may stop any command (see :data:`engine.commands.CommandGate`)."""
+        self._registry.command_gates.append(gate)
+        self._registry.owners[gate] = self.plugin
 
     def prefix_alias(self, prefix: str, verb: str) -> None:
         """Make a one-character prefix mean a verb (``'hello`` = ``say hello``)."""

@@ -173,6 +173,9 @@ class World:
 
     ``persistent`` entities carry a stable id (see :mod:`engine.ids`); only on them are persistent
     components tracked, so transient helpers (a spell effect, a test dummy) cost nothing to save.
+    A ``referable`` transient entity (a hallucination that can be fought) carries a *reference
+    id* instead: negative, so never a saved entity's stable id, found by :meth:`stable_id` and
+    :meth:`entity_of` like one, so that components may name it; nothing of it is tracked or saved.
     """
 
     def __init__(
@@ -188,6 +191,7 @@ class World:
         self.seed = seed
         self.rng = random.Random(seed)
         self.ids = StableIdAllocator(node_id, next_sequence)
+        self._next_reference = -1  # the next reference id of a referable transient entity
         self._sid_of: dict[int, int] = {}
         self._entity_of: dict[int, int] = {}
         self._queries: dict[tuple[tuple[type, ...], tuple[type, ...]], _Query] = {}
@@ -225,13 +229,32 @@ class World:
     # ---------------------------------------------------------------- entities
 
     def spawn(
-        self, *components: Any, persistent: bool = False, stable_id: int | None = None
+        self,
+        *components: Any,
+        persistent: bool = False,
+        stable_id: int | None = None,
+        referable: bool = False,
     ) -> int:
         """Create an entity with ``components``; ``persistent`` (or a given ``stable_id``) saves it.
 
         ``stable_id`` is for restoring saved entities; a new persistent entity gets the next id.
+        ``referable`` makes a transient entity that others may name by id all the same: it gets
+        the next reference id (negative; never saved, never a stable id of a saved entity, never
+        taken from the stable id sequence), and nothing of it is tracked, whatever its components.
         """
         self._use()
+        if referable:
+            if persistent or stable_id is not None:
+                raise ValueError("a referable entity is transient: it has no stable id to save")
+            entity_ref: int = esper.create_entity()
+            self._entity_count += 1
+            reference = self._next_reference
+            self._next_reference = reference - 1
+            self._sid_of[entity_ref] = reference
+            self._entity_of[reference] = entity_ref
+            for component in components:
+                self.add(entity_ref, component)
+            return entity_ref
         if stable_id is not None:
             if stable_id in self._entity_of:
                 raise ValueError(
@@ -292,7 +315,7 @@ class World:
         sid = self._sid_of.pop(entity, None)
         if sid is not None:
             del self._entity_of[sid]
-            if sid not in self._touched_entities:
+            if sid >= 0 and sid not in self._touched_entities:
                 self._touched_entities[sid] = True
 
     def exists(self, entity: int) -> bool:
@@ -305,15 +328,17 @@ class World:
         return list(esper.get_entities())
 
     def stable_id(self, entity: int) -> int | None:
-        """The stable id of a persistent entity, or None for a transient one."""
+        """The stable id of a persistent entity (the negative reference id of a referable one),
+        or None for a transient one."""
         return self._sid_of.get(entity)
 
     def entity_of(self, stable_id: int) -> int | None:
-        """The live entity with this stable id, if it is in the world."""
+        """The live entity with this stable id (or reference id), if it is in the world."""
         return self._entity_of.get(stable_id)
 
     def is_persistent(self, entity: int) -> bool:
-        return entity in self._sid_of
+        """Whether ``entity`` is saved: it has a stable id (a referable one's is no stable id)."""
+        return self._sid_of.get(entity, -1) >= 0
 
     def _check(self, entity: int) -> None:
         self._use()
@@ -335,7 +360,7 @@ class World:
                 "give each entity its own instance (dataclasses.replace makes a copy)"
             )
         sid = self._sid_of.get(entity)
-        if sid is not None and (info := component_info(ctype)) is not None:
+        if sid is not None and sid >= 0 and (info := component_info(ctype)) is not None:
             key = (sid, ctype)
             if old is None:
                 self._structural.setdefault(key, ABSENT)

@@ -648,7 +648,8 @@ def _status_text(status: Mapping[str, object]) -> str:
     if status.get("dp") is not None:
         parts.append(f"DP {status['dp']}/{status['max_dp']}")
     if status.get("lucidity") is not None:
-        parts.append(f"Lucidity {status['lucidity']}")
+        tier = f" ({status['tier']})" if status.get("tier") else ""
+        parts.append(f"Lucidity {status['lucidity']}{tier}")
     if status.get("posture"):
         parts.append(str(status["posture"]))
     if status.get("state"):

@@ -228,8 +228,8 @@ def persistent_state(world: World) -> dict[Any, Any]:
     }
     for entity in world.entities():
         sid = world.stable_id(entity)
-        if sid is None:
-            continue
+        if sid is None or not world.is_persistent(entity):
+            continue  # transient (a referable one has an id, but is never saved)
         components = {}
         for component in world.components(entity):
             info = component_info(type(component))

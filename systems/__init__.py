@@ -9,6 +9,7 @@ from __future__ import annotations
 import components.body
 import components.combat
 import components.items
+import components.mind
 import components.npc
 import components.place
 import components.social
@@ -26,18 +27,24 @@ from systems import (
     decay,
     dormancy,
     emotes,
+    encounters,
     equipment,
     greeting,
+    hallucinations,
     info,
     latches,
     linkdead,
     look,
+    lucidity,
+    madness,
     meta,
     movement,
     npc_spawn,
     posture,
     presence,
+    recovery,
     regeneration,
+    rescue,
     speech,
     wander,
 )
@@ -51,6 +58,7 @@ COMPONENT_MODULES = (
     components.social,
     components.combat,
     components.npc,
+    components.mind,
 )
 
 
@@ -91,6 +99,12 @@ def _setup(kit: PluginKit) -> None:
         corpses,
         decay,
         regeneration,
+        lucidity,
+        encounters,
+        hallucinations,
+        madness,
+        rescue,
+        recovery,
     ):
         module.register(kit)
 
@@ -106,6 +120,12 @@ SETTINGS: dict[str, type] = {
     "decay": decay.DecaySettings,
     "regeneration": regeneration.RegenerationSettings,
     "look": look.LookSettings,
+    "lucidity": lucidity.LuciditySettings,
+    "encounters": encounters.EncounterSettings,
+    "hallucinations": hallucinations.HallucinationSettings,
+    "madness": madness.MadnessSettings,
+    "rescue": rescue.RescueSettings,
+    "recovery": recovery.RecoverySettings,
 }
 
 plugin = Plugin(

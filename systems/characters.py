@@ -9,6 +9,7 @@ from __future__ import annotations
 from components.body import Experience, Identity, Player, Posture, Vitals
 from components.content import Directory
 from components.items import Inventory
+from components.mind import Lucidity, LucidityDrift
 from components.place import Location
 from engine.world import World
 from systems.characteristics import max_dp_for, roll_characteristics
@@ -18,7 +19,8 @@ def create_character(
     world: World, name: str, *, account: str | None = None, room: str | None = None
 ) -> int:
     """Spawn a persistent player character named ``name`` in ``room`` (default: the start room),
-    whole: its damage points are ``(CON + SIZ) // 5`` of the characteristics rolled for it."""
+    whole: its damage points are ``(CON + SIZ) // 5`` of the characteristics rolled for it, its
+    mind lucid (the lucidity rules' ``LUCIDITY_MAX``)."""
     directory = world.resource(Directory)
     room_key = room or directory.start_room
     if room_key not in directory.rooms:
@@ -35,6 +37,8 @@ def create_character(
         characteristics,
         Experience(),
         Inventory(),
+        Lucidity(),
+        LucidityDrift(room=room_sid),
         Location(room_sid),
         persistent=True,
     )

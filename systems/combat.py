@@ -11,6 +11,7 @@ from components.body import Dead, Npc, Player, Posture, PostureState, Vitals
 from components.combat import Fighting, Threat
 from components.content import Directory, NpcTemplate
 from components.items import Corpse, Item
+from components.mind import Lucidity
 from components.place import Location, Room, RoomFlag
 from engine.commands import Args, Command, CommandSpec, Refused
 from engine.config import setting_field
@@ -26,7 +27,10 @@ from systems.common import (
     capitalised,
     check_able,
     display_name,
+    is_phantom,
     items_in,
+    seen_by,
+    seen_phantoms,
     strip_article,
     the,
     worn_items,
@@ -35,7 +39,10 @@ from systems.dice import Dice, DiceError, parse_dice
 from systems.fights import Fight, Fights, Flee, SwitchTarget, fighter_name
 from systems.item_finding import handling_room
 from systems.look import SELF_WORDS, SOMEONE, is_dark
+from systems.lucidity import lucidity_settings
+from systems.madness import panic
 from systems.movement import open_ways, walk
+from systems.phantoms import wound_phantom
 from systems.targeting import Target, find, matches, read_target
 from systems.whereabouts import contents, room_of
 from systems.wounds import hurt
@@ -208,6 +215,9 @@ class _Sheet:
     called: str  # as a sentence calls it after a verb: "the horror", "Armitage", "someone"
     player: bool
     npc: bool
+    phantom: bool  # a hallucination: seen by one player only, and its blows do no harm
+    frozen: bool  # a catatonic mind: its body does not act
+    deranged: bool  # a deranged mind: a big hit may make it flee in panic
     dexterity: int
     bonus: int
     dice: Dice
@@ -220,6 +230,9 @@ def _sheet(world: World, entity: int, settings: CombatSettings, dark: bool) -> _
     weapon, dice, armour = arms_of(world, entity, settings)
     name = display_name(world, entity)
     player = world.try_get(entity, Player) is not None
+    npc = not player and world.try_get(entity, Npc) is not None
+    mind = world.try_get(entity, Lucidity) if player else None
+    minds = lucidity_settings(world) if mind is not None else None
     return _Sheet(
         entity=entity,
         sid=world.stable_id(entity) or 0,
@@ -227,7 +240,12 @@ def _sheet(world: World, entity: int, settings: CombatSettings, dark: bool) -> _
         name=SOMEONE if dark else name,
         called=SOMEONE if dark else (name if player else the(name)),
         player=player,
-        npc=world.try_get(entity, Npc) is not None,
+        npc=npc,
+        phantom=not player and not npc and is_phantom(world, entity),
+        frozen=minds is not None and mind is not None and mind.value < minds.deranged_from,
+        deranged=minds is not None
+        and mind is not None
+        and minds.deranged_from <= mind.value < minds.fractured_from,
         dexterity=characteristics.dexterity,
         bonus=strength_bonus(characteristics.strength, settings),
         dice=dice,
@@ -279,7 +297,7 @@ def _play_round(world: World, state: Fights, fight: Fight, settings: CombatSetti
         location = world.try_get(member, Location)
         if (
             location is None
-            or location.holder != room_sid
+            or (location.holder != room_sid and room_of(world, member) != room)  # a phantom's
             or world.try_get(member, Vitals) is None
             or world.try_get(member, Dead) is not None
             or (world.try_get(member, Fighting) is None and world.stable_id(member) not in targeted)
@@ -296,7 +314,7 @@ def _play_round(world: World, state: Fights, fight: Fight, settings: CombatSetti
     rolls = sorted(
         (-(sheet.dexterity + rng.randint(1, die)), sheet.sid, sheet.entity)
         for sheet in sheets.values()
-        if sheet.vitals.dp > 0 and sheet.entity in targeting
+        if sheet.vitals.dp > 0 and sheet.entity in targeting and not sheet.frozen
     )
     order = [entity for _, _, entity in rolls]
     _tell_round(world, fight, sheets, order, dark)
@@ -386,6 +404,7 @@ def _blow(
         "weapon": attacker.weapon,
     }
     told = []
+    unseen = attacker.phantom or defender.phantom  # by all but the one who hallucinates it
     if rng.randint(1, 100) > hit_chance(attacker.dexterity, defender.dexterity, settings):
         if attacker.player:
             told.append((attacker.entity, f"You miss {d_called}."))
@@ -397,7 +416,7 @@ def _blow(
             data,
             told,
             (attacker.entity, defender.entity),
-            f"{a_the} misses {d_called}.",
+            "" if unseen else f"{a_the} misses {d_called}.",
         )
         return
     damage = max(
@@ -406,7 +425,9 @@ def _blow(
     if defender.npc:
         _add_threat(world, defender.entity, attacker.sid, damage)
     vitals = defender.vitals
-    data.update(kind="hit", damage=damage, dp=vitals.dp - damage, max_dp=vitals.max_dp)
+    # A phantom's blow is felt as any other, but takes nothing: the body is as it was.
+    dp_after = vitals.dp if attacker.phantom else vitals.dp - damage
+    data.update(kind="hit", damage=damage, dp=dp_after, max_dp=vitals.max_dp)
     weapon = attacker.weapon
     with_weapon = f" with {strip_article(weapon)}" if weapon else ""
     if attacker.player:
@@ -414,9 +435,14 @@ def _blow(
         told.append((attacker.entity, f"You hit {d_called}{your} for {damage} damage."))
     if defender.player:
         told.append((defender.entity, f"{a_the} hits you{with_weapon} for {damage} damage."))
-    seen = f"{a_the} hits {d_called}{with_weapon}."
+    seen = "" if unseen else f"{a_the} hits {d_called}{with_weapon}."
     _emit(world, room, data, told, (attacker.entity, defender.entity), seen)
-    hurt(world, defender.entity, damage)
+    if defender.phantom:
+        wound_phantom(world, defender.entity, damage)
+    elif not attacker.phantom:
+        hurt(world, defender.entity, damage)
+        if defender.deranged:
+            panic(world, defender.entity, damage)
 
 
 def _emit(
@@ -427,10 +453,12 @@ def _emit(
     excluded: tuple[int, ...],
     seen: str,
 ) -> None:
-    """A blow's events: each player in it reads its own words, the rest of the room ``seen``."""
+    """A blow's events: each player in it reads its own words, the rest of the room ``seen``
+    (nothing when it is empty: a blow only one of them hallucinates)."""
     for entity, text in told:
         world.emit(fights.COMBAT_EVENT, Scope.entity(entity), text, data)
-    world.emit(fights.COMBAT_EVENT, Scope.room(room), seen, data, exclude=excluded)
+    if seen:
+        world.emit(fights.COMBAT_EVENT, Scope.room(room), seen, data, exclude=excluded)
 
 
 def _add_threat(world: World, body: int, sid: int, amount: int) -> None:
@@ -450,12 +478,15 @@ def _tell_round(
     world: World, fight: Fight, sheets: dict[int, _Sheet], order: Sequence[int], dark: bool
 ) -> None:
     """Each player in the fight gets the round's number, who acts in what order, and how
-    everyone in it stands (text-free: rich clients draw it, plain ones need not)."""
+    everyone in it stands (text-free: rich clients draw it, plain ones need not); someone
+    else's phantoms are left out."""
     players = [sheet.entity for sheet in sheets.values() if sheet.player]
     if not players:
         return
     combatants = []
+    phantoms = False
     for sheet in sheets.values():
+        phantoms = phantoms or sheet.phantom
         fighting = world.try_get(sheet.entity, Fighting)
         combatants.append(
             {
@@ -474,6 +505,15 @@ def _tell_round(
         "combatants": combatants,
     }
     for player in players:
+        if phantoms:
+            seen = [seen_by(world, sheet.entity, player) for sheet in sheets.values()]
+            data = {
+                **data,
+                "order": [
+                    None if dark else sheets[e].sid for e in order if seen_by(world, e, player)
+                ],
+                "combatants": [view for view, shown in zip(combatants, seen, strict=True) if shown],
+            }
         world.emit(fights.COMBAT_EVENT, Scope.entity(player), "", data)
 
 
@@ -492,7 +532,8 @@ def _tell_switch(world: World, room: int, actor: _Sheet, target: _Sheet) -> None
     if target.player:
         told.append((target.entity, f"{capitalised(actor.called)} turns on you!"))
     seen = f"{capitalised(actor.called)} turns on {target.called}."
-    _emit(world, room, data, told, (actor.entity, target.entity), seen)
+    unseen = actor.phantom or target.phantom
+    _emit(world, room, data, told, (actor.entity, target.entity), "" if unseen else seen)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -555,7 +596,8 @@ def find_foe(world: World, actor: int, room: int, words: str) -> int:
     target = read_target(words, "no_such_target")
     if target.every or (target.count is not None and target.count > 1):
         raise Refused("bad_target", "Fight one at a time.")
-    found = find(world, bodies_in(world, room, exclude=actor), target)
+    here = [*bodies_in(world, room, exclude=actor), *seen_phantoms(world, actor, room)]
+    found = find(world, here, target)
     if found:
         return found[0]
     if matches(world, actor, target.words):
@@ -623,7 +665,7 @@ def attack(world: World, cmd: Command, args: Args) -> None:
         room,
         data,
         [(actor, f"You attack {name}!"), (target, f"{who} attacks you!")],
-        f"{who} attacks {name}!",
+        "" if is_phantom(world, target) else f"{who} attacks {name}!",
     )
 
 

@@ -1,7 +1,7 @@
 """Shared words and look-ups of the rules, each written once so that every command says it alike:
 names, "the", lists, quantities, directions, worn items, item data, exits and their doors, who is
-visibly here and whether a body can act. Reads components only: never changes the world or does
-I/O (``tell_action`` only emits)."""
+visibly here (and which phantoms a player alone sees) and whether a body can act. Reads
+components only: never changes the world or does I/O (``tell_action`` only emits)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from components.body import Dead, Identity, Vitals
 from components.combat import Fighting
 from components.content import Directory, ItemTemplate
 from components.items import EQUIPMENT_SLOTS, Corpse, Item
+from components.mind import Phantom
 from components.place import (
     DIRECTION_NAMES,
     DIRECTION_WORDS,
@@ -171,6 +172,37 @@ def bodies_in(world: World, room: int, exclude: int | None = None) -> list[int]:
         for entity in contents(world, room)
         if entity != exclude and world.has(entity, Identity) and not world.has(entity, Dead)
     ]
+
+
+#: The slot of a phantom's ``Location``: it is held in the mind of the one player it haunts, so
+#: nobody else finds it among the room's contents (see ``systems/phantoms.py``).
+PHANTOM_SLOT = "phantom"
+
+
+def is_phantom(world: World, entity: int) -> bool:
+    """Whether ``entity`` is a hallucination with a body (a phantom)."""
+    return world.has(entity, Phantom)
+
+
+def phantoms_of(world: World, player: int) -> list[int]:
+    """Every phantom haunting ``player``, in the order they appeared."""
+    return [
+        entity
+        for entity in contents(world, player)
+        if world.get(entity, Location).slot == PHANTOM_SLOT and world.has(entity, Phantom)
+    ]
+
+
+def seen_phantoms(world: World, viewer: int, room: int) -> list[int]:
+    """The phantoms ``viewer`` alone sees in ``room``: its own, that appeared there."""
+    sid = world.stable_id(room)
+    return [e for e in phantoms_of(world, viewer) if world.get(e, Phantom).room == sid]
+
+
+def seen_by(world: World, entity: int, viewer: int) -> bool:
+    """Whether ``viewer`` can see ``entity`` at all: anyone but someone else's phantom."""
+    phantom = world.try_get(entity, Phantom)
+    return phantom is None or phantom.haunts == world.stable_id(viewer)
 
 
 #: The states a body can be in besides plain good health, as ``status`` names them.

@@ -10,6 +10,7 @@ from typing import Any
 from components.body import CHARACTERISTICS, Experience, Identity, Offline, Player, Posture, Vitals
 from components.content import Directory
 from components.items import Inventory
+from components.mind import Lucidity
 from components.place import Room
 from engine.commands import Args, Command, CommandRegistry, CommandSpec, Refused
 from engine.events import Scope
@@ -17,6 +18,7 @@ from engine.plugins import PluginKit
 from engine.world import World
 from systems.characteristics import characteristics_of
 from systems.common import View, condition_of, display_name, items_in, worn_items
+from systems.lucidity import lucidity_settings, tier_of
 from systems.whereabouts import room_of
 
 #: Commands of these roles are listed by a bare ``help``. The handler cannot know the asker's role
@@ -86,13 +88,15 @@ def held_items(world: World, body: int) -> tuple[int, int]:
 
 def score_view(world: World, actor: int) -> View:
     """The actor's own sheet: ``dp``, ``max_dp``, ``state`` (fighting, mortally wounded, dead or
-    None), ``posture``, ``lucidity`` (None until minds exist), ``characteristics`` (by their
-    abbreviations), ``experience``, ``room`` (a key) and what it carries."""
+    None), ``posture``, ``lucidity`` and its ``tier`` (None for a body without a mind),
+    ``characteristics`` (by their abbreviations), ``experience``, ``room`` (a key) and what it
+    carries."""
     vitals = world.try_get(actor, Vitals)
     characteristics = characteristics_of(world, actor)
     experience = world.try_get(actor, Experience)
     posture = world.try_get(actor, Posture)
     inventory = world.try_get(actor, Inventory)
+    mind = world.try_get(actor, Lucidity)
     room, zone_name = _room_and_zone(world, actor)
     carried, worn = held_items(world, actor)
     return {
@@ -107,7 +111,8 @@ def score_view(world: World, actor: int) -> View:
         "experience": experience.points if experience is not None else 0,
         "posture": str(posture.state) if posture is not None else "standing",
         "resting": posture.resting if posture is not None else False,
-        "lucidity": None,
+        "lucidity": mind.value if mind is not None else None,
+        "tier": str(tier_of(mind.value, lucidity_settings(world))) if mind is not None else None,
         "room": room.key if room is not None else None,
         "room_name": room.name if room is not None else None,
         "zone": room.zone if room is not None else None,
@@ -126,7 +131,7 @@ def score_text(view: View) -> str:
         lines.append(f"Damage points: {view['dp']}/{view['max_dp']}{condition}")
     lines.append(f"Experience: {view['experience']}")
     if view["lucidity"] is not None:
-        lines.append(f"Lucidity: {view['lucidity']}")
+        lines.append(f"Lucidity: {view['lucidity']} ({view['tier']})")
     lines.append(f"Posture: {view['posture']}{', resting' if view['resting'] else ''}")
     if view["room_name"] is not None:
         lines.append(f"Location: {view['room_name']}, {view['zone_name']}")
@@ -221,8 +226,8 @@ def register(kit: PluginKit) -> None:
             handler=score,
             aliases=("status",),
             help=(
-                "Show your name, characteristics, damage points, experience, posture, where you"
-                " are and what you carry."
+                "Show your name, characteristics, damage points, experience, lucidity and how"
+                " far gone your mind is, posture, where you are and what you carry."
             ),
             category="information",
         )

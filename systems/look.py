@@ -17,6 +17,7 @@ from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
 from systems.common import (
+    PHANTOM_SLOT,
     View,
     WayWords,
     bodies_in,
@@ -30,6 +31,7 @@ from systems.common import (
     keywords_of,
     listed,
     room_that_way,
+    seen_phantoms,
     strip_article,
     template_of,
     worn_items,
@@ -206,7 +208,8 @@ def container_view(
 
 
 def room_view(world: World, room: int, viewer: int | None) -> View:
-    """What ``viewer`` sees of ``room`` (everyone but itself), as the data of a ``room`` event."""
+    """What ``viewer`` sees of ``room`` (everyone but itself, and the phantoms it alone sees
+    there, as if they were anyone else), as the data of a ``room`` event."""
     definition = world.get(room, Room)
     zone = world.resource(Directory).zones.get(definition.zone)
     dark = is_dark(world, room)
@@ -261,6 +264,10 @@ def room_view(world: World, room: int, viewer: int | None) -> View:
             containers.append(container_view(world, thing, container, name))
         else:
             items.append(item_data(world, thing, item=item, name=name))
+    if viewer is not None:
+        for phantom in seen_phantoms(world, viewer, room):
+            occupants.append(occupant_view(world, phantom))
+            people.append(phantom)
     add_targets(world, occupants, people)
     view["more_occupants"] = more
     return view
@@ -446,13 +453,14 @@ def _strip_preposition(words: str) -> str:
 
 
 def lookable(world: World, actor: int, room: int, *, dark: bool) -> list[int]:
-    """What ``actor`` can look at, in the order a name is matched: people here, then what it holds
-    (carried and worn), then things in the room. In the dark, only what it holds."""
-    held = list(contents(world, actor))
+    """What ``actor`` can look at, in the order a name is matched: people here (the phantoms it
+    alone sees among them), then what it holds (carried and worn), then things in the room. In
+    the dark, only what it holds."""
+    held = [e for e in contents(world, actor) if world.get(e, Location).slot != PHANTOM_SLOT]
     if dark:
         return held
     here = [e for e in contents(world, room) if e != actor]
-    people = bodies_in(world, room, exclude=actor)
+    people = [*bodies_in(world, room, exclude=actor), *seen_phantoms(world, actor, room)]
     things = [e for e in here if not world.has(e, Identity)]
     return people + held + things
 

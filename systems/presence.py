@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from components.body import Dead, Identity, LinkDead, Offline, Player, Posture, Vitals
 from components.combat import Fighting
 from components.content import Directory
+from components.mind import Lucidity
 from components.place import Location
 from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Scope, ScopeKind
@@ -19,6 +20,7 @@ from systems.characters import create_character
 from systems.common import condition_of
 from systems.fights import is_fighting
 from systems.look import show_room
+from systems.lucidity import ensure_mind, lucidity_settings, tier_of
 from systems.whereabouts import holder_of
 
 #: Event type telling the shell that a player chose to leave: it says goodbye and closes.
@@ -96,6 +98,7 @@ class CorePresence:
     def enter_world(self, world: World, character: int) -> None:
         if world.discard(character, LinkDead) is not None or in_world(world, character):
             return  # back from link-death, or played from another connection: nothing to show
+        ensure_mind(world, character)  # a character saved before minds existed gets one
         enter_world(world, character)
         show_room(world, character)
 
@@ -135,18 +138,19 @@ class CorePresence:
         vitals = world.try_get(character, Vitals)
         posture = world.try_get(character, Posture)
         state = condition_of(world, character)
+        mind = world.try_get(character, Lucidity)
         return {
             "dp": vitals.dp if vitals else None,
             "max_dp": vitals.max_dp if vitals else None,
-            "lucidity": None,  # the lucidity rules are not written yet
-            "tier": None,
+            "lucidity": mind.value if mind else None,
+            "tier": str(tier_of(mind.value, lucidity_settings(world))) if mind else None,
             # The dead have no body to stand or lie in: their corpse lies in the room.
             "posture": str(posture.state) if posture and state != "dead" else None,
             "state": state,
         }
 
     def status_components(self) -> tuple[type, ...]:
-        return (Vitals, Posture, Fighting, Dead)
+        return (Vitals, Posture, Fighting, Dead, Lucidity)
 
 
 def quit_game(world: World, cmd: Command, args: Args) -> None:

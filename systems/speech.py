@@ -1,10 +1,14 @@
-"""Speech: saying, emoting and whispering. A whisper's words reach only its speaker and listener,
-never the rest of the room, not even as event data; in the dark the speaker is "someone"; a staff
-mute refuses all three. Nothing here does I/O."""
+"""Speech: saying, emoting, whispering and shouting. A whisper's words reach only its speaker and
+listener, never the rest of the room, not even as event data; a shout reaches the whole zone,
+but not from a deranged mind; in the dark the speaker is "someone"; a staff mute refuses all four.
+Nothing here does I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from components.body import Identity
+from components.place import Room
 from components.social import Muted
 from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Scope
@@ -12,6 +16,7 @@ from engine.plugins import PluginKit
 from engine.world import World
 from systems.common import capitalised, display_name
 from systems.look import is_dark, seen_as
+from systems.lucidity import RANK, Tier, tier_now
 from systems.targeting import find, read_target
 from systems.whereabouts import contents, room_of
 
@@ -63,21 +68,33 @@ def say(world: World, cmd: Command, args: Args) -> None:
     actor = cmd.actor
     check_not_muted(world, actor)
     _lift_lapsed_mute(world, actor)
-    message = args.text("message")
-    name, sid = display_name(world, actor), world.stable_id(actor)
-    yours, _ = say_texts(name, message)
-    world.emit("say", Scope.entity(actor), yours, {"from": name, "from_id": sid, "text": message})
     room = room_of(world, actor)
-    if room is None:
+    audience = Scope.room(room) if room is not None else None
+    _speak(world, actor, room, "say", args.text("message"), say_texts, audience)
+
+
+def _speak(
+    world: World,
+    actor: int,
+    room: int | None,
+    kind: str,
+    message: str,
+    texts: Callable[[str, str], tuple[str, str]],
+    audience: Scope | None,
+    **more: object,
+) -> None:
+    """Words spoken aloud: the speaker reads its own (``texts``' first), ``audience`` (if any)
+    the others', naming the speaker as ``room`` sees it; the data is who said what, and ``more``."""
+    name, sid = display_name(world, actor), world.stable_id(actor)
+    yours, _ = texts(name, message)
+    data = {"from": name, "from_id": sid, "text": message, **more}
+    world.emit(kind, Scope.entity(actor), yours, data)
+    if audience is None or room is None:
         return
     heard, heard_id = seen_as(world, room, actor)
-    _, theirs = say_texts(heard, message)
+    _, theirs = texts(heard, message)
     world.emit(
-        "say",
-        Scope.room(room),
-        theirs,
-        {"from": heard, "from_id": heard_id, "text": message},
-        exclude=(actor,),
+        kind, audience, theirs, {**data, "from": heard, "from_id": heard_id}, exclude=(actor,)
     )
 
 
@@ -152,9 +169,35 @@ def whisper(world: World, cmd: Command, args: Args) -> None:
     )
 
 
+def shout_texts(speaker: str, message: str) -> tuple[str, str]:
+    """What the shouter reads and what the zone hears: "You shout, '…'" and "Armitage shouts,
+    '…'"."""
+    return f"You shout, '{message}'", f"{capitalised(speaker)} shouts, '{message}'"
+
+
+def shout(world: World, cmd: Command, args: Args) -> None:
+    """``shout <message...>``: everyone in the zone hears it (everyone in the world, nobody
+    else); a deranged (or catatonic) mind cannot get the words out."""
+    actor = cmd.actor
+    check_not_muted(world, actor)
+    tier = tier_now(world, actor)
+    if tier is not None and RANK[tier] >= RANK[Tier.DERANGED]:
+        raise Refused(
+            "cannot_shout",
+            "You open your mouth to shout, and only a thin, broken laugh comes out.",
+        )
+    room = room_of(world, actor)
+    if room is None:
+        raise Refused("nowhere", "You are nowhere; there is no one to hear you.")
+    _lift_lapsed_mute(world, actor)
+    zone = world.get(room, Room).zone
+    message = args.text("message")
+    _speak(world, actor, room, "shout", message, shout_texts, Scope.zone(zone), zone=zone)
+
+
 def register(kit: PluginKit) -> None:
-    """Register ``say``, ``emote`` and ``whisper`` (the engine maps ``'`` and ``:`` to the first
-    two)."""
+    """Register ``say``, ``emote``, ``whisper`` and ``shout`` (the engine maps ``'`` and ``:`` to
+    the first two)."""
     kit.command(
         CommandSpec(
             verb="say",
@@ -181,6 +224,18 @@ def register(kit: PluginKit) -> None:
             usage="<target> <message...>",
             help="Whisper to someone in the room: only they hear the words; the others see "
             "that you whispered to them.",
+            category="communication",
+        )
+    )
+    kit.command(
+        CommandSpec(
+            verb="shout",
+            handler=shout,
+            usage="<message...>",
+            help=(
+                "Shout something for the whole region to hear ('shout Help, in the crypt!')."
+                " A deranged mind cannot get the words out."
+            ),
             category="communication",
         )
     )

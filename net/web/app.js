@@ -374,7 +374,11 @@ function cssWord(word) {
 }
 
 function msgClass(data) {
-  return `msg event-${cssWord(data.event ?? "msg")}`;
+  const base = `msg event-${cssWord(data.event ?? "msg")}`;
+  // A mind's tier change (and what the room sees of one) carries the tier it came to: styled by it.
+  if (typeof data.tier !== "string" || !data.tier) return base;
+  const way = data.sinking === true ? " sinking" : data.sinking === false ? " rising" : "";
+  return `${base} tier-${cssWord(data.tier)}${way}`;
 }
 
 const cap = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);

@@ -6,9 +6,9 @@ left open, a chest emptied) finds them again at the next start. Pure world-build
 
 from __future__ import annotations
 
-from components.content import Content, Directory, ItemStack
+from components.content import Content, Directory, ItemStack, ZoneDef
 from components.items import Container, Item
-from components.place import Door, DoorInfo, Exit, Location, Room
+from components.place import Door, DoorInfo, Exit, FluxOverride, Location, Room
 from engine.ids import content_stable_id
 from engine.world import World
 from systems.corpses import CORPSE_TEMPLATE
@@ -21,6 +21,14 @@ class ContentIdCollision(ValueError):
 
 def room_stable_id(room_key: str) -> int:
     return content_stable_id(f"room:{room_key}")
+
+
+def _flux(own: FluxOverride | None, zone: ZoneDef | None) -> FluxOverride | None:
+    """A room's lucidity flux override: its own rates, each one it leaves out its zone's."""
+    zone_flux = zone.lucidity_flux if zone is not None else None
+    if own is None:
+        return zone_flux
+    return own.over(zone_flux)
 
 
 def prepare_world(world: World) -> None:
@@ -78,6 +86,7 @@ def build_world(world: World, content: Content) -> Directory:
                 environment=room.environment,
                 flags=frozenset(room.flags),
                 exits=exits,
+                lucidity_flux=_flux(room.lucidity_flux, directory.zones.get(room.zone)),
             ),
         )
     for room in content.rooms:

@@ -22,9 +22,9 @@ from components.content import (
     Wander,
     ZoneDef,
 )
-from components.place import DIRECTIONS
+from components.place import DIRECTIONS, FluxOverride
 from systems.content.entries import Entries
-from systems.content.schema import ItemModel, NpcModel, RoomModel, StackModel
+from systems.content.schema import FluxModel, ItemModel, NpcModel, RoomModel, StackModel
 
 __all__ = ["to_content"]
 
@@ -38,7 +38,7 @@ def to_content(entries: Entries, start: str) -> Content:
             continue
         z = zone.placed.model
         subzones = tuple((s.model.id, s.model.name) for s in zone.subzones.values())
-        zones.append(ZoneDef(z.id, z.name, z.description, subzones))
+        zones.append(ZoneDef(z.id, z.name, z.description, subzones, _to_flux(z.lucidity_flux)))
     return Content(
         zones=tuple(zones),
         rooms=tuple(_to_room(r.model, r.zone) for r in entries.rooms.values()),
@@ -53,6 +53,10 @@ def to_content(entries: Entries, start: str) -> Content:
         ),
         start_room=start,
     )
+
+
+def _to_flux(m: FluxModel | None) -> FluxOverride | None:
+    return None if m is None else FluxOverride(m.day, m.night)
 
 
 def _to_stacks(stacks: Sequence[StackModel]) -> tuple[ItemStack, ...]:
@@ -76,6 +80,7 @@ def _to_room(m: RoomModel, zone: str) -> RoomDef:
             for c in m.containers
         ),
         items=_to_stacks(m.items),
+        lucidity_flux=_to_flux(m.lucidity_flux),
     )
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "Entry",
     "ExitModel",
     "FileKind",
+    "FluxModel",
     "ItemModel",
     "LootModel",
     "NpcModel",
@@ -283,6 +284,27 @@ class ContainerModel(Entry):
     closed: bool | None = None
 
 
+#: The most a builder may make a room's lucidity flux gain or lose per game minute: beyond it, a
+#: mind would be emptied (or healed) in minutes, surely a slip of the finger.
+FLUX_LIMIT = 10.0
+FluxRate = Annotated[float, Field(ge=-FLUX_LIMIT, le=FLUX_LIMIT, allow_inf_nan=False)]
+
+
+class FluxModel(Entry):
+    """``lucidity_flux = { day = -0.5, night = -1.0 }``: what a mind gains (or, negative, loses)
+    per game minute here, by day and by night, in place of the environment's rates. A rate left
+    out stays the environment's (a room's: its zone's, if the zone gives one)."""
+
+    day: FluxRate | None = None
+    night: FluxRate | None = None
+
+    @model_validator(mode="after")
+    def _some_rate(self) -> Self:
+        if self.day is None and self.night is None:
+            raise _rule("day", "give day, night or both (per game minute), or leave it out")
+        return self
+
+
 class RoomModel(Entry):
     id: Id
     name: Name
@@ -293,6 +315,7 @@ class RoomModel(Entry):
     items: list[StackModel] = []
     exits: dict[str, Annotated[ExitModel, BeforeValidator(_exit_shorthand)]] = {}
     containers: list[ContainerModel] = []
+    lucidity_flux: FluxModel | None = None
 
 
 class SubzoneModel(Entry):
@@ -325,6 +348,7 @@ class ZoneModel(Entry):
     id: Id
     name: Name
     description: OptionalText = ""
+    lucidity_flux: FluxModel | None = None
 
 
 _CONTAINER_ONLY = ("capacity", "closed", "lock", "key")

@@ -727,6 +727,37 @@ def test_a_refusal_carries_its_reason_as_text_and_its_message_is_that_text() -> 
         Refused("no_exit", "You cannot go north.", message="another text")
 
 
+def test_gates_are_asked_in_order_once_the_arguments_fit_and_may_refuse_any_command() -> None:
+    candle = Candle()
+    registry = CommandRegistry()
+    registry.register(spec("light", "[<how>]", handler=light_handler(candle)))
+    asked: list[tuple[str, str, int]] = []
+
+    def calm(world: FakeWorld, cmd: Command, found: CommandSpec[Any]) -> None:
+        asked.append(("calm", found.verb, cmd.actor))
+
+    def shaking(world: FakeWorld, cmd: Command, found: CommandSpec[Any]) -> None:
+        asked.append(("shaking", found.verb, cmd.actor))
+        if cmd.actor == 9:
+            raise Refused("misfire", "Your hands shake too much.", verb=found.verb)
+
+    registry.add_gate(calm)
+    registry.add_gate(shaking)
+    world = FakeWorld()
+    assert registry.dispatch(world, Command(9, "light", "in the dark please", 0)) is False
+    assert asked == []  # bad arguments are told as such: no gate is asked
+    assert registry.dispatch(world, Command(9, "lig", "", 0)) is False
+    assert asked == [("calm", "light", 9), ("shaking", "light", 9)]
+    assert candle == Candle(lit=False)  # the handler never ran
+    assert [dict(e.data) for e in world.errors()][-1] == {
+        "code": "misfire",
+        "message": "Your hands shake too much.",
+        "verb": "light",
+    }
+    assert registry.dispatch(world, Command(4, "light", "", 1)) is True
+    assert candle == Candle(lit=True)
+
+
 # --------------------------------------------------------------------------------------------------
 # The inbox
 

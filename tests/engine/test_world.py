@@ -115,6 +115,29 @@ def test_restoring_an_entity_by_stable_id_keeps_the_id_and_is_never_reissued() -
         world.spawn(stable_id=(3 << 47) | 41)
 
 
+def test_a_referable_transient_entity_is_named_by_a_negative_id_and_never_tracked() -> None:
+    world = World(node_id=3)
+    before = world.ids.next_sequence
+    ghost = world.spawn(Health(5), referable=True)
+    other = world.spawn(referable=True)
+    ref = world.stable_id(ghost)
+    assert ref is not None and ref < 0 and world.stable_id(other) == ref - 1
+    assert world.entity_of(ref) == ghost
+    assert not world.is_persistent(ghost)
+    assert world.ids.next_sequence == before  # no stable id was taken
+    world.get(ghost, Health).current = 1  # a persistent type, but on an entity never saved
+    world.add(ghost, Health(2))
+    changes = world.collect_changes()
+    assert len(changes) == 0 and not changes.spawned
+    world.destroy(ghost)
+    assert world.entity_of(ref) is None
+    assert not world.collect_changes().destroyed
+    saved = world.spawn(Health(3), persistent=True)
+    assert world.is_persistent(saved) and world.stable_id(saved) == (3 << 47) | before
+    with pytest.raises(ValueError, match="transient"):
+        world.spawn(referable=True, persistent=True)
+
+
 def test_query_of_two_types_yields_only_entities_having_both() -> None:
     world = World()
     moving = world.spawn(Position(0, 0), Velocity(1, 1))

@@ -30,6 +30,9 @@ import pytest
 
 from systems.combat import CombatSettings
 from systems.death import DIED_TEXT, DeathSettings
+from systems.encounters import EncounterSettings
+from systems.hallucinations import HallucinationSettings
+from systems.madness import MadnessSettings
 from systems.regeneration import RegenerationSettings
 from tests.net.harness import ServerThread
 
@@ -305,7 +308,7 @@ def test_two_players_meet_in_the_browser(
     expect(a.output.locator(".room .exits button")).to_have_text(["east"])
     # Armitage's damage points: (CON + SIZ) // 5 of the characteristics the world's seed rolls.
     expect(a.page.locator("#dp-text")).to_have_text("21 / 21")
-    expect(a.page.locator("#lucidity")).to_have_text("—")
+    expect(a.page.locator("#lucidity")).to_have_text("lucid (100)")  # a new mind is whole
     expect(a.page.locator("#posture")).to_have_text("standing")
     assert a.sent[0]["type"] == "register"  # the JSON message, not a plain "register ..." line
 
@@ -491,13 +494,22 @@ FIGHT_RULES = {
 }
 
 
-@pytest.fixture
-def open_fight_client(browser: Browser, tmp_path: Path) -> Iterator[Callable[[], Client]]:
-    """Tabs on a server that plays by :data:`FIGHT_RULES` (in this process, on a free port)."""
-    with ServerThread(tmp_path, tick_rate_hz=20, rules=FIGHT_RULES) as running:
+@contextlib.contextmanager
+def _clients_by_rules(
+    browser: Browser, tmp_path: Path, rules: dict[str, Any]
+) -> Iterator[Callable[[], Client]]:
+    """Tabs on a server that plays by ``rules`` (in this process, on a free port)."""
+    with ServerThread(tmp_path, tick_rate_hz=20, rules=rules) as running:
         assert running.server is not None
         with _clients_of(browser, f"http://127.0.0.1:{running.server.port}/") as open_:
             yield open_
+
+
+@pytest.fixture
+def open_fight_client(browser: Browser, tmp_path: Path) -> Iterator[Callable[[], Client]]:
+    """Tabs on a server that plays by :data:`FIGHT_RULES`."""
+    with _clients_by_rules(browser, tmp_path, FIGHT_RULES) as open_:
+        yield open_
 
 
 def _colour(locator: Locator) -> str:
@@ -849,3 +861,148 @@ def test_each_combat_kind_and_each_state_has_its_own_look(
     room.get_by_role("button", name="Consider Carter", exact=True).click()
     assert a.sent[-1] == {"type": "cmd", "text": "consider carter"}
     expect(a.output.locator(".room").first.get_by_role("button", name="east")).to_be_disabled()
+
+
+# ------------------------------------------------------------------------------------------ minds
+
+#: A world hard on minds: the first sight of the watcher at the edge takes 75 (100 -> 25:
+#: fractured), a later one 15 (25 -> 10: deranged); a troubled mind sees a figure come in every
+#: second (up to three, then it hears whispers), and no command misfires (the test types on).
+MIND_RULES = {
+    "encounters": EncounterSettings(first_eldritch=75, later_eldritch=15),
+    "hallucinations": HallucinationSettings(
+        entering_chance=0.0,
+        fractured_every_s=1.0,
+        fractured_chance=1.0,
+        deranged_every_s=1.0,
+        deranged_chance=1.0,
+        figure_weight=1.0,
+        whisper_weight=0.0,
+        attacker_weight=0.0,
+        phantom_lasts_s=600.0,
+    ),
+    "madness": MadnessSettings(fractured_misfire_chance=0.0, deranged_misfire_chance=0.0),
+}
+
+
+@pytest.fixture
+def open_mind_client(browser: Browser, tmp_path: Path) -> Iterator[Callable[[], Client]]:
+    """Tabs on a server that plays by :data:`MIND_RULES`."""
+    with _clients_by_rules(browser, tmp_path, MIND_RULES) as open_:
+        yield open_
+
+
+def _classes(locator: Locator) -> str:
+    return str(locator.get_attribute("class"))
+
+
+def test_a_mind_sinks_in_the_browser_and_sees_what_is_not_there(
+    open_mind_client: Callable[[], Client],
+) -> None:
+    a = open_mind_client()
+    a.register("Armitage")  # the first account: an admin, who may spawn
+    page, output = a.page, a.output
+    lucidity = page.locator("#lucidity")
+    expect(lucidity).to_have_text("lucid (100)")
+    lucid_colour = _colour(lucidity)
+
+    # The sight of the watcher: 100 -> 25, fractured, told on a line of the tier's own look.
+    a.type("spawn watcher")
+    expect(lucidity).to_have_text("fractured (25)")
+    expect(lucidity).to_have_attribute("data-tier", "fractured")
+    assert _colour(lucidity) != lucid_colour
+    tier_lines = output.locator(".line.event-tier")
+    expect(tier_lines).to_have_count(1)
+    expect(tier_lines.first).to_have_text(
+        "Your thoughts splinter. You can no longer trust what you see. (You are fractured.)"
+    )
+    assert _classes(tier_lines.first) == "line msg event-tier tier-fractured sinking"
+    expect(output.locator(".line.event-encounter")).to_have_count(1)
+
+    # Figures come in, told exactly as anyone's arrival is; and they stand in the room.
+    arrivals = output.locator(".line.event-arrive")
+    expect(arrivals).to_have_count(3, timeout=15_000)  # one a second, three at most
+    phantom_ids = {m["data"]["id"] for m in a.of_type("msg") if m["data"].get("event") == "arrive"}
+    assert len(phantom_ids) == 3 and all(i < 0 for i in phantom_ids)
+    a.type("despawn watcher")  # so that Carter, coming in, has nothing to see
+    expect(output.locator(".event-admin")).to_have_count(2)
+
+    b = open_mind_client()
+    b.register("Carter")
+    expect(arrivals).to_have_count(4)  # Carter wakes: a real arrival among the hallucinated ones
+    real = arrivals.last
+    expect(real).to_contain_text("Carter")
+    assert _classes(real) == _classes(arrivals.first) == "line msg event-arrive"
+    assert _colour(real) == _colour(arrivals.first)
+
+    a.type("look")
+    room = output.locator(".room").last
+    expect(room.locator(".occupant")).to_have_count(4)  # Carter and three figures
+    expect(room.locator(".occupant").first).to_contain_text("Carter is standing here.")
+    expect(room.locator(".occupant").nth(1).get_by_role("button")).to_have_text(
+        ["consider", "attack"]
+    )  # as any creature's
+    b.type("look")
+    expect(b.output.locator(".room")).to_have_count(2)
+    seen_by_carter = b.of_type("room")[-1]["data"]["occupants"]
+    assert [o["name"] for o in seen_by_carter] == ["Armitage"]
+    assert not phantom_ids & {o["id"] for o in seen_by_carter}
+
+    # The watcher again: deranged; Carter (fractured by the sight) sees Armitage break down.
+    a.type("spawn watcher")
+    expect(lucidity).to_have_text("deranged (10)")
+    assert _colour(lucidity) != lucid_colour
+    expect(tier_lines).to_have_count(2)
+    assert _classes(tier_lines.last) == "line msg event-tier tier-deranged sinking"
+    breakdown = b.output.locator(".line.event-breakdown")
+    expect(breakdown).to_have_text(
+        ["Armitage laughs softly at nothing, eyes darting from shadow to shadow."]
+    )
+    assert "tier-deranged" in _classes(breakdown.first)
+
+    # A deranged mind cannot shout; Carter can.
+    a.type("shout Help!")
+    expect(output.locator(".line.error").last).to_contain_text("only a thin, broken laugh")
+    b.type("shout Who is there?")
+    expect(output.locator(".line.event-shout")).to_have_text(["Carter shouts, 'Who is there?'"])
+    # Armitage prays: a gain is a line of its own, and the meter rises (no tier change yet).
+    a.type("pray")
+    expect(lucidity).to_have_text("deranged (18)")
+    expect(output.locator(".line.event-pray")).to_have_count(1)
+
+
+def test_each_tier_has_its_colour_and_tier_lines_their_look(
+    open_client: Callable[[], Client],
+) -> None:
+    a = open_client()
+    a.register("Armitage")
+    expect(a.output.locator(".room")).to_have_count(1)
+    lucidity = a.page.locator("#lucidity")
+    colours = {}
+    for tier, value in (
+        ("lucid", 88),
+        ("uneasy", 55),
+        ("fractured", 30),
+        ("deranged", 5),
+        ("catatonic", -20),
+    ):
+        status = {"dp": 21, "max_dp": 21, "lucidity": value, "tier": tier, "posture": "standing"}
+        _inject(a, ("status", {**status, "state": None}, ""))
+        expect(lucidity).to_have_text(f"{tier} ({value})")
+        expect(lucidity).to_have_attribute("data-tier", tier)
+        colours[tier] = _colour(lucidity)
+        words = f"Something shifts. (You are {tier}.)"
+        data = {"event": "tier", "tier": tier, "previous": "lucid", "lucidity": value}
+        _inject(a, ("msg", {**data, "sinking": True}, words))
+        line = a.output.locator(".line.event-tier").last
+        expect(line).to_have_text(words)
+        assert _classes(line) == f"line msg event-tier tier-{tier} sinking"
+        assert _colour(line) == colours[tier]
+    assert len(set(colours.values())) == 5
+    _inject(a, ("msg", {"event": "tier", "tier": "lucid", "sinking": False}, "Better."))
+    assert _classes(a.output.locator(".line.event-tier").last) == (
+        "line msg event-tier tier-lucid rising"
+    )
+    _inject(a, ("status", {"dp": 21, "max_dp": 21, "lucidity": None, "tier": None}, ""))
+    expect(lucidity).to_have_text("—")
+    expect(lucidity).to_have_attribute("data-tier", "")

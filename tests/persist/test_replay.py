@@ -13,7 +13,9 @@ import orjson
 import pytest
 
 from engine.cli import main
+from engine.config import load_config
 from persist.journal import read_run
+from systems import SETTINGS
 from tests.net.harness import DATA_DIR, Client, LiveServer, async_test, live_server
 
 #: Link-dead characters leave after this much game time, so a test sees some expire.
@@ -217,3 +219,59 @@ async def test_until_shows_what_each_input_of_a_tick_changed(
         str(the_run(tmp_path)), "--until", "999999", "--data", str(DATA_DIR), capsys=capsys
     )
     assert status == 2 and "outside the journal's ticks" in err
+
+
+#: A world hard on minds: a mundane sight costs 70 the first time (100 -> 30: fractured) and 5
+#: after (deranged soon); troubled minds see things often. Misfires, phantoms that come, fight and
+#: fade, hallucinations on entering a room: every roll of the rules of the mind, in the tick.
+TROUBLED = (
+    "encounters.first_mundane=70",
+    "encounters.later_mundane=5",
+    "hallucinations.entering_chance=0.5",
+    "hallucinations.fractured_every_s=2",
+    "hallucinations.fractured_chance=0.5",
+    "hallucinations.deranged_every_s=2",
+    "hallucinations.deranged_chance=0.5",
+    "hallucinations.phantom_lasts_s=3",
+)
+
+
+@async_test
+async def test_troubled_minds_replay_to_the_saved_world(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = load_config(env={}, overrides=TROUBLED, rules=SETTINGS).rules
+    async with live_server(tmp_path, FAST, BURST, rules=rules) as server:
+        rng = random.Random(1890)
+        carter = await server.player("Carter")
+        wilbur = await server.player("Wilbur")
+        for client in (carter, wilbur):
+            await client.cmd("east")  # the orderly in the corridor: 100 -> 30
+        for _ in range(3):
+            for client in (carter, wilbur):
+                await wander(client, rng, 10)
+            await server.wait_ticks(int(server.config.engine.tick_rate_hz * 2))
+        await carter.cmd("pray")
+        await carter.sync()
+        received = [m for client in (carter, wilbur) for m in client.received]
+    # The minds were troubled, and did what troubled minds do.
+    assert any(m.type == "msg" and m.data.get("event") == "tier" for m in received)
+    assert any(m.type == "error" and m.data.get("code") == "misfire" for m in received)
+    assert any(m.type == "whisper" or m.data.get("event") == "whisper" for m in received)
+    db = f"sqlite:///{tmp_path / 'world.db'}"
+    sets = [arg for setting in TROUBLED for arg in ("--set", setting)]
+    status, out, err = await asyncio.to_thread(
+        replay,
+        str(the_run(tmp_path)),
+        "--check",
+        "--db",
+        db,
+        "--data",
+        str(DATA_DIR),
+        *sets,
+        capsys=capsys,
+    )
+    assert status == 0, out + err
+    assert "the replayed world equals the saved state at tick" in out
+    journal = read_run(the_run(tmp_path))
+    assert any(i[0] == "cmd" and i[3] == "pray" for r in journal.records for i in r.inputs)

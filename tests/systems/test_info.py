@@ -83,11 +83,12 @@ def test_score_shows_name_vitals_posture_location_and_load(engine: Engine) -> No
     event = one(play(engine, armitage, "score"))
     assert event.type == "score"
     data = event.data
-    assert {k: data[k] for k in ("dp", "max_dp", "posture", "lucidity", "room")} == {
+    assert {k: data[k] for k in ("dp", "max_dp", "posture", "lucidity", "tier", "room")} == {
         "dp": 13,
         "max_dp": 20,
         "posture": "sitting",
-        "lucidity": None,
+        "lucidity": 100,
+        "tier": "lucid",
         "room": "hall",
     }
     assert (data["room_name"], data["zone"], data["zone_name"]) == (
@@ -110,6 +111,7 @@ def test_score_shows_name_vitals_posture_location_and_load(engine: Engine) -> No
         "STR 60  DEX 45  CON 70  SIZ 55  POW 50  EDU 65",
         "Damage points: 13/20",
         "Experience: 7",
+        "Lucidity: 100 (lucid)",
         "Posture: sitting",
         "Location: The Hall, Arkham Sanitarium",
         "Carrying: 2 items (of 20); wearing: 1",
@@ -144,12 +146,13 @@ def test_help_lists_the_commands_by_category(engine: Engine) -> None:
     assert {"look", "who", "score", "help", "time"} <= set(categories["information"])
     assert {"go", "north", "up", "exits"} <= set(categories["movement"])
     assert set(categories["posture"]) == {"lie", "rest", "sit", "stand"}
-    assert set(categories["communication"]) == {"emote", "say", "whisper"}
+    assert set(categories["communication"]) == {"emote", "say", "shout", "whisper"}
+    assert set(categories["lucidity"]) == {"ground", "meditate", "pray"}
     names = list(categories)
     assert names == sorted(names)
     text = event.text.splitlines()
     assert text[0] == "Commands (type 'help <command>' for more):"
-    assert "  Communication: emote, say, whisper" in text
+    assert "  Communication: emote, say, shout, whisper" in text
     assert any(line.startswith("  Information:") and "look (l)" in line for line in text)
 
 

@@ -23,6 +23,7 @@ from systems import plugin as core
 from systems.aggression import AggressionSettings
 from systems.characters import create_character
 from systems.content.build import build_world
+from systems.encounters import EncounterSettings
 from systems.look import room_view
 from systems.whereabouts import room_of
 from tests.systems.walk import heard_by, play, ready_engine, room_key, walk_every_exit
@@ -335,8 +336,17 @@ def test_a_walk_through_every_exit_reaches_every_room_of_the_bundled_world() -> 
     check = loader.check_content([DATA_DIR])
     assert check.report.ok, check.report.format()
     content = check.require()
-    # A builder's walk: no horror of the bundled world (rats, cultists, ghouls) gets to strike.
-    calm = {"aggression": AggressionSettings(reaction_s=1e9)}
+    # A builder's walk: no horror of the bundled world (rats, cultists, ghouls) gets to strike,
+    # nor does the sight of one trouble the walker's mind (a misfire would stop the walk).
+    unmoved = EncounterSettings(
+        first_unsettling=0,
+        first_horror=0,
+        first_eldritch=0,
+        later_unsettling=0,
+        later_horror=0,
+        later_eldritch=0,
+    )
+    calm = {"aggression": AggressionSettings(reaction_s=1e9), "encounters": unmoved}
     engine = Engine(Config(rules=calm), plugins=[core])
     build_world(engine.world, content)
     engine.world.mark_clean()

@@ -89,8 +89,8 @@ def test_the_core_presence_rules_create_characters_out_of_the_world_and_show_the
     assert rules.status(world, armitage) == {
         "dp": whole,
         "max_dp": whole,
-        "lucidity": None,
-        "tier": None,
+        "lucidity": 100,
+        "tier": "lucid",
         "posture": "standing",
         "state": None,
     }

@@ -1,4 +1,5 @@
-"""Speech: say to the room, emote, whisper to one (and only one) listener, and speech in the dark.
+"""Speech: say to the room, emote, whisper to one (and only one) listener, shout to the zone,
+and speech in the dark.
 
 Driven through the command inbox, one tick per line. Armitage, Carter and Dyer are in the ward;
 Wilmarth is in the hall next door and must hear nothing of it.
@@ -17,6 +18,7 @@ from components.social import Muted
 from engine.core import Engine
 from engine.events import Event
 from systems.characters import create_character
+from systems.lucidity import set_lucidity
 from tests.systems.walk import heard_by, play, ready_engine
 
 
@@ -229,3 +231,49 @@ def test_a_refused_whisper_changes_nothing_and_a_lapsed_mute_goes_when_one_speak
     events = scene.play("whisper carter hello")
     assert scene.heard(events, scene.carter) == [("whisper", "Armitage whispers to you, 'hello'")]
     assert not world.has(scene.armitage, Muted)
+
+
+# --------------------------------------------------------------------------------------------------
+# shout
+
+
+def test_a_shout_is_heard_by_the_whole_zone_and_nowhere_else(scene: Scene) -> None:
+    world = scene.engine.world
+    keziah = create_character(world, "Keziah", room="street")  # another zone
+    events = scene.play("shout Help, in the ward!")
+    assert scene.heard(events, scene.armitage) == [("shout", "You shout, 'Help, in the ward!'")]
+    for listener in (scene.carter, scene.wilmarth):  # the ward, and the hall next door
+        assert scene.heard(events, listener) == [("shout", "Armitage shouts, 'Help, in the ward!'")]
+    assert scene.heard(events, keziah) == []
+    (zone,) = [e for e in events if e.type == "shout" and e.exclude]
+    assert zone.data == {
+        "from": "Armitage",
+        "from_id": scene.sid(scene.armitage),
+        "text": "Help, in the ward!",
+        "zone": "asylum",
+    }
+
+
+def test_a_deranged_or_catatonic_mind_cannot_shout(scene: Scene) -> None:
+    world = scene.engine.world
+    for value, code in ((10, "cannot_shout"), (0, "catatonic"), (25, None)):
+        set_lucidity(world, scene.armitage, value)
+        scene.engine.tick()  # (catatonia begins)
+        before = world.dump()
+        events = scene.play("shout Help!")
+        refusals = [e.data["code"] for e in events if e.type == "error"]
+        if code is None:
+            assert refusals in ([], ["misfire"])  # a fractured mind may fumble it
+        else:
+            assert refusals == [code]
+            assert [e for e in events if e.type == "shout"] == []
+            # Nothing changed but the random generator: a deranged mind's command is first
+            # rolled for a misfire.
+            assert world.dump()[2:] == before[2:]
+
+
+def test_a_muted_player_cannot_shout(scene: Scene) -> None:
+    world = scene.engine.world
+    world.add(scene.armitage, Muted(world.clock.seconds + 600.0, "staff"))
+    events = scene.play("shout Help!")
+    assert [e.data["code"] for e in events if e.type == "error"] == ["muted"]

@@ -1,10 +1,12 @@
-"""The world that ships in data/ passes its own check, without a single warning, and builds."""
+"""The world that ships in data/ passes its own check, without a single warning, and builds; it
+has places of every environment, creatures of every category and rooms with their own flux."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from components.content import Directory
+from components.content import Directory, EncounterCategory
+from components.place import Environment, FluxOverride, Room
 from engine.config import load_config
 from engine.core import Engine
 from systems import plugin as core
@@ -51,3 +53,17 @@ def test_a_player_in_the_bundled_world_sees_it_come_alive() -> None:
     assert any(e.type == "arrive" and e.data.get("who") in wanderers for e in events)
     (greeting,) = [e for e in events if e.type == "say"]
     assert greeting.text.startswith("Old Crane the storekeeper says, 'Afternoon.")
+
+
+def test_the_bundled_world_has_every_environment_and_creatures_of_every_category() -> None:
+    content = check_content([DATA]).require()
+    assert {room.environment for room in content.rooms} == set(Environment)
+    assert {npc.category for npc in content.npcs} == set(EncounterCategory)
+    assert any(room.lucidity_flux is not None for room in content.rooms)
+    assert any(zone.lucidity_flux is not None for zone in content.zones)
+    engine = Engine(load_config(env={}, overrides=[f"world.data_dir={DATA}"]), plugins=[core])
+    engine.build_world()
+    rooms = {room.key: room for _entity, room in engine.world.query(Room)}
+    # The deep has no day: its zone's rates stand in for the eldritch halls' and the void's.
+    assert rooms["deep.hall"].lucidity_flux == FluxOverride(day=-1.5, night=-1.5)
+    assert rooms["arkham.chapel"].lucidity_flux == FluxOverride(night=0.6)

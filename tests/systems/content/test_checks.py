@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from components.place import FluxOverride, Room
+from engine.config import Config
+from engine.core import Engine
+from systems.content.build import build_world
 from systems.content.loader import Problem, Severity, check_content
 from tests.systems.content.worlds import FILES, check, edit, one, world
 
@@ -722,3 +726,72 @@ def test_two_spawn_rules_for_one_npc_in_one_room_are_an_error(tmp_path: Path) ->
         "'rat' already spawns in 'town.cellar' (spawn #1 earlier in this file): one rule per"
         " NPC and room; raise that rule's max instead"
     )
+
+
+# --- lucidity flux -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flux", "field", "message"),
+    [
+        ("{ day = -11.0 }", "lucidity_flux.day", "Input should be greater than or equal to -10"),
+        ("{ night = 12 }", "lucidity_flux.night", "Input should be less than or equal to 10"),
+        ('{ day = "low" }', "lucidity_flux.day", "Input should be a valid number"),
+        ("{ nigth = 1.0 }", "lucidity_flux.nigth", "unknown key; did you mean 'night'?"),
+        ("{}", "lucidity_flux.day", "give day, night or both"),
+    ],
+)
+def test_a_bad_lucidity_flux_is_an_error(
+    tmp_path: Path, flux: str, field: str, message: str
+) -> None:
+    town = edit(
+        TOWN, 'description = "Damp stone."', f'description = "Damp stone."\nlucidity_flux = {flux}'
+    )
+    problem = one(
+        check(world(tmp_path, {"zones/town.toml": town})),
+        "zones/town.toml",
+        "room town.cellar",
+        field,
+    )
+    assert problem.message.startswith(message), problem.message
+
+
+def test_a_lucidity_flux_of_a_zone_is_checked_too(tmp_path: Path) -> None:
+    town = edit(
+        TOWN,
+        'description = "Small and quiet."',
+        'description = "Small and quiet."\nlucidity_flux = { night = -20 }',
+    )
+    problem = one(
+        check(world(tmp_path, {"zones/town.toml": town})),
+        "zones/town.toml",
+        "zone town",
+        "lucidity_flux.night",
+    )
+    assert problem.message.startswith("Input should be greater than or equal to -10")
+
+
+def test_a_room_takes_each_rate_from_itself_else_its_zone(tmp_path: Path) -> None:
+    town = edit(
+        TOWN,
+        'description = "Small and quiet."',
+        'description = "Small and quiet."\nlucidity_flux = { day = 0.5, night = -0.5 }',
+    )
+    town = edit(
+        town,
+        'description = "Damp stone."',
+        'description = "Damp stone."\nlucidity_flux = { night = -2.5 }',
+    )
+    checked = check_content([world(tmp_path, {"zones/town.toml": town})])
+    assert checked.report.ok, checked.report.format()
+    assert checked.content is not None
+    rooms = {room.id: room for room in checked.content.rooms}
+    assert rooms["town.cellar"].lucidity_flux == FluxOverride(None, -2.5)
+    assert rooms["town.hall"].lucidity_flux is None
+    (zone,) = checked.content.zones
+    assert zone.lucidity_flux == FluxOverride(0.5, -0.5)
+    engine = Engine(Config(), plugins=[])
+    build_world(engine.world, checked.content)
+    built = {room.key: room for _entity, room in engine.world.query(Room)}
+    assert built["town.cellar"].lucidity_flux == FluxOverride(0.5, -2.5)
+    assert built["town.hall"].lucidity_flux == FluxOverride(0.5, -0.5)

@@ -10,7 +10,7 @@ import pytest
 
 from components.content import ExitDef, ItemKind, ItemStack
 from components.items import LockState
-from components.place import Environment, RoomFlag
+from components.place import Environment, FluxOverride, RoomFlag
 from systems.content.loader import check_content
 from systems.content.schema import (
     FILE_SECTIONS,
@@ -18,6 +18,7 @@ from systems.content.schema import (
     ContainerModel,
     Entry,
     ExitModel,
+    FluxModel,
     LootModel,
     StackModel,
 )
@@ -66,6 +67,7 @@ def test_the_example_loads_into_the_content_it_describes(tmp_path: Path) -> None
     reading = rooms["arkham.reading_room"]
     assert reading.subzone == "campus"
     assert reading.environment is Environment.INDOORS
+    assert rooms["arkham.well"].lucidity_flux == FluxOverride(night=-1.2)
     (desk,) = reading.containers
     assert (desk.template, desk.lock, desk.closed) == ("writing_desk", LockState.LOCKED, True)
     items = {item.id: item for item in content.items}
@@ -82,6 +84,7 @@ MODELS = [
     StackModel,
     LootModel,
     CharacteristicsModel,
+    FluxModel,
 ]
 
 
