@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,7 +35,7 @@ from systems.encounters import EncounterSettings
 from systems.hallucinations import HallucinationSettings
 from systems.madness import MadnessSettings
 from systems.regeneration import RegenerationSettings
-from tests.net.harness import ServerThread
+from tests.net.harness import DATA_DIR, ServerThread
 
 try:
     from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
@@ -496,10 +497,10 @@ FIGHT_RULES = {
 
 @contextlib.contextmanager
 def _clients_by_rules(
-    browser: Browser, tmp_path: Path, rules: dict[str, Any]
+    browser: Browser, tmp_path: Path, rules: dict[str, Any], **options: Any
 ) -> Iterator[Callable[[], Client]]:
     """Tabs on a server that plays by ``rules`` (in this process, on a free port)."""
-    with ServerThread(tmp_path, tick_rate_hz=20, rules=rules) as running:
+    with ServerThread(tmp_path, tick_rate_hz=20, rules=rules, **options) as running:
         assert running.server is not None
         with _clients_of(browser, f"http://127.0.0.1:{running.server.port}/") as open_:
             yield open_
@@ -885,10 +886,22 @@ MIND_RULES = {
 }
 
 
+def _still_world(folder: Path) -> Path:
+    """The bundled world with nobody wandering: a test that counts who comes into a room must
+    not meet an orderly on his rounds."""
+    shutil.copytree(DATA_DIR, folder)
+    for path in (folder / "npcs").glob("*.toml"):
+        text = path.read_text(encoding="utf-8")
+        text = re.sub(r"^\[npcs\.wander\]\n(?:[a-z_]+ = .*\n)*", "", text, flags=re.M)
+        path.write_text(re.sub(r"^wander = .*\n", "", text, flags=re.M), encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 def open_mind_client(browser: Browser, tmp_path: Path) -> Iterator[Callable[[], Client]]:
-    """Tabs on a server that plays by :data:`MIND_RULES`."""
-    with _clients_by_rules(browser, tmp_path, MIND_RULES) as open_:
+    """Tabs on a server that plays by :data:`MIND_RULES`, in a world where nobody wanders."""
+    still = _still_world(tmp_path / "still-world")
+    with _clients_by_rules(browser, tmp_path, MIND_RULES, data_dir=still) as open_:
         yield open_
 
 
