@@ -276,47 +276,58 @@ class World:
 
     def destroy(self, entity: int) -> None:
         """Delete an entity and all its components, now. Removing an absent entity is an error."""
+        self.destroy_all((entity,))
+
+    def destroy_all(self, entities: Iterable[int]) -> None:
+        """:meth:`destroy` each entity in turn: one call for the thousand things a tick of decay
+        or death may destroy, the per-component work of detaching, indexes and queries inlined.
+        An absent entity raises ``NoSuchEntity``; those before it are destroyed."""
         self._use()
-        try:
-            found_components: tuple[Any, ...] = esper.components_for_entity(entity)
-        except KeyError:
-            raise NoSuchEntity(f"entity {entity} does not exist in this world") from None
-        # The per-component work of _detach, remove and the indexes, inlined: destroying is what
-        # a tick of decay or death does a thousand times over.
         indexes = self._indexes
         queries_by_type = self._queries_by_type
         structural = self._structural
         removals = self._removals
+        sid_of = self._sid_of
+        entity_of = self._entity_of
+        touched = self._touched_entities
+        components_for = esper.components_for_entity
+        delete = esper.delete_entity
         component: Any
-        for component in found_components:
-            ctype = type(component)
-            if removals:
-                feeds = removals.get(ctype)
-                if feeds:
-                    for feed in feeds:
-                        feed._pending.append((entity, component))
-            key = getattr(component, "_k_key", None)
-            if key is not None:
-                structural.setdefault(key, component._k_clean)
-                _object_setattr(component, "_k_key", None)
-                _object_setattr(component, "_k_track", None)
-                _object_setattr(component, "_k_clean", None)
-            found = indexes.get(ctype)
-            if found:
-                for index in found:
-                    index.drop(entity, component)
-            queries = queries_by_type.get(ctype)
-            if queries:
-                for query in queries:
-                    if query.rows.pop(entity, None) is not None:
-                        query.view = None
-        esper.delete_entity(entity, immediate=True)
-        self._entity_count -= 1
-        sid = self._sid_of.pop(entity, None)
-        if sid is not None:
-            del self._entity_of[sid]
-            if sid >= 0 and sid not in self._touched_entities:
-                self._touched_entities[sid] = True
+        for entity in entities:
+            try:
+                found_components: tuple[Any, ...] = components_for(entity)
+            except KeyError:
+                raise NoSuchEntity(f"entity {entity} does not exist in this world") from None
+            for component in found_components:
+                ctype = type(component)
+                if removals:
+                    feeds = removals.get(ctype)
+                    if feeds:
+                        for feed in feeds:
+                            feed._pending.append((entity, component))
+                key = getattr(component, "_k_key", None)
+                if key is not None:
+                    # Detached: no key, so collect_changes passes it by, and no hook, so writes
+                    # to it are not recorded. Its clean values go with it (nothing reads them).
+                    structural.setdefault(key, component._k_clean)
+                    _object_setattr(component, "_k_key", None)
+                    _object_setattr(component, "_k_track", None)
+                found = indexes.get(ctype)
+                if found:
+                    for index in found:
+                        index.drop(entity, component)
+                queries = queries_by_type.get(ctype)
+                if queries:
+                    for query in queries:
+                        if query.rows.pop(entity, None) is not None:
+                            query.view = None
+            delete(entity, immediate=True)
+            self._entity_count -= 1
+            sid = sid_of.pop(entity, None)
+            if sid is not None:
+                del entity_of[sid]
+                if sid >= 0 and sid not in touched:
+                    touched[sid] = True
 
     def exists(self, entity: int) -> bool:
         self._use()
@@ -418,10 +429,11 @@ class World:
             raise NoSuchComponent(f"entity {entity} has no {component_type.__qualname__}") from None
 
     def try_get(self, entity: int, component_type: type[C]) -> C | None:
-        """The component, or None if the entity lacks it or does not exist."""
+        """The component, or None if the entity lacks it or does not exist.
+
+        One look-up: the world deletes entities at once (never esper's deferred deletion), so an
+        entity esper still has is alive."""
         self._use()
-        if not esper.entity_exists(entity):
-            return None
         return esper.try_component(entity, component_type)
 
     def has(self, entity: int, *component_types: type) -> bool:

@@ -139,6 +139,7 @@ def _crumble(world: World, items: list[tuple[int, Decay]]) -> None:
     longer loose (picked up, in a permanent room) is spared."""
     judge = _Judge(world)
     gone: dict[int, dict[str, int]] = {}  # room -> template -> quantity gone
+    crumbled: list[int] = []
     for item, _decay in items:
         found = judge.loose(item)
         if found is None:
@@ -153,7 +154,8 @@ def _crumble(world: World, items: list[tuple[int, Decay]]) -> None:
         if kinds is None:
             kinds = gone[room] = {}
         kinds[thing.template] = kinds.get(thing.template, 0) + thing.quantity
-        world.destroy(item)
+        crumbled.append(item)
+    world.destroy_all(crumbled)
     templates = world.resource(Directory).items
     for room, kinds in gone.items():
         views: list[View] = []

@@ -310,3 +310,16 @@ def test_resources_are_world_wide_singletons_found_by_type() -> None:
     world.insert_resource(directory)
     assert world.resource(Directory) is directory
     assert World().try_resource(Directory) is None
+
+
+def test_destroy_all_destroys_each_and_stops_at_one_that_is_not_there() -> None:
+    world = World()
+    a, b, c = (world.spawn(Health(i), persistent=True) for i in range(3))
+    world.collect_changes()
+    world.destroy_all([a, b])
+    assert not world.exists(a) and not world.exists(b) and world.exists(c)
+    assert [entity for entity, _ in world.query(Health)] == [c]
+    with pytest.raises(NoSuchEntity):
+        world.destroy_all([c, a])  # a is gone: c, before it, is destroyed all the same
+    assert not world.exists(c)
+    assert len(world.collect_changes().destroyed) == 3
