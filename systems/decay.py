@@ -136,10 +136,15 @@ def decay_floor_items(world: World, ctx: SystemContext) -> None:
 def _crumble(world: World, items: list[tuple[int, Decay]]) -> None:
     """The items whose time has come go (a container spills what it held first); each room is
     told once of all that went there, by kind ("7 pebbles and a knife crumble away"). One no
-    longer loose (picked up, in a permanent room) is spared."""
+    longer loose (picked up, in a permanent room) is spared.
+
+    The plain things go before any container spills: what a container held lands as it would
+    on a floor where those things are already gone, never merged into a pile that is crumbling
+    in the same breath (which would take it unseen)."""
     judge = _Judge(world)
     gone: dict[int, dict[str, int]] = {}  # room -> template -> quantity gone
     crumbled: list[int] = []
+    spilling: list[tuple[int, int]] = []  # (container, room)
     for item, _decay in items:
         found = judge.loose(item)
         if found is None:
@@ -147,15 +152,18 @@ def _crumble(world: World, items: list[tuple[int, Decay]]) -> None:
             continue
         room, thing, template = found
         if template is None or template.kind == ItemKind.CONTAINER:
-            inside = items_in(world, item)
-            portions = [Portion(e, world.get(e, Item).quantity) for e in inside]
-            transfer_all(world, portions, room)
+            spilling.append((item, room))
+        else:
+            crumbled.append(item)
         kinds = gone.get(room)
         if kinds is None:
             kinds = gone[room] = {}
         kinds[thing.template] = kinds.get(thing.template, 0) + thing.quantity
-        crumbled.append(item)
     world.destroy_all(crumbled)
+    for container, room in spilling:
+        inside = items_in(world, container)
+        transfer_all(world, [Portion(e, world.get(e, Item).quantity) for e in inside], room)
+    world.destroy_all([container for container, _room in spilling])
     templates = world.resource(Directory).items
     for room, kinds in gone.items():
         views: list[View] = []

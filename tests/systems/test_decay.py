@@ -94,3 +94,22 @@ def test_a_decaying_container_spills_what_it_held_first() -> None:
     assert items_held(world, stage.room("hall")).get("coin") == 3
     stage.run_s(101.0)
     assert "coin" not in items_held(world, stage.room("hall"))  # the coins decayed in turn
+
+
+def test_what_spills_never_joins_a_pile_crumbling_in_the_same_tick() -> None:
+    """Coins dropped beside a pack of coins, both due at once: the loose coins go (and are told),
+    the pack's coins land on a floor where they are already gone and last a full term."""
+    stage = arena(rules=SHORT)
+    world = stage.world
+    armitage = stage.player("Armitage")
+    stage.give(armitage, "coin", 3)
+    pack = stage.give(armitage, "backpack")
+    stage.give(pack, "coin", 1)
+    stage.type(armitage, "drop all")
+    stage.run_s(101.0)
+    (crumbled,) = [e for e in stage.log if e.type == "decay"]
+    told = {view["template"]: view["quantity"] for view in crumbled.data["items"]}
+    assert told == {"coin": 3, "backpack": 1}
+    assert items_held(world, stage.room("hall")).get("coin") == 1
+    stage.run_s(101.0)
+    assert "coin" not in items_held(world, stage.room("hall"))
