@@ -16,7 +16,7 @@ from engine.scheduler import SystemContext, system
 from engine.timers import TimerQueue
 from engine.world import Additions, World
 from systems import fights
-from systems.common import bodies_in, capitalised, display_name
+from systems.common import arrivals_by_room, bodies_in, capitalised, display_name, npcs_in
 from systems.cowardice import losing_heart
 from systems.whereabouts import room_of
 
@@ -90,33 +90,43 @@ def watch_for_prey(world: World, ctx: SystemContext) -> None:
     arrived = hunting.arrivals.drain()
     if arrived:
         delay = (world.try_resource(AggressionSettings) or AggressionSettings()).reaction_s
-        for body in arrived:
-            _notice(world, hunting, body, ctx.now_s + delay)
+        for room, bodies in arrivals_by_room(world, arrived).items():
+            _notice(world, hunting, room, bodies, ctx.now_s + delay)
     for npc in hunting.strikes.pop_due(ctx.now_s):
         prey = hunting.prey.pop(npc, None)
         if prey is not None:
             _strike_first(world, npc, prey, ctx.now_s)
 
 
-def _notice(world: World, hunting: _Hunting, body: int, due_s: float) -> None:
-    if world.has(body, Player):
-        if not _prey(world, body):
-            return
-        room = room_of(world, body)
-        if room is None or _calm_here(world, room):
-            return
-        for npc in bodies_in(world, room):
-            if npc not in hunting.prey and is_aggressive(world, npc) and _ready(world, npc):
-                hunting.prey[npc] = body
-                hunting.strikes.schedule(npc, due_s)
-    elif world.has(body, Npc) and body not in hunting.prey and is_aggressive(world, body):
-        room = room_of(world, body)
-        if room is None or _calm_here(world, room) or not _ready(world, body):
-            return
-        found = next((p for p in bodies_in(world, room) if _prey(world, p)), None)
-        if found is not None:
-            hunting.prey[body] = found
-            hunting.strikes.schedule(body, due_s)
+def _notice(world: World, hunting: _Hunting, room: int, arrived: list[int], due_s: float) -> None:
+    """The hunters of ``room`` mark their prey among who came in (or, coming in themselves,
+    among who is there): the room's creatures and players are each looked at once, however
+    many came in."""
+    if _calm_here(world, room):
+        return
+    came = set(arrived)
+    hunters = [
+        npc
+        for npc, template in npcs_in(world, room)
+        if npc not in hunting.prey
+        and template.behaviour == Behaviour.AGGRESSIVE
+        and _ready(world, npc)
+    ]
+    if not hunters:
+        return
+    newcomers = [body for body in arrived if _prey(world, body)]
+    present: list[int] | None = None  # every prey in the room, found only if a hunter came in
+    for npc in hunters:
+        if newcomers and npc not in came:
+            prey = newcomers[0]
+        else:
+            if present is None:
+                present = [body for body in bodies_in(world, room) if _prey(world, body)]
+            if not present:
+                continue
+            prey = present[0]
+        hunting.prey[npc] = prey
+        hunting.strikes.schedule(npc, due_s)
 
 
 def _strike_first(world: World, npc: int, prey: int, now_s: float) -> None:

@@ -9,9 +9,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.body import Dead, Identity, Vitals
+from components.body import Dead, Identity, Npc, Vitals
 from components.combat import Fighting
-from components.content import Directory, ItemTemplate
+from components.content import Directory, ItemTemplate, NpcTemplate
 from components.items import EQUIPMENT_SLOTS, Corpse, Item
 from components.mind import Phantom
 from components.place import (
@@ -172,6 +172,34 @@ def bodies_in(world: World, room: int, exclude: int | None = None) -> list[int]:
         for entity in contents(world, room)
         if entity != exclude and world.has(entity, Identity) and not world.has(entity, Dead)
     ]
+
+
+def npcs_in(world: World, room: int) -> list[tuple[int, NpcTemplate]]:
+    """The creatures visibly in ``room``, with their templates, in the order they arrived: what
+    a rule about NPCs looks at once per room, never once per player (a room may hold a crowd)."""
+    templates = world.resource(Directory).npcs
+    found: list[tuple[int, NpcTemplate]] = []
+    for entity in contents(world, room):
+        npc = world.try_get(entity, Npc)
+        template = templates.get(npc.template) if npc is not None else None
+        if template is not None and not world.has(entity, Dead):
+            found.append((entity, template))
+    return found
+
+
+def arrivals_by_room(world: World, arrived: Iterable[int]) -> dict[int, list[int]]:
+    """The bodies that came into a room (a tick's feed of new locations), by the room they came
+    into, rooms and bodies in the order they came: so that a rule about arrivals looks at each
+    room once however many arrive (a thousand logging in at once come into one room)."""
+    rooms: dict[int, list[int]] = {}
+    for body in arrived:
+        if not world.has(body, Identity):
+            continue
+        location = world.try_get(body, Location)
+        room = world.entity_of(location.holder) if location is not None else None
+        if room is not None and world.has(room, Room):
+            rooms.setdefault(room, []).append(body)
+    return rooms
 
 
 #: The slot of a phantom's ``Location``: it is held in the mind of the one player it haunts, so

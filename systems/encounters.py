@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.body import Dead, Npc, Offline
-from components.content import Directory, EncounterCategory, NpcTemplate
+from components.body import Dead, Offline
+from components.content import EncounterCategory, NpcTemplate
 from components.mind import LUCIDITY_MIN, Encounters, Lucidity
 from components.place import Location
-from engine.config.values import setting_field
+from engine.config import setting_field
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.world import Additions, World
-from systems.common import capitalised, the
+from systems.common import arrivals_by_room, capitalised, npcs_in, the
 from systems.look import is_dark
 from systems.lucidity import change_lucidity
-from systems.whereabouts import contents, room_of
+from systems.whereabouts import contents
 
 __all__ = ["ENCOUNTER_EVENT", "EncounterSettings", "encounters", "register", "sighting_cost"]
 
@@ -117,32 +117,42 @@ def encounters(world: World, ctx: SystemContext) -> None:
     arrived = state.arrivals.drain()
     if not arrived:
         return
-    templates = world.resource(Directory).npcs
     seen: dict[tuple[int, str], NpcTemplate] = {}
-    try_get = world.try_get
-    for entity in arrived:
-        npc = try_get(entity, Npc)
-        if npc is not None:
-            template = templates.get(npc.template)
-            room = room_of(world, entity) if template is not None else None
-            if template is None or room is None or is_dark(world, room):
-                continue
-            for body in contents(world, room):  # the minds here see it (the dead see nothing)
-                if try_get(body, Lucidity) is not None and try_get(body, Dead) is None:
-                    seen.setdefault((body, template.id), template)
-        elif try_get(entity, Lucidity) is not None and try_get(entity, Dead) is None:
-            room = room_of(world, entity)
-            if room is None or is_dark(world, room) or world.has(entity, Offline):
-                continue
-            for body in contents(world, room):  # it sees the creatures here
-                other = try_get(body, Npc)
-                template = templates.get(other.template) if other is not None else None
-                if template is not None:
-                    seen.setdefault((entity, template.id), template)
+    for room, bodies in arrivals_by_room(world, arrived).items():
+        if is_dark(world, room):
+            continue
+        creatures = npcs_in(world, room)
+        if not creatures:
+            continue
+        came = set(bodies)
+        # The minds of the room see the creatures that came in; the minds that came in see every
+        # creature here. Each side of the room is looked at once, however many came in.
+        arriving = [(npc, template) for npc, template in creatures if npc in came]
+        newcomers = {body for body in bodies if _sees(world, body)}
+        if arriving:
+            for mind in contents(world, room):
+                if mind in newcomers or not _sees(world, mind):
+                    continue
+                for _npc, template in arriving:
+                    seen.setdefault((mind, template.id), template)
+        for mind in bodies:
+            if mind in newcomers:
+                for _npc, template in creatures:
+                    seen.setdefault((mind, template.id), template)
     if seen:
         settings = encounter_settings(world)
         for (player, _id), template in seen.items():
             _sight(world, player, template, settings)
+
+
+def _sees(world: World, body: int) -> bool:
+    """A mind in the world, alive: one that a sight costs something."""
+    try_get = world.try_get
+    return (
+        try_get(body, Lucidity) is not None
+        and try_get(body, Dead) is None
+        and try_get(body, Offline) is None
+    )
 
 
 def _sight(world: World, player: int, template: NpcTemplate, settings: EncounterSettings) -> None:

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.body import Dead, Npc, Offline, Player, Vitals
+from components.body import Dead, Offline, Player, Vitals
 from components.combat import Fighting
-from components.content import Directory
-from components.place import Location, Room
+from components.place import Location
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.world import Additions, World
-from systems.common import bodies_in, display_name
+from systems.common import arrivals_by_room, display_name, npcs_in
 from systems.look import is_dark
 from systems.speech import say_texts
 
@@ -39,24 +38,11 @@ def greet_arrivals(world: World, ctx: SystemContext) -> None:
     arrived = state.arrivals.drain()
     if not arrived:
         return
-    rooms: dict[int, None] = {}
-    for body in arrived:
-        if not world.has(body, Player) or world.has(body, Offline) or world.has(body, Dead):
+    for room, bodies in arrivals_by_room(world, arrived).items():
+        if is_dark(world, room) or not any(_greeted(world, body) for body in bodies):
             continue
-        location = world.try_get(body, Location)
-        room = world.entity_of(location.holder) if location is not None else None
-        if room is not None and world.has(room, Room):
-            rooms[room] = None
-    if not rooms:
-        return
-    templates = world.resource(Directory).npcs
-    for room in rooms:
-        if is_dark(world, room):
-            continue
-        for npc in bodies_in(world, room):
-            found = world.try_get(npc, Npc)
-            template = templates.get(found.template) if found is not None else None
-            if template is None or not template.greet or world.has(npc, Fighting):
+        for npc, template in npcs_in(world, room):
+            if not template.greet or world.has(npc, Fighting):
                 continue
             vitals = world.try_get(npc, Vitals)
             if vitals is not None and vitals.dp <= 0:
@@ -65,6 +51,11 @@ def greet_arrivals(world: World, ctx: SystemContext) -> None:
             _, text = say_texts(name, template.greet)
             data = {"from": name, "from_id": world.stable_id(npc), "text": template.greet}
             world.emit("say", Scope.room(room), text, data, exclude=(npc,))
+
+
+def _greeted(world: World, body: int) -> bool:
+    """A player in the world and alive: someone an NPC greets."""
+    return world.has(body, Player) and not world.has(body, Offline) and not world.has(body, Dead)
 
 
 def register(kit: PluginKit) -> None:

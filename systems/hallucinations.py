@@ -13,7 +13,7 @@ from components.body import Dead, Identity, LinkDead, Offline, Player, Vitals
 from components.content import Directory, EncounterCategory
 from components.mind import Lucidity, Phantom
 from components.place import OPPOSITE, Location, Room, RoomFlag
-from engine.config.values import setting_field
+from engine.config import setting_field
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system

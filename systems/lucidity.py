@@ -14,7 +14,7 @@ from components.body import Dead, Identity, Offline, Player, Posture
 from components.mind import LUCIDITY_MAX, LUCIDITY_MIN, Lucidity, LucidityDrift
 from components.place import Environment, Location, Room, RoomFlag
 from engine.clock import MINUTES_PER_GAME_DAY, Calendar
-from engine.config.values import setting_field
+from engine.config import setting_field
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system

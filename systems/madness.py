@@ -12,7 +12,7 @@ from typing import Any
 from components.body import Dead, Vitals
 from components.mind import Lucidity
 from engine.commands import Command, CommandSpec, Refused
-from engine.config.values import setting_field
+from engine.config import setting_field
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from components.body import PostureState
 from components.mind import LUCIDITY_MAX, Devotions, Lucidity
 from engine.commands import Args, Command, CommandSpec, Refused
-from engine.config.values import setting_field
+from engine.config import setting_field
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World

@@ -13,7 +13,7 @@ from components.content import Directory
 from components.mind import Catatonia, Grounding, Lucidity
 from components.place import Location
 from engine.commands import Args, Command, CommandSpec, Refused
-from engine.config.values import setting_field
+from engine.config import setting_field
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
