@@ -14,9 +14,25 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from engine.stats import DEFAULT_WINDOW, Metric, RollingTimings, TimingStats, counter, summary
+from engine.stats import (
+    DEFAULT_WINDOW,
+    Metric,
+    RollingTimings,
+    SeriesPoint,
+    TimeSeries,
+    TimingStats,
+    counter,
+    summary,
+)
 
-__all__ = ["LOOP_METRICS", "LoopStats", "TickLoop"]
+__all__ = [
+    "DEFAULT_HISTORY_S",
+    "DEFAULT_HISTORY_STEP_S",
+    "LOOP_METRICS",
+    "LoopHistory",
+    "LoopStats",
+    "TickLoop",
+]
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +40,11 @@ _NS_PER_S = 1_000_000_000
 
 SKIP_WARNING_INTERVAL_S = 10.0
 """At most one skipped-ticks warning per this many seconds; the counter keeps the exact figure."""
+
+DEFAULT_HISTORY_S = 600.0
+"""How far back the loop's history goes, unless told (``engine.stats_history_s``)."""
+DEFAULT_HISTORY_STEP_S = 5.0
+"""Seconds one point of that history sums up, unless told (``engine.stats_history_step_s``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +112,23 @@ board. Its tick durations are left to the engine's ``kadath_tick_duration_second
 one name."""
 
 
+@dataclass(frozen=True, slots=True)
+class LoopHistory:
+    """The loop's recent past, for charts (the /stats page): ``TickLoop.history()`` returns it.
+
+    ``tick_duration`` and ``lateness`` have one point per ``step_s`` in which ticks ran, over the
+    last ``span_s``, oldest first, in nanoseconds; both are recorded with each tick, so their
+    points pair up by ``start_s``. Times are on the loop's clock, as is ``now_s``, the moment the
+    history was read: ``now_s - point.start_s`` is how long ago a step began.
+    """
+
+    now_s: float
+    step_s: float
+    span_s: float
+    tick_duration: tuple[SeriesPoint, ...]
+    lateness: tuple[SeriesPoint, ...]
+
+
 class TickLoop:
     """Call ``tick`` ``rate_hz`` times a second, on deadlines that never drift.
 
@@ -117,6 +155,13 @@ class TickLoop:
     ``clock`` and ``sleep`` are injectable so that tests can drive the loop with fake time; an
     overrun (a tick longer than one period) is judged on ``clock``, the same clock as the
     deadlines, while tick durations are recorded with ``time.perf_counter_ns`` for precision.
+
+    **History.** Beside the rolling windows, each tick's duration and lateness go into a
+    :class:`~engine.stats.TimeSeries` stamped with the tick's start on ``clock``: the last
+    ``history_s`` seconds, one point per ``history_step_s`` (median and maximum of its ticks). That
+    costs an append per tick; the points are summarised when someone reads ``history()``. Only
+    the loop can keep it: a figure sampled from ``stats()`` now and then would miss the worst tick
+    of a step, whose window spans a hundred seconds.
     """
 
     metrics = LOOP_METRICS
@@ -130,6 +175,8 @@ class TickLoop:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         stats_window: int = DEFAULT_WINDOW,
+        history_s: float = DEFAULT_HISTORY_S,
+        history_step_s: float = DEFAULT_HISTORY_STEP_S,
     ) -> None:
         if not (math.isfinite(rate_hz) and rate_hz > 0):
             raise ValueError(
@@ -147,6 +194,8 @@ class TickLoop:
         self._sleep = sleep
         self._tick_duration = RollingTimings(stats_window)
         self._lateness = RollingTimings(stats_window)
+        self._duration_history = TimeSeries(history_step_s, history_s)
+        self._lateness_history = TimeSeries(history_step_s, history_s)
         self._ticks = 0
         self._overruns = 0
         self._skipped_ticks = 0
@@ -221,6 +270,18 @@ class TickLoop:
             lateness=self._lateness.stats(),
         )
 
+    def history(self) -> LoopHistory:
+        """Tick durations and lateness over the last ``history_s``: summarises the steps not yet
+        read, so for whoever shows them, not per tick."""
+        now = self._clock()
+        return LoopHistory(
+            now_s=now,
+            step_s=self._duration_history.step_s,
+            span_s=self._duration_history.span_s,
+            tick_duration=self._duration_history.points(now),
+            lateness=self._lateness_history.points(now),
+        )
+
     async def _run(self, max_ticks: int | None) -> None:
         period = self._period_s
         base = self._clock()  # the schedule's origin: tick `index` is due at base + index * period
@@ -265,7 +326,9 @@ class TickLoop:
 
     def _run_tick(self, deadline: float) -> None:
         started = self._clock()
-        self._lateness.record(max(0, round((started - deadline) * _NS_PER_S)))
+        lateness = max(0, round((started - deadline) * _NS_PER_S))
+        self._lateness.record(lateness)
+        self._lateness_history.record(started, lateness)
         tick_number = self._ticks
         t0 = time.perf_counter_ns()
         try:
@@ -275,7 +338,9 @@ class TickLoop:
             # world for it would punish every player; log it loudly, count it, and carry on.
             self._tick_errors += 1
             log.exception("tick %d raised; the loop keeps running", tick_number)
-        self._tick_duration.record(time.perf_counter_ns() - t0)
+        duration = time.perf_counter_ns() - t0
+        self._tick_duration.record(duration)
+        self._duration_history.record(started, duration)
         self._ticks += 1
         if self._clock() - started > self._period_s:
             self._overruns += 1

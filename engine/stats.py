@@ -5,7 +5,8 @@ A stats source (the engine, the tick loop, the database writer, the network hub)
 ``WriterStats``, ``HubStats``), and declares beside it the metrics /metrics exposes from that
 snapshot (:class:`Metric`). The engine's ``StatsBoard`` keeps the sources by name, and the log, the
 admin ``stats`` command and /metrics all read them there. Timings are kept by
-:class:`RollingTimings`, whose snapshot is a :class:`TimingStats`.
+:class:`RollingTimings`, whose snapshot is a :class:`TimingStats`; the recent history a chart
+shows (the /stats page), by :class:`TimeSeries`, one :class:`SeriesPoint` per step.
 
 Recording sits on the tick path, so it is O(1) and keeps no more than a fixed window of samples; all
 sorting is deferred to ``stats()``, which runs only when someone asks (admin ``stats``, /metrics).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,8 +32,10 @@ __all__ = [
     "MetricKind",
     "Reading",
     "RollingTimings",
+    "SeriesPoint",
     "Stats",
     "StatsSource",
+    "TimeSeries",
     "TimingStats",
     "counter",
     "gauge",
@@ -163,6 +167,129 @@ class RollingTimings:
 
     def __repr__(self) -> str:
         return f"RollingTimings(window={self.window}, count={self._count})"
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    """One step of a :class:`TimeSeries`: the samples recorded in ``[start_s, start_s + step)``.
+
+    ``p50`` is their nearest-rank median (a sample really recorded, as for :class:`TimingStats`)
+    and ``max`` their largest, so a chart of both shows what was usual and how bad it got; ``total``
+    gives the mean where it is wanted. ``start_s`` is on the recorder's clock.
+    """
+
+    start_s: float
+    count: int
+    p50: int
+    max: int
+    total: int
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+
+class _Step:
+    """The samples of one step of a series, until its summary is asked for; then the summary."""
+
+    __slots__ = ("index", "point", "samples")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.samples: array[int] | None = array("q")
+        self.point: SeriesPoint | None = None
+
+    def summary(self, step_s: float) -> SeriesPoint:
+        if self.point is not None:
+            return self.point
+        assert self.samples is not None
+        ordered = sorted(self.samples)
+        return SeriesPoint(
+            self.index * step_s, len(ordered), nearest_rank(ordered, 50), ordered[-1], sum(ordered)
+        )
+
+
+class TimeSeries:
+    """Integer samples over the last ``span_s`` seconds, summarised one step of ``step_s`` at a
+    time: the history behind a chart of the last ten minutes (tick durations, a queue's depth).
+
+    The caller gives each sample's time (``at_s``, on any clock that does not go back, in
+    seconds); the series reads no clock itself, so feeding it known samples gives known points.
+    A sample falls in step ``floor(at_s / step_s)``. Recording is O(1): an append to the newest
+    step (the open one), and, when a sample opens a new step, dropping the steps that fell out of
+    the span. Nothing is sorted until :meth:`points` is called (by whoever shows the chart, off the
+    tick path); a step that has closed is then summarised once, its samples let go and only its
+    :class:`SeriesPoint` kept. So the series holds at most ``ceil(span_s / step_s)`` steps, and
+    raw samples only for the steps nobody has read yet: 8 bytes a sample, at worst one span of
+    them. A sample stamped before the open step (a clock that went back) counts in the open step.
+    Not thread-safe: record and read from one thread.
+    """
+
+    __slots__ = ("_current", "_span_s", "_step_s", "_steps", "_steps_kept")
+
+    def __init__(self, step_s: float, span_s: float) -> None:
+        if not (math.isfinite(step_s) and step_s > 0):
+            raise ValueError(f"step_s must be a positive number of seconds, got {step_s!r}")
+        if not (math.isfinite(span_s) and span_s >= step_s):
+            raise ValueError(
+                f"span_s must be a number of seconds of at least one step ({step_s!r}), "
+                f"got {span_s!r}"
+            )
+        self._step_s = float(step_s)
+        self._span_s = float(span_s)
+        self._steps_kept = math.ceil(span_s / step_s)
+        self._steps: deque[_Step] = deque()
+        self._current: _Step | None = None
+
+    @property
+    def step_s(self) -> float:
+        """Seconds summarised by one point."""
+        return self._step_s
+
+    @property
+    def span_s(self) -> float:
+        """Seconds of history kept, counting the open step."""
+        return self._span_s
+
+    @property
+    def steps_kept(self) -> int:
+        """The most steps (so points) the series holds: ``ceil(span_s / step_s)``."""
+        return self._steps_kept
+
+    def record(self, at_s: float, value: int) -> None:
+        """Add one sample taken at ``at_s``. O(1), amortised over the steps it drops."""
+        current = self._current
+        index = math.floor(at_s / self._step_s)
+        if current is None or index > current.index:
+            current = self._current = _Step(index)
+            steps = self._steps
+            steps.append(current)
+            oldest = index - self._steps_kept + 1
+            while steps[0].index < oldest:
+                steps.popleft()
+        assert current.samples is not None  # the open step is never summarised for good
+        current.samples.append(value)
+
+    def points(self, now_s: float | None = None) -> tuple[SeriesPoint, ...]:
+        """A point for every step that has samples, oldest first, the open step last.
+
+        With ``now_s`` (on the recording clock), only the steps still within ``span_s`` of it: a
+        series nothing was recorded into for a while shows the gap, not stale points. Steps
+        without a sample have no point (a stalled loop shows as a hole in the chart).
+        """
+        oldest = None if now_s is None else math.floor(now_s / self._step_s) - self._steps_kept + 1
+        points = []
+        for step in self._steps:
+            if oldest is not None and step.index < oldest:
+                continue
+            point = step.summary(self._step_s)
+            if step is not self._current and step.point is None:
+                step.point, step.samples = point, None  # closed: summarise it once, for good
+            points.append(point)
+        return tuple(points)
+
+    def __repr__(self) -> str:
+        return f"TimeSeries(step_s={self._step_s}, span_s={self._span_s}, steps={len(self._steps)})"
 
 
 StatsT = TypeVar("StatsT")

@@ -380,6 +380,45 @@ def test_every_tick_records_its_duration_and_lateness() -> None:
     assert isinstance(figures["tick_duration"], dict) and "p99_ms" in figures["tick_duration"]
 
 
+def test_the_history_has_a_point_per_step_with_its_ticks_and_their_lateness() -> None:
+    fake = FakeTime()
+    # 8 Hz, one point per second: ticks 0-7 in the first step (START is a whole second); tick
+    # 10 takes 2.5 periods, so ticks 11 and 12 start late (1.5 and 0.5 periods).
+    loop = TickLoop(
+        Ticker(fake, lambda n: 2.5 * PERIOD if n == 10 else 0.0),
+        RATE_HZ,
+        clock=fake.clock,
+        sleep=fake.sleep,
+        history_s=4.0,
+        history_step_s=1.0,
+    )
+
+    asyncio.run(loop.run(max_ticks=20))
+
+    history = loop.history()
+    assert (history.step_s, history.span_s) == (1.0, 4.0)
+    assert history.now_s == fake.now
+    assert [p.start_s for p in history.lateness] == [START, START + 1, START + 2]
+    assert [p.count for p in history.lateness] == [8, 8, 4]
+    assert [p.count for p in history.tick_duration] == [8, 8, 4]
+    assert [p.max for p in history.lateness] == [0, round(1.5 * PERIOD * 1e9), 0]
+    assert history.lateness[1].total == round(2 * PERIOD * 1e9)  # 1.5 + 0.5 periods
+    assert history.lateness[1].p50 == 0  # most of the step's ticks were on time
+
+
+def test_the_history_goes_back_no_further_than_its_span() -> None:
+    fake = FakeTime()
+    short = TickLoop(
+        Ticker(fake), RATE_HZ, clock=fake.clock, sleep=fake.sleep, history_s=2.0, history_step_s=1.0
+    )
+
+    asyncio.run(short.run(max_ticks=8 * 30))  # thirty seconds of ticks
+
+    history = short.history()
+    assert [p.start_s for p in history.tick_duration] == [START + 28, START + 29]
+    assert [p.count for p in history.lateness] == [8, 8]
+
+
 @pytest.mark.parametrize(
     ("rate_hz", "max_catch_up_ticks", "message"),
     [

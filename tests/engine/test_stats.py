@@ -1,4 +1,5 @@
-"""Rules for RollingTimings: exact nearest-rank percentiles, a bounded window, an all-time max."""
+"""Rules for RollingTimings (exact nearest-rank percentiles, a bounded window, an all-time max)
+and for TimeSeries (the history a chart draws: bounded, summarised step by step, no clock)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from engine.stats import (
     Metric,
     MetricKind,
     RollingTimings,
+    SeriesPoint,
+    TimeSeries,
     TimingStats,
     counter,
     gauge,
@@ -182,3 +185,106 @@ def test_a_declaration_that_prometheus_would_misread_is_refused_when_made(
 def test_a_declaration_needs_its_help_text() -> None:
     with pytest.raises(ValueError, match="help"):
         gauge("test_level", "", lambda stats: 1)
+
+
+# --- TimeSeries: the history behind a chart -------------------------------------------------------
+
+
+def test_samples_are_summarised_per_step_with_nearest_rank_median_and_maximum() -> None:
+    series = TimeSeries(step_s=5.0, span_s=60.0)
+    for at, value in [(100.0, 30), (101.0, 10), (104.9, 20), (105.0, 7), (109.0, 9)]:
+        series.record(at, value)
+
+    assert series.points() == (
+        SeriesPoint(start_s=100.0, count=3, p50=20, max=30, total=60),
+        SeriesPoint(start_s=105.0, count=2, p50=7, max=9, total=16),  # rank ceil(0.5 * 2) = 1
+    )
+    assert series.points()[0].mean == 20.0
+
+
+def test_a_series_keeps_only_its_span_however_long_it_is_fed() -> None:
+    series = TimeSeries(step_s=1.0, span_s=10.0)
+    for tick in range(100_000):  # a day at about one sample a second, give or take
+        series.record(tick * 0.9, tick)
+
+    points = series.points()
+    assert series.steps_kept == 10
+    assert len(points) == 10
+    assert [p.start_s for p in points] == [float(s) for s in range(89_990, 90_000)]
+    assert points[-1].max == 99_999  # the newest sample, in the open step
+
+
+def test_steps_without_samples_have_no_point_so_a_stall_shows_as_a_gap() -> None:
+    series = TimeSeries(step_s=1.0, span_s=10.0)
+    series.record(0.5, 1)
+    series.record(4.5, 2)
+
+    assert [p.start_s for p in series.points()] == [0.0, 4.0]
+
+
+def test_reading_at_a_later_time_leaves_out_steps_older_than_the_span() -> None:
+    series = TimeSeries(step_s=1.0, span_s=10.0)
+    for at in (0.5, 5.5, 9.5):
+        series.record(at, 1)
+
+    assert [p.start_s for p in series.points(now_s=9.9)] == [0.0, 5.0, 9.0]
+    assert [p.start_s for p in series.points(now_s=12.0)] == [5.0, 9.0]  # steps 3 to 12 remain
+    assert series.points(now_s=100.0) == ()
+
+
+def test_the_open_step_grows_until_a_sample_opens_the_next() -> None:
+    series = TimeSeries(step_s=2.0, span_s=20.0)
+    series.record(0.0, 5)
+    assert series.points() == (SeriesPoint(0.0, 1, 5, 5, 5),)
+
+    series.record(1.0, 9)
+    assert series.points() == (SeriesPoint(0.0, 2, 5, 9, 14),)
+
+    series.record(2.0, 1)  # step 0 closes: its point is summarised once and kept
+    assert series.points() == (SeriesPoint(0.0, 2, 5, 9, 14), SeriesPoint(2.0, 1, 1, 1, 1))
+    assert series.points()[0] is series.points()[0]
+
+
+def test_a_sample_stamped_before_the_open_step_counts_in_it() -> None:
+    series = TimeSeries(step_s=1.0, span_s=10.0)
+    series.record(5.5, 3)
+    series.record(2.0, 8)  # a clock that went back: never raises on the tick path
+
+    assert series.points() == (SeriesPoint(5.0, 2, 3, 8, 11),)
+
+
+def test_each_point_sums_up_exactly_the_samples_of_its_step_within_the_span() -> None:
+    rng = random.Random(1926)
+    samples = sorted((rng.uniform(0, 300), rng.randrange(10**9)) for _ in range(5000))
+    series, again = TimeSeries(5.0, 120.0), TimeSeries(5.0, 120.0)
+    for at, value in samples:
+        series.record(at, value)
+        again.record(at, value)
+
+    by_step: dict[int, list[int]] = {}
+    for at, value in samples:
+        by_step.setdefault(int(at // 5.0), []).append(value)
+    expected = tuple(
+        SeriesPoint(step * 5.0, len(v), nearest_rank(sorted(v), 50), max(v), sum(v))
+        for step, v in sorted(by_step.items())
+        if step >= 59 - 24 + 1  # the open step (59) and the 23 before it
+    )
+    assert series.points() == expected
+    assert again.points() == expected  # the same samples, the same points: no clock, no chance
+
+
+@pytest.mark.parametrize(
+    ("step_s", "span_s", "message"),
+    [
+        (0.0, 10.0, "step_s"),
+        (-1.0, 10.0, "step_s"),
+        (float("nan"), 10.0, "step_s"),
+        (5.0, 1.0, "span_s"),
+        (5.0, float("inf"), "span_s"),
+    ],
+)
+def test_a_series_without_a_step_or_span_that_makes_sense_is_refused(
+    step_s: float, span_s: float, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        TimeSeries(step_s, span_s)
