@@ -216,6 +216,8 @@ async def serve(
         config.engine.tick_rate_hz,
         config.engine.max_catch_up_ticks,
         stats_window=config.engine.stats_window,
+        history_s=config.engine.stats_history_s,
+        history_step_s=config.engine.stats_history_step_s,
     )
     engine.stats_board.add("loop", loop)
     aio = asyncio.get_running_loop()

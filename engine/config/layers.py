@@ -26,6 +26,7 @@ from engine.config.values import (
     from_text,
     from_typed,
     show,
+    shown_value,
     toml_string,
     type_name,
 )
@@ -85,7 +86,7 @@ class _Layers:
         text: bool,
         file_folder: Path | None = None,
     ) -> None:
-        shown = toml_string(value) if text and isinstance(value, str) else show(value)
+        shown = shown_value(setting, value)
         try:
             typed = from_text(setting, value) if text and isinstance(value, str) else value
             typed = checked(setting, from_typed(setting, typed))

@@ -27,9 +27,10 @@ from engine.config.values import (
     checked,
     from_typed,
     kind_of,
+    redact_secret,
     redact_url,
     setting_field,
-    show,
+    shown_value,
     toml_value,
 )
 
@@ -50,6 +51,25 @@ def _names(what: str) -> Callable[[tuple[str, ...]], str | None]:
         return f"expected {what} without blanks, got {list(bad)!r}" if bad else None
 
     return check
+
+
+STATS_TOKEN_MIN_CHARS: Final = 16
+"""Shortest ``net.stats_token`` accepted: a shorter one could be guessed over the network."""
+_TOKEN = re.compile(r"[!-~]+")
+
+
+def _stats_token(value: str) -> str | None:
+    # The message never repeats the token: configuration errors are printed and logged.
+    if not value:
+        return None
+    if not _TOKEN.fullmatch(value):
+        return "expected visible ASCII characters only (no spaces), as a URL or a header carries"
+    if len(value) < STATS_TOKEN_MIN_CHARS:
+        return (
+            f"expected at least {STATS_TOKEN_MIN_CHARS} characters, so that it cannot be guessed;"
+            ' make one with: python3 -c "import secrets; print(secrets.token_urlsafe(24))"'
+        )
+    return None
 
 
 _plugin_names = _names("plugin names")
@@ -126,7 +146,7 @@ def _redacted_repr(self: object) -> str:
         value = getattr(self, f.name)
         spec = f.metadata.get(SPEC_KEY)
         if isinstance(spec, Spec) and spec.secret and isinstance(value, str):
-            value = redact_url(value)
+            value = redact_secret(value)
         parts.append(f"{f.name}={value!r}")
     return f"{type(self).__name__}({', '.join(parts)})"
 
@@ -186,6 +206,22 @@ class EngineConfig:
         unit="samples",
         ge=1,
         le=1_000_000,
+    )
+    stats_history_s: float = setting_field(
+        600.0,
+        "How far back the /stats page's charts go (tick duration and lateness, players online,"
+        " the writer's lag).",
+        unit="s",
+        gt=0,
+        le=86400,
+    )
+    stats_history_step_s: float = setting_field(
+        5.0,
+        "Time one point of those charts sums up: the median and the maximum of its ticks (or"
+        " samples).",
+        unit="s",
+        gt=0,
+        le=3600,
     )
 
     def __post_init__(self) -> None:
@@ -451,9 +487,28 @@ class NetConfig:
         "permessage-deflate. Off by default: measured here it doubles the CPU per delivered "
         "message and triples the memory per connection.",
     )
+    stats_token: str = setting_field(
+        "",
+        "The token that opens the /stats page (/stats?token=...) and /stats.json (header"
+        " 'Authorization: Bearer ...') when the server listens beyond loopback; at least 16"
+        " characters. Empty: the page is refused there. On loopback the page is open. Hidden when"
+        " the configuration is printed.",
+        check=_stats_token,
+        secret=True,
+    )
+    stats_sample_s: float = setting_field(
+        1.0,
+        "How often players online and the writer's queue and lag are sampled for the /stats"
+        " page's charts.",
+        unit="s",
+        gt=0,
+        le=3600,
+    )
 
     def __post_init__(self) -> None:
         validate_section(self)
+
+    __repr__ = _redacted_repr
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,7 +583,7 @@ class Config:
             for setting in settings.values():
                 value = getattr(section, setting.name)
                 if redact_secrets and setting.spec.secret and isinstance(value, str):
-                    value = redact_url(value)
+                    value = redact_secret(value)
                 unit = f" [{setting.spec.unit}]" if setting.spec.unit else ""
                 lines += textwrap.wrap(
                     setting.spec.doc + unit, width=98, initial_indent="# ", subsequent_indent="# "
@@ -584,9 +639,31 @@ def _calendar_rules(values: Mapping[str, Any]) -> Iterator[tuple[tuple[str, ...]
         )
 
 
+STATS_HISTORY_MAX_POINTS: Final = 1440
+"""Most points a /stats chart may have (stats_history_s / stats_history_step_s): a day at one a
+minute, or four hours at one every 10 s. It bounds the memory the history holds and the size
+of /stats.json, which the page fetches every few seconds."""
+
+
+def _engine_rules(values: Mapping[str, Any]) -> Iterator[tuple[tuple[str, ...], str]]:
+    history, step = values["stats_history_s"], values["stats_history_step_s"]
+    names = ("stats_history_s", "stats_history_step_s")
+    if step > history:
+        yield (
+            names,
+            f"stats_history_step_s ({step:g}) must not exceed stats_history_s ({history:g})",
+        )
+    elif history / step > STATS_HISTORY_MAX_POINTS:
+        yield (
+            names,
+            f"stats_history_s / stats_history_step_s is {history / step:g} points; at most"
+            f" {STATS_HISTORY_MAX_POINTS}: keep less history or take longer steps",
+        )
+
+
 SECTION_RULES: Final[
     Mapping[str, Callable[[Mapping[str, Any]], Iterator[tuple[tuple[str, ...], str]]]]
-] = {"calendar": _calendar_rules}
+] = {"calendar": _calendar_rules, "engine": _engine_rules}
 
 
 def validate_section(section: object) -> None:
@@ -601,7 +678,9 @@ def validate_section(section: object) -> None:
         try:
             canonical = checked(setting, from_typed(setting, value))
         except Invalid as bad:
-            problems.append(ConfigProblem(source, setting.key, show(value), str(bad)))
+            problems.append(
+                ConfigProblem(source, setting.key, shown_value(setting, value), str(bad))
+            )
             continue
         values[setting.name] = canonical
         if canonical != value or type(canonical) is not type(value):

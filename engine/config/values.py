@@ -107,6 +107,26 @@ def redact_url(url: str) -> str:
     return URL_PASSWORD.sub(r"\1***@", url)
 
 
+URL_SCHEME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+SECRET_SHOWN_AS: Final = "***"
+"""What a secret that is not a URL (a token) looks like when the configuration is printed."""
+
+
+def redact_secret(value: str) -> str:
+    """A secret setting as it may be printed or logged: a URL with its password hidden (the rest
+    of it says which database), anything else (a token) hidden whole, unless it is empty."""
+    if URL_SCHEME.match(value):
+        return redact_url(value)
+    return SECRET_SHOWN_AS if value else value
+
+
+def shown_value(setting: Setting, value: object) -> str:
+    """A setting's value as an error message shows it: a secret's is redacted."""
+    if setting.spec.secret and isinstance(value, str):
+        return toml_string(redact_secret(value))
+    return show(value)
+
+
 Kind = Literal["int", "float", "bool", "str", "str_tuple"]
 
 

@@ -627,6 +627,57 @@ def test_printing_the_configuration_hides_the_database_password() -> None:
     assert config.persist.database_url == "postgresql://kadath:hunter2@db/k"
 
 
+STATS_TOKEN = "tindalos-hounds-at-the-angles"
+
+
+def test_the_stats_token_is_hidden_wherever_the_configuration_is_printed() -> None:
+    config = load_config(env={"KADATH_NET__STATS_TOKEN": STATS_TOKEN})
+    assert config.net.stats_token == STATS_TOKEN
+    assert 'stats_token = "***"' in config.to_toml().splitlines()
+    assert STATS_TOKEN not in config.to_toml()
+    assert STATS_TOKEN not in repr(config)
+    assert STATS_TOKEN in config.to_toml(redact_secrets=False)
+    assert 'stats_token = ""' in Config().to_toml().splitlines()  # none set: nothing to hide
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("necronomicon", "at least 16 characters"),
+        ("the silver key opens", "visible ASCII characters only"),
+    ],
+)
+def test_a_guessable_or_unsendable_stats_token_is_refused_without_being_printed(
+    token: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(env={"KADATH_NET__STATS_TOKEN": token})
+    assert expected in str(info.value)
+    assert 'net.stats_token = "***"' in str(info.value)
+    assert token not in str(info.value)
+    with pytest.raises(ConfigError) as built:
+        NetConfig(stats_token=token)
+    assert token not in str(built.value)
+
+
+@pytest.mark.parametrize(
+    ("history_s", "step_s", "expected"),
+    [
+        ("5", "10", "stats_history_step_s (10) must not exceed stats_history_s (5)"),
+        ("86400", "1", "86400 points; at most 1440"),
+    ],
+)
+def test_a_history_of_more_points_than_a_chart_can_hold_is_refused(
+    history_s: str, step_s: str, expected: str
+) -> None:
+    env = {
+        "KADATH_ENGINE__STATS_HISTORY_S": history_s,
+        "KADATH_ENGINE__STATS_HISTORY_STEP_S": step_s,
+    }
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_config(env=env)
+
+
 # --- command line -----------------------------------------------------------------------------
 
 
