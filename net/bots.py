@@ -21,7 +21,7 @@ import socket
 import sys
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any, Final
 from urllib.parse import urlsplit
@@ -862,17 +862,24 @@ def metrics_url(url: str) -> tuple[str, int, str]:
 
 
 async def http_get(
-    host: str, port: int, path: str, *, ssl: bool = False, timeout: float = 5.0
+    host: str,
+    port: int,
+    path: str,
+    *,
+    ssl: bool = False,
+    timeout: float = 5.0,
+    headers: Mapping[str, str] | None = None,
 ) -> bytes:
-    """One plain HTTP/1.1 ``GET path`` (sent as written) to the game port; the whole raw answer,
-    head and body, which the server ends by closing the connection."""
+    """One plain HTTP/1.1 ``GET path`` (sent as written, with any further ``headers``) to the game
+    port; the whole raw answer, head and body, which the server ends by closing the connection."""
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
 
     async def exchange() -> bytes:
         reader, writer = await asyncio.open_connection(host, port, ssl=ssl or None)
         try:
             writer.write(
                 f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: kadath-bots\r\n"
-                "Connection: close\r\n\r\n".encode("ascii")
+                f"{extra}Connection: close\r\n\r\n".encode("ascii")
             )
             await writer.drain()
             return await reader.read()

@@ -1,4 +1,5 @@
-"""The websockets server: one port for players (websocket), the web client, /healthz and /metrics.
+"""The websockets server: one port for players (websocket), the web client, /healthz, /metrics
+and the /stats page.
 
 A thin shell. Each connection parses frames with :mod:`net.protocol`, logs in through the account
 service (hashing and database calls run in worker threads), rate-limits commands and queues them
@@ -26,9 +27,10 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from engine.accounts import Account
-from engine.commands import InboxFull
+from engine.commands import InboxFull, Refused
 from engine.config import NetConfig
 from engine.core import Engine
+from engine.loop import TickLoop
 from net.accounts import AccountService, AuthError
 from net.delivery import OutputBudget
 from net.hub import CLOSE_POLICY, Hub, Session
@@ -44,6 +46,20 @@ from net.protocol import (
     auth_from_command,
     parse_client_frame,
 )
+from net.stats_page import (
+    LOOP_SOURCE,
+    NET_SOURCE,
+    REFUSAL_STATUS,
+    STATS_JSON_PATH,
+    STATS_PAGE,
+    STATS_PATH,
+    WRITER_SOURCE,
+    GaugeHistory,
+    check_access,
+    listening_beyond_loopback,
+    presented_token,
+    stats_document,
+)
 
 __all__ = ["Flusher", "NetServer", "WsLink"]
 
@@ -57,6 +73,17 @@ SLOW_READER_GRACE_S = 1.0
 HARD_CAP_FACTOR = 4
 #: Only the client's own kinds of file are served (never the package's Python modules).
 WEB_SUFFIXES = (".html", ".js", ".css", ".svg")
+#: The levels the /stats page charts, as the writer reports them (``WriterStats.as_dict``).
+WRITER_GAUGES = (("writer_lag_ticks", "lag_ticks"), ("writer_queued_batches", "queued_batches"))
+
+
+class _QuietWebsocketsLog(logging.LoggerAdapter[logging.Logger]):
+    """websockets' own logger without its DEBUG lines, which print every request's path and
+    headers and every frame: the /stats token, resume tokens and passwords would be in the log
+    of a server run at ``log.level = "DEBUG"``. Its INFO and higher lines stay."""
+
+    def isEnabledFor(self, level: int) -> bool:
+        return level > logging.DEBUG and self.logger.isEnabledFor(level)
 
 
 class Flusher:
@@ -271,8 +298,12 @@ class NetServer:
         self._saving: set[asyncio.Task[None]] = set()
         self.hub.on_character_made = self._store_character
         engine.on_tick_end(self.hub.after_tick)
-        engine.stats_board.add("net", self.hub)
+        engine.stats_board.add(NET_SOURCE, self.hub)
         self._metrics = metrics_registry(engine.stats_board)
+        history = engine.config.engine
+        #: Players online and the writer's lag, sampled for the /stats page's charts.
+        self.gauges = GaugeHistory(history.stats_history_step_s, history.stats_history_s)
+        self._sampler: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -286,7 +317,9 @@ class NetServer:
             ping_timeout=cfg.ping_interval_s,
             compression="deflate" if cfg.compression else None,
             max_queue=16,
+            logger=_QuietWebsocketsLog(logging.getLogger("websockets.server")),
         )
+        self._sampler = asyncio.create_task(self._sample_gauges_forever())
         log.info(
             "listening on ws://%s:%d/ (web client at http://%s:%d/)",
             cfg.host,
@@ -305,6 +338,10 @@ class NetServer:
 
     async def stop(self) -> None:
         self.hub.shutdown()
+        if self._sampler is not None:
+            self._sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sampler
         if self.server is not None:
             self.server.close(close_connections=False)
             await asyncio.sleep(0)
@@ -421,12 +458,82 @@ class NetServer:
             # The hub remembers the character for this run; the next start would make another.
             log.exception("could not record %s's character on the account", account.name)
 
+    # ---------------------------------------------------------------- stats
+
+    def sample_gauges(self) -> None:
+        """Record the levels the /stats page charts: players online, connections, and the
+        writer's lag and queue when the server has a writer. On the event loop, between ticks."""
+        hub = self.hub
+        levels = {"players_online": len(hub.playing), "connections": len(hub.sessions)}
+        writer = dict(self.engine.stats_board.sources()).get(WRITER_SOURCE)
+        if writer is not None:
+            try:
+                figures = writer.stats().as_dict()
+            except Exception:  # the board reports the error itself; the page shows it
+                figures = {}
+            for gauge, figure in WRITER_GAUGES:
+                value = figures.get(figure)
+                if isinstance(value, int):
+                    levels[gauge] = value
+        self.gauges.sample(time.monotonic(), levels)
+
+    async def _sample_gauges_forever(self) -> None:
+        while True:
+            self.sample_gauges()
+            await asyncio.sleep(self.config.stats_sample_s)
+
+    def stats_document(self) -> dict[str, object]:
+        """What /stats.json answers (see ``net.stats_page.stats_document``). Takes every stats
+        snapshot, which sorts the timing windows: per request, never per tick."""
+        board = self.engine.stats_board
+        loop = dict(board.sources()).get(LOOP_SOURCE)
+        history = loop.history() if isinstance(loop, TickLoop) else None
+        now = time.monotonic()
+        return stats_document(
+            engine=self.engine.stats(),
+            services=board.services(),
+            history=history,
+            gauges=self.gauges.points(now),
+            uptime_s=now - self.started_at,
+            server={"name": self.hub.server_name, "version": self.hub.version},
+            sample_s=self.config.stats_sample_s,
+        )
+
+    def _beyond_loopback(self) -> bool:
+        """Whether the port can be reached from another machine, from the bound sockets."""
+        sockets = self.server.sockets if self.server is not None else ()
+        return not sockets or listening_beyond_loopback(
+            str(sock.getsockname()[0]) for sock in sockets
+        )
+
+    def _stats(self, request: Request, path: str, query: str) -> Response:
+        try:
+            check_access(
+                beyond_loopback=self._beyond_loopback(),
+                configured=self.config.stats_token,
+                presented=presented_token(query, request.headers.get("Authorization")),
+            )
+        except Refused as refused:
+            status = http.HTTPStatus(REFUSAL_STATUS[refused.code])
+            extra = {}
+            if status is http.HTTPStatus.UNAUTHORIZED:
+                extra["WWW-Authenticate"] = 'Bearer realm="kadath-stats"'
+            body = f"{status.value} {status.phrase}: {refused.text}\n".encode()
+            return _response(status, body, "text/plain; charset=utf-8", extra)
+        if path == STATS_JSON_PATH:
+            body = orjson.dumps(self.stats_document(), option=orjson.OPT_NON_STR_KEYS)
+            return _response(http.HTTPStatus.OK, body, "application/json")
+        page = resources.files(WEB_PACKAGE).joinpath(STATS_PAGE).read_bytes()
+        return _response(http.HTTPStatus.OK, page, "text/html; charset=utf-8")
+
     # ----------------------------------------------------------------- http
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
         if "upgrade" in request.headers.get("Connection", "").lower():
             return None  # a websocket handshake: let it through
-        path = request.path.split("?", 1)[0]
+        path, _, query = request.path.partition("?")
+        if path in (STATS_PATH, STATS_JSON_PATH):
+            return self._stats(request, path, query)
         if path == "/healthz":
             body = orjson.dumps(
                 {
@@ -442,7 +549,12 @@ class NetServer:
         if path != "/" and not path.startswith("/static/"):
             return _response(http.HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
         try:
-            if "/" in name or name.startswith(".") or not name.endswith(WEB_SUFFIXES):
+            if (
+                "/" in name
+                or name.startswith(".")
+                or not name.endswith(WEB_SUFFIXES)
+                or name == STATS_PAGE  # only at /stats, behind its door
+            ):
                 raise FileNotFoundError(name)
             body = resources.files(WEB_PACKAGE).joinpath(name).read_bytes()
         except (FileNotFoundError, IsADirectoryError):
@@ -453,13 +565,19 @@ class NetServer:
         return _response(http.HTTPStatus.OK, body, kind)
 
 
-def _response(status: http.HTTPStatus, body: bytes, content_type: str) -> Response:
+def _response(
+    status: http.HTTPStatus,
+    body: bytes,
+    content_type: str,
+    extra: dict[str, str] | None = None,
+) -> Response:
     headers = Headers(
         [
             ("Content-Type", content_type),
             ("Content-Length", str(len(body))),
             ("Cache-Control", "no-store"),
             ("Connection", "close"),
+            *(extra or {}).items(),
         ]
     )
     return Response(status.value, status.phrase, headers, body)

@@ -323,6 +323,8 @@ class LiveServer:
             config.engine.tick_rate_hz,
             config.engine.max_catch_up_ticks,
             stats_window=config.engine.stats_window,
+            history_s=config.engine.stats_history_s,
+            history_step_s=config.engine.stats_history_step_s,
         )
         self.stop_reason: str | None = None
         self.clients: list[Client] = []
@@ -387,6 +389,7 @@ class LiveServer:
             params=self.params,
             max_in_flight_per_address=configured.max_in_flight_per_address,
         )
+        engine.stats_board.add("loop", self.ticks)  # as serve does, once the services started
         self._runs = [asyncio.ensure_future(s.run(engine)) for s in self.services]
         self._serving = asyncio.create_task(self._serve())
         network_run = self._runs[self.services.index(self.network)]
@@ -470,9 +473,10 @@ class LiveServer:
     async def close_clients(self) -> None:
         await asyncio.gather(*(client.close() for client in self.clients))
 
-    async def http_get(self, path: str) -> HttpReply:
-        """``GET path`` over a plain socket, exactly as written (no normalisation of ``..``)."""
-        return await http_get(self.port, path)
+    async def http_get(self, path: str, headers: Mapping[str, str] | None = None) -> HttpReply:
+        """``GET path`` over a plain socket, exactly as written (no normalisation of ``..``),
+        with any further ``headers``."""
+        return await http_get(self.port, path, headers=headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,11 +486,13 @@ class HttpReply:
     body: bytes
 
 
-async def http_get(port: int, path: str, timeout: float = TIMEOUT_S) -> HttpReply:
+async def http_get(
+    port: int, path: str, timeout: float = TIMEOUT_S, headers: Mapping[str, str] | None = None
+) -> HttpReply:
     """A minimal HTTP/1.1 ``GET`` to 127.0.0.1 that sends ``path`` verbatim (a library client
-    would normalise ``/static/../server.py`` before sending it)."""
+    would normalise ``/static/../server.py`` before sending it), with any further ``headers``."""
 
-    raw = await raw_get("127.0.0.1", port, path, timeout=timeout)
+    raw = await raw_get("127.0.0.1", port, path, timeout=timeout, headers=headers)
     head, _, body = raw.partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     headers = {}

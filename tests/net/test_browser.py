@@ -1019,3 +1019,63 @@ def test_each_tier_has_its_colour_and_tier_lines_their_look(
     _inject(a, ("status", {"dp": 21, "max_dp": 21, "lucidity": None, "tier": None}, ""))
     expect(lucidity).to_have_text("—")
     expect(lucidity).to_have_attribute("data-tier", "")
+
+
+# ------------------------------------------------------------------------------ the /stats page
+
+STATS_TOKEN = "tindalos-hounds-at-the-angles"
+
+
+def test_the_stats_page_shows_every_system_draws_its_charts_and_keeps_refreshing(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """An admin opens /stats with the token on a server that listens beyond loopback."""
+    beyond_loopback = ("net.host=0.0.0.0", f"net.stats_token={STATS_TOKEN}")
+    with ServerThread(tmp_path, *beyond_loopback, tick_rate_hz=20) as running:
+        assert running.server is not None
+        systems = [row.name for row in running.server.engine.scheduler.stats()]
+        url = f"http://127.0.0.1:{running.server.port}/"
+        with _clients_of(browser, url) as open_:
+            open_().register("Armitage")  # someone online, for the players chart
+            context = browser.new_context(viewport={"width": 1300, "height": 900})
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{url}stats?token={STATS_TOKEN}")
+
+            # The table: every real system and the three tick phases, by name.
+            rows = page.locator("#systems tbody tr")
+            expect(rows).to_have_count(len(systems) + 3)
+            for name in ("commands", "systems", "hand-off", *systems):
+                expect(page.locator(f'#systems tr[data-name="{name}"] td.name')).to_have_text(name)
+            expect(page.locator("#figures")).to_contain_text("Players online1")
+            # Sortable: by name, then by calls (most first).
+            page.get_by_role("button", name="Name").click()
+            names = rows.locator("td.name").all_text_contents()
+            assert names == sorted(names)
+            page.get_by_role("button", name="Calls").click()
+            expect(page.locator('th[data-key="calls"]')).to_have_attribute(
+                "aria-sort", "descending"
+            )
+            calls = [int(text) for text in rows.locator("td:nth-child(5)").all_text_contents()]
+            assert calls == sorted(calls, reverse=True)
+
+            # The charts: tick duration (with the period drawn), lateness, players online.
+            for chart in ("#chart-tick", "#chart-lateness", "#chart-players"):
+                line = page.locator(f"{chart} svg path.line.max")
+                expect(line).to_have_count(1)
+                assert re.fullmatch(
+                    r"M[\d.]+,[\d.]+( [ML][\d.]+,[\d.]+)*", line.get_attribute("d") or ""
+                )
+            expect(page.locator("#budget-label")).to_have_text("one tick period (50 ms)")
+
+            # It refreshes by itself: a later tick, another fetch, no reload.
+            status = page.locator("#conn")
+            expect(status).to_have_attribute("data-state", "connected")
+            first_tick = int(re.findall(r"tick (\d+)", status.text_content() or "")[0])
+            seen = int(page.evaluate("document.body.dataset.refreshes"))
+            page.wait_for_function(f"Number(document.body.dataset.refreshes) > {seen}")
+            later_tick = int(re.findall(r"tick (\d+)", status.text_content() or "")[0])
+            assert later_tick > first_tick
+            context.close()
+            assert not errors, f"JavaScript errors in the stats page: {errors}"

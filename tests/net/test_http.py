@@ -1,4 +1,5 @@
-"""Plain HTTP on the game's port: the web client page, /healthz, /metrics, and nothing else.
+"""Plain HTTP on the game's port: the web client page, /healthz, /metrics, the /stats page, and
+nothing else.
 
 Requests are written by hand (``harness.http_get``) so that a path such as ``/static/../x`` reaches
 the server exactly as written; an HTTP library would normalise it first.
@@ -6,8 +7,10 @@ the server exactly as written; an HTTP library would normalise it first.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -179,3 +182,115 @@ async def test_http_and_websockets_share_the_port(tmp_path: Path) -> None:
         assert (await server.http_get("/healthz")).status == 200
         await client.cmd("look")
         await client.expect("room")
+
+
+# --- the /stats page ------------------------------------------------------------------------------
+
+STATS_TOKEN = "tindalos-hounds-at-the-angles"
+BEYOND_LOOPBACK = ("net.host=0.0.0.0",)
+
+
+async def stats_json(
+    server: LiveServer, path: str = "/stats.json", **headers: str
+) -> dict[str, Any]:
+    """/stats.json, checked to be a JSON object that no cache keeps."""
+    reply = await server.http_get(path, headers=headers)
+    assert reply.status == 200, reply.body
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.headers["cache-control"] == "no-store"
+    document = orjson.loads(reply.body)
+    assert isinstance(document, dict)
+    return document
+
+
+@async_test
+async def test_on_loopback_stats_json_shows_every_system_the_loop_the_writer_and_the_players(
+    tmp_path: Path,
+) -> None:
+    async with live_server(tmp_path) as server:
+        await server.player("Armitage")
+        await server.wait_ticks(10)
+        server.net.sample_gauges()  # as the server does every net.stats_sample_s
+        document = await stats_json(server)
+
+        rows = {row["name"]: row for row in document["systems"]}
+        for system in server.engine.scheduler.stats():  # every real system, with its runs
+            assert rows[system.name]["kind"] == "system"
+            assert rows[system.name]["phase"] == system.phase
+        assert {"commands", "systems", "hand-off"} <= set(rows)
+        assert rows["commands"]["calls"] >= 10
+        assert all(0 <= row["share"] <= 1 for row in rows.values())
+        assert document["tick"] >= 10
+        assert document["tick_rate_hz"] == 50.0
+        assert document["players_online"] == 1
+        assert document["uptime_s"] > 0
+        assert document["loop"]["ticks"] >= 10
+        assert document["writer"]["state"] in ("idle", "writing")
+        assert document["writer"]["lag_ticks"] >= 0
+        history = document["history"]
+        assert (history["step_s"], history["span_s"], history["sample_s"]) == (5.0, 600.0, 1.0)
+        assert sum(point["ticks"] for point in history["ticks"]) >= 10
+        assert all(point["max_ms"] >= point["p50_ms"] >= 0 for point in history["ticks"])
+        assert history["gauges"][-1]["players_online_max"] == 1
+        assert "writer_lag_ticks" in history["gauges"][-1]
+
+
+@async_test
+async def test_on_loopback_the_stats_page_is_open_and_served_only_at_stats(
+    tmp_path: Path,
+) -> None:
+    async with live_server(tmp_path) as server:
+        reply = await server.http_get("/stats")
+        assert reply.status == 200
+        assert reply.headers["content-type"] == "text/html; charset=utf-8"
+        page = reply.body.decode("utf-8")
+        assert "/stats.json" in page
+        assert 'src="http' not in page and 'href="http' not in page  # no outside assets
+        assert (await server.http_get("/static/stats.html")).status == 404
+        assert (await server.http_get("/stats?token=anything")).status == 200
+
+
+@async_test
+async def test_beyond_loopback_the_stats_page_takes_the_token_and_never_logs_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with live_server(tmp_path, *BEYOND_LOOPBACK, f"net.stats_token={STATS_TOKEN}") as server:
+        missing = await server.http_get("/stats")
+        assert missing.status == 401
+        assert missing.headers["www-authenticate"].startswith("Bearer")
+        assert b"/stats?token=" in missing.body
+        assert (await server.http_get("/stats.json")).status == 401
+
+        wrong = await server.http_get("/stats?token=the-wrong-token-entirely")
+        assert wrong.status == 403
+        assert wrong.headers["content-type"] == "text/plain; charset=utf-8"
+        assert b"does not open" in wrong.body
+        bearer_wrong = {"Authorization": "Bearer the-wrong-token-entirely"}
+        assert (await server.http_get("/stats.json", headers=bearer_wrong)).status == 403
+
+        page = await server.http_get(f"/stats?token={STATS_TOKEN}")
+        assert page.status == 200 and b"/stats.json" in page.body
+        by_header = await stats_json(server, Authorization=f"Bearer {STATS_TOKEN}")
+        by_query = await stats_json(server, f"/stats.json?token={STATS_TOKEN}")
+        assert by_header["systems"] and by_query["systems"]
+
+        # /healthz and /metrics stay open (see docs/operations.md, The /stats page).
+        assert (await server.http_get("/healthz")).status == 200
+        assert (await server.http_get("/metrics")).status == 200
+        for reply in (missing, wrong, page):
+            assert STATS_TOKEN.encode() not in reply.body
+    assert STATS_TOKEN not in caplog.text
+
+
+@async_test
+async def test_beyond_loopback_without_a_configured_token_the_stats_page_is_refused_to_everyone(
+    tmp_path: Path,
+) -> None:
+    async with live_server(tmp_path, *BEYOND_LOOPBACK) as server:
+        for path in ("/stats", "/stats?token=", f"/stats?token={STATS_TOKEN}", "/stats.json"):
+            reply = await server.http_get(path)
+            assert reply.status == 403, path
+            assert b"net.stats_token" in reply.body
+            assert b"KADATH_NET__STATS_TOKEN" in reply.body
+        assert (await server.http_get("/")).status == 200  # the game itself is still served
