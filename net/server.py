@@ -340,8 +340,7 @@ class NetServer:
         self.hub.shutdown()
         if self._sampler is not None:
             self._sampler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sampler
+            await asyncio.gather(self._sampler, return_exceptions=True)  # whatever ended it
         if self.server is not None:
             self.server.close(close_connections=False)
             await asyncio.sleep(0)

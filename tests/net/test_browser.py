@@ -1033,7 +1033,7 @@ def test_the_stats_page_shows_every_system_draws_its_charts_and_keeps_refreshing
     beyond_loopback = ("net.host=0.0.0.0", f"net.stats_token={STATS_TOKEN}")
     with ServerThread(tmp_path, *beyond_loopback, tick_rate_hz=20) as running:
         assert running.server is not None
-        systems = [row.name for row in running.server.engine.scheduler.stats()]
+        systems = [system.name for system in running.server.engine.scheduler.systems]
         url = f"http://127.0.0.1:{running.server.port}/"
         with _clients_of(browser, url) as open_:
             open_().register("Armitage")  # someone online, for the players chart
