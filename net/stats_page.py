@@ -275,12 +275,13 @@ def _writer(figures: Mapping[str, object] | None, rate_hz: float) -> dict[str, o
 
 def _achieved_rate(history: LoopHistory | None) -> float | None:
     """Ticks a second over the last whole step: below the configured rate, the loop is skipping
-    deadlines (0 if it ran none). ``None`` until the loop has run for a whole step."""
+    deadlines (0 if it ran none). ``None`` until the loop has run for a whole step: the first
+    step it recorded began before it started, so it is never whole."""
     if history is None or not history.tick_duration:
         return None
     step = history.step_s
     previous = (math.floor(history.now_s / step) - 1) * step
-    if history.tick_duration[0].start_s > previous:
+    if history.tick_duration[0].start_s >= previous:
         return None
     ran = next((p.count for p in history.tick_duration if p.start_s == previous), 0)
     return round(ran / step, 3)

@@ -295,6 +295,7 @@ def _ticks(now_s: float, *counts: tuple[float, int]) -> LoopHistory:
         (_ticks(12.5, (0.0, 50), (5.0, 48), (10.0, 20)), 9.6),  # the last whole step: 48 in 5 s
         (_ticks(12.5, (0.0, 50), (10.0, 20)), 0.0),  # a whole step without a tick: stalled
         (_ticks(12.5, (10.0, 20)), None),  # started during this step: nothing whole yet
+        (_ticks(12.5, (5.0, 8), (10.0, 20)), None),  # started during the last: it is not whole
         (_ticks(12.5), None),
     ],
 )
