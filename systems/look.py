@@ -36,7 +36,7 @@ from systems.common import (
     template_of,
     worn_items,
 )
-from systems.targeting import find, matches, read_target
+from systems.targeting import find, read_target
 from systems.whereabouts import contents, room_of
 
 
@@ -181,16 +181,24 @@ def occupant_view(world: World, entity: int, identity: Identity | None = None) -
 def add_targets(world: World, occupants: list[View], entities: list[int]) -> None:
     """Give each occupant view its ``target``: the words that name exactly it in a command typed
     by the viewer (``ghoul``, ``2.ghoul``), so a client can offer ``attack``/``consider`` on a
-    click. ``entities`` are the occupants' entities, in the order commands search them."""
+    click. ``entities`` are the occupants' entities, in the order commands search them.
+
+    A word names an entity when it begins one of its keywords (``targeting.matches``), so the
+    ordinal of an occupant is one more than the earlier entities having a keyword that begins
+    with its own: counted from the prefixes seen so far, in one pass (a look in a crowded room
+    asks this for every occupant)."""
     assert len(occupants) == len(entities)
-    for index, view in enumerate(occupants):
+    seen: dict[str, int] = {}  # prefix -> how many earlier entities have a keyword beginning so
+    for view, entity in zip(occupants, entities, strict=True):
         keyword = view["keyword"]
         if keyword is None:
             view["target"] = None
-            continue
-        words = (keyword,)
-        ordinal = 1 + sum(1 for other in entities[:index] if matches(world, other, words))
-        view["target"] = keyword if ordinal == 1 else f"{ordinal}.{keyword}"
+        else:
+            ordinal = 1 + seen.get(keyword, 0)
+            view["target"] = keyword if ordinal == 1 else f"{ordinal}.{keyword}"
+        prefixes = {k[:end] for k in keywords_of(world, entity) for end in range(1, len(k) + 1)}
+        for prefix in prefixes:
+            seen[prefix] = seen.get(prefix, 0) + 1
 
 
 def container_view(

@@ -442,6 +442,26 @@ def test_each_occupant_says_the_words_that_name_it_for_a_click_to_attack_or_cons
         assert [e.data["target"] for e in sized_up] == [occupant["id"]]
 
 
+def test_a_name_that_begins_another_counts_it_as_an_earlier_namesake(scene: Scene) -> None:
+    """``crow`` begins ``crowley``, so a Crow standing after a Crowley is ``2.crow``; Crowley is
+    ``crowley`` wherever it stands: each target finds exactly its occupant."""
+    world = scene.engine.world
+    for name in ("Crowley", "Crow", "Crowther", "Crow Two"):
+        create_character(world, name.replace(" ", ""), room="hall")
+    scene.go_to(scene.armitage, "hall")
+    occupants = scene.look().data["occupants"]
+    targets = {o["name"]: o["target"] for o in occupants}
+    assert targets["Crowley"] == "crowley" and targets["Crow"] == "2.crow"
+    assert targets["Crowther"] == "crowther" and targets["CrowTwo"] == "crowtwo"
+    for occupant in occupants:
+        sized_up = [
+            e
+            for e in play(scene.engine, scene.armitage, f"consider {occupant['target']}")
+            if e.type == "consider"
+        ]
+        assert [e.data["target"] for e in sized_up] == [occupant["id"]]
+
+
 def test_an_occupants_state_shows_a_fight_or_a_mortal_wound(scene: Scene) -> None:
     world = scene.engine.world
     directory = world.resource(Directory)
