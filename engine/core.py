@@ -42,6 +42,7 @@ __all__ = [
     "StatsBoard",
     "StopRequest",
     "TickResult",
+    "command_registry",
 ]
 
 log = logging.getLogger("kadath.engine")
@@ -205,6 +206,26 @@ class StatsBoard:
 TickListener = Callable[[TickResult], None]
 
 
+def command_registry(registry: Registry) -> CommandRegistry:
+    """Every command, gate and prefix the plugins registered, ready to dispatch.
+
+    Raises :class:`PluginError` naming each plugin whose commands clash with another's or have a
+    malformed usage pattern, every one at once."""
+    commands = CommandRegistry(registry.prefix_aliases)
+    clashes: dict[str, str] = {}
+    for spec in registry.commands:
+        try:
+            commands.register(spec)
+        except ValueError as exc:  # duplicate verbs, bad usage patterns: all reported at once
+            owner = spec.plugin or "?"
+            clashes[owner] = f"{clashes[owner]}; {exc}" if owner in clashes else str(exc)
+    if clashes:
+        raise PluginError(clashes, registry.loaded)
+    for gate in registry.command_gates:
+        commands.add_gate(gate)
+    return commands
+
+
 class Engine:
     """Assembles a world from plugins and advances it.
 
@@ -241,18 +262,7 @@ class Engine:
             if plugin.name in self.plugins:
                 for section, settings_type in plugin.settings.items():
                     world.insert_resource(config.rule_settings(section, settings_type))
-        self.commands = CommandRegistry(self.registry.prefix_aliases)
-        clashes: dict[str, str] = {}
-        for spec in self.registry.commands:
-            try:
-                self.commands.register(spec)
-            except ValueError as exc:  # duplicate verbs, bad usage patterns: all reported at once
-                owner = spec.plugin or "?"
-                clashes[owner] = f"{clashes[owner]}; {exc}" if owner in clashes else str(exc)
-        if clashes:
-            raise PluginError(clashes)
-        for gate in self.registry.command_gates:
-            self.commands.add_gate(gate)
+        self.commands = command_registry(self.registry)
         #: The engine's figures and those of every service, read by the log, admins and /metrics.
         self.stats_board = StatsBoard(self)
         # Published for commands about commands (help) and about the server (stats): handlers

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import graphlib
+import importlib
+import importlib.metadata
+import importlib.util
 import logging
+import sys
+import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
@@ -30,10 +35,13 @@ __all__ = [
     "Plugin",
     "PluginError",
     "PluginKit",
+    "PluginSource",
     "PresenceRules",
     "Registry",
     "SetupError",
     "discover_plugins",
+    "discover_sources",
+    "failure_site",
     "load_plugins",
 ]
 
@@ -126,10 +134,12 @@ class SetupError(RuntimeError):
 
 
 class PluginError(RuntimeError):
-    """One or more plugins could not be loaded. ``problems`` maps each plugin name to its reason."""
+    """One or more plugins could not be loaded. ``problems`` maps each plugin name to its reason;
+    ``loaded`` names those whose setup ran, in load order (what a report can still show)."""
 
-    def __init__(self, problems: Mapping[str, str]) -> None:
+    def __init__(self, problems: Mapping[str, str], loaded: Sequence[str] = ()) -> None:
         self.problems = dict(problems)
+        self.loaded = list(loaded)
         lines = [f"  - plugin {name!r}: {why}" for name, why in self.problems.items()]
         super().__init__(f"{len(lines)} plugin problem(s):\n" + "\n".join(lines))
 
@@ -154,6 +164,49 @@ class Registry:
 
     def owner(self, thing: object) -> str:
         return self.owners.get(thing, "?")
+
+    def registered_by(self, plugin: str) -> dict[str, list[str]]:
+        """What ``plugin`` registered, by kind, each thing by name, in registration order: what
+        ``kadath plugins`` shows, and what a reload of the plugin swaps. Kinds with nothing are
+        left out."""
+        owners = self.owners
+        kinds: dict[str, list[str]] = {
+            "components": [
+                _component_label(t) for t in self.component_types if owners.get(t) == plugin
+            ],
+            "systems": [s.name for s in self.systems if s.plugin == plugin],
+            "commands": [c.verb for c in self.commands if c.plugin == plugin],
+            "command gates": [
+                getattr(g, "__qualname__", repr(g))
+                for g in self.command_gates
+                if owners.get(g) == plugin
+            ],
+            "prefixes": [
+                f"{prefix} = {verb}"
+                for prefix, verb in self.prefix_aliases.items()
+                if owners.get(("prefix", prefix)) == f"plugin {plugin!r}"
+            ],
+            "events": [e for e, render in self.renderers.items() if owners.get(render) == plugin],
+            "content": [str(path) for owner, path in self.content_dirs if owner == plugin],
+            "world builders": [
+                getattr(b, "__qualname__", repr(b))
+                for owner, b in self.world_builders
+                if owner == plugin
+            ],
+            "presence": (
+                [type(self.presence).__qualname__]
+                if self.presence is not None and owners.get(self.presence) == plugin
+                else []
+            ),
+        }
+        return {kind: names for kind, names in kinds.items() if names}
+
+
+def _component_label(component_type: type) -> str:
+    """A component type as a report names it: its class, and its table when it is persistent."""
+    info = component_info(component_type)
+    name = component_type.__qualname__
+    return f"{name} ({info.name})" if info is not None else name
 
 
 class PluginKit:
@@ -259,18 +312,117 @@ class PluginKit:
         self._registry.content_dirs.append((self.plugin, folder))
 
 
+@dataclass(frozen=True, slots=True)
+class PluginSource:
+    """An installed plugin as discovery found it: its entry point, the distribution (package)
+    that declares it, and the plugin it names or why it could not be had.
+
+    ``problem`` is one line for an operator (the entry point, the exception, and the file and line
+    in the plugin's code where it was raised); ``traceback`` is the whole story, logged at DEBUG.
+    """
+
+    name: str
+    entry_point: str
+    distribution: str | None = None
+    version: str | None = None
+    requirements: tuple[str, ...] = ()
+    """The distribution's own requirements (``Requires-Dist``), as its metadata declares them."""
+    plugin: Plugin | None = None
+    problem: str | None = None
+    traceback: str = ""
+
+
+def discover_sources(group: str = ENTRY_POINT_GROUP) -> list[PluginSource]:
+    """Every plugin advertised by an installed package, in entry-point name order, each with the
+    plugin or the reason it could not be loaded. Importing a plugin is the only I/O."""
+    sources: list[PluginSource] = []
+    for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+        dist = getattr(ep, "dist", None)
+        about: dict[str, Any] = {}
+        if dist is not None:
+            about = {
+                "distribution": dist.metadata["Name"] or dist.name,
+                "version": dist.version,
+                "requirements": tuple(dist.requires or ()),
+            }
+        try:
+            loaded = ep.load()
+        except Exception as exc:
+            where = failure_site(exc, _package_dirs(ep.module))
+            text = "".join(traceback.format_exception(exc))
+            log.debug("plugin %r: entry point %r failed to import:\n%s", ep.name, ep.value, text)
+            problem = f"failed to load entry point {ep.value!r}: {_one_line(exc)}"
+            if where:
+                problem += f" (at {where}; run with -v for the traceback)"
+            sources.append(
+                PluginSource(ep.name, ep.value, problem=problem, traceback=text, **about)
+            )
+            continue
+        try:
+            plugin = _plugin_from(ep, loaded)
+        except Exception as exc:
+            problem = f"failed to load entry point {ep.value!r}: {_one_line(exc)}"
+            sources.append(PluginSource(ep.name, ep.value, problem=problem, **about))
+            continue
+        sources.append(PluginSource(ep.name, ep.value, plugin=plugin, **about))
+    return sources
+
+
 def discover_plugins(group: str = ENTRY_POINT_GROUP) -> tuple[list[Plugin], dict[str, str]]:
     """Plugins advertised by installed packages, and the problems of those that would not import."""
     plugins: list[Plugin] = []
     problems: dict[str, str] = {}
-    for ep in sorted(entry_points(group=group), key=lambda e: e.name):
-        try:
-            plugins.append(_plugin_from_entry_point(ep))
-        except Exception as exc:
-            problems[ep.name] = (
-                f"failed to load entry point {ep.value!r}: {type(exc).__name__}: {exc}"
-            )
+    for source in discover_sources(group):
+        if source.plugin is not None:
+            plugins.append(source.plugin)
+        else:
+            problems[source.name] = source.problem or "could not be loaded"
     return plugins, problems
+
+
+def failure_site(exc: BaseException, roots: Sequence[Path] = ()) -> str | None:
+    """Where in a plugin's code ``exc`` was raised, as ``FILE, line N``: the line of a syntax
+    error, else the deepest frame of the traceback inside ``roots`` (the plugin's package), else
+    the deepest frame outside Python's import machinery; None when there is none (a module that
+    does not exist)."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}, line {exc.lineno}"
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not frame.filename.startswith("<") and Path(frame.filename) not in _MACHINERY
+    ]
+    inside = [f for f in frames if any(Path(f.filename).is_relative_to(r) for r in roots)]
+    chosen = inside or frames
+    if not chosen:
+        return None
+    return f"{chosen[-1].filename}, line {chosen[-1].lineno}"
+
+
+#: Files whose frames are never where a plugin went wrong: the machinery that imported it.
+_MACHINERY = frozenset(
+    Path(module.__file__).resolve() if module.__file__ else Path()
+    for module in (importlib, importlib.metadata, importlib.util, sys.modules[__name__])
+)
+
+
+def _package_dirs(module: str) -> list[Path]:
+    """The folders of the top-level package holding ``module`` (without importing it)."""
+    try:
+        spec = importlib.util.find_spec(module.split(".")[0])
+    except (ImportError, ValueError):
+        return []
+    if spec is None:
+        return []
+    if spec.submodule_search_locations:
+        return [Path(p).resolve() for p in spec.submodule_search_locations]
+    return [Path(spec.origin).resolve().parent] if spec.origin else []
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line, as a summary of a failure."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def rule_sections(plugins: Sequence[Plugin]) -> tuple[dict[str, type], dict[str, str]]:
@@ -292,8 +444,8 @@ def rule_sections(plugins: Sequence[Plugin]) -> tuple[dict[str, type], dict[str,
     return sections, problems
 
 
-def _plugin_from_entry_point(ep: EntryPoint) -> Plugin:
-    obj = ep.load()
+def _plugin_from(ep: EntryPoint, obj: object) -> Plugin:
+    """The plugin an entry point's object is, or gives when called."""
     if not isinstance(obj, Plugin) and callable(obj):
         obj = obj()
     if not isinstance(obj, Plugin):
@@ -371,10 +523,13 @@ def load_plugins(
                 found.update(exc.problems)
             except Exception as exc:
                 log.exception("plugin %r failed during setup", name)
-                found[name] = f"setup failed: {type(exc).__name__}: {exc}"
+                where = failure_site(exc, _package_dirs(plugin.setup.__module__))
+                found[name] = f"setup failed: {_one_line(exc)}" + (
+                    f" (at {where})" if where else ""
+                )
             else:
                 loaded.append(name)
     if found:
-        raise PluginError(found)
+        raise PluginError(found, loaded)
     registry.loaded.extend(loaded)
     return loaded
