@@ -19,11 +19,12 @@ from components.place import Door, Location
 from engine.config import Config
 from engine.core import Engine
 from engine.events import Event
+from engine.testing import heard_by
 from systems.characters import create_character
 from systems.look import PITCH_DARK, LookSettings
 from systems.npc_spawn import spawn_npc
 from systems.whereabouts import contents
-from tests.systems.walk import heard_by, play, ready_engine
+from tests.systems.walk import play, ready_engine
 from tests.systems.world_fixture import make_engine
 
 
