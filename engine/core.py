@@ -19,9 +19,11 @@ from engine.clock import Calendar, Clock
 from engine.commands import Command, CommandInbox, CommandRegistry, Input
 from engine.config import Config
 from engine.events import Event, Scope
+from engine.hooks import LookHooks
 from engine.inputs import ENTERED_EVENT, DropConnection, EnterWorld, LeaveWorld, PresenceInput
 from engine.plugins import Plugin, PluginError, Registry, discover_plugins, load_plugins
 from engine.scheduler import Scheduler
+from engine.state import WorldStates
 from engine.stats import (
     Metric,
     MetricKind,
@@ -269,6 +271,13 @@ class Engine:
         # reach only the world.
         world.insert_resource(self.commands)
         world.insert_resource(self.stats_board)
+        # The plugins' hooks and world state, for the rules that call and read them.
+        world.insert_resource(
+            LookHooks(
+                self.registry.look_contributors, failure_limit=config.engine.system_failure_limit
+            )
+        )
+        world.insert_resource(WorldStates(self.registry.world_states))
         self.inbox = CommandInbox()
         self._accounts: AccountStore | None = None
         self.input_failures = 0

@@ -124,6 +124,8 @@ def _count(kind: str, names: Sequence[str]) -> str:
         "command gates": "command gate",
         "prefixes": "prefix",
         "world builders": "world builder",
+        "content tables": "content table",
+        "look contributors": "look contributor",
     }
     if kind == "content":
         return f"{len(names)} content folder{'s' if len(names) != 1 else ''}"

@@ -14,6 +14,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import logging
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,7 +26,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from engine.commands import DEFAULT_PREFIX_ALIASES, CommandGate, CommandSpec
 from engine.component import component_info
 from engine.events import Event, Scope
+from engine.hooks import LookContributor
+from engine.ids import plugin_stable_id
 from engine.scheduler import System
+from engine.state import StateSpec
 
 if TYPE_CHECKING:
     from engine.world import World
@@ -54,6 +58,10 @@ Renderer = Callable[[Event], str]
 #: Fills a new world at start-up (from content files, say): ``builder(world, registry)``. It may
 #: read files; it runs once, before the first tick, never on the tick path.
 WorldBuilder = Callable[["World", "Registry"], None]
+
+#: What a content table may be called: a lower-case word (``weather``), which is also the name of
+#: the folder of a content folder that holds its files and of the ``[[table]]`` in them.
+TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +165,11 @@ class Registry:
     prefix_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PREFIX_ALIASES))
     renderers: dict[str, Renderer] = field(default_factory=dict)
     content_dirs: list[tuple[str, Path]] = field(default_factory=list)
+    content_tables: dict[str, type] = field(default_factory=dict)
+    """Each plugin-declared content table's name and the (pydantic) model of its entries."""
     world_builders: list[tuple[str, WorldBuilder]] = field(default_factory=list)
+    look_contributors: list[tuple[str, LookContributor]] = field(default_factory=list)
+    world_states: list[StateSpec] = field(default_factory=list)
     presence: PresenceRules | None = None
     owners: dict[object, str] = field(default_factory=dict)
     loaded: list[str] = field(default_factory=list)
@@ -187,6 +199,19 @@ class Registry:
                 if owners.get(("prefix", prefix)) == f"plugin {plugin!r}"
             ],
             "events": [e for e, render in self.renderers.items() if owners.get(render) == plugin],
+            "content tables": [
+                name for name, model in self.content_tables.items() if owners.get(model) == plugin
+            ],
+            "look contributors": [
+                getattr(fn, "__qualname__", repr(fn))
+                for owner, fn in self.look_contributors
+                if owner == plugin
+            ],
+            "world state": [
+                f"{spec.type.__qualname__} ({spec.key})"
+                for spec in self.world_states
+                if spec.plugin == plugin
+            ],
             "content": [str(path) for owner, path in self.content_dirs if owner == plugin],
             "world builders": [
                 getattr(b, "__qualname__", repr(b))
@@ -301,8 +326,93 @@ class PluginKit:
         reg.owners[rules] = self.plugin
 
     def world_builder(self, builder: WorldBuilder) -> None:
-        """Run ``builder(world, registry)`` when the server builds its world, in plugin order."""
+        """Run ``builder(world, registry)`` when the server builds its world, in plugin order.
+
+        It runs once per start, before the saved state is restored over the world it builds, and
+        may read files (it is not on the tick path). Every persistent entity it makes must have a
+        stable id of its own (:meth:`stable_id`), or each start would add another copy.
+        """
         self._registry.world_builders.append((self.plugin, builder))
+
+    def stable_id(self, key: str) -> int:
+        """The stable id of the entity this plugin calls ``key``: the same on every start,
+        whatever else is installed (see :func:`engine.ids.plugin_stable_id`)."""
+        return plugin_stable_id(self.plugin, key)
+
+    def look_contributor(self, contributor: LookContributor) -> None:
+        """Add lines to what players see when they look at a room, a person or a thing (see
+        :data:`engine.hooks.LookContributor`); asked in plugin load order, then in the order
+        registered."""
+        self._registry.look_contributors.append((self.plugin, contributor))
+        self._registry.owners[contributor] = self.plugin
+
+    def content_table(self, name: str, model: type) -> None:
+        """Declare a content table: files ``<name>/*.toml`` of any content folder hold its
+        entries as ``[[name]]`` tables, each checked against ``model`` (a pydantic model, see
+        ``ContentModel`` in :mod:`engine.api`) by the world loader and ``kadath check-world``."""
+        reg = self._registry
+        if not TABLE_NAME.fullmatch(name):
+            raise PluginError(
+                {
+                    self.plugin: f"content table name {name!r} is not a lower-case word"
+                    " (letters, digits and '_', starting with a letter)"
+                }
+            )
+        if not callable(getattr(model, "model_validate", None)):
+            raise PluginError(
+                {
+                    self.plugin: f"the model of content table {name!r} must be a pydantic model"
+                    f" (subclass engine.api.ContentModel), not {model!r}"
+                }
+            )
+        other = reg.content_tables.get(name)
+        if other is not None:
+            raise PluginError(
+                {
+                    self.plugin: f"content table {name!r} is already declared by plugin "
+                    f"{reg.owner(other)!r}"
+                }
+            )
+        reg.content_tables[name] = model
+        reg.owners[model] = self.plugin
+
+    def world_state(
+        self,
+        state_type: type,
+        *,
+        key: str | None = None,
+        default: Callable[[], Any] | None = None,
+    ) -> None:
+        """Declare a persistent singleton this plugin owns: one ``state_type`` component in the
+        world (per ``key``), read and changed through :func:`engine.state.world_state`.
+
+        ``state_type`` must be persistent; it is registered as a component too. ``key`` defaults
+        to its stable name; ``default`` makes its first value (by default ``state_type()``). It
+        lives on an entity of its own, with the stable id of this plugin and the key.
+        """
+        info = component_info(state_type)
+        if info is None:
+            raise PluginError(
+                {
+                    self.plugin: f"world state {state_type.__qualname__} must be a persistent "
+                    "component (@persistent): transient world-wide values are resources"
+                }
+            )
+        self.component(state_type)
+        chosen = key or info.name
+        reg = self._registry
+        clash = [s for s in reg.world_states if s.type is state_type and s.key == chosen]
+        if clash:
+            raise PluginError(
+                {
+                    self.plugin: f"world state {state_type.__qualname__} under key {chosen!r} "
+                    f"is already declared by plugin {clash[0].plugin!r}"
+                }
+            )
+        make = default or state_type
+        reg.world_states.append(
+            StateSpec(self.plugin, chosen, state_type, make, self.stable_id(chosen))
+        )
 
     def content(self, path: str | Path) -> None:
         """Add a folder of content files (zones, templates) that the world loader reads."""
