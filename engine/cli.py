@@ -1,5 +1,5 @@
 """The ``kadath`` command line: serve a world, show the configuration, the schedule and the plugins,
-make a game folder.
+make a game folder or a new plugin.
 
 This is the imperative shell around the engine: it reads configuration, sets up logging and signal
 handling, and runs the tick loop on asyncio. Rules never live here.
@@ -28,6 +28,7 @@ from engine.game_folder import GameFolderError, make_game_folder
 from engine.loop import TickLoop
 from engine.plugin_report import format_report, plugin_report, report_json
 from engine.plugins import PluginError, PluginSource, SetupError, discover_sources, rule_sections
+from engine.scaffold import ScaffoldError, make_plugin
 from engine.services import Service, discover_services
 from engine.text import wrapped
 
@@ -105,6 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--brief", action="store_true", help="print the table only, without each registration"
     )
     add_config_arguments(plugins)
+    scaffold = sub.add_parser(
+        "new-plugin",
+        help="make a new plugin package to start from: it installs and passes its own test",
+        description=(
+            "Make the folder DIR/NAME (DIR defaults to the current folder): an installable"
+            " package with the kadath.plugins entry point, a component, a system, a command, a"
+            " content table, a test and a README, written against the public API (engine.api)."
+            " Then: pip install -e NAME && pytest NAME."
+        ),
+    )
+    scaffold.add_argument("name", metavar="NAME", help="the plugin's name: a Python identifier")
+    scaffold.add_argument(
+        "--dir", metavar="DIR", default=".", help="where to make the plugin's folder (default: .)"
+    )
     for ep in sorted(entry_points(group=CLI_ENTRY_POINT_GROUP), key=lambda e: e.name):
         # Subcommands of the outer layers (content checks, database tools) plug in here, since
         # the engine may not import them.
@@ -118,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     if ns.command == "init":
         return _init(Path(ns.folder), force=ns.force)
+    if ns.command == "new-plugin":
+        return _new_plugin(ns.name, Path(ns.dir))
     sources = discover_sources()
     installed = [s.plugin for s in sources if s.plugin is not None]
     rules, clashes = rule_sections(installed)  # their rule sections are configuration too
@@ -214,6 +231,18 @@ def _plugins(
     else:
         print(format_report(rows, details=not brief))
     return EXIT_BAD_SETUP if any(row.problem for row in rows) else 0
+
+
+def _new_plugin(name: str, folder: Path) -> int:
+    """``kadath new-plugin``: make the package, or refuse in one line (status 2)."""
+    try:
+        made = make_plugin(name, folder)
+    except ScaffoldError as exc:
+        print(f"kadath new-plugin: {exc}", file=sys.stderr)
+        return EXIT_BAD_SETUP
+    print(f"made the plugin {name!r} in {made}")
+    print(f"next: pip install -e {made} && pytest {made}")
+    return 0
 
 
 def _log_whereabouts(config: Config) -> None:
