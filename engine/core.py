@@ -288,6 +288,8 @@ class Engine:
             failure_limit=config.engine.system_failure_limit,
             stats_window=window,
         )
+        # Published for the admin ``system`` command, which lists, disables and enables systems.
+        world.insert_resource(self.scheduler)
         self._listeners: list[TickListener] = []
         self.listener_failures = 0
         self._phase_timings = {

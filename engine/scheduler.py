@@ -290,17 +290,31 @@ class Scheduler:
             entry.intervals = 1
             entry.last_run_s = start_s
 
-    def enable(self, name: str) -> None:
-        """Re-enable a system (after a hot fix); its failure streak starts again from zero."""
+    def enable(self, name: str, now_s: float | None = None) -> None:
+        """Re-enable a system (after a hot fix); its failure streak starts again from zero.
+
+        With ``now_s`` (the simulated time it is enabled at), a system that was off starts its
+        schedule afresh from then, as if it had last run then: it is next due one interval later
+        (every tick: this tick), and its ``ctx.dt_s`` never spans the time it was off, so a
+        rate-based rule does not make up at once for the minutes it missed.
+        """
         entry = self._entry(name)
+        if now_s is not None and not entry.enabled:
+            entry.anchor_s = now_s
+            entry.intervals = 1
+            entry.last_run_s = now_s
         entry.enabled = True
         entry.consecutive_failures = 0
         entry.disabled_reason = ""
 
     def disable(self, name: str, reason: str = "disabled by an operator") -> None:
+        """Stop running a system until it is enabled again; ``reason`` shows in the stats."""
         entry = self._entry(name)
         entry.enabled = False
         entry.disabled_reason = reason
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
 
     def _entry(self, name: str) -> _ScheduledSystem:
         try:
