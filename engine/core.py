@@ -20,8 +20,16 @@ from engine.commands import Command, CommandInbox, CommandRegistry, Input
 from engine.config import Config
 from engine.events import Event, Scope
 from engine.hooks import LookHooks
-from engine.inputs import ENTERED_EVENT, DropConnection, EnterWorld, LeaveWorld, PresenceInput
+from engine.inputs import (
+    ENTERED_EVENT,
+    DropConnection,
+    EnterWorld,
+    LeaveWorld,
+    PresenceInput,
+    ReloadPlugin,
+)
 from engine.plugins import Plugin, PluginError, Registry, discover_plugins, load_plugins
+from engine.reload import Reloader
 from engine.scheduler import Scheduler
 from engine.state import WorldStates
 from engine.stats import (
@@ -260,6 +268,10 @@ class Engine:
         self.plugins = load_plugins(
             plugins, self.registry, disabled=config.world.plugins_disabled, problems=problems
         )
+        #: The loaded plugins by name (a reload puts its new plugin in place of the old).
+        self.plugin_objects: dict[str, Plugin] = {
+            plugin.name: plugin for plugin in plugins if plugin.name in self.plugins
+        }
         for plugin in plugins:
             if plugin.name in self.plugins:
                 for section, settings_type in plugin.settings.items():
@@ -288,8 +300,11 @@ class Engine:
             failure_limit=config.engine.system_failure_limit,
             stats_window=window,
         )
-        # Published for the admin ``system`` command, which lists, disables and enables systems.
+        # Published for the admin ``system`` command, which lists, disables and enables systems,
+        # and ``reload``, which swaps a plugin's code between two ticks.
         world.insert_resource(self.scheduler)
+        self.reloader = Reloader(self)
+        world.insert_resource(self.reloader)
         self._listeners: list[TickListener] = []
         self.listener_failures = 0
         self._phase_timings = {
@@ -342,6 +357,8 @@ class Engine:
         for item in inputs:
             if isinstance(item, Command):
                 self.commands.dispatch(world, item)
+            elif isinstance(item, ReloadPlugin):
+                self.reloader.apply(item)
             else:
                 self._apply(item)
             if trace:

@@ -103,6 +103,19 @@ class LookHooks:
             )
             log.error("look contributor %s %s", entry.name, entry.disabled_reason)
 
+    def swap_plugin(
+        self, plugin: str, contributors: Sequence[LookContributor], load_order: Sequence[str]
+    ) -> None:
+        """Put ``contributors`` in place of ``plugin``'s (a hot reload): the others keep their
+        records; the order stays plugin load order, then registration order."""
+        rank = {name: index for index, name in enumerate(load_order)}
+        kept = [entry for entry in self._contributors if entry.plugin != plugin]
+        fresh = [
+            _Contributor(getattr(fn, "__qualname__", repr(fn)), plugin, fn) for fn in contributors
+        ]
+        merged = sorted([*kept, *fresh], key=lambda entry: rank.get(entry.plugin, len(rank)))
+        self._contributors = merged
+
     def enable(self, name: str) -> None:
         """Switch a contributor back on (after a fix); its failure streak starts again."""
         for entry in self._contributors:

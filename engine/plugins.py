@@ -45,6 +45,7 @@ __all__ = [
     "SetupError",
     "discover_plugins",
     "discover_sources",
+    "exception_line",
     "failure_site",
     "load_plugins",
 ]
@@ -461,7 +462,7 @@ def discover_sources(group: str = ENTRY_POINT_GROUP) -> list[PluginSource]:
             where = failure_site(exc, _package_dirs(ep.module))
             text = "".join(traceback.format_exception(exc))
             log.debug("plugin %r: entry point %r failed to import:\n%s", ep.name, ep.value, text)
-            problem = f"failed to load entry point {ep.value!r}: {_one_line(exc)}"
+            problem = f"failed to load entry point {ep.value!r}: {exception_line(exc)}"
             if where:
                 problem += f" (at {where}; run with -v for the traceback)"
             sources.append(
@@ -471,7 +472,7 @@ def discover_sources(group: str = ENTRY_POINT_GROUP) -> list[PluginSource]:
         try:
             plugin = _plugin_from(ep, loaded)
         except Exception as exc:
-            problem = f"failed to load entry point {ep.value!r}: {_one_line(exc)}"
+            problem = f"failed to load entry point {ep.value!r}: {exception_line(exc)}"
             sources.append(PluginSource(ep.name, ep.value, problem=problem, **about))
             continue
         sources.append(PluginSource(ep.name, ep.value, plugin=plugin, **about))
@@ -529,7 +530,7 @@ def _package_dirs(module: str) -> list[Path]:
     return [Path(spec.origin).resolve().parent] if spec.origin else []
 
 
-def _one_line(exc: BaseException) -> str:
+def exception_line(exc: BaseException) -> str:
     """``Type: message`` on one line, as a summary of a failure."""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -634,7 +635,7 @@ def load_plugins(
             except Exception as exc:
                 log.exception("plugin %r failed during setup", name)
                 where = failure_site(exc, _package_dirs(plugin.setup.__module__))
-                found[name] = f"setup failed: {_one_line(exc)}" + (
+                found[name] = f"setup failed: {exception_line(exc)}" + (
                     f" (at {where})" if where else ""
                 )
             else:

@@ -19,6 +19,7 @@ from engine.commands import Args, Command, CommandSpec, Refused
 from engine.core import StatsBoard, StopRequest
 from engine.events import Scope
 from engine.plugins import PluginKit
+from engine.reload import Reloader
 from engine.scheduler import Scheduler, SystemContext, SystemStats, system
 from engine.world import World
 from systems import fights
@@ -392,6 +393,20 @@ def system_admin(world: World, cmd: Command, args: Args) -> None:
     )
 
 
+def reload_plugin(world: World, cmd: Command, args: Args) -> None:
+    """``reload <plugin>``: re-import a plugin's code and swap its systems, commands and hooks
+    between two ticks; the world and every connection stay. The files are read off the tick; the
+    admin is told when the new code runs, or why it was refused (the old code then keeps
+    running)."""
+    name = args.text("plugin")
+    reloader = world.try_resource(Reloader)
+    if reloader is None:
+        raise Refused("reload_unavailable", "Hot reload is not available in this world.")
+    reloader.request(name, world.stable_id(cmd.actor))
+    log.info("%s asked for plugin %s to be reloaded", _name(world, cmd.actor), name)
+    _note(world, cmd.actor, f"Reloading plugin '{name}': its code is being read.", plugin=name)
+
+
 def register(kit: PluginKit) -> None:
     for verb, handler, usage, help_text in (
         ("teleport", teleport, "<player> <room...>", "Send a player to a room (by key or name)."),
@@ -410,6 +425,12 @@ def register(kit: PluginKit) -> None:
             "<action> [<name>]",
             "See every system (system list), or switch one off or back on (system disable"
             " <name>, system enable <name>) without a restart.",
+        ),
+        (
+            "reload",
+            reload_plugin,
+            "<plugin>",
+            "Re-import a plugin's code and swap it in between two ticks, keeping the world.",
         ),
     ):
         kit.command(

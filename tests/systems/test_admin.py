@@ -64,6 +64,7 @@ def errors(result: TickResult, actor: int) -> list[str]:
         "despawn orderly",
         "system list",
         "system disable bleed",
+        "reload candles",
     ],
 )
 def test_players_may_not_use_staff_commands(line: str) -> None:
