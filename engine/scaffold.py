@@ -9,6 +9,7 @@ make a working plugin of. Writing files is all it does; it runs only from the co
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import keyword
 import re
@@ -16,6 +17,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from string import Template
 
+from engine.config import Config
 from engine.plugins import ENTRY_POINT_GROUP, PluginError, Registry, discover_plugins, load_plugins
 
 __all__ = ["PLUGIN_NAME", "ScaffoldError", "make_plugin", "plugin_files"]
@@ -78,14 +80,12 @@ def _check_name(name: str) -> None:
 
 
 def _installed_verbs() -> dict[str, str]:
-    """Every verb and alias of the installed plugins' commands, with its plugin (none when the
-    installed plugins cannot be loaded: ``kadath plugins`` reports that)."""
+    """Every verb and alias of the installed plugins' commands, with its plugin (of those that
+    load: ``kadath plugins`` reports the others)."""
     plugins, problems = discover_plugins()
-    registry = Registry()
-    try:
+    registry = Registry(config=Config())
+    with contextlib.suppress(PluginError):  # what the plugins that did load registered stays
         load_plugins(plugins, registry, problems=problems)
-    except PluginError:
-        return {}
     return {
         verb: spec.plugin or "?"
         for spec in registry.commands
