@@ -21,6 +21,7 @@ from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 from engine.events import Scope
 from engine.inputs import PresenceInput, ReloadPlugin
+from engine.text import plain_text
 
 __all__ = [
     "DEFAULT_PREFIX_ALIASES",
@@ -681,7 +682,7 @@ class CommandRegistry:
         if spec.aliases:
             lines.append(f"Aliases: {', '.join(spec.aliases)}")
         if spec.help:
-            lines.append(spec.help)
+            lines.append(plain_text(spec.help))  # markup a docstring-minded author left in
         return "\n".join(lines)
 
     def specs(self) -> list[CommandSpec[Any]]:

@@ -20,6 +20,7 @@ import pytest
 
 from engine.config import Config, EngineConfig
 from engine.events import Event
+from engine.inputs import ReloadPlugin
 from engine.plugins import Plugin, PluginKit
 from engine.reload import RELOAD_EVENT, RELOAD_REFUSED
 from engine.testing import Stage, world_from_toml
@@ -400,6 +401,19 @@ def test_a_reload_is_asked_once_at_a_time_and_only_where_a_service_prepares_it(
     player = stage.player("Carter")
     (error,) = [e for e in stage.type(player, "reload omens") if e.type == "error"]
     assert error.data["code"] == "forbidden"
+
+
+def test_a_replayed_reload_without_its_code_changes_nothing_and_says_so(
+    omens: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stage, admin = omens_stage()
+    rules = sys.modules[f"{PACKAGE}.rules"]
+    stage.engine.submit(ReloadPlugin("omens", stage.world.stable_id(admin)))  # as a journal has it
+    with caplog.at_level(logging.WARNING, logger="kadath.reload"):
+        result = stage.tick()
+    assert result.events == [] and sys.modules[f"{PACKAGE}.rules"] is rules
+    assert "the reload of plugin 'omens' at tick 1 is not replayed" in caplog.text
+    assert augury(stage, admin) == "The stars are right. (1)"
 
 
 # --------------------------------------------------------------------------------------------------
