@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.commands import Refused
 from engine.component import component_info
@@ -48,7 +48,7 @@ from engine.plugins import (
     exception_line,
     failure_site,
 )
-from engine.scheduler import ScheduleError
+from engine.scheduler import ScheduleError, order_systems
 from engine.state import WorldStates
 
 if TYPE_CHECKING:
@@ -65,6 +65,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("kadath.reload")
+
+T = TypeVar("T")
 
 RELOAD_EVENT = "reload"
 """The event telling the admin who asked that a plugin was reloaded, and what was swapped."""
@@ -285,65 +287,63 @@ class Reloader:
         new = prepared.registry
         name = prepared.plugin.name
         world = engine.world
+        owners = registry.owners
+
+        def mine(thing: object) -> bool:
+            return owners.get(thing) == name
+
         # -- checks, against the engine as it runs now: nothing has changed yet
-        commands = [c for c in registry.commands if c.plugin != name] + new.commands
-        gates = [g for g in registry.command_gates if registry.owners.get(g) != name]
-        gates += new.command_gates
+        commands = _spliced(registry.commands, lambda c: c.plugin == name, new.commands)
+        systems = _spliced(registry.systems, lambda s: s.plugin == name, new.systems)
+        gates = _spliced(registry.command_gates, mine, new.command_gates)
         try:
-            candidate = type(engine.commands)(registry.prefix_aliases)
-            for spec in commands:
-                candidate.register(spec)
-        except ValueError as exc:
-            raise _Refusal(f"its commands do not fit: {exc}") from None
+            order_systems(systems)
+        except ScheduleError as exc:
+            raise _Refusal(f"its systems cannot be ordered with the others: {exc}") from None
         if _prefixes_of(new, name) != _prefixes_of(registry, name):
             raise _Refusal("it changes its prefix shortcuts, which only a start can take")
-        systems = [s for s in registry.systems if s.plugin != name] + new.systems
-        renderers = {e: r for e, r in registry.renderers.items() if registry.owners.get(r) != name}
+        renderers = {event: r for event, r in registry.renderers.items() if not mine(r)}
         taken = sorted(set(renderers) & set(new.renderers))
         if taken:
             raise _Refusal(f"another plugin renders the event type(s) {', '.join(taken)}")
+        try:  # checks the whole new set of commands before it changes anything
+            engine.commands.replace_all(commands, gates)
+        except ValueError as exc:
+            raise _Refusal(f"its commands do not fit: {exc}") from None
         # -- the swap: nothing below refuses
-        try:
-            revived = engine.scheduler.replace(
-                systems, world.clock.seconds, fixed=[s.name for s in new.systems]
-            )
-        except ScheduleError as exc:
-            raise _Refusal(f"its systems cannot be ordered: {exc}") from None
-        engine.commands.replace_all(commands, gates)
+        fixed = [s.name for s in new.systems]
+        revived = engine.scheduler.replace(systems, world.clock.seconds, fixed=fixed)
         registry.systems[:] = systems
         registry.commands[:] = commands
         registry.command_gates[:] = gates
         registry.renderers.clear()
         registry.renderers.update({**renderers, **new.renderers})
+        registry.look_contributors[:] = _spliced(
+            registry.look_contributors, lambda pair: pair[0] == name, new.look_contributors
+        )
         contributors = [fn for _plugin, fn in new.look_contributors]
-        registry.look_contributors[:] = [
-            *((p, fn) for p, fn in registry.look_contributors if p != name),
-            *new.look_contributors,
-        ]
         hooks = world.try_resource(LookHooks)
         if hooks is not None:
             hooks.swap_plugin(name, contributors, engine.plugins)
-        registry.world_states[:] = [s for s in registry.world_states if s.plugin != name]
-        registry.world_states.extend(new.world_states)
+        registry.world_states[:] = _spliced(
+            registry.world_states, lambda spec: spec.plugin == name, new.world_states
+        )
         world.insert_resource(WorldStates(registry.world_states))
         for component_type in new.component_types:
             if component_type not in registry.component_types:
                 registry.component_types.append(component_type)
-        registry.content_dirs[:] = [
-            *((p, d) for p, d in registry.content_dirs if p != name),
-            *new.content_dirs,
-        ]
-        registry.world_builders[:] = [
-            *((p, b) for p, b in registry.world_builders if p != name),
-            *new.world_builders,
-        ]
+        registry.content_dirs[:] = _spliced(
+            registry.content_dirs, lambda pair: pair[0] == name, new.content_dirs
+        )
+        registry.world_builders[:] = _spliced(
+            registry.world_builders, lambda pair: pair[0] == name, new.world_builders
+        )
         for thing, owner in new.owners.items():
-            registry.owners.setdefault(thing, owner)
-            if owner == name:
-                registry.owners[thing] = owner
+            if owner == name or thing not in owners:
+                owners[thing] = owner
         engine.plugin_objects[name] = prepared.plugin
         for module in _modules_of(prepared.package):
-            sys.modules.pop(module, None)
+            del sys.modules[module]
         sys.modules.update(prepared.modules)
         done = (
             f"{_count(len(new.systems), 'system')}, {_count(len(new.commands), 'command')}, "
@@ -352,6 +352,22 @@ class Reloader:
         if revived:
             done += f"; switched on again: {', '.join(revived)}"
         return done
+
+
+def _spliced(old: list[T], is_replaced: Callable[[T], bool], new: list[T]) -> list[T]:
+    """``old`` with the items ``is_replaced`` picks out replaced by ``new``, where the first of
+    them was (so the plugin keeps its place among the others), or at the end if there was none."""
+    result: list[T] = []
+    placed = False
+    for item in old:
+        if not is_replaced(item):
+            result.append(item)
+        elif not placed:
+            result.extend(new)
+            placed = True
+    if not placed:
+        result.extend(new)
+    return result
 
 
 def _prefixes_of(registry: Registry, plugin: str) -> dict[str, str]:

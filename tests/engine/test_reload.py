@@ -347,6 +347,18 @@ def test_a_reload_whose_code_fails_while_importing_is_refused_with_the_file_and_
             "    rules.register(kit)\n    raise RuntimeError('no')\n",
             "its new setup fails at",
         ),
+        (
+            "rules",
+            'verb="augur",',
+            'verb="augur", aliases=("look",),',
+            "its commands do not fit: cannot register 'look' for command 'augur' (plugin 'omens')",
+        ),
+        (
+            "rules",
+            "@system(every_s=1.0)",
+            '@system(every_s=1.0, phase="late", before=("bleed",))',
+            "its systems cannot be ordered with the others: system 'bleed' (phase rules) must run",
+        ),
     ],
 )
 def test_reloads_that_the_running_world_cannot_take_are_refused(
