@@ -40,6 +40,7 @@ from systems.content.tables import (
     ContentText,
     content_table,
 )
+from systems.dormancy import Pace, behaviour_timers, paced, vigil_of
 from systems.lucidity import change_lucidity
 from systems.whereabouts import (
     contents,
@@ -81,6 +82,7 @@ __all__ = [
     "Npc",
     "NpcTemplate",
     "Offline",
+    "Pace",
     "Player",
     "Plugin",
     "PluginKit",
@@ -99,6 +101,7 @@ __all__ = [
     "World",
     "Zone",
     "ZoneDef",
+    "behaviour_timers",
     "capitalised",
     "change_lucidity",
     "component_timers",
@@ -109,11 +112,13 @@ __all__ = [
     "is_outdoors",
     "listed",
     "move",
+    "paced",
     "persistent",
     "plugin_stable_id",
     "room_of",
     "setting_field",
     "system",
+    "vigil_of",
     "world_state",
     "zone_entity",
     "zone_of",
