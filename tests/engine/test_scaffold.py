@@ -89,6 +89,8 @@ def test_the_new_plugin_is_a_package_with_its_entry_point_code_content_test_and_
 
 
 def test_the_new_plugins_code_passes_ruff_and_strict_mypy(tmp_path: Path) -> None:
+    for tool in ("ruff", "mypy"):
+        pytest.importorskip(tool, reason=f"needs {tool}: pip install -e '.[dev]'")
     folder = make_plugin("lanterns", tmp_path)
     bin_dir = Path(sys.executable).parent
     _run(bin_dir / "ruff", "check", ".", cwd=folder)  # with the plugin's own settings
