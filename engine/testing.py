@@ -158,7 +158,8 @@ def world_from_toml(
     ``ContentError`` with the same report ``kadath check-world`` prints. The world has run no
     tick yet.
     """
-    engine = Engine(config or Config(), plugins=[core, *plugins])
+    others = [plugin for plugin in plugins if plugin.name != core.name]  # core may be given too
+    engine = Engine(config or Config(), plugins=[core, *others])
     registry = engine.registry
     undeclared = sorted(set(tables or {}) - set(registry.content_tables))
     if undeclared:

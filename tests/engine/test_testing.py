@@ -90,6 +90,12 @@ def test_content_with_errors_raises_the_check_worlds_report() -> None:
     ]
 
 
+def test_the_core_plugin_is_always_there_and_may_be_named_too() -> None:
+    from systems import plugin as core
+
+    assert world_from_toml(zones=[HAMLET], plugins=[core]).engine.plugins == ["core"]
+
+
 def test_a_table_no_plugin_declares_is_refused() -> None:
     with pytest.raises(ValueError, match="no plugin given declares the content table"):
         world_from_toml(zones=[HAMLET], tables={"omens": "[[omens]]\n"})

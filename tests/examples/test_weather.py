@@ -376,4 +376,4 @@ forecast = "Clear."
 def test_the_look_at_the_sky_is_as_often_as_the_setting_says() -> None:
     world = stage(check_interval_s=15.0, storm_interval_s=45.0)
     every = {s.name: s.every_s for s in world.engine.scheduler.systems}
-    assert (every["change_weather"], every["buffet"]) == (15.0, 45.0)
+    assert (every["change_weather"], every["fray_minds"]) == (15.0, 45.0)

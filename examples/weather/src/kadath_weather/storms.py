@@ -28,10 +28,10 @@ from kadath_weather.components import ZoneWeather
 from kadath_weather.kinds import kind_named
 from kadath_weather.sky import WeatherSettings
 
-__all__ = ["STORM_EVENT", "buffet", "out_in", "register"]
+__all__ = ["STORM_EVENT", "fray_minds", "out_in", "register"]
 
 STORM_EVENT = "storm"
-"""The event a mind out in a storm is told at each buffet."""
+"""The event a mind out in a storm is told each time the storm frays it."""
 
 
 def out_in(world: World, zone: Zone) -> list[int]:
@@ -47,8 +47,9 @@ def out_in(world: World, zone: Zone) -> list[int]:
     return found
 
 
-def buffet(world: World, ctx: SystemContext) -> None:
-    """Every mind out in a storm is told the storm's line and loses ``storm_lucidity_loss``."""
+def fray_minds(world: World, ctx: SystemContext) -> None:
+    """Storms fray the minds out in them: each is told the storm's line and loses a little
+    lucidity (the storm_lucidity_loss setting)."""
     loss = world.resource(WeatherSettings).storm_lucidity_loss
     for _entity, (zone, sky) in world.query(Zone, ZoneWeather):
         kind = kind_named(world, sky.kind)
@@ -66,6 +67,6 @@ def register(kit: PluginKit) -> None:
     every_s = settings.storm_interval_s
     kit.system(
         system(phase="rules", every_s=every_s, after=("change_weather",), before=("lucidity",))(
-            buffet
+            fray_minds
         )
     )
