@@ -42,7 +42,7 @@ SEED = 1927
 ENTITIES = 10_000
 GRID = 10  # rooms per side
 NPCS = 2_000
-ITEMS = ENTITIES - GRID * GRID - NPCS - 1  # one player
+ITEMS = ENTITIES - GRID * GRID - 1 - NPCS - 1  # the grid's zone (an entity), one player
 ROUNDS = 2_000
 WARMUP = 50
 

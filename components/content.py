@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from components.body import Characteristics
 from components.items import LockState
@@ -187,6 +188,16 @@ class ZoneDef:
 
 
 @dataclass(frozen=True, slots=True)
+class TableContent:
+    """The entries of one plugin-declared content table, in file order: instances of the table's
+    model (frozen pydantic models, the one place rules see them)."""
+
+    name: str
+    model: type
+    rows: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Content:
     """A whole validated world: what the builder needs and nothing it must check again."""
 
@@ -197,6 +208,14 @@ class Content:
     npcs: tuple[NpcTemplate, ...] = ()
     spawns: tuple[SpawnRule, ...] = ()
     start_room: str = ""  # where new characters wake and the dead respawn
+    tables: tuple[TableContent, ...] = ()  # the plugins' content tables
+
+
+@dataclass(slots=True)
+class ContentTables:
+    """The world resource holding every plugin-declared content table's entries, by model."""
+
+    rows: dict[type, tuple[Any, ...]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -216,3 +235,5 @@ class Directory:
     start_room: str = ""
     zone_rooms: dict[str, tuple[int, ...]] = field(default_factory=dict)
     """The room entities of each zone, so that a zone's occupants are found room by room."""
+    zone_entities: dict[str, int] = field(default_factory=dict)
+    """The entity of each zone (with a ``Zone`` component), where per-zone state is kept."""

@@ -31,6 +31,7 @@ class RoomFlag(StrEnum):
     DARK = "dark"
     REST_LOCATION = "rest_location"
     PERMANENT = "permanent"  # what is left on the floor here never decays
+    OUTDOORS = "outdoors"  # under the open sky: weather, stars and moon reach it
 
 
 #: Directions in the order exits are listed, with their full names and opposites.
@@ -119,6 +120,17 @@ class Room(Component):
 
     def has_flag(self, flag: RoomFlag) -> bool:
         return flag in self.flags
+
+
+@dataclass(slots=True)
+class Zone(Component):
+    """A zone's content definition (transient): one entity per zone, with a stable id derived
+    from its key, so that what plugins keep about a zone (its weather) is saved on it and found
+    again at the next start, whatever zones were added since."""
+
+    key: str
+    name: str
+    description: str = ""
 
 
 @persistent("location")

@@ -1,4 +1,5 @@
-"""The ``kadath`` command line: serve a world, show the configuration, show the schedule.
+"""The ``kadath`` command line: serve a world, show the configuration, the schedule and the plugins,
+make a game folder or a new plugin.
 
 This is the imperative shell around the engine: it reads configuration, sets up logging and signal
 handling, and runs the tick loop on asyncio. Rules never live here.
@@ -12,6 +13,7 @@ import contextlib
 import ctypes
 import gc
 import logging
+import shutil
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -24,8 +26,11 @@ from engine.config import Config, ConfigError, add_config_arguments, config_from
 from engine.core import Engine, StopRequest
 from engine.game_folder import GameFolderError, make_game_folder
 from engine.loop import TickLoop
-from engine.plugins import PluginError, SetupError, discover_plugins, rule_sections
+from engine.plugin_report import format_report, plugin_report, report_json
+from engine.plugins import PluginError, PluginSource, SetupError, discover_sources, rule_sections
+from engine.scaffold import ScaffoldError, make_plugin
 from engine.services import Service, discover_services
+from engine.text import wrapped
 
 log = logging.getLogger("kadath.server")
 
@@ -83,6 +88,38 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use a folder that is not empty: add only what is missing, overwrite nothing",
     )
+    plugins = sub.add_parser(
+        "plugins",
+        help="list the installed plugins: versions, requirements, load order, what each registered",
+        description=(
+            "List every installed plugin (the kadath.plugins entry points): its version and"
+            " package, the plugins it requires, its place in the load order, and what it"
+            " registered (components, systems, commands, events, content...). Plugins that"
+            " cannot load are listed with the reason; the exit status is then 2."
+        ),
+    )
+    plugins.add_argument(
+        "names", nargs="*", metavar="NAME", help="show only these plugins' registrations"
+    )
+    plugins.add_argument("--json", action="store_true", help="print the report as JSON")
+    plugins.add_argument(
+        "--brief", action="store_true", help="print the table only, without each registration"
+    )
+    add_config_arguments(plugins)
+    scaffold = sub.add_parser(
+        "new-plugin",
+        help="make a new plugin package to start from: it installs and passes its own test",
+        description=(
+            "Make the folder DIR/NAME (DIR defaults to the current folder): an installable"
+            " package with the kadath.plugins entry point, a component, a system, a command, a"
+            " content table, a test and a README, written against the public API (engine.api)."
+            " Then: pip install -e NAME && pytest NAME."
+        ),
+    )
+    scaffold.add_argument("name", metavar="NAME", help="the plugin's name: a Python identifier")
+    scaffold.add_argument(
+        "--dir", metavar="DIR", default=".", help="where to make the plugin's folder (default: .)"
+    )
     for ep in sorted(entry_points(group=CLI_ENTRY_POINT_GROUP), key=lambda e: e.name):
         # Subcommands of the outer layers (content checks, database tools) plug in here, since
         # the engine may not import them.
@@ -96,8 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     if ns.command == "init":
         return _init(Path(ns.folder), force=ns.force)
-    installed, _ = discover_plugins()  # their rule sections are configuration too
-    rules, clashes = rule_sections(installed)
+    if ns.command == "new-plugin":
+        return _new_plugin(ns.name, Path(ns.dir))
+    sources = discover_sources()
+    installed = [s.plugin for s in sources if s.plugin is not None]
+    rules, clashes = rule_sections(installed)  # their rule sections are configuration too
     if clashes:
         print(f"kadath: {PluginError(clashes)}", file=sys.stderr)
         return EXIT_BAD_SETUP
@@ -118,16 +158,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.command == "config":
         print(config.to_toml(), end="")
         return 0
+    if ns.command == "plugins":
+        return _plugins(config, sources, names=ns.names, as_json=ns.json, brief=ns.brief)
+    # Only a server starts; other commands that fail say which command failed.
+    failed = "kadath: cannot start" if ns.command == "serve" else f"kadath {ns.command}"
     if ns.command == "serve":
         try:
             _log_whereabouts(config)
         except ConfigError as exc:
-            print(f"kadath: cannot start: {exc}", file=sys.stderr)
+            print(f"{failed}: {exc}", file=sys.stderr)
             return EXIT_BAD_SETUP
     try:
         engine = Engine(config)
     except PluginError as exc:
-        print(f"kadath: cannot start: {exc}", file=sys.stderr)
+        print(f"{failed}: {exc}", file=sys.stderr)
         return EXIT_BAD_SETUP
     if ns.command == "schedule":
         print(format_schedule(engine))
@@ -161,6 +205,46 @@ def _init(folder: Path, *, force: bool) -> int:
     return 0
 
 
+def _plugins(
+    config: Config,
+    sources: Sequence[PluginSource],
+    *,
+    names: Sequence[str],
+    as_json: bool,
+    brief: bool,
+) -> int:
+    """``kadath plugins``: the report; status 2 when a plugin cannot load (or a NAME is unknown)."""
+    rows = plugin_report(config, sources)
+    unknown = [name for name in names if name not in {row.name for row in rows}]
+    if unknown:
+        known = ", ".join(row.name for row in rows) or "none"
+        print(
+            f"kadath plugins: no installed plugin is called {', '.join(map(repr, unknown))}"
+            f" (installed: {known})",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_SETUP
+    if names:
+        rows = [row for row in rows if row.name in names]
+    if as_json:
+        print(orjson.dumps(report_json(rows), option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(format_report(rows, details=not brief))
+    return EXIT_BAD_SETUP if any(row.problem for row in rows) else 0
+
+
+def _new_plugin(name: str, folder: Path) -> int:
+    """``kadath new-plugin``: make the package, or refuse in one line (status 2)."""
+    try:
+        made = make_plugin(name, folder)
+    except ScaffoldError as exc:
+        print(f"kadath new-plugin: {exc}", file=sys.stderr)
+        return EXIT_BAD_SETUP
+    print(f"made the plugin {name!r} in {made}")
+    print(f"next: pip install -e {made} && pytest {made}")
+    return 0
+
+
 def _log_whereabouts(config: Config) -> None:
     """The first lines of a server's log: which world, and where it is saved (absolute paths),
     so an operator never wonders which folder or database file a server is using."""
@@ -172,13 +256,16 @@ def _log_whereabouts(config: Config) -> None:
 
 def format_schedule(engine: Engine) -> str:
     """The schedule as data, tbaMUD-style: what runs, in which phase and order, how often."""
-    lines = [f"{'#':>3} {'system':<24} {'phase':<6} {'every':>8}  {'plugin':<12} description"]
+    header = f"{'#':>3} {'system':<24} {'phase':<6} {'every':>8}  {'plugin':<12} description"
+    lines = [header]
+    width = max(80, shutil.get_terminal_size((100, 24)).columns)
+    indent = len(header) - len("description")
     for row in engine.scheduler.stats():
         every = f"{row.every_s:g} s" if row.every_s else "tick"
         sys_ = engine.scheduler.systems[row.order]
         lines.append(
             f"{row.order:>3} {row.name:<24} {row.phase:<6} {every:>8}  "
-            f"{row.plugin or '-':<12} {sys_.doc}"
+            f"{row.plugin or '-':<12} {wrapped(sys_.doc, width, indent)}"
         )
     if len(lines) == 1:
         lines.append("    (no systems registered)")

@@ -20,7 +20,8 @@ from types import MappingProxyType
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 from engine.events import Scope
-from engine.inputs import PresenceInput
+from engine.inputs import PresenceInput, ReloadPlugin
+from engine.text import plain_text
 
 __all__ = [
     "DEFAULT_PREFIX_ALIASES",
@@ -117,7 +118,7 @@ class Command:
         return Command(actor, parts[0].casefold(), args, received_tick, role)
 
 
-Input: TypeAlias = "Command | PresenceInput"
+Input: TypeAlias = "Command | PresenceInput | ReloadPlugin"
 """Anything the tick consumes from its inbox."""
 
 
@@ -586,6 +587,21 @@ class CommandRegistry:
             if spec.abbreviable:
                 bisect.insort(self._prefix_names, name)
 
+    def replace_all(self, specs: Iterable[CommandSpec[Any]], gates: Iterable[CommandGate]) -> None:
+        """Put ``specs`` and ``gates`` in place of every command and gate (a plugin's hot reload).
+
+        The new set is checked whole, as registration checks it, before anything changes: a
+        clash or a malformed usage raises ``ValueError`` and leaves the registry as it was. The
+        failure counts of verbs that stay are kept."""
+        fresh = CommandRegistry(self._prefix_aliases)
+        for spec in specs:
+            fresh.register(spec)
+        self._entries = fresh._entries
+        self._verb_of = fresh._verb_of
+        self._sorted_names = fresh._sorted_names
+        self._prefix_names = fresh._prefix_names
+        self._gates = list(gates)
+
     def add_prefix_alias(self, prefix: str, verb: str) -> None:
         """Make a line starting with the one character ``prefix`` mean ``verb <rest of line>``.
 
@@ -666,7 +682,7 @@ class CommandRegistry:
         if spec.aliases:
             lines.append(f"Aliases: {', '.join(spec.aliases)}")
         if spec.help:
-            lines.append(spec.help)
+            lines.append(plain_text(spec.help))  # markup a docstring-minded author left in
         return "\n".join(lines)
 
     def specs(self) -> list[CommandSpec[Any]]:
@@ -803,12 +819,17 @@ class CommandInbox:
 
     def put(self, item: Input) -> None:
         """Queue ``item`` behind everything already waiting; ``InboxFull`` if it is a command and
-        the commands waiting are at capacity."""
+        the commands waiting are at capacity. A plugin reload goes ahead of everything waiting:
+        the next tick then runs, from its first input to its last system, on one version of the
+        plugin's code."""
         if isinstance(item, Command):
             if self._commands >= self._capacity:
                 self.rejected += 1
                 raise InboxFull(self._capacity)
             self._commands += 1
+        elif isinstance(item, ReloadPlugin):
+            self._queue.appendleft(item)
+            return
         self._queue.append(item)
 
     def drain(self) -> list[Input]:

@@ -19,9 +19,19 @@ from engine.clock import Calendar, Clock
 from engine.commands import Command, CommandInbox, CommandRegistry, Input
 from engine.config import Config
 from engine.events import Event, Scope
-from engine.inputs import ENTERED_EVENT, DropConnection, EnterWorld, LeaveWorld, PresenceInput
+from engine.hooks import LookHooks
+from engine.inputs import (
+    ENTERED_EVENT,
+    DropConnection,
+    EnterWorld,
+    LeaveWorld,
+    PresenceInput,
+    ReloadPlugin,
+)
 from engine.plugins import Plugin, PluginError, Registry, discover_plugins, load_plugins
+from engine.reload import Reloader
 from engine.scheduler import Scheduler
+from engine.state import WorldStates
 from engine.stats import (
     Metric,
     MetricKind,
@@ -42,6 +52,7 @@ __all__ = [
     "StatsBoard",
     "StopRequest",
     "TickResult",
+    "command_registry",
 ]
 
 log = logging.getLogger("kadath.engine")
@@ -205,6 +216,26 @@ class StatsBoard:
 TickListener = Callable[[TickResult], None]
 
 
+def command_registry(registry: Registry) -> CommandRegistry:
+    """Every command, gate and prefix the plugins registered, ready to dispatch.
+
+    Raises :class:`PluginError` naming each plugin whose commands clash with another's or have a
+    malformed usage pattern, every one at once."""
+    commands = CommandRegistry(registry.prefix_aliases)
+    clashes: dict[str, str] = {}
+    for spec in registry.commands:
+        try:
+            commands.register(spec)
+        except ValueError as exc:  # duplicate verbs, bad usage patterns: all reported at once
+            owner = spec.plugin or "?"
+            clashes[owner] = f"{clashes[owner]}; {exc}" if owner in clashes else str(exc)
+    if clashes:
+        raise PluginError(clashes, registry.loaded)
+    for gate in registry.command_gates:
+        commands.add_gate(gate)
+    return commands
+
+
 class Engine:
     """Assembles a world from plugins and advances it.
 
@@ -237,28 +268,28 @@ class Engine:
         self.plugins = load_plugins(
             plugins, self.registry, disabled=config.world.plugins_disabled, problems=problems
         )
+        #: The loaded plugins by name (a reload puts its new plugin in place of the old).
+        self.plugin_objects: dict[str, Plugin] = {
+            plugin.name: plugin for plugin in plugins if plugin.name in self.plugins
+        }
         for plugin in plugins:
             if plugin.name in self.plugins:
                 for section, settings_type in plugin.settings.items():
                     world.insert_resource(config.rule_settings(section, settings_type))
-        self.commands = CommandRegistry(self.registry.prefix_aliases)
-        clashes: dict[str, str] = {}
-        for spec in self.registry.commands:
-            try:
-                self.commands.register(spec)
-            except ValueError as exc:  # duplicate verbs, bad usage patterns: all reported at once
-                owner = spec.plugin or "?"
-                clashes[owner] = f"{clashes[owner]}; {exc}" if owner in clashes else str(exc)
-        if clashes:
-            raise PluginError(clashes)
-        for gate in self.registry.command_gates:
-            self.commands.add_gate(gate)
+        self.commands = command_registry(self.registry)
         #: The engine's figures and those of every service, read by the log, admins and /metrics.
         self.stats_board = StatsBoard(self)
         # Published for commands about commands (help) and about the server (stats): handlers
         # reach only the world.
         world.insert_resource(self.commands)
         world.insert_resource(self.stats_board)
+        # The plugins' hooks and world state, for the rules that call and read them.
+        world.insert_resource(
+            LookHooks(
+                self.registry.look_contributors, failure_limit=config.engine.system_failure_limit
+            )
+        )
+        world.insert_resource(WorldStates(self.registry.world_states))
         self.inbox = CommandInbox()
         self._accounts: AccountStore | None = None
         self.input_failures = 0
@@ -269,6 +300,11 @@ class Engine:
             failure_limit=config.engine.system_failure_limit,
             stats_window=window,
         )
+        # Published for the admin ``system`` command, which lists, disables and enables systems,
+        # and ``reload``, which swaps a plugin's code between two ticks.
+        world.insert_resource(self.scheduler)
+        self.reloader = Reloader(self)
+        world.insert_resource(self.reloader)
         self._listeners: list[TickListener] = []
         self.listener_failures = 0
         self._phase_timings = {
@@ -321,6 +357,8 @@ class Engine:
         for item in inputs:
             if isinstance(item, Command):
                 self.commands.dispatch(world, item)
+            elif isinstance(item, ReloadPlugin):
+                self.reloader.apply(item)
             else:
                 self._apply(item)
             if trace:

@@ -75,3 +75,15 @@ def content_stable_id(key: str) -> int:
     """
     digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big") & MAX_SEQUENCE
+
+
+def plugin_stable_id(plugin: str, key: str) -> int:
+    """The stable id of an entity a plugin owns by name (its world state, a shrine it places):
+    derived from the plugin's name and the key, on the content node, like a content entity's.
+
+    It never depends on the order plugins load in or builders run in, nor on the zones or other
+    plugins installed, so saved state finds its entity again whatever else changed.
+    """
+    if not plugin or not key:
+        raise ValueError("a plugin's stable id needs the plugin's name and a key")
+    return content_stable_id(f"plugin:{plugin}:{key}")

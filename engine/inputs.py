@@ -1,5 +1,6 @@
 """The inputs a tick consumes besides typed commands: a player entering the world, a connection
-dropping, a character being taken out. Plain, immutable data naming characters by stable id.
+dropping, a character being taken out, a plugin's reloaded code swapped in. Plain, immutable data
+naming characters by stable id.
 
 Every change to the world happens inside the tick, from an input in the inbox, so that a journal of
 the inputs replays to the same world. The network shell submits these; the engine hands each to
@@ -18,6 +19,7 @@ __all__ = [
     "EnterWorld",
     "LeaveWorld",
     "PresenceInput",
+    "ReloadPlugin",
 ]
 
 ENTERED_EVENT: Final = "entered_world"
@@ -59,3 +61,18 @@ class LeaveWorld:
 
 
 PresenceInput = EnterWorld | DropConnection | LeaveWorld
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadPlugin:
+    """Swap a plugin's re-imported code in, between two ticks (an admin's ``reload``).
+
+    The code was read and imported off the tick (``prepared``: an
+    :class:`engine.reload.PreparedReload`), or could not be (``refused`` says why); ``by`` is the
+    stable id of the admin who asked, who is told how it went. A journal keeps the plugin, the
+    admin and any refusal, not the code: a replay runs the code installed when it runs."""
+
+    plugin: str
+    by: int | None
+    prepared: object = None
+    refused: str = ""

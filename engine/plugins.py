@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import graphlib
+import importlib
+import importlib.metadata
+import importlib.util
 import logging
+import re
+import sys
+import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
@@ -20,7 +26,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from engine.commands import DEFAULT_PREFIX_ALIASES, CommandGate, CommandSpec
 from engine.component import component_info
 from engine.events import Event, Scope
+from engine.hooks import LookContributor
+from engine.ids import plugin_stable_id
 from engine.scheduler import System
+from engine.state import StateSpec
 
 if TYPE_CHECKING:
     from engine.world import World
@@ -30,10 +39,14 @@ __all__ = [
     "Plugin",
     "PluginError",
     "PluginKit",
+    "PluginSource",
     "PresenceRules",
     "Registry",
     "SetupError",
     "discover_plugins",
+    "discover_sources",
+    "exception_line",
+    "failure_site",
     "load_plugins",
 ]
 
@@ -46,6 +59,10 @@ Renderer = Callable[[Event], str]
 #: Fills a new world at start-up (from content files, say): ``builder(world, registry)``. It may
 #: read files; it runs once, before the first tick, never on the tick path.
 WorldBuilder = Callable[["World", "Registry"], None]
+
+#: What a content table may be called: a lower-case word (``weather``), which is also the name of
+#: the folder of a content folder that holds its files and of the ``[[table]]`` in them.
+TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +143,12 @@ class SetupError(RuntimeError):
 
 
 class PluginError(RuntimeError):
-    """One or more plugins could not be loaded. ``problems`` maps each plugin name to its reason."""
+    """One or more plugins could not be loaded. ``problems`` maps each plugin name to its reason;
+    ``loaded`` names those whose setup ran, in load order (what a report can still show)."""
 
-    def __init__(self, problems: Mapping[str, str]) -> None:
+    def __init__(self, problems: Mapping[str, str], loaded: Sequence[str] = ()) -> None:
         self.problems = dict(problems)
+        self.loaded = list(loaded)
         lines = [f"  - plugin {name!r}: {why}" for name, why in self.problems.items()]
         super().__init__(f"{len(lines)} plugin problem(s):\n" + "\n".join(lines))
 
@@ -147,13 +166,73 @@ class Registry:
     prefix_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PREFIX_ALIASES))
     renderers: dict[str, Renderer] = field(default_factory=dict)
     content_dirs: list[tuple[str, Path]] = field(default_factory=list)
+    content_tables: dict[str, type] = field(default_factory=dict)
+    """Each plugin-declared content table's name and the (pydantic) model of its entries."""
     world_builders: list[tuple[str, WorldBuilder]] = field(default_factory=list)
+    look_contributors: list[tuple[str, LookContributor]] = field(default_factory=list)
+    world_states: list[StateSpec] = field(default_factory=list)
     presence: PresenceRules | None = None
     owners: dict[object, str] = field(default_factory=dict)
     loaded: list[str] = field(default_factory=list)
 
     def owner(self, thing: object) -> str:
         return self.owners.get(thing, "?")
+
+    def registered_by(self, plugin: str) -> dict[str, list[str]]:
+        """What ``plugin`` registered, by kind, each thing by name, in registration order: what
+        ``kadath plugins`` shows, and what a reload of the plugin swaps. Kinds with nothing are
+        left out."""
+        owners = self.owners
+        kinds: dict[str, list[str]] = {
+            "components": [
+                _component_label(t) for t in self.component_types if owners.get(t) == plugin
+            ],
+            "systems": [s.name for s in self.systems if s.plugin == plugin],
+            "commands": [c.verb for c in self.commands if c.plugin == plugin],
+            "command gates": [
+                getattr(g, "__qualname__", repr(g))
+                for g in self.command_gates
+                if owners.get(g) == plugin
+            ],
+            "prefixes": [
+                f"{prefix} = {verb}"
+                for prefix, verb in self.prefix_aliases.items()
+                if owners.get(("prefix", prefix)) == f"plugin {plugin!r}"
+            ],
+            "events": [e for e, render in self.renderers.items() if owners.get(render) == plugin],
+            "content tables": [
+                name for name, model in self.content_tables.items() if owners.get(model) == plugin
+            ],
+            "look contributors": [
+                getattr(fn, "__qualname__", repr(fn))
+                for owner, fn in self.look_contributors
+                if owner == plugin
+            ],
+            "world state": [
+                f"{spec.type.__qualname__} ({spec.key})"
+                for spec in self.world_states
+                if spec.plugin == plugin
+            ],
+            "content": [str(path) for owner, path in self.content_dirs if owner == plugin],
+            "world builders": [
+                getattr(b, "__qualname__", repr(b))
+                for owner, b in self.world_builders
+                if owner == plugin
+            ],
+            "presence": (
+                [type(self.presence).__qualname__]
+                if self.presence is not None and owners.get(self.presence) == plugin
+                else []
+            ),
+        }
+        return {kind: names for kind, names in kinds.items() if names}
+
+
+def _component_label(component_type: type) -> str:
+    """A component type as a report names it: its class, and its table when it is persistent."""
+    info = component_info(component_type)
+    name = component_type.__qualname__
+    return f"{name} ({info.name})" if info is not None else name
 
 
 class PluginKit:
@@ -248,8 +327,93 @@ class PluginKit:
         reg.owners[rules] = self.plugin
 
     def world_builder(self, builder: WorldBuilder) -> None:
-        """Run ``builder(world, registry)`` when the server builds its world, in plugin order."""
+        """Run ``builder(world, registry)`` when the server builds its world, in plugin order.
+
+        It runs once per start, before the saved state is restored over the world it builds, and
+        may read files (it is not on the tick path). Every persistent entity it makes must have a
+        stable id of its own (:meth:`stable_id`), or each start would add another copy.
+        """
         self._registry.world_builders.append((self.plugin, builder))
+
+    def stable_id(self, key: str) -> int:
+        """The stable id of the entity this plugin calls ``key``: the same on every start,
+        whatever else is installed (see :func:`engine.ids.plugin_stable_id`)."""
+        return plugin_stable_id(self.plugin, key)
+
+    def look_contributor(self, contributor: LookContributor) -> None:
+        """Add lines to what players see when they look at a room, a person or a thing (see
+        :data:`engine.hooks.LookContributor`); asked in plugin load order, then in the order
+        registered."""
+        self._registry.look_contributors.append((self.plugin, contributor))
+        self._registry.owners[contributor] = self.plugin
+
+    def content_table(self, name: str, model: type) -> None:
+        """Declare a content table: files ``<name>/*.toml`` of any content folder hold its
+        entries as ``[[name]]`` tables, each checked against ``model`` (a pydantic model, see
+        ``ContentModel`` in :mod:`engine.api`) by the world loader and ``kadath check-world``."""
+        reg = self._registry
+        if not TABLE_NAME.fullmatch(name):
+            raise PluginError(
+                {
+                    self.plugin: f"content table name {name!r} is not a lower-case word"
+                    " (letters, digits and '_', starting with a letter)"
+                }
+            )
+        if not callable(getattr(model, "model_validate", None)):
+            raise PluginError(
+                {
+                    self.plugin: f"the model of content table {name!r} must be a pydantic model"
+                    f" (subclass engine.api.ContentModel), not {model!r}"
+                }
+            )
+        other = reg.content_tables.get(name)
+        if other is not None:
+            raise PluginError(
+                {
+                    self.plugin: f"content table {name!r} is already declared by plugin "
+                    f"{reg.owner(other)!r}"
+                }
+            )
+        reg.content_tables[name] = model
+        reg.owners[model] = self.plugin
+
+    def world_state(
+        self,
+        state_type: type,
+        *,
+        key: str | None = None,
+        default: Callable[[], Any] | None = None,
+    ) -> None:
+        """Declare a persistent singleton this plugin owns: one ``state_type`` component in the
+        world (per ``key``), read and changed through :func:`engine.state.world_state`.
+
+        ``state_type`` must be persistent; it is registered as a component too. ``key`` defaults
+        to its stable name; ``default`` makes its first value (by default ``state_type()``). It
+        lives on an entity of its own, with the stable id of this plugin and the key.
+        """
+        info = component_info(state_type)
+        if info is None:
+            raise PluginError(
+                {
+                    self.plugin: f"world state {state_type.__qualname__} must be a persistent "
+                    "component (@persistent): transient world-wide values are resources"
+                }
+            )
+        self.component(state_type)
+        chosen = key or info.name
+        reg = self._registry
+        clash = [s for s in reg.world_states if s.type is state_type and s.key == chosen]
+        if clash:
+            raise PluginError(
+                {
+                    self.plugin: f"world state {state_type.__qualname__} under key {chosen!r} "
+                    f"is already declared by plugin {clash[0].plugin!r}"
+                }
+            )
+        make = default or state_type
+        reg.world_states.append(
+            StateSpec(self.plugin, chosen, state_type, make, self.stable_id(chosen))
+        )
 
     def content(self, path: str | Path) -> None:
         """Add a folder of content files (zones, templates) that the world loader reads."""
@@ -259,18 +423,117 @@ class PluginKit:
         self._registry.content_dirs.append((self.plugin, folder))
 
 
+@dataclass(frozen=True, slots=True)
+class PluginSource:
+    """An installed plugin as discovery found it: its entry point, the distribution (package)
+    that declares it, and the plugin it names or why it could not be had.
+
+    ``problem`` is one line for an operator (the entry point, the exception, and the file and line
+    in the plugin's code where it was raised); ``traceback`` is the whole story, logged at DEBUG.
+    """
+
+    name: str
+    entry_point: str
+    distribution: str | None = None
+    version: str | None = None
+    requirements: tuple[str, ...] = ()
+    """The distribution's own requirements (``Requires-Dist``), as its metadata declares them."""
+    plugin: Plugin | None = None
+    problem: str | None = None
+    traceback: str = ""
+
+
+def discover_sources(group: str = ENTRY_POINT_GROUP) -> list[PluginSource]:
+    """Every plugin advertised by an installed package, in entry-point name order, each with the
+    plugin or the reason it could not be loaded. Importing a plugin is the only I/O."""
+    sources: list[PluginSource] = []
+    for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+        dist = getattr(ep, "dist", None)
+        about: dict[str, Any] = {}
+        if dist is not None:
+            about = {
+                "distribution": dist.metadata["Name"] or dist.name,
+                "version": dist.version,
+                "requirements": tuple(dist.requires or ()),
+            }
+        try:
+            loaded = ep.load()
+        except Exception as exc:
+            where = failure_site(exc, _package_dirs(ep.module))
+            text = "".join(traceback.format_exception(exc))
+            log.debug("plugin %r: entry point %r failed to import:\n%s", ep.name, ep.value, text)
+            problem = f"failed to load entry point {ep.value!r}: {exception_line(exc)}"
+            if where:
+                problem += f" (at {where}; run with -v for the traceback)"
+            sources.append(
+                PluginSource(ep.name, ep.value, problem=problem, traceback=text, **about)
+            )
+            continue
+        try:
+            plugin = _plugin_from(ep, loaded)
+        except Exception as exc:
+            problem = f"failed to load entry point {ep.value!r}: {exception_line(exc)}"
+            sources.append(PluginSource(ep.name, ep.value, problem=problem, **about))
+            continue
+        sources.append(PluginSource(ep.name, ep.value, plugin=plugin, **about))
+    return sources
+
+
 def discover_plugins(group: str = ENTRY_POINT_GROUP) -> tuple[list[Plugin], dict[str, str]]:
     """Plugins advertised by installed packages, and the problems of those that would not import."""
     plugins: list[Plugin] = []
     problems: dict[str, str] = {}
-    for ep in sorted(entry_points(group=group), key=lambda e: e.name):
-        try:
-            plugins.append(_plugin_from_entry_point(ep))
-        except Exception as exc:
-            problems[ep.name] = (
-                f"failed to load entry point {ep.value!r}: {type(exc).__name__}: {exc}"
-            )
+    for source in discover_sources(group):
+        if source.plugin is not None:
+            plugins.append(source.plugin)
+        else:
+            problems[source.name] = source.problem or "could not be loaded"
     return plugins, problems
+
+
+def failure_site(exc: BaseException, roots: Sequence[Path] = ()) -> str | None:
+    """Where in a plugin's code ``exc`` was raised, as ``FILE, line N``: the line of a syntax
+    error, else the deepest frame of the traceback inside ``roots`` (the plugin's package), else
+    the deepest frame outside Python's import machinery; None when there is none (a module that
+    does not exist)."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}, line {exc.lineno}"
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not frame.filename.startswith("<") and Path(frame.filename) not in _MACHINERY
+    ]
+    inside = [f for f in frames if any(Path(f.filename).is_relative_to(r) for r in roots)]
+    chosen = inside or frames
+    if not chosen:
+        return None
+    return f"{chosen[-1].filename}, line {chosen[-1].lineno}"
+
+
+#: Files whose frames are never where a plugin went wrong: the machinery that imported it.
+_MACHINERY = frozenset(
+    Path(module.__file__).resolve() if module.__file__ else Path()
+    for module in (importlib, importlib.metadata, importlib.util, sys.modules[__name__])
+)
+
+
+def _package_dirs(module: str) -> list[Path]:
+    """The folders of the top-level package holding ``module`` (without importing it)."""
+    try:
+        spec = importlib.util.find_spec(module.split(".")[0])
+    except (ImportError, ValueError):
+        return []
+    if spec is None:
+        return []
+    if spec.submodule_search_locations:
+        return [Path(p).resolve() for p in spec.submodule_search_locations]
+    return [Path(spec.origin).resolve().parent] if spec.origin else []
+
+
+def exception_line(exc: BaseException) -> str:
+    """``Type: message`` on one line, as a summary of a failure."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def rule_sections(plugins: Sequence[Plugin]) -> tuple[dict[str, type], dict[str, str]]:
@@ -292,8 +555,8 @@ def rule_sections(plugins: Sequence[Plugin]) -> tuple[dict[str, type], dict[str,
     return sections, problems
 
 
-def _plugin_from_entry_point(ep: EntryPoint) -> Plugin:
-    obj = ep.load()
+def _plugin_from(ep: EntryPoint, obj: object) -> Plugin:
+    """The plugin an entry point's object is, or gives when called."""
     if not isinstance(obj, Plugin) and callable(obj):
         obj = obj()
     if not isinstance(obj, Plugin):
@@ -371,10 +634,13 @@ def load_plugins(
                 found.update(exc.problems)
             except Exception as exc:
                 log.exception("plugin %r failed during setup", name)
-                found[name] = f"setup failed: {type(exc).__name__}: {exc}"
+                where = failure_site(exc, _package_dirs(plugin.setup.__module__))
+                found[name] = f"setup failed: {exception_line(exc)}" + (
+                    f" (at {where})" if where else ""
+                )
             else:
                 loaded.append(name)
     if found:
-        raise PluginError(found)
+        raise PluginError(found, loaded)
     registry.loaded.extend(loaded)
     return loaded

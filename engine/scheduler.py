@@ -160,6 +160,7 @@ class _ScheduledSystem:
     consecutive_failures: int = 0
     enabled: bool = True
     disabled_reason: str = ""
+    failed_off: bool = False  # disabled by its failures (not by an operator)
 
 
 def order_systems(systems: Sequence[System]) -> list[System]:
@@ -230,6 +231,7 @@ class Scheduler:
         if failure_limit < 1:
             raise ValueError(f"failure_limit must be >= 1, got {failure_limit}")
         self.failure_limit = failure_limit
+        self._stats_window = stats_window
         self._entries = [
             _ScheduledSystem(sys, i, start_s, 1, start_s, RollingTimings(stats_window))
             for i, sys in enumerate(order_systems(systems))
@@ -278,6 +280,7 @@ class Scheduler:
         log.exception("system %r failed at tick %d", entry.system.name, tick)
         if entry.consecutive_failures >= self.failure_limit:
             entry.enabled = False
+            entry.failed_off = True
             entry.disabled_reason = (
                 f"disabled at tick {tick} after {entry.consecutive_failures} consecutive failures"
             )
@@ -290,17 +293,67 @@ class Scheduler:
             entry.intervals = 1
             entry.last_run_s = start_s
 
-    def enable(self, name: str) -> None:
-        """Re-enable a system (after a hot fix); its failure streak starts again from zero."""
+    def enable(self, name: str, now_s: float | None = None) -> None:
+        """Re-enable a system (after a hot fix); its failure streak starts again from zero.
+
+        With ``now_s`` (the simulated time it is enabled at), a system that was off starts its
+        schedule afresh from then, as if it had last run then: it is next due one interval later
+        (every tick: this tick), and its ``ctx.dt_s`` never spans the time it was off, so a
+        rate-based rule does not make up at once for the minutes it missed.
+        """
         entry = self._entry(name)
+        if now_s is not None and not entry.enabled:
+            entry.anchor_s = now_s
+            entry.intervals = 1
+            entry.last_run_s = now_s
         entry.enabled = True
+        entry.failed_off = False
         entry.consecutive_failures = 0
         entry.disabled_reason = ""
 
     def disable(self, name: str, reason: str = "disabled by an operator") -> None:
+        """Stop running a system until it is enabled again; ``reason`` shows in the stats."""
         entry = self._entry(name)
         entry.enabled = False
+        entry.failed_off = False
         entry.disabled_reason = reason
+
+    def replace(
+        self, systems: Sequence[System], now_s: float, *, fixed: Iterable[str] = ()
+    ) -> list[str]:
+        """Run ``systems`` from now on in place of the current ones (a plugin's hot reload).
+
+        The new set is ordered whole first: a ``ScheduleError`` leaves the schedule as it was. A
+        system that stays (by name) keeps its schedule, figures and state, unless its interval
+        changed (then its schedule restarts from ``now_s``); a new one starts from ``now_s``.
+        Those named in ``fixed`` that their failures had switched off are switched on again from
+        ``now_s`` (their code was just replaced); the names of those are returned.
+        """
+        ordered = order_systems(systems)
+        revived: list[str] = []
+        entries: list[_ScheduledSystem] = []
+        for order, sys in enumerate(ordered):
+            entry = self._by_name.get(sys.name)
+            if entry is None:
+                timings = RollingTimings(self._stats_window)
+                entry = _ScheduledSystem(sys, order, now_s, 1, now_s, timings)
+            else:
+                if entry.system.every_s != sys.every_s:
+                    entry.anchor_s, entry.intervals, entry.last_run_s = now_s, 1, now_s
+                entry.system = sys
+                entry.order = order
+            entries.append(entry)
+        self._entries = entries
+        self._by_name = {entry.system.name: entry for entry in entries}
+        for name in fixed:
+            entry = self._by_name.get(name)
+            if entry is not None and entry.failed_off:
+                self.enable(name, now_s)
+                revived.append(name)
+        return revived
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
 
     def _entry(self, name: str) -> _ScheduledSystem:
         try:

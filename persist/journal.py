@@ -36,7 +36,7 @@ import orjson
 
 from engine.commands import Command
 from engine.component import component_info
-from engine.inputs import DropConnection, EnterWorld, LeaveWorld, PresenceInput
+from engine.inputs import DropConnection, EnterWorld, LeaveWorld, PresenceInput, ReloadPlugin
 from engine.stats import Metric, counter, gauge
 from engine.world import Changes, World
 
@@ -65,7 +65,7 @@ SEGMENT_PATTERN: Final = "segment-{:04d}.jsonl"
 #: The line that closes the base in the first segment.
 BASE_END: Final = "base_end"
 
-Input = Command | PresenceInput
+Input = Command | PresenceInput | ReloadPlugin
 EncodedInput = list[Any]
 
 
@@ -88,6 +88,8 @@ def encode_input(world: World, item: Input) -> EncodedInput | None:
         return ["enter", item.account, item.character]
     if isinstance(item, DropConnection):
         return ["drop", item.character, item.grace_s]
+    if isinstance(item, ReloadPlugin):  # which plugin, who asked, any refusal: never the code
+        return ["reload", item.plugin, item.by, item.refused]
     return ["leave", item.character, item.reason]
 
 
@@ -112,6 +114,9 @@ def decode_input(world: World, encoded: Sequence[Any]) -> Input:
         if kind == "leave":
             _, character, reason = encoded
             return LeaveWorld(character, reason)
+        if kind == "reload":
+            _, plugin, by, refused = encoded
+            return ReloadPlugin(plugin, by, refused=refused)
     except (ValueError, TypeError, IndexError) as exc:
         raise JournalError(f"an input this version cannot read: {encoded!r} ({exc})") from None
     raise JournalError(f"an input of unknown kind: {encoded!r}")

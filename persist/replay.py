@@ -34,7 +34,7 @@ from engine.config import (
     add_config_arguments,
 )
 from engine.core import Engine, TickResult
-from engine.inputs import DropConnection, EnterWorld, LeaveWorld
+from engine.inputs import DropConnection, EnterWorld, LeaveWorld, ReloadPlugin
 from engine.plugins import PluginError, discover_plugins
 from engine.world import Changes, World
 from persist.cli import import_lines
@@ -286,6 +286,9 @@ def _describe(item: object, world: World) -> str:
         return f"the connection of entity {item.character} drops (grace {item.grace_s:g} s)"
     if isinstance(item, LeaveWorld):
         return f"entity {item.character} leaves the world ({item.reason})"
+    if isinstance(item, ReloadPlugin):
+        refused = f", refused: {item.refused}" if item.refused else " (not replayed)"
+        return f"plugin {item.plugin!r} reloaded by entity {item.by}{refused}"
     return "the systems"
 
 

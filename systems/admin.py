@@ -1,7 +1,8 @@
 """Staff commands (``admin`` role only): teleport, goto, summon, kick, mute, unmute, shutdown,
-stats, and spawn and despawn (to stage fights), each logged with who did what to whom. Like any
-rule they only change components and emit events, never I/O: the shell acts on ``kick`` events
-and on :class:`engine.core.StopRequest`."""
+stats, spawn and despawn (to stage fights), system (switch systems off and on) and reload (a
+plugin's code), each logged with who did what to whom. Like any rule they only change components
+and emit events, never I/O: the shell acts on ``kick`` events and on
+:class:`engine.core.StopRequest`, and a reload's files are read off the tick."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from engine.commands import Args, Command, CommandSpec, Refused
 from engine.core import StatsBoard, StopRequest
 from engine.events import Scope
 from engine.plugins import PluginKit
-from engine.scheduler import SystemContext, system
+from engine.reload import Reloader
+from engine.scheduler import Scheduler, SystemContext, SystemStats, system
 from engine.world import World
 from systems import fights
 from systems.common import bodies_in, capitalised, display_name, items_in
@@ -318,6 +320,93 @@ def stats(world: World, cmd: Command, args: Args) -> None:
     )
 
 
+#: What ``system`` does: show every system, or switch one off or back on.
+SYSTEM_ACTIONS = ("list", "enable", "disable")
+
+
+def _system_row(row: SystemStats) -> str:
+    every = f"{row.every_s:g}s" if row.every_s else "tick"
+    state = "on" if row.enabled else f"OFF: {row.disabled_reason}"
+    return (
+        f"{row.order:>3} {row.name:<24} {row.plugin or '-':<10} {row.phase:<6} {every:>6} "
+        f"{row.runs:>8} {row.failures:>5}  {state}"
+    )
+
+
+def _system_data(row: SystemStats) -> dict[str, object]:
+    return {
+        "name": row.name,
+        "plugin": row.plugin,
+        "phase": row.phase,
+        "every_s": row.every_s,
+        "enabled": row.enabled,
+        "reason": row.disabled_reason,
+        "runs": row.runs,
+        "failures": row.failures,
+    }
+
+
+def system_admin(world: World, cmd: Command, args: Args) -> None:
+    """``system list``, ``system disable <name>``, ``system enable <name>``: see every system and
+    whether it runs; switch one off, or back on (one the scheduler disabled after repeated
+    failures, once its plugin is fixed or reloaded), from the next run, without a restart."""
+    action = args.text("action").casefold()
+    if action not in SYSTEM_ACTIONS:
+        raise Refused("bad_args", f"Use system {' | '.join(SYSTEM_ACTIONS)} [<name>].")
+    scheduler = world.resource(Scheduler)
+    rows = scheduler.stats()
+    if action == "list":
+        header = (
+            f"{'#':>3} {'system':<24} {'plugin':<10} {'phase':<6} {'every':>6} "
+            f"{'runs':>8} {'fail':>5}  state"
+        )
+        off = sum(1 for row in rows if not row.enabled)
+        text = "\n".join([header, *map(_system_row, rows), f"{len(rows)} systems, {off} off"])
+        _note(world, cmd.actor, text, systems=[_system_data(row) for row in rows])
+        return
+    name = args.opt_text("name")
+    if name is None:
+        raise Refused("bad_args", f"Name the system to {action}: system {action} <name>.")
+    by_name = {row.name: row for row in rows}
+    row = by_name.get(name)
+    if row is None:
+        close = difflib.get_close_matches(name, list(by_name), n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else " See: system list."
+        raise Refused("no_such_system", f"There is no system '{name}'.{hint}")
+    who = _name(world, cmd.actor)
+    if action == "disable":
+        if not row.enabled:
+            raise Refused("already_disabled", f"{name} is off already ({row.disabled_reason}).")
+        scheduler.disable(name, f"disabled by {who} at tick {world.clock.tick}")
+        log.info("%s disabled system %s", who, name)
+        _note(world, cmd.actor, f"{name} is off: it will not run until enabled.", system=name)
+        return
+    if row.enabled:
+        raise Refused("not_disabled", f"{name} is running already.")
+    scheduler.enable(name, world.clock.seconds)
+    log.info("%s enabled system %s (it was %s)", who, name, row.disabled_reason)
+    _note(
+        world,
+        cmd.actor,
+        f"{name} is on again, from this tick (it was {row.disabled_reason}).",
+        system=name,
+    )
+
+
+def reload_plugin(world: World, cmd: Command, args: Args) -> None:
+    """``reload <plugin>``: re-import a plugin's code and swap its systems, commands and hooks
+    between two ticks; the world and every connection stay. The files are read off the tick; the
+    admin is told when the new code runs, or why it was refused (the old code then keeps
+    running)."""
+    name = args.text("plugin")
+    reloader = world.try_resource(Reloader)
+    if reloader is None:
+        raise Refused("reload_unavailable", "Hot reload is not available in this world.")
+    reloader.request(name, world.stable_id(cmd.actor))
+    log.info("%s asked for plugin %s to be reloaded", _name(world, cmd.actor), name)
+    _note(world, cmd.actor, f"Reloading plugin '{name}': its code is being read.", plugin=name)
+
+
 def register(kit: PluginKit) -> None:
     for verb, handler, usage, help_text in (
         ("teleport", teleport, "<player> <room...>", "Send a player to a room (by key or name)."),
@@ -330,6 +419,19 @@ def register(kit: PluginKit) -> None:
         ("stats", stats, "", "Show the tick's cost table, the database writer and players."),
         ("spawn", spawn, "<template>", "Make an NPC from its template here (to stage a fight)."),
         ("despawn", despawn, "<target...>", "Take an NPC or a thing here out of the world."),
+        (
+            "system",
+            system_admin,
+            "<action> [<name>]",
+            "See every system (system list), or switch one off or back on (system disable"
+            " <name>, system enable <name>) without a restart.",
+        ),
+        (
+            "reload",
+            reload_plugin,
+            "<plugin>",
+            "Re-import a plugin's code and swap it in between two ticks, keeping the world.",
+        ),
     ):
         kit.command(
             CommandSpec(

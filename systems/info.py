@@ -15,6 +15,7 @@ from components.place import Room
 from engine.commands import Args, Command, CommandRegistry, CommandSpec, Refused
 from engine.events import Scope
 from engine.plugins import PluginKit
+from engine.text import plain_text
 from engine.world import World
 from systems.characteristics import characteristics_of
 from systems.common import View, condition_of, display_name, items_in, worn_items
@@ -181,7 +182,7 @@ def help_topic(spec: CommandSpec[Any]) -> View:
         "verb": spec.verb,
         "usage": spec.usage_line,
         "aliases": list(spec.aliases),
-        "help": spec.help,
+        "help": plain_text(spec.help),
         "category": spec.category,
         "role": spec.role,
     }

@@ -1,6 +1,6 @@
 """Looking: what a character sees of its room, of a person or thing, and through an exit, as plain
-views (the data of events) and their text; movement and the other senses reuse them. Nothing here
-changes the world or does I/O."""
+views (the data of events) and their text; movement and the other senses reuse them. Plugins add
+lines through look contributors (``details``). Nothing here changes the world or does I/O."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from components.place import DIRECTIONS, Exit, Location, Room, RoomFlag, parse_d
 from engine.commands import Args, Command, CommandSpec, Refused
 from engine.config import setting_field
 from engine.events import Scope
+from engine.hooks import LookHooks
 from engine.plugins import PluginKit
 from engine.world import World
 from systems.common import (
@@ -137,6 +138,15 @@ def seen_as(world: World, room: int | None, entity: int) -> tuple[str, int | Non
 # Views: plain data for events
 
 
+def look_details(world: World, viewer: int | None, seen: int) -> list[str]:
+    """The lines the plugins' look contributors add about ``seen`` (a room, a person or a
+    thing) for ``viewer``, in their fixed order; a failing contributor adds nothing."""
+    hooks = world.try_resource(LookHooks)
+    if hooks is None or not len(hooks):
+        return []
+    return hooks.lines(world, viewer, seen)
+
+
 def sorted_exits(room: Room) -> list[Exit]:
     """A room's exits in compass order (then any unusual direction, by name)."""
     order = {direction: i for i, direction in enumerate(DIRECTIONS)}
@@ -225,6 +235,7 @@ def room_view(world: World, room: int, viewer: int | None) -> View:
         "id": definition.key,
         "name": definition.name,
         "description": "" if dark else definition.description,
+        "details": [] if dark else look_details(world, viewer, room),
         "zone": definition.zone,
         "zone_name": zone.name if zone is not None else definition.zone,
         "environment": str(definition.environment),
@@ -311,7 +322,7 @@ def room_text(view: View) -> str:
     """The text of a ``room`` event: name, description, exits, who is here, what lies here."""
     if view["dark"]:
         return f"{PITCH_DARK}\n{exits_line(view['exits'])}"
-    lines = [view["name"], view["description"], exits_line(view["exits"])]
+    lines = [view["name"], view["description"], *view["details"], exits_line(view["exits"])]
     here = [f"{capitalised(o['name'])} is {o['posture']} here." for o in view["occupants"]]
     for line, count in _grouped(here):
         lines.append(line if count == 1 else f"{line} (x{count})")
@@ -339,12 +350,13 @@ def show_room(world: World, viewer: int) -> bool:
 # Looking at someone or something
 
 
-def character_view(world: World, entity: int) -> View:
+def character_view(world: World, entity: int, viewer: int | None = None) -> View:
     identity = world.get(entity, Identity)
     posture = world.try_get(entity, Posture)
     return {
         **occupant_view(world, entity),
         "description": identity.description,
+        "details": look_details(world, viewer, entity),
         "resting": posture.resting if posture is not None else False,
         "equipment": [
             {"slot": world.get(item, Location).slot, **item_data(world, item)}
@@ -358,6 +370,7 @@ def character_text(world: World, entity: int, view: View) -> str:
     lines = [name]
     if view["description"]:
         lines.append(view["description"])
+    lines.extend(view["details"])
     lines.append(f"{name} is {_posture_phrase(world, entity)}.")
     wielded = [e for e in view["equipment"] if e["slot"] in _WIELD_SLOTS]
     worn = [e for e in view["equipment"] if e["slot"] not in _WIELD_SLOTS]
@@ -371,13 +384,14 @@ def character_text(world: World, entity: int, view: View) -> str:
     return "\n".join(lines)
 
 
-def thing_view(world: World, entity: int) -> View:
+def thing_view(world: World, entity: int, viewer: int | None = None) -> View:
     """An item or a container: its description and, for an open container, what is inside."""
     template = template_of(world, entity)
     view: View = {
         **item_data(world, entity),
         "kind": "item",
         "description": template.description if template is not None else "",
+        "details": look_details(world, viewer, entity),
     }
     container = world.try_get(entity, Container)
     if container is not None:
@@ -400,6 +414,7 @@ def thing_text(view: View) -> str:
     lines = [capitalised(view["name"])]
     if view["description"]:
         lines.append(view["description"])
+    lines.extend(view["details"])
     if view["kind"] == "container":
         if view["closed"]:
             lines.append("It is closed.")
@@ -510,10 +525,10 @@ def _looked_at(world: World, actor: int, room: int, words: str) -> int:
 
 def _look_at(world: World, actor: int, entity: int) -> None:
     if world.has(entity, Identity):
-        view = character_view(world, entity)
+        view = character_view(world, entity, actor)
         world.emit("look", Scope.entity(actor), character_text(world, entity, view), view)
     else:
-        view = thing_view(world, entity)
+        view = thing_view(world, entity, actor)
         world.emit("look", Scope.entity(actor), thing_text(view), view)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from components.place import Location, Room
+from components.content import Directory
+from components.place import Location, Room, RoomFlag, Zone
 from engine.world import World
 
 #: How far up the holder chain a thing may be nested (a key in a box in a backpack on a body in a
@@ -41,6 +42,26 @@ def room_of(world: World, entity: int) -> int | None:
             return current
         current = holder_of(world, current)
     return None
+
+
+def zone_entity(world: World, zone: str) -> int | None:
+    """The entity of the zone with this content key (where per-zone state is kept), if any."""
+    directory = world.try_resource(Directory)
+    return directory.zone_entities.get(zone) if directory is not None else None
+
+
+def zone_of(world: World, entity: int) -> int | None:
+    """The entity of the zone ``entity`` is in (its room's zone; a zone for a zone), if any."""
+    room = room_of(world, entity)
+    if room is None:
+        return entity if world.has(entity, Zone) else None
+    return zone_entity(world, world.get(room, Room).zone)
+
+
+def is_outdoors(world: World, entity: int) -> bool:
+    """Whether ``entity`` is under the open sky: its room is flagged ``outdoors``."""
+    room = room_of(world, entity)
+    return room is not None and world.get(room, Room).has_flag(RoomFlag.OUTDOORS)
 
 
 def contents(world: World, holder: int) -> Collection[int]:

@@ -14,8 +14,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 BLOCK = re.compile(r"^( *)```python\n(.*?)^ *```", re.S | re.M)
-# A block shown as real code: "<!-- source: systems/equipment.py -->" on the line before its fence.
-SOURCE_BLOCK = re.compile(r"^<!-- source: (\S+) -->\n```python\n(.*?)^```", re.S | re.M)
+# A block shown as real code: "<!-- source: systems/equipment.py -->" on the line before its fence
+# (of any language: the example plugin's TOML is shown this way too).
+SOURCE_BLOCK = re.compile(r"^<!-- source: (\S+) -->\n```[\w-]*\n(.*?)^```", re.S | re.M)
 
 
 def _blocks() -> list[tuple[str, int, str]]:
@@ -45,9 +46,22 @@ def test_every_block_shown_as_real_code_is_still_in_its_file_verbatim() -> None:
         for page in sorted(DOCS.glob("*.md"))
         for path, code in SOURCE_BLOCK.findall(page.read_text())
     ]
+    weather = "examples/weather/src/kadath_weather"
     assert {(page, path) for page, path, _ in shown} >= {
         ("architecture.md", "systems/equipment.py"),
         ("modding.md", "systems/equipment.py"),
+        ("modding.md", "examples/weather/pyproject.toml"),
+        *(
+            ("modding.md", f"{weather}/{module}")
+            for module in (
+                "__init__.py",
+                "components.py",
+                "kinds.py",
+                "sky.py",
+                "storms.py",
+                "content/weather/skies.toml",
+            )
+        ),
     }
     for page, path, code in shown:
         assert code in (ROOT / path).read_text(), f"{page}: the code from {path} changed; update it"

@@ -17,6 +17,7 @@ from engine.config.layers import (
     parse_overrides,
 )
 from engine.config.settings import BY_KEY, Config
+from engine.text import plain_text
 
 # --- command line ---------------------------------------------------------------------------------
 
@@ -59,8 +60,18 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="set any setting, e.g. --set engine.tick_rate_hz=20 (repeatable)",
     )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        dest="config_verbose",
+        action="store_true",
+        default=False,
+        help="log everything, tracebacks included (a plugin that fails to import, say); same as"
+        " --set log.level=DEBUG",
+    )
     for flag, metavar, key in _SHORTCUTS:
-        doc = re.split(r"[.:;] ", BY_KEY[key].spec.doc)[0].rstrip(".").replace("%", "%%")
+        doc = plain_text(re.split(r"[.:;] ", BY_KEY[key].spec.doc)[0]).rstrip(".")
+        doc = doc.replace("%", "%%")
         group.add_argument(
             flag,
             metavar=metavar,
@@ -81,6 +92,8 @@ def config_from_args(
     flags, then the shortcut flags (the most specific, so they win over ``--set``). ``rules``
     are the installed plugins' rule sections (see ``load_config``)."""
     overrides: list[Override | str] = list(parse_overrides(getattr(ns, "config_set", None) or []))
+    if getattr(ns, "config_verbose", False):
+        overrides.append(("log.level", "DEBUG", "-v"))
     for flag, _, key in _SHORTCUTS:
         value = getattr(ns, _dest(flag), None)
         if value is not None:

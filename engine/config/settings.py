@@ -33,6 +33,7 @@ from engine.config.values import (
     shown_value,
     toml_value,
 )
+from engine.text import plain_text
 
 _S = TypeVar("_S")
 
@@ -586,7 +587,10 @@ class Config:
                     value = redact_secret(value)
                 unit = f" [{setting.spec.unit}]" if setting.spec.unit else ""
                 lines += textwrap.wrap(
-                    setting.spec.doc + unit, width=98, initial_indent="# ", subsequent_indent="# "
+                    plain_text(setting.spec.doc) + unit,
+                    width=98,
+                    initial_indent="# ",
+                    subsequent_indent="# ",
                 )
                 commented = (
                     comment_defaults and value == setting.default and setting.key not in always_set

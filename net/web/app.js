@@ -415,6 +415,9 @@ function renderRoom(data, text) {
     box.append(el("p", "room-zone", data.zone_name));
   }
   if (data.description) box.append(el("p", "room-desc", String(data.description)));
+  // Lines the server's plugins add to the description (the weather, outdoors).
+  const details = Array.isArray(data.details) ? data.details : [];
+  for (const line of details) box.append(el("p", "room-detail", String(line)));
 
   const exits = Array.isArray(data.exits) ? data.exits : [];
   const exitLine = el("p", "exits");

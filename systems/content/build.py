@@ -1,4 +1,5 @@
-"""Build the live world from validated content: rooms, doors, room containers and placed items.
+"""Build the live world from validated content: zones, rooms, doors, room containers, placed
+items, and the plugins' content tables.
 
 Content-defined entities get stable ids derived from their content keys, so saved state (a door
 left open, a chest emptied) finds them again at the next start. Pure world-building: no I/O.
@@ -6,9 +7,9 @@ left open, a chest emptied) finds them again at the next start. Pure world-build
 
 from __future__ import annotations
 
-from components.content import Content, Directory, ItemStack, ZoneDef
+from components.content import Content, ContentTables, Directory, ItemStack, ZoneDef
 from components.items import Container, Item
-from components.place import Door, DoorInfo, Exit, FluxOverride, Location, Room
+from components.place import Door, DoorInfo, Exit, FluxOverride, Location, Room, Zone
 from engine.ids import content_stable_id
 from engine.world import World
 from systems.corpses import CORPSE_TEMPLATE
@@ -21,6 +22,10 @@ class ContentIdCollision(ValueError):
 
 def room_stable_id(room_key: str) -> int:
     return content_stable_id(f"room:{room_key}")
+
+
+def zone_stable_id(zone_key: str) -> int:
+    return content_stable_id(f"zone:{zone_key}")
 
 
 def _flux(own: FluxOverride | None, zone: ZoneDef | None) -> FluxOverride | None:
@@ -65,6 +70,10 @@ def build_world(world: World, content: Content) -> Directory:
         start_room=content.start_room or (content.rooms[0].id if content.rooms else ""),
     )
     build = _Builder(world, directory)
+    for zone in content.zones:
+        directory.zone_entities[zone.id] = build.entity(
+            f"zone:{zone.id}", Zone(zone.id, zone.name, zone.description)
+        )
     for door in content.doors:
         directory.doors[door.id] = build.entity(
             f"door:{door.id}",
@@ -114,4 +123,5 @@ def build_world(world: World, content: Content) -> Directory:
         zones.setdefault(room.zone, []).append(directory.rooms[room.id])
     directory.zone_rooms = {zone: tuple(rooms) for zone, rooms in zones.items()}
     world.insert_resource(directory)
+    world.insert_resource(ContentTables({table.model: table.rows for table in content.tables}))
     return directory

@@ -18,7 +18,7 @@ from engine.plugins import PluginError, Registry, discover_plugins, load_plugins
 from systems.content.loader import ContentSource, check_content
 from systems.content.plugin import MissingWorldFolder, require_world_folder
 
-__all__ = ["EXIT_CONTENT_ERRORS", "plugin_content_dirs", "register", "run"]
+__all__ = ["EXIT_CONTENT_ERRORS", "plugin_content", "plugin_content_dirs", "register", "run"]
 
 #: Exit status when the content has at least one error (warnings alone exit with 0).
 EXIT_CONTENT_ERRORS = 1
@@ -52,15 +52,22 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def plugin_content_dirs(config: Config) -> list[tuple[str, Path]]:
-    """The content folders that the installed, enabled plugins register, as the server sees them.
+def plugin_content(config: Config) -> Registry:
+    """What the installed, enabled plugins register, as the server sees it: their content
+    folders (``content_dirs``) and content tables (``content_tables``).
 
     Raises ``PluginError`` when a plugin cannot be loaded (the server would not start either).
     """
     registry = Registry(config=config)
     plugins, problems = discover_plugins()
     load_plugins(plugins, registry, disabled=config.world.plugins_disabled, problems=problems)
-    return list(registry.content_dirs)
+    return registry
+
+
+def plugin_content_dirs(config: Config) -> list[tuple[str, Path]]:
+    """The content folders that the installed, enabled plugins register (see
+    :func:`plugin_content`)."""
+    return list(plugin_content(config).content_dirs)
 
 
 def run(ns: argparse.Namespace, config: Config) -> int:
@@ -77,12 +84,15 @@ def run(ns: argparse.Namespace, config: Config) -> int:
     which = "the bundled world" if config.world.bundled else "the world"
     print(f"kadath: checking {which} in {data}", file=sys.stderr)
     sources = [ContentSource(data)]
+    tables: dict[str, type] = {}
     if not ns.no_plugins:
         try:
-            sources += [ContentSource(path, name) for name, path in plugin_content_dirs(config)]
+            registry = plugin_content(config)
         except PluginError as exc:
             print(f"kadath: cannot load plugins: {exc}", file=sys.stderr)
             return EXIT_BAD_SETUP
-    report = check_content(sources).report
+        sources += [ContentSource(path, name) for name, path in registry.content_dirs]
+        tables = registry.content_tables
+    report = check_content(sources, tables=tables).report
     print(report.format())
     return 0 if report.ok else EXIT_CONTENT_ERRORS

@@ -19,6 +19,7 @@ from components.content import (
     RoomContainerDef,
     RoomDef,
     SpawnRule,
+    TableContent,
     Wander,
     ZoneDef,
 )
@@ -52,6 +53,10 @@ def to_content(entries: Entries, start: str) -> Content:
             SpawnRule(m.npc, m.room, m.max, m.respawn_s) for m in (s.model for s in entries.spawns)
         ),
         start_room=start,
+        tables=tuple(
+            TableContent(name, model, tuple(p.model for p in entries.tables[name]))
+            for name, model in entries.table_models.items()
+        ),
     )
 
 

@@ -66,7 +66,9 @@ class Entries:
     add their own problems through :meth:`error` and :meth:`warn`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tables: Mapping[str, type[Entry]] | None = None) -> None:
+        self.table_models: dict[str, type[Entry]] = dict(tables or {})
+        self.tables: dict[str, list[Placed[Any]]] = {name: [] for name in self.table_models}
         self.problems: list[Problem] = []
         self.worlds: list[Placed[WorldModel]] = []
         self.world_broken = False
@@ -97,7 +99,13 @@ class Entries:
             self.world_broken |= source.kind == FileKind.WORLD
             self.unreadable.add(source.kind)
             return
-        sections = FILE_SECTIONS[source.kind]
+        if source.kind == FileKind.TABLE:
+            model = self.table_models.get(source.table)
+            if model is None:
+                return  # a table whose declaration was refused (reported)
+            sections: tuple[Section, ...] = (Section(source.table, model, source.table, many=True),)
+        else:
+            sections = FILE_SECTIONS[source.kind]
         keys = [s.key for s in sections]
         for key in source.data:
             if key not in keys:
@@ -192,7 +200,11 @@ class Entries:
             self.world_broken |= section.label == "world"
             return None
         placed: Placed[Any] = Placed(model, source.name, label, zone)
-        if isinstance(model, WorldModel):
+        if source.kind == FileKind.TABLE:
+            if has_id and not self.unique(section.label, str(raw_id), source.name, label):
+                return None
+            self.tables[section.key].append(placed)
+        elif isinstance(model, WorldModel):
             self.worlds.append(placed)
         elif isinstance(model, SubzoneModel):
             subzones = self.zones.setdefault(zone, PlacedZone(None)).subzones

@@ -15,11 +15,14 @@ from engine.config import Config
 from engine.plugins import PluginKit, Registry, SetupError
 from engine.world import World
 from systems.content.build import build_world
-from systems.content.loader import ContentSource, check_content
+from systems.content.loader import ContentCheck, ContentSource, check_files, read_sources
+from systems.content.reading import SourceFile
+from systems.content.report import Problem
 
 __all__ = [
     "MissingWorldFolder",
     "build_from_content",
+    "build_from_files",
     "content_sources",
     "register",
     "require_world_folder",
@@ -46,7 +49,20 @@ def build_from_content(world: World, registry: Registry) -> None:
     """
     config = registry.config if isinstance(registry.config, Config) else Config()
     require_world_folder(config)
-    check = check_content(content_sources(config, registry.content_dirs))
+    sources = content_sources(config, registry.content_dirs)
+    build_from_files(world, registry, *read_sources(sources, registry.content_tables))
+
+
+def build_from_files(
+    world: World,
+    registry: Registry,
+    files: Sequence[SourceFile],
+    problems: Sequence[Problem] = (),
+) -> ContentCheck:
+    """Check parsed data files (the world's, then the plugins') as one world and build it, or
+    raise :class:`systems.content.loader.ContentError` with the whole report. ``problems`` were
+    found while reading them. Warnings are logged."""
+    check = check_files(files, problems=problems, tables=registry.content_tables)
     for problem in check.report.warnings:
         log.warning("%s", problem)
     content = check.require()
@@ -60,6 +76,7 @@ def build_from_content(world: World, registry: Registry) -> None:
         len(content.npcs),
         check.report.summary(),
     )
+    return check
 
 
 class MissingWorldFolder(SetupError):

@@ -5,7 +5,7 @@ a file means is judged elsewhere."""
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,12 +44,16 @@ class SourceFile:
     name: str
     kind: FileKind
     data: Mapping[str, Any] | None
+    table: str = ""  # for a file of a plugin's content table: the table's name
 
 
-def read_source(source: ContentSource) -> tuple[list[SourceFile], list[Problem]]:
+def read_source(
+    source: ContentSource, tables: Collection[str] = ()
+) -> tuple[list[SourceFile], list[Problem]]:
     """Read and parse every data file of one folder, in a fixed order (world file, zones, items,
-    NPCs; by name within each). Unreadable files and TOML syntax errors become problems; files
-    where no data file belongs are warned about, never silently ignored."""
+    NPCs, then the files of each content table in ``tables``, by table name; by name within
+    each). Unreadable files and TOML syntax errors become problems; files where no data file
+    belongs are warned about, never silently ignored."""
     files: list[SourceFile] = []
     problems: list[Problem] = []
     root = source.path
@@ -60,29 +64,36 @@ def read_source(source: ContentSource) -> tuple[list[SourceFile], list[Problem]]
             Problem(Severity.ERROR, source.label(str(root)), "", "", f"{what} does not exist{hint}")
         )
         return files, problems
-    found: list[tuple[int, str, FileKind]] = []
+    found: list[tuple[int, str, str, FileKind]] = []
+    table_names = sorted(set(tables) - set(FOLDERS))
     for path in sorted(root.rglob("*.toml")):
         relative = path.relative_to(root)
         if any(part.startswith(".") for part in relative.parts):
             continue
         parts = relative.parts
         if parts == (WORLD_FILE,):
-            found.append((0, relative.as_posix(), FileKind.WORLD))
+            found.append((0, "", relative.as_posix(), FileKind.WORLD))
         elif len(parts) == 2 and parts[0] in FOLDERS:
             kind = FOLDERS[parts[0]]
-            found.append((1 + list(FOLDERS).index(parts[0]), relative.as_posix(), kind))
+            found.append((1 + list(FOLDERS).index(parts[0]), "", relative.as_posix(), kind))
+        elif len(parts) == 2 and parts[0] in table_names:
+            order = 1 + len(FOLDERS) + table_names.index(parts[0])
+            found.append((order, parts[0], relative.as_posix(), FileKind.TABLE))
         else:
+            where = f"{WORLD_FILE}, zones/*.toml, items/*.toml, npcs/*.toml" + "".join(
+                f", {name}/*.toml" for name in table_names
+            )
             problems.append(
                 Problem(
                     Severity.WARNING,
                     source.label(relative.as_posix()),
                     "",
                     "",
-                    f"not read: data files are {WORLD_FILE}, zones/*.toml, items/*.toml and"
-                    " npcs/*.toml",
+                    f"not read: data files are {where} (a plugin's content table is read only"
+                    " while the plugin is installed)",
                 )
             )
-    for _, relative_name, kind in sorted(found):
+    for _, table, relative_name, kind in sorted(found):
         name = source.label(relative_name)
         try:
             with (root / relative_name).open("rb") as stream:
@@ -96,5 +107,5 @@ def read_source(source: ContentSource) -> tuple[list[SourceFile], list[Problem]]
         except OSError as exc:
             problems.append(Problem(Severity.ERROR, name, "", "", f"cannot read: {exc.strerror}"))
             data = None
-        files.append(SourceFile(name, kind, data))
+        files.append(SourceFile(name, kind, data, table))
     return files, problems

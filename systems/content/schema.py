@@ -467,6 +467,7 @@ class FileKind(StrEnum):
     ZONE = "zone"
     ITEMS = "items"
     NPCS = "npcs"
+    TABLE = "table"  # a plugin's content table: ``<table>/*.toml``
 
 
 @dataclass(frozen=True, slots=True)

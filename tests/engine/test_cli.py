@@ -12,6 +12,7 @@ import pytest
 
 from engine.cli import EXIT_BAD_SETUP, main
 from engine.config import bundled_world_dir
+from tests.engine.installed import install_hoo
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Generous bound for a child process to start or stop; never an assertion on speed.
@@ -187,3 +188,55 @@ def test_each_missing_part_is_one_line_and_exit_status_2(
     assert errors[0].startswith(message.format(tmp=tmp_path)), errors[0]
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "kadath.db").exists()
+
+
+def test_the_schedule_prints_each_description_as_plain_wrapped_text(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["schedule"]) == 0
+    out = capsys.readouterr().out
+    assert "`" not in out
+    (wake,) = [line for line in out.splitlines() if "wake_the_dead" in line]
+    assert "Dead players whose respawn_s" in wake
+
+
+def test_commands_that_start_no_server_say_which_command_failed_not_cannot_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install_hoo(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["schedule"]) == EXIT_BAD_SETUP
+    err = capsys.readouterr().err
+    assert err.startswith("kadath schedule: 1 plugin problem(s):\n  - plugin 'hoo': ")
+    assert "cannot start" not in err and "KeyError: 'hoo'" in err
+    assert main(["plugins", "--brief"]) == EXIT_BAD_SETUP
+    assert "cannot start" not in capsys.readouterr().err
+    db = f"sqlite:///{tmp_path / 'world.db'}"
+    assert main(["serve", "--db", db, "--port", "0", "--max-ticks", "1"]) == EXIT_BAD_SETUP
+    assert capsys.readouterr().err.startswith("kadath: cannot start: 1 plugin problem(s):")
+
+
+def test_verbose_shows_the_traceback_of_a_plugin_that_fails_to_import(tmp_path: Path) -> None:
+    rules = install_hoo(tmp_path / "site")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KADATH_")}
+    env["PYTHONPATH"] = str(tmp_path / "site")
+
+    def schedule(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "engine.cli", "schedule", *flags],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=PROCESS_TIMEOUT_S,
+        )
+
+    quiet = schedule()
+    assert quiet.returncode == EXIT_BAD_SETUP
+    (line,) = [line for line in quiet.stderr.splitlines() if "plugin 'hoo'" in line]
+    assert f"KeyError: 'hoo' (at {rules}, line 2; run with -v for the traceback)" in line
+    assert "Traceback" not in quiet.stderr
+    verbose = schedule("-v")
+    assert verbose.returncode == EXIT_BAD_SETUP
+    assert "Traceback (most recent call last)" in verbose.stderr
+    assert "HOOT = OMENS['hoo']" in verbose.stderr and "DEBUG kadath.plugins" in verbose.stderr

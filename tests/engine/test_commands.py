@@ -456,6 +456,12 @@ def test_help_shows_usage_aliases_and_text() -> None:
     assert registry.help_for("nothing") is None
 
 
+def test_help_text_is_shown_without_markup() -> None:
+    registry = CommandRegistry()
+    registry.register(spec("gaze", help="Watch the sky for ``gaze_s`` seconds (see :func:`x`)."))
+    assert registry.help_for("gaze") == "Usage: gaze\nWatch the sky for gaze_s seconds (see x)."
+
+
 def test_specs_are_listed_by_category_then_verb_whatever_the_load_order() -> None:
     registry = CommandRegistry()
     for verb, category in (("say", "talk"), ("look", "general"), ("emote", "talk"), ("go", "")):

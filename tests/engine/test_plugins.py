@@ -4,6 +4,7 @@ that name every plugin at fault, all at once."""
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint
@@ -23,13 +24,16 @@ from engine.plugins import (
     Plugin,
     PluginError,
     PluginKit,
+    PluginSource,
     Registry,
     discover_plugins,
+    discover_sources,
     load_plugins,
 )
 from engine.scheduler import SystemContext, system
 from engine.world import World
 from systems import plugin as core
+from tests.engine.installed import HOO_MODULES, install, install_hoo
 
 # --------------------------------------------------------------------------------------------------
 # Helpers
@@ -155,6 +159,67 @@ def test_an_entry_point_that_fails_to_import_is_reported_by_name(
     assert "ModuleNotFoundError" in problems["ghoul"]
 
 
+def hoo_with_rules(folder: Path, rules: str) -> Path:
+    """The ``hoo`` plugin installed in ``folder`` with ``rules`` as its rules module, on
+    ``sys.path`` by the caller; returns the rules module's file."""
+    install(
+        folder,
+        "kadath-hoo",
+        "0.2.0",
+        {**HOO_MODULES, "kadath_hoo/rules.py": rules},
+        {"hoo": "kadath_hoo:plugin"},
+    )
+    return folder / "kadath_hoo" / "rules.py"
+
+
+def source_named(name: str) -> PluginSource:
+    (found,) = [source for source in discover_sources() if source.name == name]
+    return found
+
+
+def test_a_plugin_failing_while_importing_is_reported_with_its_file_line_and_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rules = install_hoo(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with caplog.at_level(logging.DEBUG, logger="kadath.plugins"):
+        source = source_named("hoo")
+    assert source.plugin is None
+    assert (source.distribution, source.version) == ("kadath-hoo", "0.2.0")
+    assert source.problem == (
+        "failed to load entry point 'kadath_hoo:plugin': KeyError: 'hoo' "
+        f"(at {rules}, line 2; run with -v for the traceback)"
+    )
+    assert "Traceback (most recent call last)" in source.traceback
+    assert "HOOT = OMENS['hoo']" in source.traceback  # the source line, as Python shows it
+    (record,) = [r for r in caplog.records if r.name == "kadath.plugins"]
+    assert record.levelno == logging.DEBUG and source.traceback in record.getMessage()
+    with pytest.raises(PluginError) as caught:
+        Engine()
+    assert f"plugin 'hoo': {source.problem}" in str(caught.value)
+
+
+def test_a_syntax_error_in_a_plugin_is_reported_at_its_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    rules = hoo_with_rules(tmp_path, "def setup(kit):\n    pass\n\nwhile True print('x')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    problem = source_named("hoo").problem
+    assert problem is not None
+    assert problem.startswith("failed to load entry point 'kadath_hoo:plugin': SyntaxError")
+    assert f"(at {rules}, line 4;" in problem
+
+
+def test_an_error_raised_by_a_library_is_placed_at_the_plugin_line_that_called_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    rules = hoo_with_rules(tmp_path, "import json\n\nDATA = json.loads('{oops')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    problem = source_named("hoo").problem
+    assert problem is not None and "JSONDecodeError" in problem
+    assert f"(at {rules}, line 3;" in problem
+
+
 def test_an_engine_refuses_to_start_when_an_installed_plugin_fails_to_import(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -245,10 +310,13 @@ def test_a_missing_requirement_names_the_plugin_and_what_it_lacks() -> None:
     assert problems == {"candles": "requires 'wax', which is not installed"}
 
 
-def test_a_plugin_whose_setup_raises_is_reported_by_name_with_the_reason() -> None:
+def test_a_plugin_whose_setup_raises_is_reported_by_name_with_the_reason_and_the_line() -> None:
     problems = problems_of([core, make("astrology", "core", setup=failing_setup)])
     assert list(problems) == ["astrology"]
-    assert problems["astrology"] == "setup failed: RuntimeError: the stars are not right"
+    line = failing_setup.__code__.co_firstlineno + 1
+    assert problems["astrology"] == (
+        f"setup failed: RuntimeError: the stars are not right (at {__file__}, line {line})"
+    )
 
 
 def test_plugins_that_require_a_failed_plugin_are_reported_too() -> None:

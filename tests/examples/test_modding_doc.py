@@ -1,80 +1,49 @@
-"""The modding guide's code must not rot: its Python compiles, its example test passes, and every
-block marked as an excerpt of the candles plugin is still, verbatim, in the plugin's files."""
+"""The modding guide's walk-through is the weather example: every module of the example is shown
+in it (tests/test_docs.py checks each block is still verbatim in its file), its own example test
+passes, and the example's registrations are all explained."""
 
 from __future__ import annotations
 
 import re
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "modding.md"
-EXAMPLE = ROOT / "examples" / "candles"
+EXAMPLE = ROOT / "examples" / "weather" / "src" / "kadath_weather"
 
-# A fenced block, optionally preceded by "<!-- excerpt: PATH -->" on the line before its fence.
-# Blocks may be indented (inside a list item); the fence's indent is removed from the body.
-_BLOCK_RE = re.compile(
-    r"(?:^[ \t]*<!-- excerpt: (?P<source>\S+) -->\n)?"
-    r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
-    re.MULTILINE | re.DOTALL,
-)
+_PYTHON = re.compile(r"^(?P<indent>[ \t]*)```python\n(?P<body>.*?)^(?P=indent)```", re.M | re.S)
+_SOURCE = re.compile(r"^<!-- source: (\S+) -->$", re.M)
 
 
-@dataclass(frozen=True)
-class Block:
-    line: int
-    lang: str
-    body: str
-    source: str | None
-
-    def __str__(self) -> str:
-        return f"modding.md:{self.line}"
+def _python_blocks() -> list[str]:
+    return [textwrap.dedent(m["body"]) for m in _PYTHON.finditer(GUIDE.read_text())]
 
 
-def blocks() -> list[Block]:
-    text = GUIDE.read_text(encoding="utf-8")
-    found = []
-    for match in _BLOCK_RE.finditer(text):
-        body = textwrap.dedent(match["body"])
-        line = text.count("\n", 0, match.start("lang")) + 1
-        found.append(Block(line, match["lang"], body, match["source"]))
-    return found
-
-
-PYTHON = [block for block in blocks() if block.lang == "python"]
-EXCERPTS = [block for block in blocks() if block.source is not None]
-
-
-def test_the_guide_has_python_and_excerpt_blocks_to_check() -> None:
-    assert len(PYTHON) >= 8
-    assert len(EXCERPTS) >= 8
-    assert {block.source for block in EXCERPTS} >= {
-        "pyproject.toml",
-        "src/kadath_candles/__init__.py",
-        "src/kadath_candles/components.py",
-        "src/kadath_candles/burning.py",
+def test_the_guide_shows_every_module_of_the_weather_example() -> None:
+    shown = set(_SOURCE.findall(GUIDE.read_text()))
+    modules = {
+        path.relative_to(ROOT).as_posix()
+        for path in EXAMPLE.rglob("*")
+        if path.suffix in {".py", ".toml"}
     }
+    assert modules <= shown, f"not shown in the guide: {sorted(modules - shown)}"
 
 
-@pytest.mark.parametrize("block", PYTHON, ids=str)
-def test_every_python_block_of_the_guide_compiles(block: Block) -> None:
-    compile(block.body, f"{GUIDE}:{block.line}", "exec")
-
-
-@pytest.mark.parametrize("block", EXCERPTS, ids=str)
-def test_every_excerpt_in_the_guide_is_verbatim_in_the_example_plugin(block: Block) -> None:
-    assert block.source is not None
-    source = (EXAMPLE / block.source).read_text(encoding="utf-8")
-    assert block.body in source, f"{block} no longer matches {block.source}: update the guide"
+def test_every_registration_of_the_example_is_explained_in_the_guide() -> None:
+    guide = GUIDE.read_text()
+    registered = set()
+    for path in EXAMPLE.rglob("*.py"):
+        registered |= set(re.findall(r"\bkit\.(\w+)\(", path.read_text()))
+    assert registered >= {"component", "world_state", "content_table", "system", "look_contributor"}
+    for method in registered:
+        assert f"kit.{method}(" in guide, f"the guide never explains kit.{method}"
 
 
 def test_the_guides_example_test_passes() -> None:
-    (block,) = [block for block in PYTHON if "def test_" in block.body]
+    (block,) = [block for block in _python_blocks() if "def test_" in block]
     namespace: dict[str, object] = {"__name__": "modding_guide_example"}
-    exec(compile(block.body, f"{GUIDE}:{block.line}", "exec"), namespace)
+    exec(compile(block, f"{GUIDE}:example test", "exec"), namespace)
     tests = [value for name, value in namespace.items() if name.startswith("test_")]
     assert tests
     for test in tests:

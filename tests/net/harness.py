@@ -50,6 +50,7 @@ from engine.config import Config, load_config
 from engine.core import Engine, StopRequest
 from engine.loop import TickLoop
 from engine.plugins import Plugin
+from engine.reload import ReloadService
 from engine.services import Service
 from net.accounts import AccountService
 from net.bots import http_get as raw_get
@@ -316,8 +317,9 @@ class LiveServer:
         self.engine = Engine(config, plugins=[core, *plugins])
         self.persistence = PersistenceService(config)
         self.network = NetworkService(config)
-        # Start order (priorities 10 then 20); stopped in reverse.
-        self.services: tuple[Service, ...] = (self.persistence, self.network)
+        self.reload = ReloadService(config)
+        # Start order (priorities 10, 20 then 30); stopped in reverse.
+        self.services: tuple[Service, ...] = (self.persistence, self.network, self.reload)
         self.ticks = TickLoop(
             self._tick,
             config.engine.tick_rate_hz,

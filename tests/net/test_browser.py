@@ -634,6 +634,37 @@ def _inject(client: Client, *messages: tuple[str, dict[str, Any], str]) -> None:
     )
 
 
+def test_the_lines_plugins_add_to_a_room_are_shown_after_its_description(
+    open_client: Callable[[], Client],
+) -> None:
+    a = open_client()
+    a.register("Armitage")
+    expect(a.output.locator(".room")).to_have_count(1)
+    lines = ["A thin, cold rain is falling.", "A crow watches from the gutter."]
+    square = {
+        "id": "arkham.square",
+        "name": "Independence Square",
+        "description": "Cobbles around a bronze minuteman.",
+        "details": lines,
+        "zone": "arkham",
+        "zone_name": "Arkham",
+        "environment": "street",
+        "dark": False,
+        "exits": [],
+        "occupants": [],
+        "more_occupants": 0,
+        "items": [],
+        "containers": [],
+    }
+    _inject(a, ("room", square, "\n".join(["Independence Square", *lines])))
+    room = a.output.locator(".room").last
+    expect(room.locator(".room-detail")).to_have_text(lines)
+    order = room.locator("p").evaluate_all("nodes => nodes.map(n => n.className)")
+    assert order[:4] == ["room-zone", "room-desc", "room-detail", "room-detail"]
+    _inject(a, ("room", {**square, "details": []}, "Independence Square"))
+    expect(a.output.locator(".room").last.locator(".room-detail")).to_have_count(0)
+
+
 def test_each_combat_kind_and_each_state_has_its_own_look(
     open_client: Callable[[], Client],
 ) -> None:

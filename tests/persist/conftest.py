@@ -7,6 +7,7 @@ where an unreachable server fails them.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,19 @@ PG_URL_ENV = "PG_TEST_URL"
 REQUIRE_PG_ENV = "REQUIRE_PG_TESTS"
 
 
+def require_psycopg() -> None:
+    """Skip a test that needs the psycopg driver when the ``postgres`` extra is not installed
+    (``pip install -e '.[test]'``), saying so; in CI (``REQUIRE_PG_TESTS=1``) a missing driver
+    fails the test instead, as an unreachable server does."""
+    if os.environ.get(REQUIRE_PG_ENV) == "1":
+        if importlib.util.find_spec("psycopg") is None:
+            pytest.fail(f"{REQUIRE_PG_ENV}=1 but the psycopg driver is not installed")
+        return
+    pytest.importorskip(
+        "psycopg", reason="needs the psycopg driver: pip install -e '.[test,postgres]'"
+    )
+
+
 def postgres_url() -> str:
     """The test server's URL, or skip (or fail, in CI) with the reason."""
     url = os.environ.get(PG_URL_ENV, "")
@@ -31,6 +45,7 @@ def postgres_url() -> str:
         pytest.skip(
             f"PostgreSQL tests need {PG_URL_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
         )
+    require_psycopg()
     try:
         probe = open_database(url)
         with probe.connect():

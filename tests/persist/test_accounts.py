@@ -20,6 +20,7 @@ from persist.accounts import SqlAccountStore, UnknownAccount, UnknownRole
 from persist.admin_cli import register
 from persist.migrate import ensure_schema
 from persist.schema import Schema
+from tests.persist.conftest import require_psycopg
 
 CHEAP = ScryptParams(n=2**4, r=1, p=1)
 T0 = datetime(2024, 10, 31, 23, 0, 0, 123456, tzinfo=UTC)
@@ -305,6 +306,7 @@ def test_admin_grant_fails_clearly_for_an_unknown_role(
 
 
 def test_admin_grant_reports_an_unreachable_database(capsys: pytest.CaptureFixture[str]) -> None:
+    require_psycopg()
     url = "postgresql+psycopg://kadath:s3cret@127.0.0.1:9/kadath"  # nothing listens on port 9
     assert grant(url, "Armitage") == 1
     err = capsys.readouterr().err

@@ -11,7 +11,7 @@ import pytest
 
 from components.body import Identity, Player
 from engine.commands import Command
-from engine.inputs import DropConnection, EnterWorld, LeaveWorld
+from engine.inputs import DropConnection, EnterWorld, LeaveWorld, ReloadPlugin
 from engine.world import Changes, World
 from persist.journal import (
     JournalError,
@@ -56,12 +56,13 @@ def _wait_written(writer: JournalWriter) -> None:
 def test_inputs_are_recorded_by_stable_id_and_read_back_as_the_same_inputs() -> None:
     world, player = _world_with_player()
     sid = world.stable_id(player)
-    items: list[Command | EnterWorld | DropConnection | LeaveWorld] = [
+    items: list[Command | EnterWorld | DropConnection | LeaveWorld | ReloadPlugin] = [
         Command(player, "say", "ia ia", 4, role="admin"),
         EnterWorld("Armitage", sid),
         EnterWorld("Carter", None),
         DropConnection(sid or 0, 60.0),
         LeaveWorld(sid or 0, "shutdown"),
+        ReloadPlugin("candles", sid, refused="its code does not import"),
     ]
     encoded = [encode_input(world, item) for item in items]
     assert encoded[0] == ["cmd", sid, "admin", "say", "ia ia", 4]
@@ -239,3 +240,15 @@ def test_the_content_digest_changes_with_any_content_file_and_ignores_hidden_one
     assert content_digest([tmp_path]) == before
     (tmp_path / "zones" / "a.toml").write_text("x = 2\n")
     assert content_digest([tmp_path]) != before
+
+
+def test_a_reload_is_recorded_without_its_code() -> None:
+    world, player = _world_with_player()
+    sid = world.stable_id(player)
+    prepared = object()  # the re-imported code, which no journal can hold
+    assert encode_input(world, ReloadPlugin("candles", sid, prepared)) == [
+        "reload",
+        "candles",
+        sid,
+        "",
+    ]

@@ -44,7 +44,7 @@ from persist.service import PersistenceService
 from persist.writer import Writer, WriterStats
 from systems.characters import create_character
 from systems.whereabouts import contents, move
-from tests.persist.conftest import drop_test_schema, open_test_database
+from tests.persist.conftest import drop_test_schema, open_test_database, require_psycopg
 from tests.systems.world_fixture import make_engine
 
 DATA = str(Path(__file__).resolve().parents[2] / "data")
@@ -378,6 +378,7 @@ def test_a_postgresql_outage_never_stalls_the_tick_and_nothing_is_lost_when_it_r
 def test_serve_refuses_to_start_when_postgresql_is_unreachable_and_hides_the_password(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    require_psycopg()
     url = "postgresql+psycopg://kadath:s3cret@127.0.0.1:9/kadath"  # nothing listens on port 9
     assert main(["serve", "--data", DATA, "--db", url, "--max-ticks", "1"]) == EXIT_BAD_SETUP
     err = capsys.readouterr().err

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -121,11 +122,18 @@ def test_tombstones_are_written_for_content_deletions_and_dropped_when_restored(
 
 
 def test_an_unreachable_database_keeps_the_newest_state_pending_and_recovers(
-    tmp_path: object, db: sa.Engine
+    tmp_path: Path, db: sa.Engine
 ) -> None:
     schema = schema_for()
     create_tables(db, schema)
-    dead = sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:9/none", pool_pre_ping=True)
+    # A database of the same kind that cannot be reached (the writer keeps to one dialect): on
+    # SQLite a file in a folder that does not exist, so this case needs no psycopg driver.
+    unreachable = (
+        f"sqlite:///{tmp_path}/no such folder/world.db"
+        if db.dialect.name == "sqlite"
+        else "postgresql+psycopg://nobody@127.0.0.1:9/none"
+    )
+    dead = sa.create_engine(unreachable, pool_pre_ping=True)
     writer = Writer(dead, schema)
     for tick in range(1, 6):
         writer.submit(Batch(tick, upserts={"vitals": {1: (tick, 10)}}))

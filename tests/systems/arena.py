@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from components.body import Characteristics, Vitals
@@ -17,11 +16,10 @@ from components.content import Directory
 from components.items import Item
 from components.place import Location
 from engine.config import Config, EngineConfig
-from engine.core import Engine, TickResult
 from engine.events import Event, Scope
+from engine.testing import Stage
 from engine.world import World
 from systems.characteristics import max_dp_for
-from systems.characters import create_character
 from systems.npc_spawn import spawn_npc
 from systems.stacks import item_components
 from systems.whereabouts import move
@@ -34,29 +32,15 @@ CHAMPION = Characteristics(90, 90, 90, 90, 50, 50)
 WEAKLING = Characteristics(15, 15, 15, 15, 50, 50)
 
 
-@dataclass(slots=True)
-class Arena:
-    """An engine over the fixture world and what the test put in it."""
-
-    engine: Engine
-    log: list[Event] = field(default_factory=list)
-
-    @property
-    def world(self) -> World:
-        return self.engine.world
-
-    @property
-    def now_s(self) -> float:
-        return self.world.clock.seconds
-
-    def room(self, key: str) -> int:
-        return self.world.resource(Directory).rooms[key]
+class Arena(Stage):
+    """An engine over the fixture world and what the test put in it (the public test stage, with
+    what fights need besides)."""
 
     def player(
-        self, name: str, room: str = "hall", characteristics: Characteristics | None = None
+        self, name: str, room: str | None = "hall", characteristics: Characteristics | None = None
     ) -> int:
         """A player character in ``room``; with ``characteristics``, whole for them."""
-        body = create_character(self.world, name, room=room)
+        body = super().player(name, room)
         if characteristics is not None:
             self.world.add(body, dataclasses.replace(characteristics))  # an instance of its own
             whole = max_dp_for(characteristics)
@@ -77,21 +61,6 @@ class Arena:
         )
         move(self.world, item, holder, slot)
         return item
-
-    def type(self, actor: int, line: str) -> list[Event]:
-        """``actor`` types ``line``; one tick runs; its events (all kept in ``log``)."""
-        self.engine.submit_line(actor, line)
-        return self.tick().events
-
-    def tick(self) -> TickResult:
-        result = self.engine.tick()
-        self.log.extend(result.events)
-        return result
-
-    def run_s(self, seconds: float) -> None:
-        """Run the world for ``seconds`` of game time."""
-        for _ in range(self.world.clock.ticks_for(seconds)):
-            self.tick()
 
     def ready_at(self, seconds: float) -> None:
         """Run until the next tick is the one at ``seconds`` of game time, so that a command

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -10,7 +11,13 @@ from components.body import Npc
 from components.combat import Fighting
 from components.content import Directory
 from components.social import Muted
+from engine.config import Config, EngineConfig
 from engine.core import Engine, StopRequest, TickResult
+from engine.events import Event
+from engine.plugins import Plugin, PluginKit
+from engine.scheduler import SystemContext, SystemStats, system
+from engine.testing import Stage, world_from_toml
+from engine.world import World
 from systems.admin import KICK_EVENT, SHUTDOWN_EVENT
 from systems.characters import create_character
 from systems.presence import in_world
@@ -55,6 +62,9 @@ def errors(result: TickResult, actor: int) -> list[str]:
         "stats",
         "spawn ghoul",
         "despawn orderly",
+        "system list",
+        "system disable bleed",
+        "reload candles",
     ],
 )
 def test_players_may_not_use_staff_commands(line: str) -> None:
@@ -184,3 +194,152 @@ def test_despawn_refuses_players_and_what_is_not_here() -> None:
     engine, admin, _player = staffed_engine()
     assert errors(run(engine, admin, "despawn carter"), admin) == ["not_despawnable"]
     assert errors(run(engine, admin, "despawn shoggoth"), admin) == ["no_such_target"]
+
+
+# --------------------------------------------------------------------------------------------------
+# system: switching systems off and back on, tick by tick
+
+
+@dataclass(slots=True)
+class Omens:
+    """A world resource the test systems read and write: whether ``portents`` fails, what the
+    systems saw."""
+
+    failing: bool = True
+    portent_ticks: list[int] = field(default_factory=list)
+    tally_dts: list[float] = field(default_factory=list)
+
+
+@system(every_s=0)
+def portents(world: World, ctx: SystemContext) -> None:
+    """Fails while the omens say so; notes the tick it ran at otherwise."""
+    omens = world.resource(Omens)
+    if omens.failing:
+        raise RuntimeError("the stars are wrong")
+    omens.portent_ticks.append(ctx.tick)
+
+
+@system(every_s=1.0)
+def tally(world: World, ctx: SystemContext) -> None:
+    """Notes the game time since it last ran, as a rate-based rule would use it."""
+    world.resource(Omens).tally_dts.append(ctx.dt_s)
+
+
+def _omens_setup(kit: PluginKit) -> None:
+    kit.system(portents)
+    kit.system(tally)
+
+
+OMENS_PLUGIN = Plugin("omens", _omens_setup, requires=("core",))
+HAMLET = """\
+[zone]
+id = "hamlet"
+name = "The Hamlet"
+
+[[rooms]]
+id = "hamlet.well"
+name = "The Well"
+description = "A mossy well."
+"""
+FAILURE_LIMIT = 3
+
+
+def omens_stage() -> tuple[Stage, int, Omens]:
+    """A world with the omens plugin (at 10 Hz), an admin in it, and the omens resource."""
+    config = Config(engine=EngineConfig(system_failure_limit=FAILURE_LIMIT))
+    stage = world_from_toml(zones=[HAMLET], plugins=[OMENS_PLUGIN], config=config)
+    omens = Omens()
+    stage.world.insert_resource(omens)
+    return stage, stage.player("Nyarla"), omens
+
+
+def state_of(stage: Stage, name: str) -> SystemStats:
+    (row,) = [row for row in stage.engine.scheduler.stats() if row.name == name]
+    return row
+
+
+def admin_says(stage: Stage, admin: int, line: str) -> list[Event]:
+    """The admin types ``line``; one tick runs; what the admin was told."""
+    events = stage.type(admin, line, role="admin")
+    return [e for e in events if e.scope.target == admin and e.type in ("admin", "error")]
+
+
+def test_a_system_disabled_after_repeated_failures_is_brought_back_by_an_admin_tick_by_tick(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stage, admin, omens = omens_stage()
+    with caplog.at_level(logging.CRITICAL, logger="kadath.scheduler"):
+        stage.run_ticks(FAILURE_LIMIT)
+    assert stage.world.clock.tick == FAILURE_LIMIT
+    row = state_of(stage, "portents")
+    assert not row.enabled and row.runs == FAILURE_LIMIT
+    assert row.disabled_reason == f"disabled at tick 3 after {FAILURE_LIMIT} consecutive failures"
+    stage.tick()  # tick 4: off, so not run
+    assert state_of(stage, "portents").runs == FAILURE_LIMIT
+
+    (listing,) = admin_says(stage, admin, "system list")  # tick 5
+    (line,) = [line for line in listing.text.splitlines() if " portents " in line]
+    assert line.endswith(f"OFF: disabled at tick 3 after {FAILURE_LIMIT} consecutive failures")
+    (data,) = [row for row in listing.data["systems"] if row["name"] == "portents"]
+    assert data["enabled"] is False and data["plugin"] == "omens"
+
+    omens.failing = False  # the fix
+    (note,) = admin_says(stage, admin, "system enable portents")  # tick 6
+    assert note.type == "admin" and note.text.startswith("portents is on again, from this tick")
+    assert omens.portent_ticks == [6]  # enabled in the tick's commands, run in its systems
+    stage.run_ticks(2)
+    assert omens.portent_ticks == [6, 7, 8]
+    row = state_of(stage, "portents")
+    assert row.enabled and row.disabled_reason == "" and row.consecutive_failures == 0
+    assert row.failures == FAILURE_LIMIT  # the record of what went wrong is kept
+
+
+def test_an_admin_switches_a_system_off_and_on_and_it_does_not_make_up_for_the_time_off() -> None:
+    stage, admin, omens = omens_stage()
+    omens.failing = False
+    stage.run_s(2.0)  # tally ran at 1 s and 2 s
+    assert omens.tally_dts == pytest.approx([1.0, 1.0])
+    (note,) = admin_says(stage, admin, "system disable tally")
+    assert note.text == "tally is off: it will not run until enabled."
+    assert state_of(stage, "tally").disabled_reason == "disabled by Nyarla at tick 21"
+    stage.run_s(10.0)
+    assert len(omens.tally_dts) == 2
+    enabled_at = stage.world.clock.tick + 1
+    admin_says(stage, admin, "system enable tally")
+    stage.run_s(1.0)  # next due one interval after it was enabled, over that interval only
+    assert omens.tally_dts == pytest.approx([1.0, 1.0, 1.0])
+    assert stage.world.clock.tick == enabled_at + 10
+
+
+@pytest.mark.parametrize(
+    ("line", "code", "text"),
+    [
+        ("system", "bad_args", "Missing <action>."),
+        ("system start tally", "bad_args", "Use system list | enable | disable [<name>]."),
+        ("system disable", "bad_args", "Name the system to disable: system disable <name>."),
+        (
+            "system disable tallly",
+            "no_such_system",
+            "There is no system 'tallly'. Did you mean: tally?",
+        ),
+        ("system enable tally", "not_disabled", "tally is running already."),
+    ],
+)
+def test_the_system_command_refuses_what_it_cannot_do_and_changes_nothing(
+    line: str, code: str, text: str
+) -> None:
+    stage, admin, omens = omens_stage()
+    omens.failing = False
+    (error,) = admin_says(stage, admin, line)
+    assert error.type == "error" and error.data["code"] == code
+    assert error.text.startswith(text)
+    assert all(row.enabled for row in stage.engine.scheduler.stats())
+
+
+def test_a_system_switched_off_twice_is_refused_the_second_time() -> None:
+    stage, admin, omens = omens_stage()
+    omens.failing = False
+    admin_says(stage, admin, "system disable tally")
+    (error,) = admin_says(stage, admin, "system disable tally")
+    assert error.data["code"] == "already_disabled"
+    assert error.text == "tally is off already (disabled by Nyarla at tick 1)."

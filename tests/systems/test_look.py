@@ -7,6 +7,7 @@ stands in the hall.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -15,15 +16,19 @@ from components.body import Identity, Npc, Posture, PostureState, Vitals
 from components.combat import Fighting
 from components.content import Directory
 from components.items import Container, Item
-from components.place import Door, Location
+from components.place import Door, Location, Room, RoomFlag
 from engine.config import Config
 from engine.core import Engine
 from engine.events import Event
+from engine.plugins import Plugin, PluginKit
+from engine.testing import Stage, heard_by, world_from_toml
+from engine.world import World
 from systems.characters import create_character
+from systems.common import display_name
 from systems.look import PITCH_DARK, LookSettings
 from systems.npc_spawn import spawn_npc
-from systems.whereabouts import contents
-from tests.systems.walk import heard_by, play, ready_engine
+from systems.whereabouts import contents, move
+from tests.systems.walk import play, ready_engine
 from tests.systems.world_fixture import make_engine
 
 
@@ -503,3 +508,121 @@ def test_a_room_with_room_for_everyone_counts_no_others() -> None:
     (room,) = [e for e in engine.tick().events if e.type == "room"]
     assert room.data["more_occupants"] == 0
     assert "others are here" not in room.text and "other is here" not in room.text
+
+
+# --------------------------------------------------------------------------------------------------
+# Look contributors: plugins add lines
+
+
+HEATH = """\
+[zone]
+id = "heath"
+name = "The Heath"
+
+[[rooms]]
+id = "heath.stones"
+name = "The Standing Stones"
+description = "Grey stones in a ring."
+flags = ["outdoors"]
+exits = { down = "heath.barrow" }
+
+[[rooms]]
+id = "heath.barrow"
+name = "The Barrow"
+description = "Earth and bones."
+flags = ["dark"]
+exits = { up = "heath.stones" }
+"""
+
+TRINKETS = """\
+[[items]]
+id = "idol"
+name = "a soapstone idol"
+keywords = ["idol"]
+description = "Squat and smiling."
+"""
+
+
+def omens(kit: PluginKit) -> None:
+    def sky(world: World, viewer: int | None, seen: int) -> list[str]:
+        if world.has(seen, Room):
+            outdoors = world.get(seen, Room).has_flag(RoomFlag.OUTDOORS)
+            return ["A crow circles overhead."] if outdoors else []
+        return [f"It seems to watch {display_name(world, viewer) if viewer else 'nobody'}."]
+
+    def more(world: World, viewer: int | None, seen: int) -> list[str]:
+        return ["The wind moans."] if world.has(seen, Room) else []
+
+    kit.look_contributor(sky)
+    kit.look_contributor(more)
+
+
+def broken(kit: PluginKit) -> None:
+    def fails(world: World, viewer: int | None, seen: int) -> list[str]:
+        raise RuntimeError("the stars are wrong")
+
+    kit.look_contributor(fails)
+
+
+def heath(*setups: Callable[[PluginKit], None]) -> Stage:
+    plugins = [Plugin(f"p{i}", setup, requires=("core",)) for i, setup in enumerate(setups)]
+    return world_from_toml(zones=[HEATH], items=[TRINKETS], plugins=plugins)
+
+
+def test_contributors_add_their_lines_after_the_description_in_order() -> None:
+    stage = heath(omens)
+    walker = stage.player("Walker")
+    (event,) = [e for e in stage.type(walker, "look") if e.type == "room"]
+    assert event.data["details"] == ["A crow circles overhead.", "The wind moans."]
+    assert event.text.splitlines()[:4] == [
+        "The Standing Stones",
+        "Grey stones in a ring.",
+        "A crow circles overhead.",
+        "The wind moans.",
+    ]
+
+
+def test_contributors_speak_about_a_thing_and_a_person_to_whoever_looks() -> None:
+    stage = heath(omens)
+    walker, other = stage.player("Walker"), stage.player("Keeper")
+    idol = stage.world.spawn(Item("idol"), persistent=True)
+    move(stage.world, idol, walker)
+    (thing,) = [e for e in stage.type(walker, "look idol") if e.type == "look"]
+    assert thing.data["details"] == ["It seems to watch Walker."]
+    assert thing.text.splitlines()[:3] == [
+        "A soapstone idol",
+        "Squat and smiling.",
+        "It seems to watch Walker.",
+    ]
+    (person,) = [e for e in stage.type(other, "look walker") if e.type == "look"]
+    assert person.data["details"] == ["It seems to watch Keeper."]
+    assert "It seems to watch Keeper." in person.text.splitlines()
+
+
+def test_in_the_dark_no_contributor_is_asked() -> None:
+    stage = heath(omens)
+    walker = stage.player("Walker", room="heath.barrow")
+    (event,) = [e for e in stage.type(walker, "look") if e.type == "room"]
+    assert event.data["details"] == []
+    assert event.text == "It is pitch dark.\nObvious exits: up."
+
+
+def test_a_failing_contributor_leaves_look_working_and_the_others_speaking() -> None:
+    stage = heath(broken, omens)
+    walker = stage.player("Walker")
+    events = stage.type(walker, "look")
+    assert [e.type for e in events if e.scope.target == walker] == ["room"]
+    (event,) = [e for e in events if e.type == "room"]
+    assert event.data["details"] == ["A crow circles overhead.", "The wind moans."]
+
+
+def test_without_contributors_the_details_are_empty_and_the_text_unchanged() -> None:
+    stage = heath()
+    walker = stage.player("Walker")
+    (event,) = [e for e in stage.type(walker, "look") if e.type == "room"]
+    assert event.data["details"] == []
+    assert event.text.splitlines()[:3] == [
+        "The Standing Stones",
+        "Grey stones in a ring.",
+        "Obvious exits: down.",
+    ]

@@ -19,6 +19,7 @@ from components.place import Door, Location
 from engine.config import Config
 from engine.core import Engine
 from engine.events import Event
+from engine.testing import heard_by
 from systems import plugin as core
 from systems.aggression import AggressionSettings
 from systems.characters import create_character
@@ -26,7 +27,7 @@ from systems.content.build import build_world
 from systems.encounters import EncounterSettings
 from systems.look import room_view
 from systems.whereabouts import room_of
-from tests.systems.walk import heard_by, play, ready_engine, room_key, walk_every_exit
+from tests.systems.walk import play, ready_engine, room_key, walk_every_exit
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 

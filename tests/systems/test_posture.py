@@ -16,9 +16,10 @@ from components.place import Location
 from engine.commands import Refused
 from engine.core import Engine
 from engine.events import Event
+from engine.testing import heard_by
 from systems.characters import create_character
 from systems.posture import Change, change_posture
-from tests.systems.walk import heard_by, play, ready_engine
+from tests.systems.walk import play, ready_engine
 
 STANDING, SITTING, LYING = PostureState.STANDING, PostureState.SITTING, PostureState.LYING
 

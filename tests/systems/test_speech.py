@@ -17,9 +17,10 @@ from components.place import Location
 from components.social import Muted
 from engine.core import Engine
 from engine.events import Event
+from engine.testing import heard_by
 from systems.characters import create_character
 from systems.lucidity import set_lucidity
-from tests.systems.walk import heard_by, play, ready_engine
+from tests.systems.walk import play, ready_engine
 
 
 @dataclass

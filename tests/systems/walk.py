@@ -1,7 +1,7 @@
 """Driving a world as a player does, through the command inbox: one line, one tick, its events.
 
 :func:`ready_engine` gives the fixture world at rest; :func:`play` submits a line and ticks;
-:func:`heard_by` picks the events a given entity receives.
+:func:`heard_by` (from :mod:`engine.testing`) picks the events a given entity receives.
 :func:`walk_every_exit` is the scripted walk: from the walker's room it takes every exit of every
 room reachable from there (rooms in breadth-first order over ``Room.exits``), checks that each move
 lands where the exit says, and reports the rooms it never reached. It runs on any built world: the
@@ -11,7 +11,6 @@ fixture world and the bundled one. Test helpers only: nothing here is imported b
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from components.body import Posture, PostureState
@@ -19,7 +18,8 @@ from components.content import Directory
 from components.place import DIRECTION_NAMES, Door, Room
 from engine.commands import CommandRegistry
 from engine.core import Engine
-from engine.events import Event, ScopeKind
+from engine.events import Event
+from engine.testing import heard_by
 from engine.world import World
 from systems.look import sorted_exits
 from systems.whereabouts import move, room_of
@@ -46,26 +46,6 @@ def play(engine: Engine, actor: int, line: str) -> list[Event]:
     """Type ``line`` as ``actor``, run one tick, and return every event of that tick."""
     engine.submit_line(actor, line)
     return engine.tick().events
-
-
-def heard_by(world: World, events: Iterable[Event], entity: int) -> list[Event]:
-    """The events ``entity`` receives: addressed to it, to its room or zone, or to everyone, and
-    not excluded. Rooms and zones are judged where ``entity`` is now (after the tick)."""
-    room = room_of(world, entity)
-    zone = world.get(room, Room).zone if room is not None else None
-    found = []
-    for event in events:
-        if entity in event.exclude:
-            continue
-        kind, target = event.scope.kind, event.scope.target
-        if (
-            (kind == ScopeKind.ENTITY and target == entity)
-            or (kind == ScopeKind.ROOM and target == room)
-            or (kind == ScopeKind.ZONE and target == zone)
-            or kind == ScopeKind.ALL
-        ):
-            found.append(event)
-    return found
 
 
 def room_key(world: World, entity: int) -> str | None:

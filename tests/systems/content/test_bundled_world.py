@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.content import Directory, EncounterCategory
-from components.place import Environment, FluxOverride, Room
+from components.place import Environment, FluxOverride, Room, RoomFlag
 from engine.config import load_config
 from engine.core import Engine
 from systems import plugin as core
@@ -67,3 +67,19 @@ def test_the_bundled_world_has_every_environment_and_creatures_of_every_category
     # The deep has no day: its zone's rates stand in for the eldritch halls' and the void's.
     assert rooms["deep.hall"].lucidity_flux == FluxOverride(day=-1.5, night=-1.5)
     assert rooms["arkham.chapel"].lucidity_flux == FluxOverride(night=0.6)
+
+
+def test_the_bundled_worlds_streets_lanes_shores_and_burying_grounds_are_outdoors() -> None:
+    """Every street and wild place, and every open burying ground, is under the sky; nothing with
+    a roof, and nothing of the deep, is."""
+    content = check_content([DATA]).require()
+    open_air = {Environment.STREET, Environment.WILDERNESS, Environment.GRAVEYARD}
+    outdoors = {room.id for room in content.rooms if RoomFlag.OUTDOORS in room.flags}
+    assert outdoors == {room.id for room in content.rooms if room.environment in open_air}
+    assert len(outdoors) >= 20
+    assert {room.zone for room in content.rooms if room.id in outdoors} == {
+        "arkham",
+        "graveyard",
+        "innsmouth",
+        "sanitarium",
+    }

@@ -129,8 +129,8 @@ def test_a_bad_choice_is_an_error_that_suggests_the_closest(tmp_path: Path) -> N
     problem = one(report, "zones/town.toml", "room town.cellar", "environment")
     assert problem.message.endswith(", not 'hauntd'; did you mean 'haunted'?")
     assert one(report, "zones/town.toml", "room town.cellar", "flags#2").message.startswith(
-        "Input should be 'no_combat', 'safe', 'dark', 'rest_location' or 'permanent',"
-        " not 'darkness'"
+        "Input should be 'no_combat', 'safe', 'dark', 'rest_location', 'permanent' or"
+        " 'outdoors', not 'darkness'"
     )
 
 

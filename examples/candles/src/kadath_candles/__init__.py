@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.plugins import Plugin, PluginKit
+from engine.api import Plugin, PluginKit
 from kadath_candles import burning
 from kadath_candles.components import Candle
 

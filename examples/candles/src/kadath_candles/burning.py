@@ -6,11 +6,18 @@ context), no randomness. Every duration is in simulated seconds, so the rules ho
 
 from __future__ import annotations
 
-from engine.commands import Args, Command, CommandSpec, Refused
-from engine.events import Event, Scope
-from engine.plugins import PluginKit
-from engine.scheduler import SystemContext, system
-from engine.world import World
+from engine.api import (
+    Args,
+    Command,
+    CommandSpec,
+    Event,
+    PluginKit,
+    Refused,
+    Scope,
+    SystemContext,
+    World,
+    system,
+)
 from kadath_candles.components import Candle
 
 __all__ = [

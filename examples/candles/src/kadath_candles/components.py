@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.component import Component, persistent
+from engine.api import Component, persistent
 
 __all__ = ["Candle"]
 
