@@ -530,6 +530,115 @@ class LogConfig:
         validate_section(self)
 
 
+NATS_SCHEMES: Final = ("nats", "tls")
+
+SUBJECT_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]+")
+"""What a world, shard or gateway name may be: one NATS subject token (no dots, wildcards or
+blanks), which is also a valid part of a JetStream stream or consumer name."""
+
+
+def _nats_url(value: str) -> str | None:
+    match = _URL_SCHEME.match(value)
+    if match is None or match.group(1).lower() not in NATS_SCHEMES:
+        return "expected a NATS URL such as nats://127.0.0.1:4222 (or tls://HOST:PORT)"
+    return None
+
+
+def subject_token_problem(value: str) -> str | None:
+    """Why ``value`` cannot be one token of a bus subject, or None if it can."""
+    if SUBJECT_TOKEN.fullmatch(value):
+        return None
+    return f"expected letters, digits, '-' or '_' only (one NATS subject token), got {value!r}"
+
+
+def _stream_name(value: str) -> str | None:
+    return None if not value else subject_token_problem(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    """The message bus between the processes of one sharded world (NATS with JetStream).
+
+    Groundwork only: a single-process server never reads this section, and nothing shards yet.
+    """
+
+    nats_url: str = setting_field(
+        "nats://127.0.0.1:4222",
+        "URL of the NATS server (started with JetStream: nats-server -js) that the shards and"
+        " gateways of this world share. Its password, if any, is hidden when printed.",
+        check=_nats_url,
+        secret=True,
+    )
+    world: str = setting_field(
+        "kadath",
+        "Name of the world on the bus: every subject starts kadath.<world>., so several worlds"
+        " can share one NATS server. Letters, digits, '-' and '_'.",
+        check=subject_token_problem,
+    )
+    handoff_stream: str = setting_field(
+        "",
+        "Name of the JetStream stream that holds this world's hand-offs. Empty:"
+        " KADATH_HANDOFFS_<world>.",
+        check=_stream_name,
+    )
+    connect_timeout_s: float = setting_field(
+        5.0,
+        "How long a process keeps trying to reach NATS at start-up before it gives up with an"
+        " error naming the URL. Once connected, the client reconnects without limit.",
+        unit="s",
+        gt=0,
+        le=3600,
+    )
+    request_timeout_s: float = setting_field(
+        5.0,
+        "Longest wait for NATS to answer a JetStream request (a hand-off stored, a stream"
+        " created) before the call fails.",
+        unit="s",
+        gt=0,
+        le=3600,
+    )
+    handoff_ack_wait_s: float = setting_field(
+        30.0,
+        "How long JetStream waits for the receiving shard to acknowledge a hand-off before it"
+        " delivers it again (the shard died, or failed to apply it).",
+        unit="s",
+        gt=0,
+        le=86400,
+    )
+    handoff_max_deliveries: int = setting_field(
+        20,
+        "Times JetStream delivers one hand-off before it gives up on it; the sending shard must"
+        " then roll the hand-off back.",
+        unit="deliveries",
+        ge=1,
+    )
+    handoff_duplicate_window_s: float = setting_field(
+        120.0,
+        "How long JetStream remembers a hand-off's id, storing a second publish of the same id"
+        " (a sender retrying after a lost answer) only once.",
+        unit="s",
+        gt=0,
+        le=86400,
+    )
+    handoff_applied_memory: int = setting_field(
+        100_000,
+        "Ids of applied hand-offs a receiving process keeps in memory, so a redelivered one is"
+        " acknowledged without being applied twice. The oldest are forgotten first.",
+        unit="ids",
+        ge=1,
+    )
+
+    def __post_init__(self) -> None:
+        validate_section(self)
+
+    __repr__ = _redacted_repr
+
+    @property
+    def handoff_stream_name(self) -> str:
+        """The hand-off stream's name: ``handoff_stream``, or one derived from the world."""
+        return self.handoff_stream or f"KADATH_HANDOFFS_{self.world}"
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """The whole effective configuration. Immutable, so no part of the server can change it under
@@ -541,6 +650,7 @@ class Config:
     persist: PersistConfig = field(default_factory=PersistConfig)
     net: NetConfig = field(default_factory=NetConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     rules: Mapping[str, Any] = field(default_factory=dict)
     """The plugins' rule settings by section (``combat``), each a frozen dataclass declared in a
     plugin's ``settings``; a section not given here is at its defaults."""

@@ -878,3 +878,39 @@ def test_the_engine_puts_each_plugins_rule_settings_in_the_world() -> None:
     sections, problems = rule_sections([plugin, other])
     assert sections == DUEL
     assert problems == {"brawl": "rules section [duel] is already declared by plugin 'duel'"}
+
+
+# --- the cluster bus ------------------------------------------------------------------------------
+
+
+def test_the_cluster_section_is_read_like_any_other_and_hides_the_brokers_password() -> None:
+    config = load_config(
+        env={
+            "KADATH_CLUSTER__NATS_URL": "nats://kadath:hunter2@10.0.0.5:4222",
+            "KADATH_CLUSTER__WORLD": "dreamlands",
+            "KADATH_CLUSTER__HANDOFF_ACK_WAIT_S": "10",
+        }
+    )
+    assert config.cluster.world == "dreamlands"
+    assert config.cluster.handoff_ack_wait_s == 10.0
+    assert config.cluster.handoff_stream_name == "KADATH_HANDOFFS_dreamlands"
+    shown = config.to_toml()
+    assert 'nats_url = "nats://kadath:***@10.0.0.5:4222"' in shown
+    assert "hunter2" not in shown + repr(config.cluster)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("cluster.nats_url", "http://127.0.0.1:4222", "expected a NATS URL"),
+        ("cluster.world", "dream.lands", "one NATS subject token"),
+        ("cluster.handoff_stream", "HAND OFFS", "one NATS subject token"),
+        ("cluster.handoff_max_deliveries", "0", ">= 1"),
+    ],
+)
+def test_a_cluster_setting_that_the_bus_cannot_use_is_refused(
+    key: str, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(key)) as caught:
+        load_config(env={}, overrides=[f"{key}={value}"])
+    assert message in str(caught.value)
