@@ -16,7 +16,7 @@ ALLOWED: dict[str, set[str]] = {
     "engine": {"esper", "orjson"},
     "components": {"engine"},
     "systems": {"engine", "components", "pydantic", "pydantic_core"},  # content validation
-    "net": {"engine", "websockets", "orjson", "prometheus_client"},
+    "net": {"engine", "websockets", "orjson", "prometheus_client", "nats"},
     "persist": {"engine", "components", "sqlmodel", "sqlalchemy", "orjson", "psycopg"},
 }
 
