@@ -57,6 +57,7 @@ def test_the_made_config_lists_every_setting_and_points_at_its_own_world(tmp_pat
         "persist": {"database_url": "sqlite:///kadath.db"},
         "net": {},
         "log": {},
+        "cluster": {},  # every setting shown, commented: a new game does not shard
         **{section: {} for section in rules},  # the plugins' rule settings, at their defaults
     }
     assert "# combat_round_s = 3.0" in text.splitlines()
