@@ -23,7 +23,14 @@ from components.content import (
     ZoneDef,
 )
 
-__all__ = ["frozen_heap", "grid_content", "grid_room_key", "grid_zone_id", "paused_gc"]
+__all__ = [
+    "frozen_heap",
+    "grid_content",
+    "grid_room_key",
+    "grid_zone_id",
+    "paused_gc",
+    "served_heap",
+]
 
 
 def grid_room_key(x: int, y: int) -> str:
@@ -122,3 +129,19 @@ def frozen_heap() -> Iterator[None]:
     finally:
         gc.unfreeze()
         gc.collect()
+
+
+@contextlib.contextmanager
+def served_heap() -> Iterator[None]:
+    """The heap as ``kadath serve`` keeps it while its world runs: frozen (:func:`frozen_heap`),
+    and young collections every ``GC_THRESHOLDS[0]`` allocations instead of 700, so what a tick
+    allocates dies young (``engine/cli.py``). The thresholds are put back after. Do not nest."""
+    from engine.cli import GC_THRESHOLDS
+
+    with frozen_heap():
+        thresholds = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLDS)
+        try:
+            yield
+        finally:
+            gc.set_threshold(*thresholds)
