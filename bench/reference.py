@@ -69,6 +69,7 @@ __all__ = [
     "district_rooms",
     "drive",
     "open_reference",
+    "plan_of",
     "populate",
     "reference_templates",
     "reference_world",
@@ -132,6 +133,8 @@ ENVIRONMENT_WEIGHTS: Mapping[Environment, float] = {
 #: How the players' minds are spread over the lucidity tiers, soundest first (the catatonic
 #: last): the share of each tier.
 TIER_SHARES: tuple[float, ...] = (0.60, 0.20, 0.10, 0.06, 0.04)
+#: What a player carries besides a weapon: one thing of these kinds.
+CARRIED_KINDS = frozenset({ItemKind.FOOD, ItemKind.JUNK, ItemKind.BOOK, ItemKind.LIGHT})
 #: The earliest a corpse or a loose thing of a fresh reference world is due, in seconds: none
 #: goes in the very first ticks, so that a run starts as a server in its stride does.
 FIRST_DUE_S = 5.0
@@ -147,10 +150,10 @@ ACCOUNTS_CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 @dataclass(frozen=True, slots=True)
 class Population:
     """Who and what is put into a built world besides what its spawn rules make: ``players``
-    (each with a weapon, minds spread over the tiers), of whom ``fights`` start a fight with a
-    creature of their room; ``corpses`` rotting and ``loose_items`` dropped on floors, due over
-    the next ``npc_corpse_decay_s`` and ``floor_item_decay_s`` (as if the world had been played
-    for that long). All of it in the district."""
+    (each wielding a weapon and carrying a thing, minds spread over the tiers), of whom
+    ``fights`` start a fight with a creature of their room; ``corpses`` rotting and
+    ``loose_items`` dropped on floors, due over the next ``npc_corpse_decay_s`` and
+    ``floor_item_decay_s`` (as if the world had been played that long). All in the district."""
 
     players: int
     fights: int = 0
@@ -253,17 +256,22 @@ def reference_templates() -> Content:
 class Plan:
     """Every random choice of a reference world, drawn in one order from one seeded RNG, so that
     its content and its population agree: the things on the floors are what the NPCs, the
-    corpses, the players' weapons and the loose things leave of ``ReferenceWorld.items``."""
+    corpses, the players' kits and the loose things leave of ``ReferenceWorld.items``."""
 
     templates: Content
     spawns: tuple[SpawnRule, ...]
     environments: dict[str, Environment]  # by zone
     corpse_templates: tuple[NpcTemplate, ...]
-    weapons: tuple[ItemTemplate, ...]  # one a player
+    kits: tuple[tuple[ItemTemplate, ...], ...]  # what each player wields and carries
     floor_items: int
 
 
-def _plan(spec: ReferenceWorld, seed: int, templates: Content) -> Plan:
+def plan_of(spec: ReferenceWorld, seed: int, templates: Content | None = None) -> Plan:
+    """The plan of reference world ``spec`` for ``seed``, over the bundled world's templates
+    (or ``templates``): what :func:`build_reference_content` builds and :func:`populate` puts in.
+    """
+    if templates is None:
+        templates = reference_templates()
     rng = random.Random(f"{spec.name}:{seed}")
     npcs = {t.id: t for t in templates.npcs}
     missing = sorted(set(NPC_WEIGHTS) - set(npcs))
@@ -296,26 +304,31 @@ def _plan(spec: ReferenceWorld, seed: int, templates: Content) -> Plan:
     )
     population = spec.population
     corpse_templates = tuple(rng.choices(kinds, weights, k=population.corpses))
-    arms = [t for t in templates.items if t.kind == ItemKind.WEAPON and t.portable]
-    weapons = tuple(rng.choice(arms) for _ in range(population.players))
+    kits = tuple(_kit(rng, templates.items) for _ in range(population.players))
     others = (
         carried
         + sum(1 + len(t.carries) for t in corpse_templates)
-        + len(weapons)
+        + sum(len(kit) for kit in kits)
         + population.loose_items
     )
     if others > spec.items:
         raise ValueError(f"{spec.name}: {others} items carried or made, more than {spec.items}")
-    return Plan(
-        templates, tuple(spawns), environments, corpse_templates, weapons, spec.items - others
-    )
+    return Plan(templates, tuple(spawns), environments, corpse_templates, kits, spec.items - others)
+
+
+def _kit(rng: random.Random, items: Sequence[ItemTemplate]) -> tuple[ItemTemplate, ...]:
+    """What a player starts with: a weapon to wield and a thing to carry (to drop, to put down),
+    drawn from the world's item templates (none of either if the world has none)."""
+    arms = [t for t in items if t.kind == ItemKind.WEAPON and t.portable]
+    things = [t for t in items if t.portable and t.kind in CARRIED_KINDS]
+    return (*((rng.choice(arms),) if arms else ()), *((rng.choice(things),) if things else ()))
 
 
 def build_reference_content(engine: Engine, spec: ReferenceWorld, seed: int) -> Plan:
     """Build the reference world's content into ``engine``'s world, as a server builds its data
     files (the content is not saved: it is made again at every start), and return its plan.
     Its spawn rules make the NPCs at the first check; :func:`populate` does the rest."""
-    plan = _plan(spec, seed, reference_templates())
+    plan = plan_of(spec, seed)
     portable = tuple(t for t in plan.templates.items if t.portable and t.kind != ItemKind.CONTAINER)
     grid = grid_content(
         random.Random(f"{spec.name}:{seed}:floors"),
@@ -367,7 +380,7 @@ def populate(
     advance(world.clock.ticks_for(SPAWN_CHECK_INTERVAL_S))
     rooms = [directory.rooms[key] for key in district]
     templates = directory.items
-    arms = [t for t in templates.values() if t.kind == ItemKind.WEAPON and t.portable]
+    kinds_of_item = sorted(templates.values(), key=lambda t: t.id)
     settings = lucidity_settings(world)
     bounds = (
         (settings.lucid_from, 100),
@@ -381,10 +394,9 @@ def populate(
         for index in range(population.players):
             room = rng.choice(rooms)
             player = create_character(world, f"Dreamer{index}", room=_key_of(world, room))
-            weapon = plan.weapons[index] if plan is not None else rng.choice(arms) if arms else None
-            if weapon is not None:
-                held = world.spawn(*item_components(weapon), persistent=True)
-                move(world, held, player, weapon.slot or "main_hand")
+            for thing in plan.kits[index] if plan is not None else _kit(rng, kinds_of_item):
+                held = world.spawn(*item_components(thing), persistent=True)
+                move(world, held, player, thing.slot if thing.kind == ItemKind.WEAPON else "")
             low, high = rng.choices(bounds, TIER_SHARES)[0]
             world.add(player, Lucidity(rng.randint(low, high)))
             players.append(player)

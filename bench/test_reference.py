@@ -41,8 +41,9 @@ from bench.grid import served_heap
 from bench.reference import REFERENCE_WORLDS, ReferenceRun, open_reference
 from components.body import Npc, Player
 from components.combat import Fighting
-from components.items import Corpse, Decay
+from components.items import Corpse, Decay, Item
 from components.mind import Lucidity
+from components.place import Room
 from engine.core import Engine
 from persist.schema import Schema
 from persist.snapshot import Batch, take_snapshot
@@ -112,6 +113,9 @@ def reference_runs() -> Iterator[Callable[[str], ReferenceRun]]:
     def get(name: str) -> ReferenceRun:
         if name not in made:
             run = open_reference(name)
+            spec, world = REFERENCE_WORLDS[name], run.engine.world
+            made_of = (world.count(Room), world.count(Player), world.count(Npc), world.count(Item))
+            assert made_of == (spec.rooms, spec.players, spec.npcs, spec.items)  # as promised
             run.run(SETTLING_TICKS)
             made[name] = run
         return made[name]
