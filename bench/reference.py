@@ -58,6 +58,7 @@ __all__ = [
     "COMMAND_MIX",
     "REFERENCE_WORLDS",
     "CommandStream",
+    "EngineClock",
     "HeadlessShell",
     "Plan",
     "Population",
@@ -607,6 +608,35 @@ class SnapshotHandOff:
         self.last = take_snapshot(result.changes, self.schema, self.world)
 
 
+# ------------------------------------------------------------------ timing a system
+
+
+class EngineClock:
+    """A pytest-benchmark timer that reads the engine's own cost table: the seconds its named
+    phases and systems have taken so far. Around one tick it advances by what they cost in that
+    tick, as the engine measured it, so a benchmark of a system times it the one way the engine
+    times it (``@pytest.mark.benchmark(timer=clock)``). Bound to an engine with :meth:`watch`
+    before each use."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = frozenset(names)
+        self.engine: Engine | None = None
+        self.__name__ = f"EngineClock({', '.join(names)})"
+
+    def watch(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> float:
+        assert self.engine is not None, "watch an engine first"
+        rows = self.engine.stats().rows
+        return sum(row.cost.total_ns for row in rows if row.name in self.names) / 1e9
+
+    def ran(self) -> int:
+        """Runs of the watched phases and systems so far."""
+        assert self.engine is not None
+        return sum(row.runs for row in self.engine.stats().rows if row.name in self.names)
+
+
 # ------------------------------------------------------------------ a run
 
 
@@ -624,6 +654,11 @@ class ReferenceRun:
         """The players whose turn it is type, then the engine ticks."""
         self.stream.type_due()
         return self.engine.tick()
+
+    def type_lines(self) -> None:
+        """The players whose turn comes with the next tick type their lines: a benchmark's
+        set-up before it times ``engine.tick`` (it returns nothing, as a set-up must)."""
+        self.stream.type_due()
 
     def run(self, ticks: int) -> None:
         for _ in range(ticks):

@@ -9,8 +9,8 @@ part that got slower:
 - ``test_commands``, ``test_combat``, ``test_decay``, ``test_lucidity``, ``test_npc_behaviours``,
   ``test_hand_off``: the part of each tick that phase or those systems took, as the engine
   itself measures them (``perf_counter_ns`` around each run, the figures of ``kadath profile``
-  and of the admin ``stats``): pytest-benchmark is given a timer, :class:`EngineClock`, that
-  advances only while they run, so nothing is timed a second way;
+  and of the admin ``stats``): pytest-benchmark is given a timer that advances only while they
+  run (``bench.reference.EngineClock``), so nothing is timed a second way;
 - ``test_snapshot``: the persistence snapshot of a tick's changes (``take_snapshot``), timed
   around it.
 
@@ -38,13 +38,12 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from bench.conftest import Figures
 from bench.grid import served_heap
-from bench.reference import REFERENCE_WORLDS, ReferenceRun, open_reference
+from bench.reference import REFERENCE_WORLDS, EngineClock, ReferenceRun, open_reference
 from components.body import Npc, Player
 from components.combat import Fighting
 from components.items import Corpse, Decay, Item
 from components.mind import Lucidity
 from components.place import Room
-from engine.core import Engine
 from persist.schema import Schema
 from persist.snapshot import Batch, take_snapshot
 from systems.dormancy import vigil_of
@@ -71,30 +70,6 @@ NPC_BEHAVIOURS = (
     "spawn_npcs",
     "regenerate",
 )
-
-
-class EngineClock:
-    """A pytest-benchmark timer that reads the engine's own cost table: the seconds its named
-    phases and systems have taken so far. Around one tick it advances by what they cost in that
-    tick, as the engine measured it. Bound to an engine with :meth:`watch` before each use."""
-
-    def __init__(self, *names: str) -> None:
-        self.names = frozenset(names)
-        self.engine: Engine | None = None
-        self.__name__ = f"EngineClock({', '.join(names)})"
-
-    def watch(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def __call__(self) -> float:
-        assert self.engine is not None, "watch an engine first"
-        rows = self.engine.stats().rows
-        return sum(row.cost.total_ns for row in rows if row.name in self.names) / 1e9
-
-    def ran(self) -> int:
-        """Runs of the watched phases and systems so far."""
-        assert self.engine is not None
-        return sum(row.runs for row in self.engine.stats().rows if row.name in self.names)
 
 
 COMMANDS_CLOCK = EngineClock("commands")
@@ -136,11 +111,7 @@ def ticks(
     players type their lines), with the heap as a server keeps it; as a plain test, PLAIN_ROUNDS
     ticks (pytest-benchmark runs one, the others run first)."""
     tick = target or run.engine.tick
-
-    def type_lines() -> None:  # a set-up returns the target's arguments, or nothing
-        run.stream.type_due()
-
-    prepare = setup or type_lines
+    prepare = setup or run.type_lines
     pedantic = benchmark.pedantic  # untyped in pytest-benchmark
     if not figures.enabled:  # no heap settings: two full collections of both worlds take seconds
         for _ in range(PLAIN_ROUNDS - 1):
@@ -302,7 +273,7 @@ def test_snapshot(
     schema = Schema(engine.registry.component_types)
 
     def a_tick() -> tuple[tuple[Any, ...], dict[str, Any]]:
-        run.stream.type_due()
+        run.type_lines()
         return (engine.tick().changes, schema, engine.world), {}
 
     batch: Batch = ticks(benchmark, run, figures, target=take_snapshot, setup=a_tick)
@@ -328,7 +299,7 @@ def test_city_against_the_town(
         if len(samples["town"]) % 2:
             order.reverse()
         for name, run in order:
-            run.stream.type_due()
+            run.type_lines()
             started = clock()
             run.engine.tick()
             samples[name].append(clock() - started)
@@ -341,7 +312,7 @@ def test_city_against_the_town(
         pedantic(pair, rounds=1)  # type: ignore[no-untyped-call]
         while len(samples["town"]) < rounds:  # pytest-benchmark ran it once
             pair()
-    assert len(city.engine.world) > 9 * len(town.engine.world)
+    assert city.engine.world.count(Room) > 9 * town.engine.world.count(Room)
     town_p50, city_p50 = (statistics.median(samples[name]) for name in ("town", "city"))
     figures.record(
         town_tick_p50_ms=town_p50 / 1e6,
