@@ -36,7 +36,7 @@ from systems.common import (
     template_of,
     worn_items,
 )
-from systems.targeting import find, matches, read_target
+from systems.targeting import find, read_target
 from systems.whereabouts import contents, room_of
 
 
@@ -183,13 +183,15 @@ def add_targets(world: World, occupants: list[View], entities: list[int]) -> Non
     by the viewer (``ghoul``, ``2.ghoul``), so a client can offer ``attack``/``consider`` on a
     click. ``entities`` are the occupants' entities, in the order commands search them."""
     assert len(occupants) == len(entities)
+    named = [keywords_of(world, entity) for entity in entities]  # each looked up once
     for index, view in enumerate(occupants):
         keyword = view["keyword"]
         if keyword is None:
             view["target"] = None
             continue
-        words = (keyword,)
-        ordinal = 1 + sum(1 for other in entities[:index] if matches(world, other, words))
+        ordinal = 1 + sum(
+            1 for words in named[:index] if any(word.startswith(keyword) for word in words)
+        )
         view["target"] = keyword if ordinal == 1 else f"{ordinal}.{keyword}"
 
 
