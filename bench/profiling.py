@@ -238,7 +238,8 @@ def profile(options: ProfileOptions, config: Config, out: IO[str]) -> EngineStat
         typed = sum(run.stream.typed.values()) - typed
         hub = run.shell.hub.stats()
         profiling = time.perf_counter()
-        profiler.start()
+        title = f"kadath profile: {_name(options)}, {options.ticks} ticks"
+        profiler.start(target_description=title)
         run.run(options.ticks)
         profiler.stop()
         profiled_s = time.perf_counter() - profiling
