@@ -3,8 +3,9 @@
 a tick*) shows this file; a plugin's author copies it into their own repository, with Kadath and
 pytest-benchmark installed, and names their own plugin and system.
 
-Under ``--benchmark-disable`` (the default) it plays a few seconds as a plain test and asserts
-that the candles burned; with ``--benchmark-enable`` the figure is the system's own cost per tick.
+Under ``--benchmark-disable`` (the default) it plays one second as a plain test and asserts
+that the candles burned; with ``--benchmark-enable`` the figure is the system's own cost per run
+(one a second).
 """
 
 from __future__ import annotations
