@@ -31,7 +31,7 @@ from bench.grid import grid_content, grid_room_key, grid_zone_id, paused_gc
 from components.body import Dead, Player
 from components.content import Content, Directory, ItemKind, ItemTemplate, NpcTemplate, SpawnRule
 from components.items import Decay
-from components.mind import LUCIDITY_MIN, Lucidity
+from components.mind import LUCIDITY_MIN, Encounters, Lucidity
 from components.place import DIRECTION_NAMES, Environment, Location, Room
 from engine.accounts import Account
 from engine.commands import InboxFull
@@ -48,6 +48,7 @@ from systems.content.build import build_world
 from systems.content.loader import check_content
 from systems.corpses import corpse_settings, make_corpse
 from systems.decay import DecaySettings
+from systems.encounters import encounter_settings
 from systems.lucidity import lucidity_settings
 from systems.npc_spawn import SPAWN_CHECK_INTERVAL_S, spawn_npc
 from systems.stacks import item_components
@@ -102,6 +103,8 @@ PHRASES: tuple[str, ...] = (
 )
 #: The bundled world's NPC templates a reference world is peopled with, by weight: most of them
 #: go about their business (wander, act out lines, greet, run when hurt), a few attack on sight.
+#: One in seven is unsettling or worse to see: enough that minds wear down as they walk, few
+#: enough that a run of minutes is not a run of catatonics (each sighting of a horror costs 5).
 #: The eldritch watcher (500 damage points) stays out: it would end every fight it was in.
 NPC_WEIGHTS: Mapping[str, float] = {
     "orderly": 12,
@@ -111,13 +114,13 @@ NPC_WEIGHTS: Mapping[str, float] = {
     "black_cat": 10,
     "librarian": 5,
     "student": 12,
-    "hotel_clerk": 5,
-    "fisherman": 10,
-    "apparition": 5,
+    "hotel_clerk": 3,
+    "fisherman": 4,
+    "apparition": 2,
     "grave_rat": 4,
-    "cultist": 2,
-    "ghoul": 1,
-    "deep_one": 1,
+    "cultist": 1,
+    "ghoul": 0.5,
+    "deep_one": 0.5,
 }
 #: The kinds of place a zone is, by weight: mostly streets and houses, some of everything else,
 #: so that every lucidity flux is felt somewhere.
@@ -151,7 +154,8 @@ ACCOUNTS_CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 @dataclass(frozen=True, slots=True)
 class Population:
     """Who and what is put into a built world besides what its spawn rules make: ``players``
-    (each wielding a weapon and carrying a thing, minds spread over the tiers), of whom
+    (each wielding a weapon and carrying a thing, minds spread over the tiers and used to every
+    creature of the world, as if they had played a while), of whom
     ``fights`` start a fight with a creature of their room; ``corpses`` rotting and
     ``loose_items`` dropped on floors, due over the next ``npc_corpse_decay_s`` and
     ``floor_item_decay_s`` (as if the world had been played that long). All in the district."""
@@ -390,6 +394,10 @@ def populate(
         (settings.deranged_from, settings.fractured_from - 1),
         (LUCIDITY_MIN, settings.deranged_from - 1),
     )
+    # Veterans: every creature of the world seen often enough to be used to it, so that a
+    # sighting costs what it costs a mind that has been here a while (half a later sighting).
+    used_to = encounter_settings(world).habituated_after
+    seen = tuple((template, used_to) for template in sorted(directory.npcs))
     players: list[int] = []
     with paused_gc():
         for index in range(population.players):
@@ -400,6 +408,7 @@ def populate(
                 move(world, held, player, thing.slot if thing.kind == ItemKind.WEAPON else "")
             low, high = rng.choices(bounds, TIER_SHARES)[0]
             world.add(player, Lucidity(rng.randint(low, high)))
+            world.add(player, Encounters(seen))
             players.append(player)
         now = world.clock.seconds
         corpses = corpse_settings(world)

@@ -14,16 +14,16 @@ part that got slower:
 - ``test_snapshot``: the persistence snapshot of a tick's changes (``take_snapshot``), timed
   around it.
 
-The players' lines are typed in each round's untimed set-up; then the tick runs. The worlds are
-built once per session (city-100k takes about 8 s) and shared: each benchmark goes on from where
-the one before stopped, so a world is in its stride, with fights, corpses, loose things and
-minds in every tier, before any is timed. ``test_city_against_the_town`` ticks the two worlds
-in turn and records the paired medians (the target: the city's tick at most 1.5x the town's).
+The players' lines are typed in each round's untimed set-up; then the tick runs. Each benchmark
+gets a world of its own, made and played for 5 s before it is timed (fights going on, corpses
+rotting, minds in every tier), so that every one starts from the same state whatever ran
+before. ``test_city_against_the_town`` ticks the two worlds in turn and records the paired
+medians (the target: the city's tick at most 1.5x the town's).
 
 Under ``--benchmark-disable`` (the default, as CI runs them) every test runs a few ticks as a
-plain test on the same worlds, and asserts only facts (fights going on, things decaying, NPCs
-awake, messages delivered), never a time. The baseline and the command that compares with it
-are in docs/PERFORMANCE.md, *Profiling a tick*.
+plain test, on worlds made once per session and shared, and asserts only facts (fights going
+on, things decaying, NPCs awake, messages delivered), never a time. The baseline and the
+command that compares with it are in docs/PERFORMANCE.md, *Profiling a tick*.
 """
 
 from __future__ import annotations
@@ -80,23 +80,40 @@ NPC_CLOCK = EngineClock(*NPC_BEHAVIOURS)
 HAND_OFF_CLOCK = EngineClock("hand-off")
 
 
+def settled(name: str) -> ReferenceRun:
+    """Reference world ``name``, checked to hold what it promises, after SETTLING_TICKS of play."""
+    run = open_reference(name)
+    spec, world = REFERENCE_WORLDS[name], run.engine.world
+    made_of = (world.count(Room), world.count(Player), world.count(Npc), world.count(Item))
+    assert made_of == (spec.rooms, spec.players, spec.npcs, spec.items)  # as promised
+    run.run(SETTLING_TICKS)
+    return run
+
+
 @pytest.fixture(scope="session")
-def reference_runs() -> Iterator[Callable[[str], ReferenceRun]]:
-    """The reference worlds of this session, each made on first use and then shared."""
+def shared_runs() -> Iterator[dict[str, ReferenceRun]]:
     made: dict[str, ReferenceRun] = {}
+    yield made
+    made.clear()
+
+
+@pytest.fixture
+def reference_runs(
+    shared_runs: dict[str, ReferenceRun], benchmark: BenchmarkFixture
+) -> Callable[[str], ReferenceRun]:
+    """The reference worlds by name. Timed, each benchmark gets its own, fresh: every timed run
+    then starts from the same state, whatever ran before it, so a benchmark compared with the
+    baseline measures the same ticks (``-k combat`` alone as in the whole run). As plain tests,
+    one of each is made per session and shared (city-100k takes about 8 s to make)."""
 
     def get(name: str) -> ReferenceRun:
-        if name not in made:
-            run = open_reference(name)
-            spec, world = REFERENCE_WORLDS[name], run.engine.world
-            made_of = (world.count(Room), world.count(Player), world.count(Npc), world.count(Item))
-            assert made_of == (spec.rooms, spec.players, spec.npcs, spec.items)  # as promised
-            run.run(SETTLING_TICKS)
-            made[name] = run
-        return made[name]
+        if benchmark.enabled:
+            return settled(name)
+        if name not in shared_runs:
+            shared_runs[name] = settled(name)
+        return shared_runs[name]
 
-    yield get
-    made.clear()
+    return get
 
 
 def ticks(

@@ -13,8 +13,11 @@ import pytest
 
 from bench.profiling import SORTS, format_table
 from engine.cli import main
-from engine.core import CostRow, EngineStats
+from engine.config import Config, PersistConfig
+from engine.core import CostRow, Engine, EngineStats
 from engine.stats import TimingStats
+from persist.service import PersistenceService
+from systems import plugin as core
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 MS = 1_000_000
@@ -94,9 +97,14 @@ def test_a_database_the_profile_did_not_make_is_refused_untouched(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db_file = tmp_path / "game.db"
-    assert main(["serve", "--max-ticks", "3", "--port", "0", "--db", f"sqlite:///{db_file}"]) == 0
+    config = Config(persist=PersistConfig(database_url=f"sqlite:///{db_file}", journal=False))
+    game = Engine(config, plugins=[core])
+    game.build_world()
+    saving = PersistenceService(config)
+    saving.start(game)  # a game's database, saved as a server saves it
+    game.run_ticks(3)
+    saving.stop(game)
     before = db_file.read_bytes()
-    capsys.readouterr()
     status = profile(tmp_path, "--ticks", "1", "--db", f"sqlite:///{db_file}")
     assert status == 2
     assert "holds a world that kadath profile did not make" in capsys.readouterr().err

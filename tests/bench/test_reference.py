@@ -22,9 +22,10 @@ from components.body import Npc, Player
 from components.combat import Fighting
 from components.content import Behaviour, Directory
 from components.items import Corpse, Decay, Item
-from components.mind import Lucidity
+from components.mind import Encounters, Lucidity
 from components.place import DIRECTION_WORDS, Room
 from engine.config import Config, EngineConfig
+from systems.encounters import encounter_settings
 from systems.lucidity import Tier, lucidity_settings, tier_of
 from systems.whereabouts import room_of
 
@@ -72,12 +73,19 @@ def test_corpses_rot_and_loose_things_decay_in_the_district(town: ReferenceRun) 
     assert all(in_district(town, e) for e, _ in loose)
 
 
-def test_the_players_minds_stand_in_every_tier(town: ReferenceRun) -> None:
+def test_the_players_minds_stand_in_every_tier_used_to_every_creature(
+    town: ReferenceRun,
+) -> None:
     world = town.engine.world
     settings = lucidity_settings(world)
     tiers = Counter(tier_of(world.get(p, Lucidity).value, settings) for p in town.players)
     assert set(tiers) == set(Tier)
     assert tiers[Tier.LUCID] > tiers[Tier.UNEASY] > tiers[Tier.CATATONIC]
+    used_to = encounter_settings(world).habituated_after
+    every_kind = set(world.resource(Directory).npcs)
+    for player in town.players:
+        seen = dict(world.get(player, Encounters).seen)
+        assert set(seen) == every_kind and min(seen.values()) >= used_to
 
 
 def test_npcs_of_every_behaviour_are_made_by_their_spawn_rules(town: ReferenceRun) -> None:
