@@ -29,7 +29,15 @@ from datetime import UTC, datetime
 
 from bench.grid import grid_content, grid_room_key, grid_zone_id, paused_gc
 from components.body import Dead, Player
-from components.content import Content, Directory, ItemKind, ItemTemplate, NpcTemplate, SpawnRule
+from components.content import (
+    Content,
+    Directory,
+    ItemKind,
+    ItemStack,
+    ItemTemplate,
+    NpcTemplate,
+    SpawnRule,
+)
 from components.items import Decay
 from components.mind import LUCIDITY_MIN, Encounters, Lucidity
 from components.place import DIRECTION_NAMES, Environment, Location, Room
@@ -171,7 +179,8 @@ class ReferenceWorld:
     """A reference world's recipe: a ``side`` x ``side`` grid of rooms in zones of ``ZONE_SIDE``
     x ``ZONE_SIDE``, ``npcs`` NPCs spread evenly over every room, ``items`` things in all (on
     floors, carried, in corpses), and the population, in the ``district`` x ``district`` rooms
-    in the middle."""
+    in the middle. Of the things on the floors, ``district_floor_items`` lie in the district
+    (None: they are spread over every room alike)."""
 
     name: str
     side: int
@@ -179,6 +188,7 @@ class ReferenceWorld:
     npcs: int
     items: int
     population: Population
+    district_floor_items: int | None = None
     summary: str = ""
 
     @property
@@ -203,6 +213,9 @@ class ReferenceWorld:
 
 
 PLAYERS = Population(players=500, fights=50, corpses=100, loose_items=1_000)
+TOWN_FLOOR_ITEMS = 1_632
+"""The things on the town's floors with the default seed (0): its 5,500 items less those the NPCs
+carry, the corpses hold, the players carry and the players dropped (checked by the tests)."""
 """The 500 active players of both reference worlds, and what they left about them."""
 
 REFERENCE_WORLDS: Mapping[str, ReferenceWorld] = {
@@ -224,6 +237,9 @@ REFERENCE_WORLDS: Mapping[str, ReferenceWorld] = {
             npcs=30_000,
             items=55_000,
             population=PLAYERS,
+            # The town's, so that the players' rooms are the same in both worlds: as crowded
+            # with things as the town's (the rest of the city has more: 3.5 a room).
+            district_floor_items=TOWN_FLOOR_ITEMS,
             summary="10,000 rooms, the same 500 players, 30,000 NPCs, 55,000 items",
         ),
     )
@@ -338,18 +354,19 @@ def build_reference_content(engine: Engine, spec: ReferenceWorld, seed: int) -> 
     grid = grid_content(
         random.Random(f"{spec.name}:{seed}:floors"),
         grid=spec.side,
-        floor_items=plan.floor_items,
+        floor_items=0,
         items=plan.templates.items,
         npcs=plan.templates.npcs,
-        floor=portable,
         zone_side=ZONE_SIDE,
         spawns=plan.spawns,
     )
+    floors = _floors(spec, plan.floor_items, portable, random.Random(f"{spec.name}:{seed}:floors"))
     rooms = tuple(
         replace(
             room,
             name=f"{plan.environments[room.zone].value.title()} {room.name.removeprefix('Room ')}",
             environment=plan.environments[room.zone],
+            items=tuple(floors.get(room.id, ())),
         )
         for room in grid.rooms
     )
@@ -359,6 +376,32 @@ def build_reference_content(engine: Engine, spec: ReferenceWorld, seed: int) -> 
         build_world(engine.world, content)
     engine.world.mark_clean()  # content is not a change to save
     return plan
+
+
+def _floors(
+    spec: ReferenceWorld, count: int, kinds: Sequence[ItemTemplate], rng: random.Random
+) -> dict[str, list[ItemStack]]:
+    """``count`` things of ``kinds`` on the floors, by room key: ``district_floor_items`` of them
+    in rooms of the district drawn at random, the rest in the other rooms (all of them in any
+    room, when the spec does not say)."""
+    district = district_rooms(spec)
+    inside = set(district)
+    outside = [
+        grid_room_key(x, y)
+        for y in range(spec.side)
+        for x in range(spec.side)
+        if grid_room_key(x, y) not in inside
+    ]
+    if spec.district_floor_items is None or not outside:
+        shares = [(sorted([*district, *outside]), count)]
+    else:
+        near = min(count, spec.district_floor_items)
+        shares = [(district, near), (outside, count - near)]
+    floors: dict[str, list[ItemStack]] = {}
+    for rooms, share in shares:
+        for _ in range(share):
+            floors.setdefault(rng.choice(rooms), []).append(ItemStack(rng.choice(kinds).id))
+    return floors
 
 
 # ------------------------------------------------------------------ population

@@ -11,6 +11,7 @@ import pytest
 from bench.reference import (
     COMMAND_MIX,
     REFERENCE_WORLDS,
+    TOWN_FLOOR_ITEMS,
     CommandStream,
     ReferenceRun,
     district_rooms,
@@ -125,6 +126,8 @@ def test_the_city_is_ten_times_the_town_around_the_same_district() -> None:
     assert kits == 2 * CITY.players  # a weapon and a thing each
     made = carried + corpses + kits + CITY.population.loose_items
     assert plan.floor_items > 0 and plan.floor_items + made == CITY.items
+    # The players' rooms are as crowded as the town's; the rest of the city takes the rest.
+    assert CITY.district_floor_items == TOWN_FLOOR_ITEMS == plan_of(TOWN, 0).floor_items
 
 
 def test_an_unknown_reference_world_names_the_known_ones() -> None:
