@@ -387,12 +387,13 @@ def _database_holds(options: ProfileOptions) -> bool:
         finally:
             db.dispose()
     except (SetupError, sa.exc.SQLAlchemyError) as exc:
-        raise ProfileError(f"cannot open the database {url}: {exc}".splitlines()[0]) from exc
+        shown = _shown(url)
+        raise ProfileError(f"cannot open the database {shown}: {exc}".splitlines()[0]) from exc
     holds = meta.get(WORLD_META_KEY)
     if meta.get("saved_tick") is not None and holds != options.world:
         what = f"the world {holds!r}" if holds else "a world that kadath profile did not make"
         raise ProfileError(
-            f"the database {url} holds {what}: give another --db to profile {options.world}"
+            f"the database {_shown(url)} holds {what}: give another --db to profile {options.world}"
         )
     return holds == options.world
 
@@ -419,16 +420,27 @@ def _save_first(service: PersistenceService, tick: int, options: ProfileOptions)
 
     writer, db = service.writer, service.db
     assert writer is not None and db is not None  # the service has started
+    db_url = str(options.db)
     deadline = time.monotonic() + FIRST_SAVE_TIMEOUT_S
     while writer.stats().last_saved_tick < tick:
         if time.monotonic() > deadline:
             error = writer.stats().last_error or "it did not finish"
-            raise ProfileError(f"the world could not be saved in {options.db}: {error}")
+            raise ProfileError(f"the world could not be saved in {_shown(db_url)}: {error}")
         time.sleep(FIRST_SAVE_POLL_S)
     table = MetaRow.__table__  # type: ignore[attr-defined]
     with db.begin() as conn:
         conn.execute(sa.delete(table).where(table.c.key == WORLD_META_KEY))
         conn.execute(sa.insert(table).values(key=WORLD_META_KEY, value=options.world))
+
+
+def _shown(url: str) -> str:
+    """A database URL fit to print: its password, if any, as ``***``."""
+    import sqlalchemy as sa
+
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
 
 
 def _write_profile(profiler: Any, options: ProfileOptions) -> None:

@@ -166,3 +166,13 @@ def test_the_table_sorts_by_share_or_by_any_column_and_shows_each_share_of_the_t
     assert lines[0] == "tick: p50 9.000 ms, p99 20.000 ms, max 20.000 ms over 10 ticks"
     combat = ["combat", "system", "rules", "10", "2.000", "9.000", "9.000", "30.0%"]
     assert lines[2].split() == combat
+
+
+def test_a_database_it_cannot_reach_is_one_line_without_its_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "postgresql+psycopg://kadath:hunter2@127.0.0.1:9/kadath"  # nobody listens on port 9
+    assert main(["profile", "--ticks", "1", "--db", url]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("kadath profile: cannot open the database")
+    assert "kadath:***@127.0.0.1:9/kadath" in line and "hunter2" not in line
