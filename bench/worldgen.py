@@ -4,6 +4,11 @@ Every benchmark builds its world here, so that figures measured by different sui
 same kind of world. Generation uses its own ``random.Random(seed)``, never the global RNG nor the
 world's: the same seed and size always give the same world (``World.dump()`` compares equal).
 Nothing here is timed, and nothing here does I/O.
+
+Three kinds of world: ``generate_world`` (the engine's own ``bench_*`` components, for the engine
+and persistence suites), ``grid_content`` (real game content on a grid, ``bench/grid.py``) and
+the reference worlds by name (``reference_world``, ``open_reference``: ``town-10k`` and
+``city-100k``, ``bench/reference.py``), which ``kadath profile`` runs too.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import random
 from dataclasses import dataclass
 
 from bench.grid import frozen_heap, grid_content, grid_room_key, grid_zone_id, paused_gc
+from bench.reference import REFERENCE_WORLDS, open_reference, reference_world
 from engine.component import Component, persistent
 from engine.world import World
 
@@ -20,6 +26,7 @@ __all__ = [
     "DEFAULT_MIX",
     "ITEM_KINDS",
     "NPC_KINDS",
+    "REFERENCE_WORLDS",
     "CarriedBy",
     "Exits",
     "InCombat",
@@ -40,7 +47,9 @@ __all__ = [
     "grid_content",
     "grid_room_key",
     "grid_zone_id",
+    "open_reference",
     "paused_gc",
+    "reference_world",
     "spawn_movers",
 ]
 
