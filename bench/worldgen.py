@@ -4,27 +4,21 @@ Every benchmark builds its world here, so that figures measured by different sui
 same kind of world. Generation uses its own ``random.Random(seed)``, never the global RNG nor the
 world's: the same seed and size always give the same world (``World.dump()`` compares equal).
 Nothing here is timed, and nothing here does I/O.
+
+Three kinds of world: ``generate_world`` (the engine's own ``bench_*`` components, for the engine
+and persistence suites), ``grid_content`` (real game content on a grid, ``bench/grid.py``) and
+the reference worlds by name (``reference_world``, ``open_reference``: ``town-10k`` and
+``city-100k``, ``bench/reference.py``), which ``kadath profile`` runs too.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import math
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from components.content import (
-    Content,
-    ExitDef,
-    ItemStack,
-    ItemTemplate,
-    NpcTemplate,
-    RoomDef,
-    SpawnRule,
-    ZoneDef,
-)
+from bench.grid import frozen_heap, grid_content, grid_room_key, grid_zone_id, paused_gc
+from bench.reference import REFERENCE_WORLDS, open_reference, reference_world
 from engine.component import Component, persistent
 from engine.world import World
 
@@ -32,6 +26,7 @@ __all__ = [
     "DEFAULT_MIX",
     "ITEM_KINDS",
     "NPC_KINDS",
+    "REFERENCE_WORLDS",
     "CarriedBy",
     "Exits",
     "InCombat",
@@ -52,7 +47,9 @@ __all__ = [
     "grid_content",
     "grid_room_key",
     "grid_zone_id",
+    "open_reference",
     "paused_gc",
+    "reference_world",
     "spawn_movers",
 ]
 
@@ -430,101 +427,3 @@ def spawn_movers(world: World, *, count: int, seed: int, persistent: bool = Fals
                 )
             )
     return movers
-
-
-def grid_room_key(x: int, y: int) -> str:
-    """The content id of the room at grid cell ``(x, y)`` of :func:`grid_content`."""
-    return f"r{x}_{y}"
-
-
-def grid_zone_id(x: int, y: int, zone_side: int) -> str:
-    """The zone of the room at grid cell ``(x, y)`` when zones are ``zone_side`` rooms square."""
-    return f"z{x // zone_side}_{y // zone_side}"
-
-
-def grid_content(
-    rng: random.Random,
-    *,
-    grid: int,
-    floor_items: int,
-    items: tuple[ItemTemplate, ...],
-    npcs: tuple[NpcTemplate, ...] = (),
-    floor: tuple[ItemTemplate, ...] = (),
-    zone_side: int = 0,
-    spawns: tuple[SpawnRule, ...] = (),
-) -> Content:
-    """Real game content for the world benchmarks: a ``grid`` x ``grid`` zone of rooms joined
-    north, east, south and west, with ``floor_items`` items (each of a template drawn from
-    ``floor``, default ``items``) spread over the floors, drawn from ``rng``. The start room is
-    the middle one. With ``zone_side``, the grid is cut into square zones of that many rooms a
-    side (:func:`grid_zone_id`), each a zone of its own; ``spawns`` are the spawn rules."""
-    floors: dict[str, list[ItemStack]] = {
-        grid_room_key(x, y): [] for x in range(grid) for y in range(grid)
-    }
-    keys = sorted(floors)
-    for _ in range(floor_items):
-        floors[rng.choice(keys)].append(ItemStack(rng.choice(floor or items).id))
-    rooms = []
-    for y in range(grid):
-        for x in range(grid):
-            exits = [
-                ExitDef(direction, grid_room_key(x + dx, y + dy))
-                for direction, dx, dy in (("n", 0, -1), ("e", 1, 0), ("s", 0, 1), ("w", -1, 0))
-                if 0 <= x + dx < grid and 0 <= y + dy < grid
-            ]
-            key = grid_room_key(x, y)
-            rooms.append(
-                RoomDef(
-                    key,
-                    grid_zone_id(x, y, zone_side) if zone_side else "bench",
-                    f"Room {x},{y}",
-                    "A room of the benchmark grid.",
-                    exits=tuple(exits),
-                    items=tuple(floors[key]),
-                )
-            )
-    zones: tuple[ZoneDef, ...] = (ZoneDef("bench", "The Grid"),)
-    if zone_side:
-        ids = dict.fromkeys(room.zone for room in rooms)
-        zones = tuple(ZoneDef(zone, f"Zone {zone}") for zone in ids)
-    return Content(
-        zones=zones,
-        rooms=tuple(rooms),
-        items=items,
-        npcs=npcs,
-        spawns=spawns,
-        start_room=grid_room_key(grid // 2, grid // 2),
-    )
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building a world, as a loader would.
-
-    Building allocates hundreds of thousands of long-lived objects and no garbage; left running, the
-    collector would rescan the growing heap again and again. The previous state is restored.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-@contextlib.contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Freeze the heap for the duration of the block, as the server does after loading its world.
-
-    ``gc.freeze()`` moves every object alive now into a permanent generation that the cyclic garbage
-    collector never scans, so a large world costs nothing to later collections. Leaving the block
-    unfreezes it, so the next benchmark starts from an ordinary heap. Do not nest.
-    """
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-        gc.collect()

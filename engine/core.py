@@ -422,6 +422,14 @@ class Engine:
 
     # ------------------------------------------------------------------ stats
 
+    def clear_stats(self) -> None:
+        """Start the cost table afresh: every phase's and system's timings and runs are
+        forgotten, so that what ``stats()`` shows next covers only the ticks from here on (a
+        profile leaves out the ticks that built its world). Failures stay counted."""
+        for timings in self._phase_timings.values():
+            timings.clear()
+        self.scheduler.clear_stats()
+
     def stats(self) -> EngineStats:
         """The clock, and every tick phase and system with its measured cost, most expensive first.
 

@@ -286,6 +286,13 @@ class Scheduler:
             )
             log.error("system %r %s", entry.system.name, entry.disabled_reason)
 
+    def clear_stats(self) -> None:
+        """Forget every system's measured runs and their cost (not its failures, nor whether it
+        is enabled): the figures start again from the next tick (``Engine.clear_stats``)."""
+        for entry in self._entries:
+            entry.timings.clear()
+            entry.runs = 0
+
     def rebase(self, start_s: float) -> None:
         """Restart every schedule from ``start_s``: after a restore moved the clock forward."""
         for entry in self._entries:

@@ -149,6 +149,14 @@ class RollingTimings:
         if ns > self._max_ns:
             self._max_ns = ns
 
+    def clear(self) -> None:
+        """Forget every sample, as if just made: a profile measures from a chosen tick on, not
+        from the ticks that built its world."""
+        self._window.clear()
+        self._count = 0
+        self._total_ns = 0
+        self._max_ns = 0
+
     def stats(self) -> TimingStats:
         """Compute the figures now: O(w log w) in the window size, so keep it off the tick path."""
         if self._count == 0:

@@ -145,12 +145,17 @@ def display_name(world: World, entity: int) -> str:
     return "something"
 
 
+def identity_keywords(identity: Identity) -> tuple[str, ...]:
+    """The words that find someone, lower-case: its keywords, else the words of its name."""
+    words = identity.keywords or tuple(identity.name.split())
+    return tuple(w.casefold() for w in words)
+
+
 def keywords_of(world: World, entity: int) -> tuple[str, ...]:
     """The words that find this thing, lower-case."""
     identity = world.try_get(entity, Identity)
     if identity is not None:
-        words = identity.keywords or tuple(identity.name.split())
-        return tuple(w.casefold() for w in words)
+        return identity_keywords(identity)
     corpse = world.try_get(entity, Corpse)
     if corpse is not None:
         return tuple(w.casefold() for w in (*CORPSE_WORDS, *corpse.keywords))

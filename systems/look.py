@@ -28,6 +28,7 @@ from systems.common import (
     direction_name,
     display_name,
     door_view,
+    identity_keywords,
     item_data,
     keywords_of,
     listed,
@@ -176,38 +177,51 @@ def occupant_view(world: World, entity: int, identity: Identity | None = None) -
     ``mortally_wounded`` or None) and ``keyword``, the word that names it."""
     if identity is None:
         identity = world.get(entity, Identity)
+    return _occupant_view(world, entity, identity, identity_keywords(identity))
+
+
+def _occupant_view(
+    world: World, entity: int, identity: Identity, keywords: tuple[str, ...]
+) -> View:
+    """:func:`occupant_view`, for a caller that has the occupant's identity and keywords."""
     posture = world.try_get(entity, Posture)
-    keywords = keywords_of(world, entity)
     return {
         "id": world.stable_id(entity),
         "name": identity.name,
-        "kind": "player" if world.try_get(entity, Player) is not None else "npc",
+        "kind": "player" if world.has(entity, Player) else "npc",
         "posture": str(PostureState.STANDING if posture is None else posture.state),
         "state": condition_of(world, entity),
         "keyword": keywords[0] if keywords else None,
     }
 
 
-def add_targets(world: World, occupants: list[View], entities: list[int]) -> None:
+def add_targets(
+    world: World,
+    occupants: list[View],
+    entities: list[int],
+    named: list[tuple[str, ...]] | None = None,
+) -> None:
     """Give each occupant view its ``target``: the words that name exactly it in a command typed
     by the viewer (``ghoul``, ``2.ghoul``), so a client can offer ``attack``/``consider`` on a
-    click. ``entities`` are the occupants' entities, in the order commands search them.
+    click. ``entities`` are the occupants' entities, in the order commands search them, and
+    ``named`` their keywords, if the caller has them.
 
     A word names an entity when it begins one of its keywords (``targeting.matches``), so the
     ordinal of an occupant is one more than the earlier entities having a keyword that begins
     with its own: counted from the prefixes seen so far, in one pass (a look in a crowded room
     asks this for every occupant)."""
     assert len(occupants) == len(entities)
+    if named is None:
+        named = [keywords_of(world, entity) for entity in entities]  # each looked up once
     seen: dict[str, int] = {}  # prefix -> how many earlier entities have a keyword beginning so
-    for view, entity in zip(occupants, entities, strict=True):
+    for view, words in zip(occupants, named, strict=True):
         keyword = view["keyword"]
         if keyword is None:
             view["target"] = None
         else:
             ordinal = 1 + seen.get(keyword, 0)
             view["target"] = keyword if ordinal == 1 else f"{ordinal}.{keyword}"
-        prefixes = {k[:end] for k in keywords_of(world, entity) for end in range(1, len(k) + 1)}
-        for prefix in prefixes:
+        for prefix in {word[:end] for word in words for end in range(1, len(word) + 1)}:
             seen[prefix] = seen.get(prefix, 0) + 1
 
 
@@ -250,6 +264,7 @@ def room_view(world: World, room: int, viewer: int | None) -> View:
         return view
     occupants, items, containers = view["occupants"], view["items"], view["containers"]
     people: list[int] = []
+    named: list[tuple[str, ...]] = []  # the people's keywords, for their targets
     shown = look_settings(world).occupants_shown
     more = 0
     # A thing's name depends only on its template and quantity: a crowded room of a few kinds of
@@ -263,8 +278,10 @@ def room_view(world: World, room: int, viewer: int | None) -> View:
             if world.has(thing, Dead):  # the dead are seen only as their corpse
                 continue
             if len(people) < shown:
-                occupants.append(occupant_view(world, thing, identity))
+                keywords = identity_keywords(identity)
+                occupants.append(_occupant_view(world, thing, identity, keywords))
                 people.append(thing)
+                named.append(keywords)
             else:
                 more += 1
             continue
@@ -287,7 +304,8 @@ def room_view(world: World, room: int, viewer: int | None) -> View:
         for phantom in seen_phantoms(world, viewer, room):
             occupants.append(occupant_view(world, phantom))
             people.append(phantom)
-    add_targets(world, occupants, people)
+            named.append(keywords_of(world, phantom))
+    add_targets(world, occupants, people, named)
     view["more_occupants"] = more
     return view
 

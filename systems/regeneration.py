@@ -12,7 +12,7 @@ from components.combat import Fighting, Threat
 from engine.config import setting_field
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
-from engine.world import World
+from engine.world import Additions, World
 from systems.dormancy import AwakeFeed, vigil_of
 
 __all__ = ["REGEN_CHECK_INTERVAL_S", "RegenerationSettings", "regenerate", "register"]
@@ -43,9 +43,15 @@ class RegenerationSettings:
 @dataclass(slots=True)
 class _Healing:
     """Each healing body's progress towards its next point (a resource; transient: a restart
-    loses less than a point each), and the news of NPCs waking."""
+    loses less than a point each), the news of NPCs waking and of bodies coming into a fight,
+    and the awake NPCs that may be short of their whole (``wounded``): those woken wounded or
+    fighting, and those that came into a fight since. A body is hurt only in a fight (a blow,
+    or the bleeding that follows one), so an awake NPC outside this set is whole, and a check
+    costs the NPCs that fought, never every awake one (3,000 in a busy town: 3.7 ms a check)."""
 
     waking: AwakeFeed
+    fights: Additions
+    wounded: dict[int, None] = field(default_factory=dict)
     progress: dict[int, float] = field(default_factory=dict)
 
 
@@ -68,27 +74,40 @@ def regenerate(world: World, ctx: SystemContext) -> None:
     vigil = vigil_of(world)
     healing = world.try_resource(_Healing)
     if healing is None:
-        healing = _Healing(vigil.feed())
+        healing = _Healing(vigil.feed(), world.additions(Fighting))
         world.insert_resource(healing)
     step = ctx.dt_s / settings.regen_interval_s
     for body, vitals in world.query(Vitals, without=(Npc,)):
         if vitals.dp < vitals.max_dp:
             _heal(world, healing, body, vitals, step, settings)
+    awake, wounded, progress = vigil.awake, healing.wounded, healing.progress
+    for body in healing.fights.drain():
+        if body in awake:
+            wounded[body] = None
     # NPCs just woken heal the time they slept (their rest of the interval comes below); those
     # gone dormant are forgotten (less than a point), so that nothing here looks at them again.
-    for npc, awake in healing.waking.drain():
-        if not awake:
-            healing.progress.pop(npc, None)
+    for npc, is_awake in healing.waking.drain():
+        if not is_awake:
+            progress.pop(npc, None)
+            wounded.pop(npc, None)
             continue
         woken = world.try_get(npc, Vitals)
-        if woken is not None and woken.dp < woken.max_dp:
+        if woken is None:
+            continue
+        if woken.dp < woken.max_dp:
             slept = vigil.dormant_for(npc, ctx.now_s) / settings.regen_interval_s
             _heal(world, healing, npc, woken, slept, settings)
-    for npc in list(vigil.awake):
+        if woken.dp < woken.max_dp or world.has(npc, Fighting):
+            wounded[npc] = None
+    for npc in list(wounded):
         found = world.try_get(npc, Vitals)
-        if found is not None and found.dp < found.max_dp:
+        if found is None or npc not in awake:
+            del wounded[npc]
+            progress.pop(npc, None)
+        elif found.dp < found.max_dp:
             _heal(world, healing, npc, found, step, settings)
-    progress = healing.progress
+        elif not world.has(npc, Fighting):
+            del wounded[npc]  # whole, and out of harm's way
     for body in [b for b in progress if not world.exists(b)]:
         del progress[body]
 

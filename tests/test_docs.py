@@ -62,6 +62,7 @@ def test_every_block_shown_as_real_code_is_still_in_its_file_verbatim() -> None:
                 "content/weather/skies.toml",
             )
         ),
+        ("PERFORMANCE.md", "bench/test_plugin_system.py"),
     }
     for page, path, code in shown:
         assert code in (ROOT / path).read_text(), f"{page}: the code from {path} changed; update it"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,36 @@ def test_the_network_shell_knows_no_game_component() -> None:
     for path in sorted((ROOT / "net").rglob("*.py")):
         assert "components" not in _imports(path), path.name
         assert "systems" not in _imports(path), path.name
+
+
+#: What the part of bench/ that an installed Kadath carries may import: Kadath's own packages and
+#: its dependencies (SQLAlchemy comes with SQLModel). Never pytest, the tests, or a benchmark suite.
+INSTALLED_BENCH_MAY_IMPORT = {"engine", "components", "systems", "net", "persist", "pyinstrument"}
+INSTALLED_BENCH_MAY_IMPORT |= {"sqlalchemy"}
+
+
+def _modules_imported(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_the_installed_part_of_bench_imports_only_what_an_installed_kadath_has() -> None:
+    """``kadath profile`` runs from a wheel, where bench/ holds only pyproject's py-modules."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    installed = set(setuptools["py-modules"])
+    assert installed and all(name.startswith("bench.") for name in installed)
+    for name in sorted(installed):
+        path = ROOT / (name.replace(".", "/") + ".py")
+        for module in _modules_imported(path):
+            top = module.split(".")[0]
+            if top in sys.stdlib_module_names or top == "__future__":
+                continue
+            if top == "bench":
+                assert module in installed, f"{name} imports {module}, which is not installed"
+            else:
+                assert top in INSTALLED_BENCH_MAY_IMPORT, f"{name} imports {module}"

@@ -72,6 +72,9 @@ def test_the_wheel_holds_every_module_the_web_client_and_the_bundled_world(
         if "__pycache__" not in p.parts
     }
     assert modules - names == set()
+    profiling = {"bench/__init__.py", "bench/grid.py", "bench/reference.py", "bench/profiling.py"}
+    assert profiling <= names  # kadath profile and its reference worlds
+    assert not {name for name in names if name.startswith("bench/test_")}  # not the suites
     web = {f"net/web/{p.name}" for p in (ROOT / "net" / "web").iterdir() if p.suffix != ".py"}
     assert web and web - names == set()
     world = {
@@ -108,6 +111,18 @@ def test_the_installed_kadath_makes_a_game_folder_that_serves(
     assert (game / "kadath.db").is_file()
     out = _run(kadath, "check-world", cwd=game)
     assert f"checking the world in {game / 'world'}" in out
+
+
+def test_the_installed_kadath_profiles_a_reference_world_from_any_folder(
+    installed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, bin_dir = installed
+    out = _run(bin_dir / "kadath", "profile", "--world", "town-10k", "--ticks", "5", cwd=tmp_path)
+    assert "town-10k: 10,0" in out and "500 active players" in out
+    assert "5 ticks at 10 Hz" in out and "fight_rounds" in out
+    for name in ("kadath-profile.html", "kadath-profile.speedscope.json", "kadath-profile.prof"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert not (tmp_path / "kadath.db").exists()  # no database unless --db
 
 
 def test_a_postgresql_url_without_the_postgres_extra_says_what_to_install(

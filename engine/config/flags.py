@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Final
 
 from engine.config.layers import (
@@ -35,10 +35,17 @@ def _dest(flag: str) -> str:
     return "config_" + flag.lstrip("-").replace("-", "_")
 
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+def add_config_arguments(
+    parser: argparse.ArgumentParser, shortcuts: Collection[str] | None = None
+) -> None:
     """Give a command the standard configuration flags, so every ``kadath`` command that needs a
     configuration reads it the same way. Values stay strings: ``config_from_args`` checks them,
-    with the same messages as every other layer."""
+    with the same messages as every other layer. ``shortcuts`` names the shortcut flags the
+    command takes (``("--seed", "--db")``); by default, all of them."""
+    known = {flag for flag, _, _ in _SHORTCUTS}
+    unknown = set(shortcuts or ()) - known
+    if unknown:
+        raise ValueError(f"no shortcut flags {sorted(unknown)}; they are {sorted(known)}")
     group = parser.add_argument_group(
         "configuration",
         "Layers: defaults < ./kadath.toml or the --config file < KADATH_<SECTION>__<SETTING>"
@@ -70,6 +77,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         " --set log.level=DEBUG",
     )
     for flag, metavar, key in _SHORTCUTS:
+        if shortcuts is not None and flag not in shortcuts:
+            continue
         doc = plain_text(re.split(r"[.:;] ", BY_KEY[key].spec.doc)[0]).rstrip(".")
         doc = doc.replace("%", "%%")
         group.add_argument(

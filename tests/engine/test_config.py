@@ -748,6 +748,18 @@ def test_config_flags_are_listed_in_help() -> None:
         assert flag in text
 
 
+def test_a_command_may_take_only_some_shortcut_flags() -> None:
+    p = argparse.ArgumentParser(prog="kadath profile")
+    add_config_arguments(p, shortcuts=("--seed", "--db"))
+    text = p.format_help()
+    assert "--seed" in text and "--db" in text and "--config" in text and "--set" in text
+    assert "--port" not in text and "--data" not in text
+    config = config_from_args(p.parse_args(["--seed", "4", "--db", "sqlite:///p.db"]), env={})
+    assert (config.engine.seed, config.persist.database_url) == (4, "sqlite:///p.db")
+    with pytest.raises(ValueError, match="--colour"):
+        add_config_arguments(argparse.ArgumentParser(), shortcuts=("--colour",))
+
+
 # --- the operator's documentation ---------------------------------------------------------------
 
 TYPE_NAMES = {int: "int", float: "float", bool: "bool", str: "string"}

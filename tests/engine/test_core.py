@@ -356,6 +356,37 @@ def test_stats_list_the_tick_phases_and_every_system_most_expensive_first(
     assert hourly_line.split()[-1] == "60.0"
 
 
+def test_cleared_stats_cover_only_the_ticks_after_the_clearing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A profile measures its own ticks, not those that built its world."""
+    fake = FakeTime()
+    monkeypatch.setattr(core_module, "time", fake)
+    monkeypatch.setattr(scheduler_module, "time", fake)
+    cost = {"ms": 50}
+
+    def costly(world: World, ctx: SystemContext) -> None:
+        fake.spend(cost["ms"])
+
+    def fails(world: World, ctx: SystemContext) -> None:
+        raise RuntimeError("broken")
+
+    engine = build(systems=[System("costly", costly), System("broken", fails)])
+    engine.run_ticks(5)
+    engine.clear_stats()
+    cost["ms"] = 2
+    engine.run_ticks(3)
+
+    stats = engine.stats()
+    ms = 1_000_000
+    row = next(r for r in stats.rows if r.name == "costly")
+    assert (row.runs, row.cost.total_ns, row.cost.max_ns) == (3, 6 * ms, 2 * ms)
+    assert (stats.tick_cost.count, stats.tick_cost.max_ns) == (3, 2 * ms)
+    broken = next(r for r in stats.rows if r.name == "broken")
+    assert (broken.runs, broken.failures) == (3, 8)  # failures stay counted since the start
+    assert stats.tick == 8
+
+
 def test_stats_contain_every_system_sorted_by_total_cost_even_with_a_real_clock() -> None:
     def busy(world: World, ctx: SystemContext) -> None:
         sum(range(2_000))

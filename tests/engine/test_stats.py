@@ -110,6 +110,17 @@ def test_all_time_max_count_and_total_survive_eviction() -> None:
     assert timings.count == 5
 
 
+def test_cleared_timings_are_as_new_and_record_again() -> None:
+    timings = RollingTimings(window=4)
+    for ns in (5, 900, 7):
+        timings.record(ns)
+    timings.clear()
+    assert timings.stats() == TimingStats()
+    assert timings.count == 0
+    timings.record(11)
+    assert (timings.stats().count, timings.stats().max_ns, timings.stats().p50_ns) == (1, 11, 11)
+
+
 def test_negative_duration_is_refused() -> None:
     with pytest.raises(ValueError, match="cannot be negative"):
         RollingTimings().record(-1)
