@@ -113,6 +113,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _require_names(**names: object) -> None:
+    """Refuse an empty or non-text zone, shard or hand-off name before any SQL runs: stored, it
+    would own rows that no shard could ever name to save or release them."""
+    for what, value in names.items():
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{what} must be a non-empty string, not {value!r}")
+
+
 def _insert(conn: sa.Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
     return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
@@ -153,6 +161,7 @@ def _zone_epoch(conn: sa.Connection, zone: str) -> int:
 def assign_zone(db: sa.Engine, zone: str, shard: str) -> int:
     """Give ``zone`` to ``shard`` whoever had it (an operator's decision) and return its epoch:
     1 for a zone never assigned, one more than before otherwise."""
+    _require_names(zone=zone, shard=shard)
     with _transaction(db) as conn:
         insert = _insert(conn, _zones).values(zone=zone, shard=shard, epoch=1, updated_at=_now())
         conn.execute(
@@ -171,6 +180,7 @@ def assign_zone(db: sa.Engine, zone: str, shard: str) -> int:
 def move_zone(db: sa.Engine, zone: str, from_shard: str, to_shard: str) -> int:
     """Move ``zone`` from ``from_shard`` to ``to_shard`` and return its new epoch; raises
     :class:`OwnershipConflict` (naming the real owner) if ``from_shard`` does not own it."""
+    _require_names(zone=zone, from_shard=from_shard, to_shard=to_shard)
     with _transaction(db) as conn:
         moved = conn.execute(
             sa.update(_zones)
@@ -206,7 +216,12 @@ def zone_owner(db: sa.Engine, zone: str) -> tuple[str, int] | None:
 def _sids(ids: Iterable[int]) -> list[int]:
     """Distinct ids in ascending order: rows are always locked in that order, so two shards
     locking overlapping sets wait for each other instead of deadlocking."""
-    return sorted({int(sid) for sid in ids})
+    found: set[int] = set()
+    for sid in ids:
+        if not isinstance(sid, int) or isinstance(sid, bool):
+            raise ValueError(f"an entity's stable id is an integer, not {sid!r}")
+        found.add(sid)
+    return sorted(found)
 
 
 def _lock_owners(conn: sa.Connection, sids: Collection[int]) -> dict[int, str | None]:
@@ -251,6 +266,9 @@ def claim(db: sa.Engine, ids: Iterable[int], shard: str, expected_owner: str | N
     entity must belong to ``expected_owner``. Raises :class:`OwnershipConflict` naming each
     entity that does not match and its real owner; then nothing was changed.
     """
+    _require_names(shard=shard)
+    if expected_owner is not None:
+        _require_names(expected_owner=expected_owner)
     sids = _sids(ids)
     if not sids:
         return
@@ -271,6 +289,7 @@ def claim(db: sa.Engine, ids: Iterable[int], shard: str, expected_owner: str | N
 def release(db: sa.Engine, ids: Iterable[int], shard: str) -> None:
     """Drop ``shard``'s ownership of every entity in ``ids`` (gone from the world), or of none:
     raises :class:`OwnershipConflict` if any is not ``shard``'s."""
+    _require_names(shard=shard)
     sids = _sids(ids)
     if not sids:
         return
@@ -288,6 +307,7 @@ def record_applied(conn: sa.Connection, handoff_id: str, shard: str) -> bool:
     False if it was already recorded: the caller must then not apply it again. Written in the
     transaction that applies the hand-off, the record and its effect commit or vanish together.
     """
+    _require_names(handoff_id=handoff_id, shard=shard)
     inserted = conn.execute(
         _insert(conn, _handoffs)
         .values(id=handoff_id, shard=shard, applied_at=_now())
@@ -307,6 +327,7 @@ def transfer(
     changes, whoever owns the entities now). Raises :class:`OwnershipConflict` if any entity is
     not ``from_shard``'s; then nothing was changed and the id is not recorded.
     """
+    _require_names(from_shard=from_shard, to_shard=to_shard, handoff_id=handoff_id)
     sids = _sids(ids)
     with _transaction(db) as conn:
         if not record_applied(conn, handoff_id, to_shard):
@@ -322,10 +343,11 @@ def check_owned(conn: sa.Connection, ids: Iterable[int], shard: str) -> None:
 
     Called by a writer inside its own save transaction: the owner rows stay locked until that
     transaction ends (``FOR UPDATE`` on PostgreSQL), so no hand-off can take an entity between
-    this check and the save's commit. SQLite has no row locks: there a save that writes after
-    another connection's hand-off committed fails with a busy error (its snapshot is stale)
-    rather than write what it no longer owns.
+    this check and the save's commit. SQLite has no row locks (and Python's driver begins a
+    transaction only at its first write): there the save must hold the database's write lock
+    before it checks, as :func:`persist.database.exclusive_transaction` does.
     """
+    _require_names(shard=shard)
     sids = _sids(ids)
     wrong = {sid: owner for sid, owner in _lock_owners(conn, sids).items() if owner != shard}
     if wrong:

@@ -260,3 +260,43 @@ def test_check_owned_refuses_a_foreign_or_unowned_entity_naming_each(owned: sa.E
     assert refused.value.owners == {2: "b", 3: None}
     assert "2 is owned by 'b'" in str(refused.value)
     assert "3 is unowned" in str(refused.value)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("shard", ["", None, 7])
+def test_a_shard_without_a_name_is_refused_before_anything_is_written(
+    owned: sa.Engine, shard: object
+) -> None:
+    with pytest.raises(ValueError, match="shard must be a non-empty string"):
+        claim(owned, [1], shard)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="shard must be a non-empty string"):
+        assign_zone(owned, "arkham", shard)  # type: ignore[arg-type]
+    assert owners_of(owned, [1]) == {1: None}
+    assert zone_owner(owned, "arkham") is None
+
+
+def test_a_transfer_without_a_hand_off_id_is_refused_and_changes_nothing(
+    owned: sa.Engine,
+) -> None:
+    claim(owned, [1], "a")
+    with pytest.raises(ValueError, match="handoff_id must be a non-empty string"):
+        transfer(owned, [1], "a", "b", "")
+    assert owners_of(owned, [1]) == {1: ("a", 1)}
+
+
+@pytest.mark.parametrize("sid", ["1", 1.0, True, None])
+def test_an_entity_id_that_is_not_an_integer_is_refused(owned: sa.Engine, sid: object) -> None:
+    with pytest.raises(ValueError, match="stable id is an integer"):
+        claim(owned, [2, sid], "a")  # type: ignore[list-item]
+    assert owners_of(owned, [2]) == {2: None}
+
+
+def test_using_the_tables_before_they_exist_fails_without_creating_anything(
+    db: sa.Engine,
+) -> None:
+    missing_table = (sa.exc.OperationalError, sa.exc.ProgrammingError)  # SQLite, PostgreSQL
+    with pytest.raises(missing_table, match="kadath_owners"):
+        claim(db, [1], "a")
+    assert not sa.inspect(db).has_table("kadath_owners")
