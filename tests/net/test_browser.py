@@ -36,6 +36,7 @@ from systems.hallucinations import HallucinationSettings
 from systems.madness import MadnessSettings
 from systems.regeneration import RegenerationSettings
 from tests.net.harness import DATA_DIR, ServerThread
+from tests.services import unavailable
 
 try:
     from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
@@ -83,9 +84,7 @@ RECORD_SOCKETS = """
 
 
 def _missing(reason: str) -> NoReturn:
-    if os.environ.get(REQUIRE_ENV) == "1":
-        pytest.fail(f"{REQUIRE_ENV}=1 but {reason}")
-    pytest.skip(reason)
+    unavailable(reason, REQUIRE_ENV)
 
 
 # ------------------------------------------------------------------------------------ the server

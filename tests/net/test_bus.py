@@ -14,11 +14,13 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from typing import NoReturn
 
 import pytest
 
 from engine.config import ClusterConfig, ConfigError
 from tests.net.harness import async_test
+from tests.services import unavailable
 
 try:
     from net import bus
@@ -36,10 +38,8 @@ ACK_WAIT_S = 1.0
 """The hand-off ack wait in the redelivery tests: short, so a redelivery comes soon."""
 
 
-def _missing(reason: str) -> None:
-    if os.environ.get(REQUIRE_NATS_ENV) == "1":
-        pytest.fail(f"{REQUIRE_NATS_ENV}=1 but {reason}")
-    pytest.skip(reason)
+def _missing(reason: str) -> NoReturn:
+    unavailable(reason, REQUIRE_NATS_ENV)
 
 
 def require_nats_py() -> None:

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from persist.database import open_database
+from tests.services import unavailable
 
 PG_URL_ENV = "PG_TEST_URL"
 REQUIRE_PG_ENV = "REQUIRE_PG_TESTS"
@@ -28,7 +29,7 @@ def require_psycopg() -> None:
     fails the test instead, as an unreachable server does."""
     if os.environ.get(REQUIRE_PG_ENV) == "1":
         if importlib.util.find_spec("psycopg") is None:
-            pytest.fail(f"{REQUIRE_PG_ENV}=1 but the psycopg driver is not installed")
+            unavailable("the psycopg driver is not installed", REQUIRE_PG_ENV)
         return
     pytest.importorskip(
         "psycopg", reason="needs the psycopg driver: pip install -e '.[test,postgres]'"
@@ -38,12 +39,11 @@ def require_psycopg() -> None:
 def postgres_url() -> str:
     """The test server's URL, or skip (or fail, in CI) with the reason."""
     url = os.environ.get(PG_URL_ENV, "")
-    required = os.environ.get(REQUIRE_PG_ENV) == "1"
     if not url:
-        if required:
-            pytest.fail(f"{REQUIRE_PG_ENV}=1 but {PG_URL_ENV} is not set")
-        pytest.skip(
-            f"PostgreSQL tests need {PG_URL_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+        unavailable(
+            f"PostgreSQL tests need {PG_URL_ENV}"
+            " (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)",
+            REQUIRE_PG_ENV,
         )
     require_psycopg()
     try:
@@ -52,10 +52,10 @@ def postgres_url() -> str:
             pass
         probe.dispose()
     except sa.exc.SQLAlchemyError as exc:
-        reason = f"PostgreSQL at {PG_URL_ENV} is unreachable: {str(exc).splitlines()[0]}"
-        if required:
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(
+            f"PostgreSQL at {PG_URL_ENV} is unreachable: {str(exc).splitlines()[0]}",
+            REQUIRE_PG_ENV,
+        )
     return url
 
 
