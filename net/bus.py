@@ -9,7 +9,8 @@ in, bytes out: the shard and the gateway own the encoding), and names no game co
 
 - ``kadath.<world>.shard.<name>.inputs``: a shard's inbox, everything the gateways forward to it;
 - ``kadath.<world>.gateway.<id>.events``: what the shards send back to one gateway's players;
-- ``kadath.<world>.handoff.<shard>``: hand-offs to one shard, in the JetStream stream.
+- ``kadath.<world>.handoff.<shard>``: hand-offs to one shard, in the JetStream stream;
+- ``kadath.<world>.alive.shard.<name>`` and ``kadath.<world>.alive.gateway.<id>``: heartbeats.
 
 **Order.** NATS delivers the messages one connection publishes on one subject in the order they
 were published, to each subscriber of that subject. A player's inputs therefore keep their order
@@ -102,6 +103,25 @@ class Subjects:
     def handoff(self, shard: str) -> str:
         """Hand-offs to shard ``shard`` (stored in the world's hand-off stream)."""
         return f"{self.prefix}.handoff.{_token('shard', shard)}"
+
+    def shard_alive(self, shard: str) -> str:
+        """Shard ``shard``'s heartbeat (:class:`net.cluster_wire.Alive`), every
+        ``cluster.heartbeat_s``."""
+        return f"{self.prefix}.alive.shard.{_token('shard', shard)}"
+
+    @property
+    def shards_alive(self) -> str:
+        """Every shard's heartbeat: what a gateway listens to."""
+        return f"{self.prefix}.alive.shard.*"
+
+    def gateway_alive(self, gateway: str) -> str:
+        """Gateway ``gateway``'s heartbeat, every ``cluster.heartbeat_s``."""
+        return f"{self.prefix}.alive.gateway.{_token('gateway', gateway)}"
+
+    @property
+    def gateways_alive(self) -> str:
+        """Every gateway's heartbeat: what a shard listens to."""
+        return f"{self.prefix}.alive.gateway.*"
 
     @property
     def handoffs(self) -> str:

@@ -628,6 +628,38 @@ class ClusterConfig:
         ge=1,
     )
 
+    heartbeat_s: float = setting_field(
+        0.5,
+        "How often each shard and gateway says it is alive on the bus.",
+        unit="s",
+        gt=0,
+        le=60,
+    )
+    dead_after_s: float = setting_field(
+        2.0,
+        "A shard or gateway not heard from this long counts as dead: a gateway pauses the"
+        " dead shard's players (their commands are answered 'paused'); a shard takes the"
+        " players of a dead gateway link-dead. Longer than heartbeat_s.",
+        unit="s",
+        gt=0,
+        le=3600,
+    )
+    replay_lines: int = setting_field(
+        64,
+        "Command lines a gateway keeps per player after forwarding them, to send again to the"
+        " new shard when the player's character is handed off before the old one read them.",
+        unit="lines",
+        ge=1,
+        le=10_000,
+    )
+    resume_token_ttl_s: float = setting_field(
+        86400.0,
+        "How long a resume token from a sharded world is accepted by any gateway (it is"
+        " signed, so a gateway needs no shared memory to check it).",
+        unit="s",
+        gt=0,
+    )
+
     def __post_init__(self) -> None:
         validate_section(self)
 

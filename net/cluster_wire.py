@@ -1,0 +1,340 @@
+"""What gateways and shards say to each other over the bus: the messages of a sharded world, and
+their encoding. Sans-I/O: bytes in, values out, and the reverse; nothing here touches a socket.
+
+A gateway holds a player's websocket and forwards what the player types to the shard that owns
+the player's zone (:class:`Open`, :class:`Line`, :class:`Gone`, on the shard's inputs subject);
+the shard sends back what the player is owed, once per tick for all the players of one gateway
+(:class:`Outbound`, on the gateway's events subject). Server messages travel *unstamped*
+(:class:`net.protocol.Prepared`): the gateway numbers them, so a player's ``seq`` runs on
+without a gap when its character moves from shard to shard.
+
+**Input numbers.** Each line a gateway forwards carries the connection's next number ``n``
+(1, 2, ...). A shard that takes a character in from another (a hand-off) answers the gateway
+with :class:`Route` naming the last number the character's old shard consumed; the gateway sends
+the later lines again, to the new shard, in order. The old shard ignores lines for a character
+it no longer holds. That is how a player's commands keep their order and none is lost while the
+character crosses a border.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import orjson
+
+from engine.accounts import Account
+from net.protocol import Prepared
+
+__all__ = [
+    "Alive",
+    "Close",
+    "Deliver",
+    "Gone",
+    "Line",
+    "Open",
+    "Outbound",
+    "Refused",
+    "Route",
+    "ShardInput",
+    "WireError",
+    "account_from_wire",
+    "account_to_wire",
+    "decode_alive",
+    "decode_input",
+    "decode_outbound",
+    "encode_alive",
+    "encode_input",
+    "encode_outbound",
+]
+
+
+class WireError(ValueError):
+    """A bus message that is not one of ours (a bug, or another version of Kadath on the same
+    world's subjects); the message says what was wrong with it."""
+
+
+# ------------------------------------------------------------------------------------ inputs
+
+
+def account_to_wire(account: Account) -> dict[str, Any]:
+    return {
+        "name": account.name,
+        "password_hash": account.password_hash,
+        "role": account.role,
+        "created": account.created.isoformat(),
+        "last_login": None if account.last_login is None else account.last_login.isoformat(),
+        "character_sid": account.character_sid,
+    }
+
+
+def account_from_wire(data: Mapping[str, Any]) -> Account:
+    try:
+        last = data.get("last_login")
+        sid = data.get("character_sid")
+        return Account(
+            name=str(data["name"]),
+            password_hash=str(data["password_hash"]),
+            role=str(data["role"]),
+            created=datetime.fromisoformat(str(data["created"])),
+            last_login=None if last is None else datetime.fromisoformat(str(last)),
+            character_sid=None if sid is None else int(sid),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WireError(f"bad account on the wire: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Open:
+    """Gateway ``gateway``'s connection ``conn`` has logged in as ``account`` (or resumes it, with
+    a token the gateway has checked): play its character on this shard."""
+
+    gateway: str
+    conn: int
+    account: Account
+    address: str
+    resume: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A command line the player typed; ``n`` is the connection's input number (1, 2, ...)."""
+
+    gateway: str
+    conn: int
+    n: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """The player's connection closed: its character goes link-dead, as on one server."""
+
+    gateway: str
+    conn: int
+
+
+ShardInput = Open | Line | Gone
+
+
+def encode_input(message: ShardInput) -> bytes:
+    if isinstance(message, Line):
+        body: dict[str, Any] = {"op": "line", "n": message.n, "text": message.text}
+    elif isinstance(message, Open):
+        body = {
+            "op": "open",
+            "account": account_to_wire(message.account),
+            "address": message.address,
+            "resume": message.resume,
+        }
+    else:
+        body = {"op": "gone"}
+    body["gw"] = message.gateway
+    body["conn"] = message.conn
+    return orjson.dumps(body)
+
+
+def decode_input(payload: bytes) -> ShardInput:
+    try:
+        body = orjson.loads(payload)
+        op, gateway, conn = body["op"], str(body["gw"]), int(body["conn"])
+        if op == "line":
+            return Line(gateway, conn, int(body["n"]), str(body["text"]))
+        if op == "open":
+            account = account_from_wire(body["account"])
+            return Open(gateway, conn, account, str(body["address"]), bool(body["resume"]))
+        if op == "gone":
+            return Gone(gateway, conn)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise WireError(f"bad shard input: {exc}") from exc
+    raise WireError(f"bad shard input: unknown op {op!r}")
+
+
+# ---------------------------------------------------------------------------------- outbound
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """Server messages for connection ``conn``, to be numbered and sent in this order."""
+
+    conn: int
+    messages: tuple[Prepared, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close connection ``conn`` with this websocket close code and reason (after what was
+    delivered before it)."""
+
+    conn: int
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Connection ``conn``'s character is now on the sending shard: send it the lines numbered
+    after ``after_n`` again, and every later line."""
+
+    conn: int
+    after_n: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The shard would not take connection ``conn``'s :class:`Open` (an unknown resume: the
+    character is no longer in the world, so the token is void); ``code`` and ``text`` say why."""
+
+    conn: int
+    code: str
+    text: str
+
+
+OutboundItem = Deliver | Close | Route | Refused
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """All that one shard owes one gateway's connections after a tick, in order."""
+
+    shard: str
+    items: tuple[OutboundItem, ...]
+
+
+_MAGIC: Final = b"K1"
+_HEAD = struct.Struct(">BQ")  # kind, conn
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+_DELIVER, _CLOSE, _ROUTE, _REFUSED = 1, 2, 3, 4
+
+
+def _text(value: str) -> bytes:
+    raw = value.encode()
+    return _U32.pack(len(raw)) + raw
+
+
+def encode_outbound(shard: str, items: Sequence[OutboundItem]) -> bytes:
+    """One bus message for a batch of items: a small binary framing, so that the encoded server
+    messages inside travel as they are, never escaped or decoded on the way."""
+    parts = [_MAGIC, _text(shard)]
+    for item in items:
+        if isinstance(item, Deliver):
+            parts.append(_HEAD.pack(_DELIVER, item.conn))
+            parts.append(_U32.pack(len(item.messages)))
+            for prepared in item.messages:
+                parts += (_text(prepared.type), _U32.pack(len(prepared.tail)), prepared.tail)
+        elif isinstance(item, Close):
+            parts += (_HEAD.pack(_CLOSE, item.conn), _U16.pack(item.code), _text(item.reason))
+        elif isinstance(item, Route):
+            parts += (_HEAD.pack(_ROUTE, item.conn), _U64.pack(item.after_n))
+        else:
+            parts += (_HEAD.pack(_REFUSED, item.conn), _text(item.code), _text(item.text))
+    return b"".join(parts)
+
+
+class _Reader:
+    __slots__ = ("at", "data")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.at = 0
+
+    def take(self, size: int) -> bytes:
+        end = self.at + size
+        if end > len(self.data):
+            raise WireError("outbound message cut short")
+        chunk = self.data[self.at : end]
+        self.at = end
+        return chunk
+
+    def unpack(self, fmt: struct.Struct) -> tuple[Any, ...]:
+        return fmt.unpack(self.take(fmt.size))
+
+    def text(self) -> str:
+        (size,) = self.unpack(_U32)
+        try:
+            return self.take(size).decode()
+        except UnicodeDecodeError as exc:
+            raise WireError(f"outbound text is not UTF-8: {exc}") from exc
+
+    def items(self) -> Iterator[OutboundItem]:
+        while self.at < len(self.data):
+            kind, conn = self.unpack(_HEAD)
+            if kind == _DELIVER:
+                (count,) = self.unpack(_U32)
+                messages = []
+                for _ in range(count):
+                    type_ = self.text()
+                    (size,) = self.unpack(_U32)
+                    tail = self.take(size)
+                    messages.append(Prepared(type_, _head(type_), tail))
+                yield Deliver(conn, tuple(messages))
+            elif kind == _CLOSE:
+                (code,) = self.unpack(_U16)
+                yield Close(conn, code, self.text())
+            elif kind == _ROUTE:
+                (after_n,) = self.unpack(_U64)
+                yield Route(conn, after_n)
+            elif kind == _REFUSED:
+                yield Refused(conn, self.text(), self.text())
+            else:
+                raise WireError(f"unknown outbound item kind {kind}")
+
+
+def _head(type_: str) -> bytes:
+    return b'{"type":' + orjson.dumps(type_) + b',"seq":'
+
+
+def decode_outbound(payload: bytes) -> Outbound:
+    if not payload.startswith(_MAGIC):
+        raise WireError("not an outbound message of this Kadath version")
+    reader = _Reader(payload)
+    reader.at = len(_MAGIC)
+    shard = reader.text()
+    return Outbound(shard, tuple(reader.items()))
+
+
+# ------------------------------------------------------------------------------- liveness
+
+
+@dataclass(frozen=True, slots=True)
+class Alive:
+    """A shard's heartbeat: its name, the id of this run of it (new at every start, so a gateway
+    can tell a restart from a pause), the zones it simulates, whether it serves them yet, and
+    whether new characters start there (it owns the start room's zone)."""
+
+    shard: str
+    run: str
+    zones: tuple[str, ...]
+    ready: bool
+    start: bool = False
+
+
+def encode_alive(alive: Alive) -> bytes:
+    return orjson.dumps(
+        {
+            "shard": alive.shard,
+            "run": alive.run,
+            "zones": alive.zones,
+            "ready": alive.ready,
+            "start": alive.start,
+        }
+    )
+
+
+def decode_alive(payload: bytes) -> Alive:
+    try:
+        body = orjson.loads(payload)
+        return Alive(
+            str(body["shard"]),
+            str(body["run"]),
+            tuple(str(zone) for zone in body["zones"]),
+            bool(body["ready"]),
+            bool(body.get("start", False)),
+        )
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise WireError(f"bad heartbeat: {exc}") from exc
