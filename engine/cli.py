@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import dataclasses
 import gc
 import logging
 import shutil
@@ -66,6 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="stop by itself after this many ticks (smoke tests, profiling runs)",
+    )
+    shard = sub.add_parser(
+        "shard",
+        help="run one shard of a sharded world: the zones the zone map gives NAME",
+        description=(
+            "Run shard NAME of a sharded world: the engine, the rules and the writer for the zones"
+            " the zone map (in the shared database) gives NAME, talking to the other shards and"
+            " to the gateways over NATS ([cluster] settings). Players connect to a gateway"
+            " (kadath gateway), never to a shard. See docs/scaling.md."
+        ),
+    )
+    shard.add_argument("name", metavar="NAME", help="the shard's name (letters, digits, - and _)")
+    add_config_arguments(shard)
+    shard.add_argument(
+        "--max-ticks",
+        type=int,
+        default=None,
+        help="stop by itself after this many ticks (smoke tests)",
     )
     show = sub.add_parser("config", help="print the effective configuration as TOML")
     add_config_arguments(show)
@@ -146,6 +165,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, TypeError) as exc:
         print(f"kadath: {exc}", file=sys.stderr)
         return EXIT_BAD_SETUP
+    if ns.command == "shard":
+        try:
+            config = dataclasses.replace(
+                config, cluster=dataclasses.replace(config.cluster, shard=ns.name)
+            )
+        except ConfigError as exc:
+            print(f"kadath shard: {exc}", file=sys.stderr)
+            return EXIT_BAD_SETUP
     _setup_logging(config)
     run = getattr(ns, "run", None)
     if run is not None:
@@ -161,8 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.command == "plugins":
         return _plugins(config, sources, names=ns.names, as_json=ns.json, brief=ns.brief)
     # Only a server starts; other commands that fail say which command failed.
-    failed = "kadath: cannot start" if ns.command == "serve" else f"kadath {ns.command}"
-    if ns.command == "serve":
+    serving = ns.command in ("serve", "shard")
+    failed = "kadath: cannot start" if serving else f"kadath {ns.command}"
+    if serving:
         try:
             _log_whereabouts(config)
         except ConfigError as exc:

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 from engine.events import Scope
-from engine.inputs import PresenceInput, ReloadPlugin
+from engine.inputs import Arrival, PresenceInput, ReloadPlugin
 from engine.text import plain_text
 
 __all__ = [
@@ -118,7 +118,7 @@ class Command:
         return Command(actor, parts[0].casefold(), args, received_tick, role)
 
 
-Input: TypeAlias = "Command | PresenceInput | ReloadPlugin"
+Input: TypeAlias = "Command | PresenceInput | ReloadPlugin | Arrival"
 """Anything the tick consumes from its inbox."""
 
 

@@ -21,7 +21,9 @@ from engine.config import Config
 from engine.events import Event, Scope
 from engine.hooks import LookHooks
 from engine.inputs import (
+    ARRIVED_EVENT,
     ENTERED_EVENT,
+    Arrival,
     DropConnection,
     EnterWorld,
     LeaveWorld,
@@ -359,6 +361,8 @@ class Engine:
                 self.commands.dispatch(world, item)
             elif isinstance(item, ReloadPlugin):
                 self.reloader.apply(item)
+            elif isinstance(item, Arrival):
+                self._arrive(item)
             else:
                 self._apply(item)
             if trace:
@@ -409,6 +413,25 @@ class Engine:
         except Exception:
             self.input_failures += 1
             log.exception("input %r failed at tick %d", item, world.clock.tick)
+
+    def _arrive(self, item: Arrival) -> None:
+        """Things handed over by another shard: spawned as they were there. Applied once: a
+        hand-off delivered again finds its first entity here already and changes nothing."""
+        world = self.world
+        if not item.entities or world.entity_of(item.entities[0][0]) is not None:
+            log.info("hand-off %s is already applied; ignored", item.handoff_id)
+            return
+        try:
+            for sid, components in item.entities:
+                if world.entity_of(sid) is None:
+                    world.spawn(*components, stable_id=sid)
+        except Exception:
+            self.input_failures += 1
+            log.exception("hand-off %s failed at tick %d", item.handoff_id, world.clock.tick)
+            return
+        root = world.entity_of(item.entities[0][0])
+        assert root is not None  # spawned just now
+        world.emit(ARRIVED_EVENT, Scope.entity(root), data={"handoff": item.handoff_id})
 
     def tick_pending(self) -> TickResult | None:
         """One more tick if inputs are waiting, else None. At shutdown, what a stopping service

@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from typing import Final
 
 __all__ = [
+    "ARRIVED_EVENT",
     "ENTERED_EVENT",
+    "HANDED_OFF_EVENT",
     "LEFT_EVENT",
+    "Arrival",
+    "Departure",
     "DropConnection",
     "EnterWorld",
     "LeaveWorld",
@@ -30,6 +34,42 @@ delivered to a client."""
 LEFT_EVENT: Final = "left_world"
 """Emitted to a character taken out of the world, with ``{"reason"}``: the shell forgets its resume
 token. Never delivered to a client."""
+
+
+HANDED_OFF_EVENT: Final = "handed_off"
+"""Emitted by a sharded world's border rule when it takes things out of this process's world
+because they crossed into a zone another shard simulates, with ``{"departure": Departure}``: the
+shell sends them on. Never delivered to a client."""
+
+ARRIVED_EVENT: Final = "arrived_from_shard"
+"""Emitted to the first entity of an :class:`Arrival` once it is in the world, with
+``{"handoff"}``: the shell takes over its player's connection, if it has one. Never delivered to a
+client."""
+
+
+@dataclass(frozen=True, slots=True)
+class Departure:
+    """Things that left this process's world for zone ``zone``, with every component they had:
+    ``entities`` holds (stable id, components) pairs, the one that crossed first, then everything
+    it held. Made by the border rule inside the tick; the shell turns it into a hand-off."""
+
+    zone: str
+    entities: tuple[tuple[int, tuple[object, ...]], ...]
+
+    @property
+    def root(self) -> int:
+        """The stable id of the one that crossed (a player, an NPC, a thrown thing)."""
+        return self.entities[0][0]
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """Things another shard handed over (hand-off ``handoff_id``): spawned with their stable ids
+    and components, the first one being the one that crossed. Applied once: an arrival whose
+    first entity is already in the world (a hand-off delivered twice) changes nothing."""
+
+    handoff_id: str
+    entities: tuple[tuple[int, tuple[object, ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)

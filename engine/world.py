@@ -329,6 +329,33 @@ class World:
                 if sid >= 0 and sid not in touched:
                     touched[sid] = True
 
+    def evict(self, entities: Iterable[int]) -> list[tuple[int, tuple[Any, ...]]]:
+        """Take persistent entities out of this world *without* deleting them: another process
+        (the shard their zone moved to) saves them from now on. Returns each one's stable id and
+        components, in the order given. Unlike :meth:`destroy_all`, nothing is recorded for the
+        database: no deletion, and no change made to them earlier in the tick (the caller hands
+        their whole state on). A transient entity raises ``ValueError``, an absent one
+        ``NoSuchEntity``; nothing is evicted then."""
+        self._use()
+        taken: list[tuple[int, int, tuple[Any, ...]]] = []
+        for entity in entities:
+            sid = self._sid_of.get(entity)
+            if sid is None or sid < 0:
+                raise ValueError(f"entity {entity} is not persistent: there is nothing to hand on")
+            try:
+                taken.append((entity, sid, tuple(esper.components_for_entity(entity))))
+            except KeyError:
+                raise NoSuchEntity(f"entity {entity} does not exist in this world") from None
+        self.destroy_all(entity for entity, _, _ in taken)
+        gone = {sid for _, sid, _ in taken}
+        touched = self._touched_entities
+        for sid in gone:
+            touched.pop(sid, None)
+        structural = self._structural
+        for key in [key for key in structural if key[0] in gone]:
+            del structural[key]
+        return [(sid, components) for _, sid, components in taken]
+
     def exists(self, entity: int) -> bool:
         self._use()
         return bool(esper.entity_exists(entity))

@@ -16,14 +16,23 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from engine.accounts import Account
 from engine.commands import InboxFull
 from engine.config import NetConfig
 from engine.core import Engine, TickResult
 from engine.events import Event, ScopeKind
-from engine.inputs import ENTERED_EVENT, LEFT_EVENT, DropConnection, EnterWorld, LeaveWorld
+from engine.inputs import (
+    ARRIVED_EVENT,
+    ENTERED_EVENT,
+    HANDED_OFF_EVENT,
+    LEFT_EVENT,
+    Departure,
+    DropConnection,
+    EnterWorld,
+    LeaveWorld,
+)
 from engine.plugins import PresenceRules
 from engine.stats import Metric, counter, gauge
 from net.delivery import OutputBudget, Pending, Priority, lowest_kept, plan
@@ -55,7 +64,7 @@ CLOSE_POLICY = 1008  # also used by the link itself for a client that stops read
 #: Event types that end a player's connection after they are delivered, with the bye reason.
 _ENDING_EVENTS: Mapping[str, str] = {"quit": "quit", "kick": "kicked"}
 #: The engine's presence events: the hub acts on them and never delivers them to a client.
-_PRESENCE_EVENTS = frozenset({ENTERED_EVENT, LEFT_EVENT})
+_PRESENCE_EVENTS = frozenset({ENTERED_EVENT, LEFT_EVENT, HANDED_OFF_EVENT, ARRIVED_EVENT})
 
 #: Bytes of randomness in a resume token (URL-safe base64: 43 characters).
 RESUME_TOKEN_BYTES = 32
@@ -93,6 +102,18 @@ class Session:
     """The stable id of the character played, while playing."""
     owed: list[Pending] = field(default_factory=list)
     """Messages owed this tick, sent together when the tick's delivery ends."""
+    remote: bool = False
+    """The connection is held by a gateway of a sharded world (``link`` is a
+    :class:`RemoteLink`): its messages go out unstamped, and the gateway numbers them."""
+    last_input: int = 0
+    """The number of the last line a gateway forwarded for it (0 on a single server)."""
+
+
+class RemoteLink(Link, Protocol):
+    """A connection held by a gateway: it takes messages unstamped, so that their ``seq`` runs on
+    across shards."""
+
+    def deliver(self, messages: list[Prepared]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +216,9 @@ class Hub:
         *,
         server_name: str = "Kadath",
         version: str = "0",
-        token_factory: Callable[[], str] = lambda: secrets.token_urlsafe(RESUME_TOKEN_BYTES),
+        token_factory: Callable[[Account], str] = lambda account: secrets.token_urlsafe(
+            RESUME_TOKEN_BYTES
+        ),
     ) -> None:
         presence = engine.registry.presence
         if presence is None:
@@ -218,6 +241,14 @@ class Hub:
         self._made: dict[str, int] = {}
         #: Called with an account that was given a character, for the shell to store (off the loop).
         self.on_character_made: Callable[[Account], None] = lambda account: None
+        #: Called when the border rule took a character or thing out of this world for another
+        #: shard, with the session and account of the character's player (None when it has no
+        #: connection here): a shard's shell sends them on. Never called on a single server.
+        self.on_handed_off: Callable[[Departure, Session | None, Account | None], None] = (
+            lambda departure, session, account: None
+        )
+        #: Called with the entity and data of an arrival from another shard.
+        self.on_arrived: Callable[[int, Mapping[str, Any]], None] = lambda entity, data: None
         self._token_of: dict[int, str] = {}
         self._character_of_token: dict[str, int] = {}
         self._status_types = frozenset(presence.status_components())
@@ -307,6 +338,10 @@ class Hub:
         if not messages:
             return
         channel, link = session.channel, session.link
+        if session.remote:
+            self._messages_sent += len(messages)
+            cast(RemoteLink, link).deliver(messages)
+            return
         frames = [channel.stamp(prepared) for prepared in messages]
         self._messages_sent += len(frames)
         if len(frames) > 1 and channel.batching:
@@ -423,7 +458,7 @@ class Hub:
         old_token = self._token_of.pop(character, None)
         if old_token is not None:
             self._character_of_token.pop(old_token, None)
-        token = self._new_token()
+        token = self._new_token(account)
         self._token_of[character] = token
         self._character_of_token[token] = character
         sid = session.sid
@@ -522,6 +557,11 @@ class Hub:
     def _presence_event(self, event: Event) -> None:
         if event.type == ENTERED_EVENT:
             self._entered(event)
+        elif event.type == HANDED_OFF_EVENT:
+            self._handed_off(event)
+        elif event.type == ARRIVED_EVENT:
+            if isinstance(event.scope.target, int):
+                self.on_arrived(event.scope.target, event.data)
         elif isinstance(event.scope.target, int):  # LEFT_EVENT: out of the world, session or not
             character = event.scope.target
             name = self._name(character)
@@ -532,6 +572,48 @@ class Hub:
                 session.character = None
                 self.say_goodbye(session, reason if reason in BYE_REASONS else "shutdown")
             log.info("%s left the world (%s)", name, reason)
+
+    def _handed_off(self, event: Event) -> None:
+        """A character (or a thing) went to another shard: its session, if any, goes with it,
+        without a goodbye; what this tick owed it is still sent."""
+        departure = event.data.get("departure")
+        character = event.scope.target
+        if not isinstance(departure, Departure) or not isinstance(character, int):
+            return
+        session = self.playing.pop(character, None)
+        account = self.accounts.get(character)
+        self._forget(character)
+        if session is not None:
+            session.character = None
+            session.sid = None
+            self.sessions.discard(session)
+        self.on_handed_off(departure, session, account)
+
+    def adopt(self, link: Link, address: str) -> Session:
+        """A connection a gateway holds: no welcome (the gateway said it), and its messages go
+        unstamped (see :class:`Session`)."""
+        session = Session(
+            link,
+            address,
+            TokenBucket(self.config.commands_per_s, self.config.command_burst),
+            last_active_s=self.now_s,
+            remote=True,
+        )
+        self.sessions.add(session)
+        return session
+
+    def take_in(self, session: Session, account: Account, character: int) -> None:
+        """A player whose character arrived from another shard: play on, with no new greeting
+        (its client never noticed the border), its status sent afresh."""
+        session.account = account
+        session.character = character
+        session.sid = self.world.stable_id(character)
+        self.playing[character] = session
+        self.accounts[character] = account
+        token = self._new_token(account)
+        self._token_of[character] = token
+        self._character_of_token[token] = character
+        self._send_status(session, force=True)
 
     def _deliver(self, event: Event) -> None:
         audience = self._audience(event)

@@ -36,9 +36,17 @@ import orjson
 
 from engine.commands import Command
 from engine.component import component_info
-from engine.inputs import DropConnection, EnterWorld, LeaveWorld, PresenceInput, ReloadPlugin
+from engine.inputs import (
+    Arrival,
+    DropConnection,
+    EnterWorld,
+    LeaveWorld,
+    PresenceInput,
+    ReloadPlugin,
+)
 from engine.stats import Metric, counter, gauge
 from engine.world import Changes, World
+from persist.handoff import decode_entities, encode_entities
 
 __all__ = [
     "JOURNAL_FORMAT",
@@ -65,7 +73,7 @@ SEGMENT_PATTERN: Final = "segment-{:04d}.jsonl"
 #: The line that closes the base in the first segment.
 BASE_END: Final = "base_end"
 
-Input = Command | PresenceInput | ReloadPlugin
+Input = Command | PresenceInput | ReloadPlugin | Arrival
 EncodedInput = list[Any]
 
 
@@ -90,6 +98,8 @@ def encode_input(world: World, item: Input) -> EncodedInput | None:
         return ["drop", item.character, item.grace_s]
     if isinstance(item, ReloadPlugin):  # which plugin, who asked, any refusal: never the code
         return ["reload", item.plugin, item.by, item.refused]
+    if isinstance(item, Arrival):  # from another shard: everything it brought, as saved rows
+        return ["arrive", item.handoff_id, encode_entities(item.entities)]
     return ["leave", item.character, item.reason]
 
 
@@ -114,6 +124,9 @@ def decode_input(world: World, encoded: Sequence[Any]) -> Input:
         if kind == "leave":
             _, character, reason = encoded
             return LeaveWorld(character, reason)
+        if kind == "arrive":
+            _, handoff_id, entities = encoded
+            return Arrival(handoff_id, decode_entities(entities))
         if kind == "reload":
             _, plugin, by, refused = encoded
             return ReloadPlugin(plugin, by, refused=refused)

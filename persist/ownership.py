@@ -92,9 +92,38 @@ class ClusterSecretRow(_Base, table=True):
     created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 
 
+class OutboxRow(_Base, table=True):
+    """A hand-off whose entities are already the receiver's in the database but which may not be
+    on the broker yet: written in the transaction that transfers them, deleted once JetStream has
+    stored it. A sending shard that restarts publishes what it finds here again (same id: the
+    broker and the receiver each take it once)."""
+
+    __tablename__ = f"{RESERVED_PREFIX}handoff_outbox"
+    id: str = Field(primary_key=True)
+    from_shard: str = Field(index=True)
+    to_shard: str
+    payload: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class ShardRow(_Base, table=True):
+    """A shard of the world and the node of the stable ids it makes: every shard's ids differ
+    from every other's, whichever machine it runs on, without asking anyone at run time."""
+
+    __tablename__ = f"{RESERVED_PREFIX}shards"
+    name: str = Field(primary_key=True)
+    node: int = Field(sa_column=sa.Column(sa.Integer, nullable=False, unique=True))
+
+
+#: The first node a shard is given: node 1 is a single server's (a world that grew into shards
+#: keeps the ids it made), node 0 the content's.
+FIRST_SHARD_NODE = 2
+
 _zones: sa.Table = ZoneRow.__table__  # type: ignore[attr-defined]
 _owners: sa.Table = OwnerRow.__table__  # type: ignore[attr-defined]
 _handoffs: sa.Table = HandOffRow.__table__  # type: ignore[attr-defined]
+_outbox: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
+_shards: sa.Table = ShardRow.__table__  # type: ignore[attr-defined]
 _secret: sa.Table = ClusterSecretRow.__table__  # type: ignore[attr-defined]
 
 #: Bytes of randomness in the world's secret.
@@ -144,7 +173,7 @@ def _insert(conn: sa.Connection, table: sa.Table) -> postgresql.Insert | sqlite.
 
 
 @contextmanager
-def _transaction(db: sa.Engine) -> Iterator[sa.Connection]:
+def transaction(db: sa.Engine) -> Iterator[sa.Connection]:
     """One transaction for a compare-and-set. PostgreSQL: an ordinary one; its row locks make a
     concurrent writer wait and then see the new owner. SQLite: one that takes the write lock at
     its first statement, so a read that decides a write is never made stale by another writer."""
@@ -181,7 +210,7 @@ def assign_zone(db: sa.Engine, zone: str, shard: str) -> int:
     """Give ``zone`` to ``shard`` whoever had it (an operator's decision) and return its epoch:
     1 for a zone never assigned, one more than before otherwise."""
     _require_names(zone=zone, shard=shard)
-    with _transaction(db) as conn:
+    with transaction(db) as conn:
         insert = _insert(conn, _zones).values(zone=zone, shard=shard, epoch=1, updated_at=_now())
         conn.execute(
             insert.on_conflict_do_update(
@@ -200,7 +229,7 @@ def move_zone(db: sa.Engine, zone: str, from_shard: str, to_shard: str) -> int:
     """Move ``zone`` from ``from_shard`` to ``to_shard`` and return its new epoch; raises
     :class:`OwnershipConflict` (naming the real owner) if ``from_shard`` does not own it."""
     _require_names(zone=zone, from_shard=from_shard, to_shard=to_shard)
-    with _transaction(db) as conn:
+    with transaction(db) as conn:
         moved = conn.execute(
             sa.update(_zones)
             .where(_zones.c.zone == zone, _zones.c.shard == from_shard)
@@ -227,6 +256,29 @@ def zone_owner(db: sa.Engine, zone: str) -> tuple[str, int] | None:
         query = sa.select(_zones.c.shard, _zones.c.epoch).where(_zones.c.zone == zone)
         row = conn.execute(query).first()
         return None if row is None else (str(row.shard), int(row.epoch))
+
+
+def zone_map(db: sa.Engine) -> dict[str, str]:
+    """Every assigned zone and the shard that simulates it."""
+    with db.connect() as conn:
+        return {
+            str(zone): str(shard)
+            for zone, shard in conn.execute(sa.select(_zones.c.zone, _zones.c.shard))
+        }
+
+
+def shard_node(db: sa.Engine, shard: str) -> int:
+    """The stable-id node of ``shard``: the one it was given before, or the next free one (taken
+    under a lock, so two shards starting together never get the same)."""
+    _require_names(shard=shard)
+    with exclusive_transaction(db, _PG_CREATE_LOCK) as conn:
+        node = conn.execute(sa.select(_shards.c.node).where(_shards.c.name == shard)).scalar()
+        if node is not None:
+            return int(node)
+        highest = conn.execute(sa.select(sa.func.max(_shards.c.node))).scalar()
+        node = max(FIRST_SHARD_NODE, int(highest or 0) + 1)
+        conn.execute(sa.insert(_shards).values(name=shard, node=node))
+        return node
 
 
 # --------------------------------------------------------------------------- entities
@@ -291,15 +343,11 @@ def claim(db: sa.Engine, ids: Iterable[int], shard: str, expected_owner: str | N
     sids = _sids(ids)
     if not sids:
         return
-    with _transaction(db) as conn:
+    with transaction(db) as conn:
         if expected_owner is not None:
             _compare_and_set(conn, sids, expected_owner, shard, f"claim for {shard!r}")
             return
-        conn.execute(
-            _insert(conn, _owners)
-            .values([{"sid": sid, "shard": shard, "epoch": 1} for sid in sids])
-            .on_conflict_do_nothing(index_elements=[_owners.c.sid])
-        )
+        _claim_unowned(conn, sids, shard)
         wrong = {sid: owner for sid, owner in _lock_owners(conn, sids).items() if owner != shard}
         if wrong:
             raise OwnershipConflict(f"claim for {shard!r}", None, wrong)
@@ -312,7 +360,7 @@ def release(db: sa.Engine, ids: Iterable[int], shard: str) -> None:
     sids = _sids(ids)
     if not sids:
         return
-    with _transaction(db) as conn:
+    with transaction(db) as conn:
         owners = _lock_owners(conn, sids)
         wrong = {sid: owner for sid, owner in owners.items() if owner != shard}
         if wrong:
@@ -348,13 +396,47 @@ def transfer(
     """
     _require_names(from_shard=from_shard, to_shard=to_shard, handoff_id=handoff_id)
     sids = _sids(ids)
-    with _transaction(db) as conn:
+    with transaction(db) as conn:
         if not record_applied(conn, handoff_id, to_shard):
             return False
         _compare_and_set(
             conn, sids, from_shard, to_shard, f"hand {handoff_id!r} over to {to_shard!r}"
         )
         return True
+
+
+def hand_over(
+    conn: sa.Connection, ids: Iterable[int], from_shard: str, to_shard: str, handoff_id: str
+) -> dict[int, int]:
+    """In the caller's transaction: give every entity in ``ids`` from ``from_shard`` to
+    ``to_shard`` (or raise :class:`OwnershipConflict`, changing nothing) and return each one's
+    new epoch, the number a receiver checks to tell this hand-off from a stale one."""
+    _require_names(from_shard=from_shard, to_shard=to_shard, handoff_id=handoff_id)
+    sids = _sids(ids)
+    _claim_unowned(conn, sids, from_shard)  # held since start-up, never saved: the holder's
+    _compare_and_set(conn, sids, from_shard, to_shard, f"hand {handoff_id!r} to {to_shard!r}")
+    query = sa.select(_owners.c.sid, _owners.c.epoch).where(_owners.c.sid.in_(sids))
+    return {int(sid): int(epoch) for sid, epoch in conn.execute(query)}
+
+
+def keep_owned(conn: sa.Connection, ids: Iterable[int], shard: str) -> set[int]:
+    """In a save's transaction: claim for ``shard`` the entities of ``ids`` that no shard owns
+    (made here, or never saved by any shard yet), then return those it owns, locked until the
+    save commits. What it holds but does not own (handed on meanwhile, or its copy of a
+    world-wide thing another shard saves) is left to its owner."""
+    _require_names(shard=shard)
+    sids = _sids(ids)
+    _claim_unowned(conn, sids, shard)
+    return {sid for sid, owner in _lock_owners(conn, sids).items() if owner == shard}
+
+
+def _claim_unowned(conn: sa.Connection, sids: list[int], shard: str) -> None:
+    if sids:
+        conn.execute(
+            _insert(conn, _owners)
+            .values([{"sid": sid, "shard": shard, "epoch": 1} for sid in sids])
+            .on_conflict_do_nothing(index_elements=[_owners.c.sid])
+        )
 
 
 def check_owned(conn: sa.Connection, ids: Iterable[int], shard: str) -> None:

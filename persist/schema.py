@@ -59,6 +59,12 @@ class MetaRow(_Base, table=True):
     value: Any = Field(sa_column=sa.Column(sa.JSON, nullable=False))
 
 
+def meta_prefix(shard: str | None) -> str:
+    """Where a shard of a sharded world keeps its meta rows (its tick, RNG state and id
+    sequence are its own): ``shard:<name>:`` before each key; nothing for a single server."""
+    return "" if shard is None else f"shard:{shard}:"
+
+
 class VersionRow(_Base, table=True):
     """The schema version each component table was last written with."""
 
@@ -317,6 +323,13 @@ def table_for(component_type: type) -> ComponentTable:
     _TABLES[component_type] = result
     _NAMES[info.name] = component_type
     return result
+
+
+def table_named(name: str) -> ComponentTable | None:
+    """The table of the persistent component type called ``name``, if this process has made it
+    (every type of a schema it built)."""
+    component_type = _NAMES.get(name)
+    return table_for(component_type) if component_type is not None else None
 
 
 class Schema:

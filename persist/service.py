@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine.config import Config
 from engine.core import Engine, TickResult
+from engine.ids import StableIdAllocator
 from engine.plugins import SetupError
 from persist.accounts import SqlAccountStore
 from persist.cli import export_lines
@@ -31,6 +33,7 @@ from persist.journal import (
     new_run_folder,
 )
 from persist.migrate import MigrationError, ensure_schema
+from persist.ownership import ensure_ownership_tables, shard_node
 from persist.restore import restore
 from persist.schema import AccountRow, Schema
 from persist.snapshot import take_snapshot
@@ -60,10 +63,15 @@ class PersistenceService:
         url = self.config.persist.database_url
         self.db = db = open_database(url)
         self.schema = schema = Schema(engine.registry.component_types)
+        shard = self.config.cluster.shard or None
         try:
             for action in ensure_schema(db, schema):
                 log.info("schema: %s", action)
-            restore(engine.world, schema, db)
+            if shard is not None:
+                # A shard's new entities take ids of its own node, whatever engine.node_id says.
+                ensure_ownership_tables(db)
+                engine.world.ids = StableIdAllocator(shard_node(db, shard), 0)
+            restore(engine.world, schema, db, shard=shard)
         except MigrationError as exc:
             raise SetupError(f"the database schema cannot be brought up to date: {exc}") from exc
         except SQLAlchemyError as exc:
@@ -81,6 +89,7 @@ class PersistenceService:
             schema,
             flush_interval_s=self.config.persist.flush_interval_s,
             stats_window=self.config.engine.stats_window,
+            shard=shard,
         )
         world = engine.world
 
@@ -104,7 +113,10 @@ class PersistenceService:
         folders = [self.config.world.data_path, *(p for _, p in engine.registry.content_dirs)]
         header = journal_header(engine, world.clock.tick, content_digest(folders))
         base = list(export_lines(db, schema, leave_out=(AccountRow.__tablename__,)))
-        folder = new_run_folder(self.config.persist.journal_path, world.clock.tick)
+        journals = Path(self.config.persist.journal_path)
+        if self.config.cluster.shard:  # each shard journals its own inputs
+            journals = journals / f"shard-{self.config.cluster.shard}"
+        folder = new_run_folder(journals, world.clock.tick)
         header["run"] = folder.name
         return JournalWriter(
             folder,

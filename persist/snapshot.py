@@ -42,6 +42,29 @@ class Batch:
             + len(self.tombstones)
         )
 
+    def sids(self) -> set[int]:
+        """Every entity the batch writes or deletes rows of."""
+        found: set[int] = set()
+        for rows in self.upserts.values():
+            found.update(rows)
+        for sids in self.deletes.values():
+            found.update(sids)
+        found.update(sid for sid, _ in self.tombstones)
+        return found
+
+    def only(self, kept: set[int]) -> Batch:
+        """The part of the batch about the entities in ``kept`` (meta included)."""
+        return Batch(
+            self.tick,
+            {
+                name: {s: v for s, v in rows.items() if s in kept}
+                for name, rows in self.upserts.items()
+            },
+            {name: sids & kept for name, sids in self.deletes.items()},
+            {key: add for key, add in self.tombstones.items() if key[0] in kept},
+            self.meta,
+        )
+
     def merge(self, newer: Batch) -> None:
         """Fold a newer batch into this one: the newest state of each row wins."""
         self.tick = newer.tick

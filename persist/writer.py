@@ -14,6 +14,7 @@ through.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import logging
@@ -30,7 +31,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from engine.stats import Metric, RollingTimings, TimingStats, counter, gauge, summary
-from persist.schema import MetaRow, Schema, TombstoneRow
+from persist.ownership import keep_owned
+from persist.ownership import transaction as ownership_transaction
+from persist.schema import MetaRow, Schema, TombstoneRow, meta_prefix
 from persist.snapshot import Batch
 
 __all__ = [
@@ -225,7 +228,11 @@ class Writer:
         *,
         flush_interval_s: float = 1.0,
         stats_window: int = 1024,
+        shard: str | None = None,
     ) -> None:
+        """``shard``: this writer saves one shard of a sharded world, whose entities may move to
+        other processes: each flush writes only the rows of entities the shard owns (claiming
+        those no shard owns yet), and keeps its meta rows under the shard's name."""
         if flush_interval_s <= 0:
             raise ValueError(f"flush_interval_s must be > 0, got {flush_interval_s}")
         self.db = db
@@ -254,6 +261,10 @@ class Writer:
         self._consecutive_failures = 0
         self._last_error = ""
         self.quarantine: list[Quarantined] = []
+        self.shard = shard
+        self.meta_prefix = meta_prefix(shard)
+        #: Rows a shard's flushes left out because another shard owns their entity now.
+        self.rows_not_owned = 0
 
     # ------------------------------------------------------------ tick thread
 
@@ -382,7 +393,12 @@ class Writer:
         used only after a batch failed on a bad row, to let everything else through.
         """
         written = 0
-        with self.db.begin() as conn:
+        with self._transaction() as conn:
+            if self.shard is not None:
+                kept = keep_owned(conn, batch.sids(), self.shard)
+                owned = batch.only(kept)
+                self.rows_not_owned += len(batch) - len(owned)
+                batch = owned
             for name, rows in batch.upserts.items():
                 if not rows:
                     continue
@@ -413,10 +429,15 @@ class Writer:
                     conn.execute(
                         sa.delete(table).where(table.c.sid == sid, table.c.component == component)
                     )
-            meta = [{"key": k, "value": _json_ready(v)} for k, v in batch.meta.items()]
-            meta.append({"key": "saved_tick", "value": batch.tick})
+            prefix = self.meta_prefix
+            meta = [{"key": prefix + k, "value": _json_ready(v)} for k, v in batch.meta.items()]
+            meta.append({"key": prefix + "saved_tick", "value": batch.tick})
             conn.execute(self._meta_upsert, meta)
         return written
+
+    def _transaction(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """A shard's flush checks ownership, so it needs ownership's locking transaction."""
+        return ownership_transaction(self.db) if self.shard is not None else self.db.begin()
 
     def _upsert(self, conn: sa.Connection, name: str, rows: dict[int, tuple[Any, ...]]) -> int:
         """One table's rows in one driver call (see :func:`_driver_upsert`), in key order.

@@ -19,6 +19,7 @@ from systems import (
     admin,
     aggression,
     bleeding,
+    borders,
     carrying,
     combat,
     corpses,
@@ -105,6 +106,7 @@ def _setup(kit: PluginKit) -> None:
         madness,
         rescue,
         recovery,
+        borders,
     ):
         module.register(kit)
 

@@ -31,6 +31,14 @@ FACADES: dict[str, set[str]] = {
 }
 
 
+#: Process entry points that sit in a layer yet wire it to another, as the CLI does. A shard's
+#: shell joins the bus (net) to the database all the world's processes share (hand-offs, the zone
+#: map, the token secret): its persist imports are that wiring. The rest of net stays free of it.
+ENTRY_POINTS: dict[str, set[str]] = {
+    "net/shard.py": ALLOWED["net"] | {"persist", "sqlalchemy"},
+}
+
+
 def _imports(path: Path) -> set[str]:
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -44,7 +52,8 @@ def _imports(path: Path) -> set[str]:
 @pytest.mark.parametrize("layer", sorted(ALLOWED))
 def test_each_layer_imports_only_what_the_design_allows(layer: str) -> None:
     for path in sorted((ROOT / layer).rglob("*.py")):
-        allowed = FACADES.get(path.relative_to(ROOT).as_posix(), ALLOWED[layer])
+        relative = path.relative_to(ROOT).as_posix()
+        allowed = FACADES.get(relative, ENTRY_POINTS.get(relative, ALLOWED[layer]))
         outside = {
             name
             for name in _imports(path)

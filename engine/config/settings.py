@@ -628,6 +628,13 @@ class ClusterConfig:
         ge=1,
     )
 
+    shard: str = setting_field(
+        "",
+        "The shard this process is, in a sharded world (kadath shard NAME sets it): it"
+        " simulates the zones the zone map gives that name. Empty: a single server, which"
+        " simulates every zone and reads nothing else of this section.",
+        check=lambda value: subject_token_problem(value) if value else None,
+    )
     heartbeat_s: float = setting_field(
         0.5,
         "How often each shard and gateway says it is alive on the bus.",

@@ -1,0 +1,570 @@
+"""A shard of a sharded world: this process's engine serves the zones the zone map gives it, its
+players' connections are held by gateways, and what crosses a border goes to the shard on the
+other side. The network shell of ``kadath shard NAME``, in place of the websockets server.
+
+What it does, all on the event loop around the tick, never inside it:
+
+- **Players.** Gateways forward each player's login, lines and hang-up (:mod:`net.cluster_wire`)
+  on this shard's inputs subject; the session hub runs them as on a single server, and its
+  messages go back unstamped, once per tick for each gateway.
+- **Hand-offs out.** The border rule (``systems.borders``) takes what entered another shard's
+  zone out of the world; here it is written and given to that shard in one database transaction
+  (:mod:`persist.handoff`), then published to JetStream. The player's connection goes with it.
+- **Hand-offs in.** JetStream delivers what other shards hand over; what is still current is
+  applied in the next tick (an :class:`engine.inputs.Arrival`), then acknowledged, and the
+  player's gateway is told to send its lines here.
+- **Liveness.** A heartbeat every ``cluster.heartbeat_s`` tells gateways this shard serves
+  (and which zones, so other shards learn the zone map); a gateway not heard from for
+  ``cluster.dead_after_s`` has its players taken link-dead, as a dropped connection would.
+
+The database work runs in worker threads; this module is the one place, with the gateway, where
+the network shell wires the bus to the shared database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import secrets
+import time
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.accounts import Account, AccountStore
+from engine.commands import InboxFull
+from engine.config import Config
+from engine.core import Engine, TickResult
+from engine.inputs import Arrival, Departure, DropConnection, LeaveWorld
+from engine.plugins import SetupError
+from engine.stats import RollingTimings
+from engine.territory import Territory
+from net.tokens import mint
+from net.bus import Bus, BusError, BusTimeout, HandOff, Inbox, connect
+from net.cluster_wire import (
+    Alive,
+    Close,
+    Deliver,
+    Gone,
+    Line,
+    Open,
+    OutboundItem,
+    Refused,
+    Route,
+    ShardInput,
+    WireError,
+    account_from_wire,
+    account_to_wire,
+    decode_alive,
+    decode_input,
+    encode_alive,
+    encode_outbound,
+)
+from net.hub import Hub, Session
+from net.protocol import Prepared
+from persist import handoff, ownership
+from persist.database import open_database
+from persist.schema import Schema
+
+__all__ = ["ShardLink", "ShardServer"]
+
+log = logging.getLogger("kadath.shard")
+
+#: Waits between retries of a hand-off's database transaction or publish that failed (the
+#: database or the broker is down): doubling from the first to the last.
+RETRY_FIRST_S = 0.05
+RETRY_LAST_S = 2.0
+
+
+class ShardLink:
+    """A player's connection, held by gateway ``gateway`` as its connection ``conn``: what the
+    hub sends it is queued for that gateway's next batch."""
+
+    def __init__(self, server: ShardServer, gateway: str, conn: int) -> None:
+        self.server = server
+        self.gateway = gateway
+        self.conn = conn
+
+    def deliver(self, messages: list[Prepared]) -> None:
+        self.server.queue(self.gateway, Deliver(self.conn, tuple(messages)))
+
+    def send(self, frame: bytes, count: int = 1) -> None:
+        raise RuntimeError("a gateway's connection takes messages unstamped (deliver)")
+
+    def close(self, code: int, reason: str) -> None:
+        self.server.queue(self.gateway, Close(self.conn, code, reason))
+
+    def backlog(self) -> int:
+        """Unknown here: the gateway cuts off a client that stops reading."""
+        return 0
+
+
+@dataclass(slots=True)
+class _Incoming:
+    """A hand-off submitted to the engine, waiting for its arrival to be acknowledged."""
+
+    message: handoff.HandOffMessage
+    delivery: HandOff
+
+
+class ShardServer:
+    """Serves one engine as shard ``config.cluster.shard``. ``prepare`` (blocking, before the
+    first tick) reads the zone map; ``run`` talks to the bus until ``stop``."""
+
+    def __init__(self, engine: Engine, config: Config, accounts: AccountStore) -> None:
+        self.engine = engine
+        self.config = config
+        self.cluster = config.cluster
+        self.name = config.cluster.shard
+        self.run_id = secrets.token_hex(8)
+        self.accounts = accounts
+        self.hub = Hub(engine, config.net, token_factory=self._token)
+        self.hub.on_handed_off = self._handed_off
+        self.hub.on_arrived = self._arrived
+        self.hub.on_character_made = self._store_character
+        self.sessions: dict[tuple[str, int], Session] = {}
+        self.zone_owners: dict[str, str] = {}
+        self.gateways_seen: dict[str, float] = {}
+        self.db: sa.Engine | None = None
+        self.schema = Schema(engine.registry.component_types)
+        self.bus: Bus | None = None
+        self._secret = b""
+        self._outbound: dict[str, list[OutboundItem]] = {}
+        self._flush_scheduled = False
+        self._send_queue: asyncio.Queue[tuple[str, bytes]] | None = None
+        self._incoming: dict[str, _Incoming] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._handoff_ids = itertools.count(1)
+        self._stopped = asyncio.Event()
+        self.ready = False
+        #: From a thing leaving this world to its hand-off stored on the broker.
+        self.handoff_timings = RollingTimings(config.engine.stats_window)
+        self.handoffs_sent = 0
+        self.handoffs_received = 0
+        engine.on_tick_end(self._after_tick)
+
+    # ------------------------------------------------------------------ start-up
+
+    def prepare(self) -> None:
+        """Read this shard's zones and the zone map, and the world's token secret (blocking:
+        called before the first tick). Characters a crash left in the world wait link-dead for
+        their gateways to bring their players back."""
+        self.db = db = open_database(self.config.persist.database_url)
+        ownership.ensure_ownership_tables(db)
+        zone_map = ownership.zone_map(db)
+        mine = frozenset(zone for zone, shard in zone_map.items() if shard == self.name)
+        if not mine:
+            raise SetupError(
+                f"shard {self.name!r} has no zones in the zone map: give it some with"
+                f" 'kadath cluster assign ZONE {self.name}' (or start the world with"
+                " 'kadath cluster up')"
+            )
+        self.zone_owners = dict(zone_map)
+        self._secret = ownership.cluster_secret(db)
+        self.engine.world.insert_resource(self._territory())
+        presence = self.engine.registry.presence
+        if presence is not None:
+            world = self.engine.world
+            grace = self.config.net.linkdead_grace_s
+            for character in presence.in_world(world):
+                sid = world.stable_id(character)
+                if sid is not None:
+                    self.engine.submit(DropConnection(sid, grace))
+        log.info("shard %s simulates %s", self.name, ", ".join(sorted(mine)))
+
+    def _territory(self) -> Territory:
+        mine = frozenset(z for z, shard in self.zone_owners.items() if shard == self.name)
+        others = frozenset(z for z, shard in self.zone_owners.items() if shard != self.name)
+        current = self.engine.world.try_resource(Territory)
+        start_zone = current.start_zone if current is not None else None
+        return Territory(self.name, mine, others, start_zone)
+
+    def _token(self, account: Account) -> str:
+        return mint(self._secret, account.name, time.time(), self.cluster.resume_token_ttl_s)
+
+    # ----------------------------------------------------------------------- run
+
+    async def run(self) -> None:
+        self.bus = bus = await connect(self.cluster, name=f"shard-{self.name}")
+        try:
+            await bus.ensure_handoff_stream()
+            self._send_queue = asyncio.Queue()
+            inputs = await bus.subscribe(bus.subjects.shard_inputs(self.name))
+            shards = await bus.subscribe(bus.subjects.shards_alive)
+            gateways = await bus.subscribe(bus.subjects.gateways_alive)
+            handoffs = await bus.handoff_inbox(self.name)
+            for coroutine in (
+                self._send_forever(),
+                self._read_inputs(inputs),
+                self._read_shards(shards),
+                self._read_gateways(gateways),
+                self._read_handoffs(handoffs),
+                self._heartbeat(),
+                self._publish_outbox(),
+            ):
+                self._spawn(coroutine)
+            self.ready = True
+            await self._stopped.wait()
+            await self._drain_sends()
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await bus.close()
+            if self.db is not None:
+                self.db.dispose()
+
+    def stop(self) -> None:
+        """Take every character out of the world, saved (the last tick does it), without saying
+        goodbye: the players' gateways hold them paused until this shard is back."""
+        world = self.engine.world
+        for character in [*self.hub.playing, *self.hub.linkdead]:
+            sid = world.stable_id(character)
+            if sid is not None:
+                self.engine.submit(LeaveWorld(sid, "shutdown"))
+        for session in self.hub.sessions:
+            session.closing = True
+        self._stopped.set()
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("shard task failed", exc_info=task.exception())
+
+    # ------------------------------------------------------------------ outbound
+
+    def queue(self, gateway: str, item: OutboundItem) -> None:
+        """Owe gateway ``gateway`` ``item``; sent with everything else it is owed, soon after."""
+        self._outbound.setdefault(gateway, []).append(item)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        outbound, self._outbound = self._outbound, {}
+        if self.bus is None or self._send_queue is None:
+            return
+        for gateway, items in outbound.items():
+            payload = encode_outbound(self.name, items)
+            self._send_queue.put_nowait((self.bus.subjects.gateway_events(gateway), payload))
+
+    async def _send_forever(self) -> None:
+        """Publish in the order queued: one sender, so a player's messages keep their order."""
+        assert self.bus is not None and self._send_queue is not None
+        while True:
+            subject, payload = await self._send_queue.get()
+            try:
+                await self.bus.publish(subject, payload)
+            except Exception:
+                log.exception("could not publish to %s; dropped", subject)
+            finally:
+                self._send_queue.task_done()
+
+    async def _drain_sends(self) -> None:
+        if self._send_queue is not None:
+            self._flush()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._send_queue.join(), self.cluster.request_timeout_s)
+
+    def _after_tick(self, result: TickResult) -> None:
+        self.hub.after_tick(result)
+        if self._outbound and not self._flush_scheduled:
+            self._flush()
+
+    # -------------------------------------------------------------------- inputs
+
+    async def _read_inputs(self, inbox: Inbox) -> None:
+        while True:
+            try:
+                message = await inbox.next(self.cluster.heartbeat_s)
+            except BusTimeout:
+                continue
+            try:
+                item = decode_input(message.payload)
+            except WireError as exc:
+                log.warning("dropped a bad input from the bus: %s", exc)
+                continue
+            try:
+                self.take(item)
+            except Exception:
+                log.exception("input %r failed", item)
+
+    def take(self, item: ShardInput) -> None:
+        """One message from a gateway, on the event loop, between ticks."""
+        key = (item.gateway, item.conn)
+        self.gateways_seen.setdefault(item.gateway, time.monotonic())
+        if isinstance(item, Open):
+            self._open(item, key)
+        elif isinstance(item, Line):
+            self._line(item, key)
+        elif isinstance(item, Gone):
+            session = self.sessions.pop(key, None)
+            if session is not None:
+                self.hub.disconnect(session)
+
+    def _open(self, item: Open, key: tuple[str, int]) -> None:
+        previous = self.sessions.pop(key, None)
+        if previous is not None:  # the gateway logs this connection in again: the old one ends
+            self.hub.disconnect(previous)
+        account = item.account
+        if item.resume:
+            sid = account.character_sid
+            character = self.engine.world.entity_of(sid) if sid is not None else None
+            if character is None or (
+                character not in self.hub.playing and character not in self.hub.linkdead
+            ):
+                self.queue(
+                    item.gateway,
+                    Refused(
+                        item.conn,
+                        "bad_token",
+                        "That resume token is unknown or has expired; log in.",
+                    ),
+                )
+                return
+        session = self.hub.adopt(ShardLink(self, item.gateway, item.conn), item.address)
+        self.sessions[key] = session
+        self.hub.login(session, account)
+
+    def _line(self, item: Line, key: tuple[str, int]) -> None:
+        session = self.sessions.get(key)
+        if session is None or session.closing or item.n <= session.last_input:
+            return  # moved on to another shard (the gateway sends it there), or seen already
+        session.last_input = item.n
+        session.last_active_s = self.hub.now_s
+        if session.character is None:
+            self.hub.hold_line(session, item.text)
+            return
+        assert session.account is not None
+        try:
+            self.engine.submit_line(session.character, item.text, role=session.account.role)
+        except InboxFull:
+            self.hub.error(session, "throttled", "The server is very busy; try again in a moment.")
+
+    def _store_character(self, account: Account) -> None:
+        self._spawn(self._save_account(account))
+
+    async def _save_account(self, account: Account) -> None:
+        try:
+            await asyncio.to_thread(self.accounts.update, account)
+        except Exception:
+            log.exception("could not record %s's character on the account", account.name)
+
+    # ------------------------------------------------------------------ liveness
+
+    async def _heartbeat(self) -> None:
+        assert self.bus is not None
+        subject = self.bus.subjects.shard_alive(self.name)
+        while True:
+            territory = self.engine.world.try_resource(Territory)
+            zones = tuple(sorted(territory.zones)) if territory is not None else ()
+            start = territory is not None and territory.start_zone in territory.zones
+            settled = territory is not None and territory.start_zone is not None
+            alive = Alive(self.name, self.run_id, zones, self.ready and settled, start)
+            with contextlib.suppress(BusError):
+                await self.bus.publish(subject, encode_alive(alive))
+            self._check_gateways()
+            await asyncio.sleep(self.cluster.heartbeat_s)
+
+    async def _read_shards(self, inbox: Inbox) -> None:
+        """Other shards' heartbeats: who simulates which zone now."""
+        while True:
+            try:
+                message = await inbox.next(self.cluster.dead_after_s)
+            except BusTimeout:
+                continue
+            try:
+                alive = decode_alive(message.payload)
+            except WireError as exc:
+                log.warning("dropped a bad heartbeat: %s", exc)
+                continue
+            if alive.shard == self.name:
+                continue
+            changed = False
+            for zone in alive.zones:
+                if self.zone_owners.get(zone) != alive.shard:
+                    self.zone_owners[zone] = alive.shard
+                    changed = True
+            if changed:
+                self.engine.world.insert_resource(self._territory())
+
+    async def _read_gateways(self, inbox: Inbox) -> None:
+        while True:
+            try:
+                message = await inbox.next(self.cluster.dead_after_s)
+            except BusTimeout:
+                continue
+            gateway = message.payload.decode(errors="replace")
+            self.gateways_seen[gateway] = time.monotonic()
+
+    def _check_gateways(self) -> None:
+        """Players of a gateway that stopped saying it is alive go link-dead, as if each of their
+        connections had dropped; a player who resumes on another gateway takes its body back."""
+        dead_before = time.monotonic() - self.cluster.dead_after_s
+        dead = {gw for gw, seen in self.gateways_seen.items() if seen < dead_before}
+        if not dead:
+            return
+        for key in [key for key in self.sessions if key[0] in dead]:
+            self.hub.disconnect(self.sessions.pop(key))
+        for gateway in dead:
+            del self.gateways_seen[gateway]
+            log.warning("gateway %s is silent: its players here are link-dead", gateway)
+
+    # ----------------------------------------------------------------- hand-offs
+
+    def _handed_off(
+        self, departure: Departure, session: Session | None, account: Account | None
+    ) -> None:
+        """The border rule let go of something: send it to its zone's shard."""
+        to_shard = self.zone_owners.get(departure.zone)
+        if to_shard is None:  # the rule crosses only into zones with a known owner
+            log.error(
+                "no shard for zone %s; entity %d stays saved here", departure.zone, departure.root
+            )
+            return
+        follows: dict[str, Any] | None = None
+        if session is not None and isinstance(session.link, ShardLink):
+            link = session.link
+            self.sessions.pop((link.gateway, link.conn), None)
+            follows = {"gw": link.gateway, "conn": link.conn, "n": session.last_input}
+        if account is not None:
+            follows = {**(follows or {}), "account": account_to_wire(account)}
+        handoff_id = f"{self.name}.{self.run_id}.{next(self._handoff_ids)}"
+        entities = handoff.encode_entities(departure.entities)
+        self._spawn(self._send_handoff(handoff_id, to_shard, entities, follows))
+
+    async def _send_handoff(
+        self,
+        handoff_id: str,
+        to_shard: str,
+        entities: list[Any],
+        follows: dict[str, Any] | None,
+    ) -> None:
+        """Commit, then publish, then clear the outbox: each retried until it succeeds. A crash
+        anywhere leaves either nothing moved (the things are restored here) or the hand-off in
+        the outbox (published again at the next start)."""
+        assert self.db is not None
+        started = time.perf_counter_ns()
+        wait = RETRY_FIRST_S
+        while True:
+            try:
+                message = await asyncio.to_thread(
+                    handoff.hand_over,
+                    self.db,
+                    self.schema,
+                    handoff_id,
+                    self.name,
+                    to_shard,
+                    entities,
+                    follows,
+                )
+                break
+            except ownership.OwnershipConflict as exc:
+                log.error("hand-off %s refused, the things are not ours: %s", handoff_id, exc)
+                return
+            except SQLAlchemyError as exc:
+                log.warning("hand-off %s: database unavailable (%s); retrying", handoff_id, exc)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, RETRY_LAST_S)
+        await self._publish(message)
+        self.handoff_timings.record(time.perf_counter_ns() - started)
+        self.handoffs_sent += 1
+
+    async def _publish(self, message: handoff.HandOffMessage) -> None:
+        assert self.bus is not None and self.db is not None
+        wait = RETRY_FIRST_S
+        payload = handoff.encode_message(message)
+        while True:
+            try:
+                await self.bus.publish_handoff(message.to_shard, message.handoff_id, payload)
+                break
+            except BusError as exc:
+                log.warning(
+                    "hand-off %s: broker unavailable (%s); retrying", message.handoff_id, exc
+                )
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, RETRY_LAST_S)
+        while True:
+            try:
+                await asyncio.to_thread(handoff.published, self.db, message.handoff_id)
+                return
+            except SQLAlchemyError as exc:
+                log.warning(
+                    "hand-off %s: cannot clear the outbox (%s); retrying", message.handoff_id, exc
+                )
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, RETRY_LAST_S)
+
+    async def _publish_outbox(self) -> None:
+        """Hand-offs a previous run of this shard committed but may not have published."""
+        assert self.db is not None
+        for message in await asyncio.to_thread(handoff.pending, self.db, self.name):
+            log.info("publishing hand-off %s left in the outbox", message.handoff_id)
+            await self._publish(message)
+
+    async def _read_handoffs(self, inbox: Any) -> None:
+        while True:
+            try:
+                delivery = await inbox.next(self.cluster.heartbeat_s)
+            except BusTimeout:
+                continue
+            except BusError as exc:
+                log.warning("%s", exc)
+                continue
+            await self._receive(delivery)
+
+    async def _receive(self, delivery: HandOff) -> None:
+        """Apply a hand-off in the next tick if it is still the latest word on what it carries;
+        a stale or repeated one is acknowledged and dropped."""
+        assert self.db is not None
+        try:
+            message = handoff.decode_message(delivery.payload)
+            entities = handoff.decode_entities(message.entities)
+        except handoff.HandOffError as exc:
+            # Unreadable here; its things are this shard's in the database all the same, and the
+            # next start restores them: nothing is lost by dropping the message.
+            log.error("hand-off %s cannot be read (%s); dropped", delivery.handoff_id, exc)
+            await delivery.ack()
+            return
+        current = await asyncio.to_thread(handoff.still_current, self.db, message)
+        if not current or self.engine.world.entity_of(entities[0][0]) is not None:
+            await delivery.ack()
+            return
+        self._incoming[message.handoff_id] = _Incoming(message, delivery)
+        self.engine.submit(Arrival(message.handoff_id, entities))
+
+    def _arrived(self, entity: int, data: Mapping[str, Any]) -> None:
+        """An arrival is in the world: its player plays on here, its gateway sends lines here."""
+        incoming = self._incoming.pop(str(data.get("handoff", "")), None)
+        if incoming is None:
+            return
+        self.handoffs_received += 1
+        self._spawn(incoming.delivery.ack())
+        follows = incoming.message.session or {}
+        if "gw" not in follows or "account" not in follows:
+            return
+        try:
+            account = account_from_wire(follows["account"])
+            gateway, conn, last = str(follows["gw"]), int(follows["conn"]), int(follows["n"])
+        except (WireError, KeyError, TypeError, ValueError) as exc:
+            log.error(
+                "hand-off %s names no usable connection: %s", incoming.message.handoff_id, exc
+            )
+            return
+        session = self.hub.adopt(ShardLink(self, gateway, conn), f"{gateway}#{conn}")
+        session.last_input = last
+        self.sessions[(gateway, conn)] = session
+        self.gateways_seen.setdefault(gateway, time.monotonic())
+        self.queue(gateway, Route(conn, last))
+        self.hub.take_in(session, account, entity)

@@ -1,0 +1,137 @@
+"""Borders between shards: a thing that enters a room of a zone this process does not simulate
+leaves this process's world, with everything it holds, to be handed to the shard that does.
+
+Runs only in a sharded world (the shell inserts a :class:`engine.territory.Territory`); a single
+server has no borders and this rule does nothing. One rule covers every way of crossing: walking,
+fleeing, being thrown, teleported or summoned, a character logging in where it left. Pure: the
+things go out as a :class:`engine.inputs.Departure` in an event, and the shell does the sending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from components.body import Offline
+from components.content import Directory
+from components.place import Location, Room
+from engine.events import Scope
+from engine.inputs import HANDED_OFF_EVENT, Departure
+from engine.plugins import PluginKit
+from engine.scheduler import SystemContext, system
+from engine.territory import Territory
+from engine.world import Additions, World
+from systems.whereabouts import MAX_NESTING, contents
+
+
+@dataclass(slots=True)
+class _Settled:
+    """Marks a shard's world as cleared of other shards' things (a resource, transient)."""
+
+
+@dataclass(slots=True)
+class _Moves:
+    """The rule's state: the feed of things that moved (a resource, transient)."""
+
+    moved: Additions
+
+
+def held_within(world: World, entity: int) -> list[int]:
+    """Everything inside ``entity``, however deep (what it carries and wears, what is inside
+    those), outermost first; a corrupt cycle stops at :data:`MAX_NESTING` levels."""
+    found: list[int] = []
+    layer = [entity]
+    for _ in range(MAX_NESTING):
+        layer = [inner for holder in layer for inner in contents(world, holder)]
+        if not layer:
+            break
+        found.extend(layer)
+    return found
+
+
+def foreign_zone(world: World, entity: int, territory: Territory) -> str | None:
+    """The zone ``entity`` stands in, if it stands in a room of a zone another shard simulates;
+    None if it is inside something else (it goes where its holder goes), at home, or in a zone
+    no shard has (it stays here)."""
+    location = world.try_get(entity, Location)
+    holder = world.entity_of(location.holder) if location is not None else None
+    room = world.try_get(holder, Room) if holder is not None else None
+    if room is None or not territory.other_shards_hold(room.zone):
+        return None
+    return room.zone
+
+
+def cross(world: World, entity: int, zone: str) -> None:
+    """Take ``entity`` and all it holds out of this world, for zone ``zone``'s shard. Transient
+    things inside it (a phantom of the mind) cannot travel and end here."""
+    bundle = [entity, *held_within(world, entity)]
+    travelling = [thing for thing in bundle if world.is_persistent(thing)]
+    world.destroy_all(thing for thing in bundle if not world.is_persistent(thing))
+    departure = Departure(zone, tuple(world.evict(travelling)))
+    world.emit(HANDED_OFF_EVENT, Scope.entity(entity), data={"departure": departure})
+
+
+@system(phase="late", every_s=0.0)
+def hand_off_at_borders(world: World, ctx: SystemContext) -> None:
+    """Whatever entered a room of another shard's zone this tick goes to that shard."""
+    moves = world.try_resource(_Moves)
+    if moves is None:
+        moves = _Moves(world.additions(Location))
+        world.insert_resource(moves)
+    moved = moves.moved.drain()
+    territory = world.try_resource(Territory)
+    if territory is None or not moved:
+        return
+    for entity in moved:
+        if not world.exists(entity) or world.stable_id(entity) is None:
+            continue  # gone again within the tick, or carried off with its holder already
+        zone = foreign_zone(world, entity, territory)
+        if zone is not None:
+            cross(world, entity, zone)
+
+
+def _zone_of_room(world: World, room_sid: int) -> str | None:
+    room = world.entity_of(room_sid)
+    found = world.try_get(room, Room) if room is not None else None
+    return found.zone if found is not None else None
+
+
+def strangers(world: World, territory: Territory) -> list[int]:
+    """Things standing in other shards' zones, and characters out of the world who would wake
+    there: what a shard that restored the whole saved world must let go of."""
+    found = [
+        entity
+        for entity, location in world.query(Location)
+        if (zone := _zone_of_room(world, location.holder)) is not None and not territory.holds(zone)
+    ]
+    found += [
+        character
+        for character, offline in world.query(Offline)
+        if (zone := _zone_of_room(world, offline.room)) is not None and not territory.holds(zone)
+    ]
+    return found
+
+
+@system(phase="early", every_s=0.0)
+def let_go_of_other_zones(world: World, ctx: SystemContext) -> None:
+    """At a shard's first tick: every shard restores the whole saved world, and what lies in
+    another's zones is that one's to simulate and save. Let go of it (evicted, not deleted),
+    before any rule runs on it."""
+    territory = world.try_resource(Territory)
+    if territory is None or world.try_resource(_Settled) is not None:
+        return
+    world.insert_resource(_Settled())
+    directory = world.try_resource(Directory)
+    start = directory.rooms.get(directory.start_room) if directory is not None else None
+    if start is not None:
+        world.insert_resource(replace(territory, start_zone=world.get(start, Room).zone))
+    for entity in strangers(world, territory):
+        if world.exists(entity) and world.is_persistent(entity):
+            bundle = [entity, *held_within(world, entity)]
+            world.destroy_all(thing for thing in bundle if not world.is_persistent(thing))
+            world.evict(thing for thing in bundle if world.is_persistent(thing))
+
+
+def register(kit: PluginKit) -> None:
+    """Register the border rules of a sharded world."""
+    kit.system(let_go_of_other_zones)
+    kit.system(hand_off_at_borders)
