@@ -7,6 +7,7 @@ nothing at all if any row has another. Runs on a writer or admin thread, never o
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from engine.component import RESERVED_PREFIX
 from persist.database import exclusive_transaction, is_sqlite
 
 __all__ = [
+    "CLUSTER_SECRET_BYTES",
+    "ClusterSecretRow",
     "HandOffRow",
     "OwnerRow",
     "OwnershipConflict",
@@ -26,6 +29,7 @@ __all__ = [
     "assign_zone",
     "check_owned",
     "claim",
+    "cluster_secret",
     "ensure_ownership_tables",
     "move_zone",
     "owners_of",
@@ -78,9 +82,23 @@ class HandOffRow(_Base, table=True):
     applied_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 
 
+class ClusterSecretRow(_Base, table=True):
+    """The world's one shared secret (a single row, ``id`` 1): the key that signs resume
+    tokens, so that any gateway accepts a token any shard minted (:mod:`net.tokens`)."""
+
+    __tablename__ = f"{RESERVED_PREFIX}cluster_secret"
+    id: int = Field(primary_key=True)
+    secret: str  # hex
+    created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
 _zones: sa.Table = ZoneRow.__table__  # type: ignore[attr-defined]
 _owners: sa.Table = OwnerRow.__table__  # type: ignore[attr-defined]
 _handoffs: sa.Table = HandOffRow.__table__  # type: ignore[attr-defined]
+_secret: sa.Table = ClusterSecretRow.__table__  # type: ignore[attr-defined]
+
+#: Bytes of randomness in the world's secret.
+CLUSTER_SECRET_BYTES = 32
 
 #: What a conflict reports for a zone or an entity that no shard owns.
 UNOWNED = None
@@ -140,8 +158,9 @@ def _transaction(db: sa.Engine) -> Iterator[sa.Connection]:
 
 
 def ensure_ownership_tables(db: sa.Engine) -> None:
-    """Create the zone map, owner and applied hand-off tables where they are missing; a database
-    that has them is left as it is, so every shard may call this at start-up."""
+    """Create the zone map, owner, applied hand-off and cluster secret tables where they are
+    missing; a database that has them is left as it is, so every shard and gateway may call
+    this at start-up."""
     with exclusive_transaction(db, _PG_CREATE_LOCK) as conn:
         _Base.metadata.create_all(conn, checkfirst=True)
 
@@ -367,3 +386,20 @@ def owners_of(db: sa.Engine, ids: Iterable[int]) -> dict[int, tuple[str, int] | 
         for sid, shard, epoch in conn.execute(query):
             found[int(sid)] = (str(shard), int(epoch))
     return found
+
+
+# --------------------------------------------------------------------------- the world's secret
+
+
+def cluster_secret(db: sa.Engine) -> bytes:
+    """The world's shared secret, made on first use: every process of the world gets the same
+    bytes, however many ask at once for the first time (the first insert wins, the others find
+    its row). Call :func:`ensure_ownership_tables` first."""
+    with db.begin() as conn:
+        conn.execute(
+            _insert(conn, _secret)
+            .values(id=1, secret=secrets.token_hex(CLUSTER_SECRET_BYTES), created_at=_now())
+            .on_conflict_do_nothing(index_elements=[_secret.c.id])
+        )
+        stored = conn.execute(sa.select(_secret.c.secret).where(_secret.c.id == 1)).scalar_one()
+    return bytes.fromhex(stored)

@@ -11,10 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from persist.ownership import (
+    CLUSTER_SECRET_BYTES,
     OwnershipConflict,
     assign_zone,
     check_owned,
     claim,
+    cluster_secret,
     ensure_ownership_tables,
     move_zone,
     owners_of,
@@ -300,3 +302,31 @@ def test_using_the_tables_before_they_exist_fails_without_creating_anything(
     with pytest.raises(missing_table, match="kadath_owners"):
         claim(db, [1], "a")
     assert not sa.inspect(db).has_table("kadath_owners")
+
+
+# --------------------------------------------------------------------------- the world's secret
+
+
+def test_the_cluster_secret_is_made_once_and_every_later_call_reads_the_same(
+    owned: sa.Engine,
+) -> None:
+    first = cluster_secret(owned)
+    assert len(first) == CLUSTER_SECRET_BYTES
+    assert cluster_secret(owned) == first
+    ensure_ownership_tables(owned)
+    assert cluster_secret(owned) == first
+
+
+def test_processes_asking_for_the_first_secret_at_once_all_get_the_same(
+    owned: sa.Engine,
+) -> None:
+    start = threading.Barrier(4)
+
+    def first_start() -> bytes:
+        start.wait(RACE_TIMEOUT_S)
+        return cluster_secret(owned)
+
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(first_start) for _ in range(4)]
+        secrets = {future.result(RACE_TIMEOUT_S) for future in futures}
+    assert len(secrets) == 1
