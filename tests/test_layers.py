@@ -30,6 +30,14 @@ FACADES: dict[str, set[str]] = {
     "engine/testing.py": {"esper", "orjson", "components", "systems"},
 }
 
+#: Process entry points that sit in a layer yet wire it to another, as the CLI does. The cluster's
+#: gateway is a process of its own that joins the bus (net) to the database all the world's
+#: processes share (accounts, who owns which character, the token secret): its persist imports
+#: are that wiring. Every other module of net stays free of persist.
+ENTRY_POINTS: dict[str, set[str]] = {
+    "net/gateway.py": ALLOWED["net"] | {"persist", "sqlalchemy"},
+}
+
 
 def _imports(path: Path) -> set[str]:
     names: set[str] = set()
@@ -44,7 +52,8 @@ def _imports(path: Path) -> set[str]:
 @pytest.mark.parametrize("layer", sorted(ALLOWED))
 def test_each_layer_imports_only_what_the_design_allows(layer: str) -> None:
     for path in sorted((ROOT / layer).rglob("*.py")):
-        allowed = FACADES.get(path.relative_to(ROOT).as_posix(), ALLOWED[layer])
+        relative = path.relative_to(ROOT).as_posix()
+        allowed = FACADES.get(relative, ENTRY_POINTS.get(relative, ALLOWED[layer]))
         outside = {
             name
             for name in _imports(path)
