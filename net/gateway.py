@@ -280,6 +280,7 @@ class Gateway:
         self._outbox_ready = asyncio.Event()
         self._draining = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._inboxes: list[Inbox] = []
         self._on_stop: list[Callable[[], Any]] = []
 
     # ------------------------------------------------------------------- lifecycle
@@ -289,6 +290,7 @@ class Gateway:
         (so no player connects before the gateway can hear the shards)."""
         events = await self.bus.subscribe(self.subjects.gateway_events(self.name))
         alive = await self.bus.subscribe(self.subjects.shards_alive)
+        self._inboxes = [events, alive]
         self._tasks = [
             asyncio.create_task(self._publisher(), name="gateway-publisher"),
             asyncio.create_task(self._read(events, self.on_outbound), name="gateway-events"),
@@ -341,6 +343,10 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._tasks[0], timeout=_STOP_TIMEOUT_S)
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Unread messages would hold up the bus's drain until its timeout: let go of them first.
+        for inbox in self._inboxes:
+            with contextlib.suppress(Exception):
+                await inbox.close()
         with contextlib.suppress(BusError):
             await self.bus.flush()
         for closer in reversed(self._on_stop):
