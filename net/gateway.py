@@ -570,6 +570,19 @@ class Gateway:
         state = self.shards.get(shard)
         connection.opened_run = state.run if state is not None else None
         connection.paused = False
+        if after_n < connection.last_n and (
+            not connection.kept or connection.kept[0][0] > after_n + 1
+        ):
+            # More lines went unread than the gateway keeps (cluster.replay_lines): say so.
+            log.warning(
+                "gateway %s: connection %d routed to %s after line %d, but only lines from %s"
+                " are kept; the ones between are lost",
+                self.name,
+                connection.conn,
+                shard,
+                after_n,
+                connection.kept[0][0] if connection.kept else connection.last_n + 1,
+            )
         for n, text in connection.kept:
             if n > after_n:
                 self._publish(Line(self.name, connection.conn, n, text), shard)
