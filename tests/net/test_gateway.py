@@ -29,6 +29,7 @@ import orjson
 import pytest
 from websockets.asyncio.client import connect
 
+from engine.cli import main as cli_main
 from engine.config import ClusterConfig, Config, NetConfig, PersistConfig
 from net.cluster_wire import (
     Alive,
@@ -569,3 +570,37 @@ async def _healthz(gateway: Gateway) -> dict[str, Any]:
     assert head.startswith(b"HTTP/1.1 200"), head
     found: dict[str, Any] = orjson.loads(body)
     return found
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_kadath_gateway_refuses_a_name_that_is_no_bus_subject_token(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli_main(["gateway", "--name", "gw.1"]) == 2
+    assert "bad --name 'gw.1'" in capsys.readouterr().err
+
+
+def test_kadath_gateway_exits_2_in_one_line_when_nats_does_not_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not HAVE_NATS_PY:
+        _missing("nats-py is not installed: pip install -e '.[cluster]'")
+    status = cli_main(
+        [
+            "gateway",
+            "--db",
+            f"sqlite:///{tmp_path / 'world.db'}",
+            "--port",
+            "0",
+            "--set",
+            "cluster.nats_url=nats://127.0.0.1:1",
+            "--set",
+            "cluster.connect_timeout_s=1",
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert status == 2
+    assert err.startswith("kadath gateway: cannot start: cannot reach NATS at nats://127.0.0.1:1")
+    assert len(err.splitlines()) == 1
