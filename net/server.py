@@ -61,7 +61,16 @@ from net.stats_page import (
     stats_document,
 )
 
-__all__ = ["Flusher", "NetServer", "WsLink"]
+__all__ = [
+    "Flusher",
+    "NetServer",
+    "WsLink",
+    "http_response",
+    "is_websocket_handshake",
+    "peer_address",
+    "quiet_websockets_log",
+    "web_client_response",
+]
 
 log = logging.getLogger("kadath.net")
 
@@ -206,7 +215,7 @@ class WsLink:
         self.budget.clients_cut_off += 1
         log.warning(
             "client %s stopped reading (%d messages, %d bytes queued): cut off",
-            _address(self.ws),
+            peer_address(self.ws),
             self._messages,
             self._bytes,
         )
@@ -268,7 +277,7 @@ class WsLink:
         self._discard_queue()
 
 
-def _address(ws: ServerConnection) -> str:
+def peer_address(ws: ServerConnection) -> str:
     remote = ws.remote_address
     if isinstance(remote, tuple) and remote:
         return str(remote[0])
@@ -317,7 +326,7 @@ class NetServer:
             ping_timeout=cfg.ping_interval_s,
             compression="deflate" if cfg.compression else None,
             max_queue=16,
-            logger=_QuietWebsocketsLog(logging.getLogger("websockets.server")),
+            logger=quiet_websockets_log(),
         )
         self._sampler = asyncio.create_task(self._sample_gauges_forever())
         log.info(
@@ -357,7 +366,7 @@ class NetServer:
             self.hub.budget,
             self.flusher,
         )
-        session = self.hub.connect(link, _address(ws))
+        session = self.hub.connect(link, peer_address(ws))
         try:
             async for frame in ws:
                 if session.closing or link.closed:
@@ -518,17 +527,17 @@ class NetServer:
             if status is http.HTTPStatus.UNAUTHORIZED:
                 extra["WWW-Authenticate"] = 'Bearer realm="kadath-stats"'
             body = f"{status.value} {status.phrase}: {refused.text}\n".encode()
-            return _response(status, body, "text/plain; charset=utf-8", extra)
+            return http_response(status, body, "text/plain; charset=utf-8", extra)
         if path == STATS_JSON_PATH:
             body = orjson.dumps(self.stats_document(), option=orjson.OPT_NON_STR_KEYS)
-            return _response(http.HTTPStatus.OK, body, "application/json")
+            return http_response(http.HTTPStatus.OK, body, "application/json")
         page = resources.files(WEB_PACKAGE).joinpath(STATS_PAGE).read_bytes()
-        return _response(http.HTTPStatus.OK, page, "text/html; charset=utf-8")
+        return http_response(http.HTTPStatus.OK, page, "text/html; charset=utf-8")
 
     # ----------------------------------------------------------------- http
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
-        if "upgrade" in request.headers.get("Connection", "").lower():
+        if is_websocket_handshake(request):
             return None  # a websocket handshake: let it through
         path, _, query = request.path.partition("?")
         if path in (STATS_PATH, STATS_JSON_PATH):
@@ -541,30 +550,48 @@ class NetServer:
                     "players_online": len(self.hub.playing),
                 }
             )
-            return _response(http.HTTPStatus.OK, body, "application/json")
+            return http_response(http.HTTPStatus.OK, body, "application/json")
         if path == "/metrics":
-            return _response(http.HTTPStatus.OK, exposition(self._metrics), CONTENT_TYPE)
-        name = "index.html" if path == "/" else path.removeprefix("/static/")
-        if path != "/" and not path.startswith("/static/"):
-            return _response(http.HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
-        try:
-            if (
-                "/" in name
-                or name.startswith(".")
-                or not name.endswith(WEB_SUFFIXES)
-                or name == STATS_PAGE  # only at /stats, behind its door
-            ):
-                raise FileNotFoundError(name)
-            body = resources.files(WEB_PACKAGE).joinpath(name).read_bytes()
-        except (FileNotFoundError, IsADirectoryError):
-            return _response(http.HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
-        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        if kind.startswith("text/") or kind == "application/javascript":
-            kind += "; charset=utf-8"
-        return _response(http.HTTPStatus.OK, body, kind)
+            return http_response(http.HTTPStatus.OK, exposition(self._metrics), CONTENT_TYPE)
+        return web_client_response(path)
 
 
-def _response(
+def web_client_response(path: str) -> Response:
+    """The bundled web client's file for a plain HTTP ``GET path``: ``/`` is its page,
+    ``/static/NAME`` its scripts and styles; anything else is 404. Shared by every process that
+    holds players' connections (the single server and the cluster's gateways), so that they
+    serve the same client."""
+    name = "index.html" if path == "/" else path.removeprefix("/static/")
+    if path != "/" and not path.startswith("/static/"):
+        return http_response(http.HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+    try:
+        if (
+            "/" in name
+            or name.startswith(".")
+            or not name.endswith(WEB_SUFFIXES)
+            or name == STATS_PAGE  # only at /stats, behind its door
+        ):
+            raise FileNotFoundError(name)
+        body = resources.files(WEB_PACKAGE).joinpath(name).read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        return http_response(http.HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if kind.startswith("text/") or kind == "application/javascript":
+        kind += "; charset=utf-8"
+    return http_response(http.HTTPStatus.OK, body, kind)
+
+
+def is_websocket_handshake(request: Request) -> bool:
+    """Whether a request asks to become a websocket (to be let through ``process_request``)."""
+    return "upgrade" in request.headers.get("Connection", "").lower()
+
+
+def quiet_websockets_log() -> logging.LoggerAdapter[logging.Logger]:
+    """The logger to give ``websockets.serve`` (see ``_QuietWebsocketsLog``)."""
+    return _QuietWebsocketsLog(logging.getLogger("websockets.server"))
+
+
+def http_response(
     status: http.HTTPStatus,
     body: bytes,
     content_type: str,

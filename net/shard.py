@@ -44,7 +44,6 @@ from engine.inputs import Arrival, Departure, DropConnection, LeaveWorld
 from engine.plugins import SetupError
 from engine.stats import RollingTimings
 from engine.territory import Territory
-from net.tokens import mint
 from net.bus import Bus, BusError, BusTimeout, HandOff, Inbox, connect
 from net.cluster_wire import (
     Alive,
@@ -67,6 +66,7 @@ from net.cluster_wire import (
 )
 from net.hub import Hub, Session
 from net.protocol import Prepared
+from net.tokens import mint
 from persist import handoff, ownership
 from persist.database import open_database
 from persist.schema import Schema
