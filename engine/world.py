@@ -192,6 +192,8 @@ class World:
         self.rng = random.Random(seed)
         self.ids = StableIdAllocator(node_id, next_sequence)
         self._next_reference = -1  # the next reference id of a referable transient entity
+        #: Entities evicted this tick and their stable ids (see :meth:`evicted_stable_id`).
+        self._evicted: tuple[int, dict[int, int]] = (-1, {})
         self._sid_of: dict[int, int] = {}
         self._entity_of: dict[int, int] = {}
         self._queries: dict[tuple[tuple[type, ...], tuple[type, ...]], _Query] = {}
@@ -347,6 +349,10 @@ class World:
             except KeyError:
                 raise NoSuchEntity(f"entity {entity} does not exist in this world") from None
         self.destroy_all(entity for entity, _, _ in taken)
+        tick = self.clock.tick
+        if self._evicted[0] != tick:
+            self._evicted = (tick, {})
+        self._evicted[1].update((entity, sid) for entity, sid, _ in taken)
         gone = {sid for _, sid, _ in taken}
         touched = self._touched_entities
         for sid in gone:
@@ -355,6 +361,12 @@ class World:
         for key in [key for key in structural if key[0] in gone]:
             del structural[key]
         return [(sid, components) for _, sid, components in taken]
+
+    def evicted_stable_id(self, entity: int) -> int | None:
+        """The stable id ``entity`` had, if it was evicted during the current tick: what the
+        journal names a command by when its actor crossed to another shard in the same tick."""
+        tick, evicted = self._evicted
+        return evicted.get(entity) if tick == self.clock.tick else None
 
     def exists(self, entity: int) -> bool:
         self._use()

@@ -89,6 +89,8 @@ def encode_input(world: World, item: Input) -> EncodedInput | None:
     entity without one (a test's transient actor), which no replay could name."""
     if isinstance(item, Command):
         sid = world.stable_id(item.actor)
+        if sid is None:  # a command of one that crossed to another shard in this tick
+            sid = world.evicted_stable_id(item.actor)
         if sid is None:
             return None
         return ["cmd", sid, item.role, item.verb, item.args, item.received_tick]
