@@ -16,17 +16,20 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 class ScopeKind(StrEnum):
-    """Who an event is for: one entity, everyone in a room, everyone in a zone, or everyone."""
+    """Who an event is for: one entity, everyone in a room, everyone in a zone, everyone, or one
+    player character wherever it is (in a sharded world, maybe on another shard)."""
 
     ENTITY = "entity"
     ROOM = "room"
     ZONE = "zone"
     ALL = "all"
+    PLAYER = "player"
 
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """An event's audience. ``target`` is an entity id for ENTITY and ROOM, a zone id for ZONE."""
+    """An event's audience. ``target`` is an entity id for ENTITY and ROOM, a zone id for ZONE,
+    a stable id for PLAYER."""
 
     kind: ScopeKind
     target: int | str | None = None
@@ -46,6 +49,12 @@ class Scope:
     @staticmethod
     def everyone() -> Scope:
         return Scope(ScopeKind.ALL)
+
+    @staticmethod
+    def player(stable_id: int) -> Scope:
+        """The player character with this stable id, here or on another shard of the world
+        (a ``tell``): the shell finds it."""
+        return Scope(ScopeKind.PLAYER, stable_id)
 
 
 @dataclass(frozen=True, slots=True)

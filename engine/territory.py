@@ -6,9 +6,9 @@ server) simulates every zone, and nothing about it changes. Plain data, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-__all__ = ["Territory"]
+__all__ = ["RosterEntry", "Rosters", "Territory"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,3 +28,45 @@ class Territory:
 
     def other_shards_hold(self, zone: str) -> bool:
         return zone in self.elsewhere
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """A player in the world, as other shards see it: enough for ``who``, a ``tell`` and an
+    admin's ``goto``."""
+
+    sid: int
+    name: str
+    zone: str | None
+    zone_name: str
+    room: str | None
+
+
+@dataclass(slots=True)
+class Rosters:
+    """Who plays where, in a sharded world (a resource; none on a single server). ``here`` is
+    this shard's players, listed by a rule for the shell to tell the other shards; ``elsewhere``
+    holds what the other shards told, by shard, replaced whole at each of their heartbeats."""
+
+    here: tuple[RosterEntry, ...] = ()
+    elsewhere: dict[str, tuple[RosterEntry, ...]] = field(default_factory=dict)
+
+    def others(self) -> list[RosterEntry]:
+        """Every player on another shard (one listed by two shards in the middle of a hand-off
+        is listed once)."""
+        seen: dict[int, RosterEntry] = {}
+        for entries in self.elsewhere.values():
+            for entry in entries:
+                seen.setdefault(entry.sid, entry)
+        return list(seen.values())
+
+    def find(self, name: str) -> RosterEntry | None:
+        """A player on another shard by name: exact (ignoring case) first, else a unique
+        prefix."""
+        wanted = name.casefold()
+        others = self.others()
+        exact = [entry for entry in others if entry.name.casefold() == wanted]
+        if exact:
+            return exact[0]
+        prefixed = [entry for entry in others if entry.name.casefold().startswith(wanted)]
+        return prefixed[0] if len(prefixed) == 1 else None

@@ -49,6 +49,7 @@ def heard_by(world: World, events: Iterable[Event], entity: int) -> list[Event]:
             or (kind == ScopeKind.ROOM and target == room)
             or (kind == ScopeKind.ZONE and target == zone)
             or kind == ScopeKind.ALL
+            or (kind == ScopeKind.PLAYER and target == world.stable_id(entity))
         ):
             found.append(event)
     return found

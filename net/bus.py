@@ -10,6 +10,7 @@ in, bytes out: the shard and the gateway own the encoding), and names no game co
 - ``kadath.<world>.shard.<name>.inputs``: a shard's inbox, everything the gateways forward to it;
 - ``kadath.<world>.gateway.<id>.events``: what the shards send back to one gateway's players;
 - ``kadath.<world>.handoff.<shard>``: hand-offs to one shard, in the JetStream stream;
+- ``kadath.<world>.shards``: what every shard tells all the others (rosters, world-wide messages);
 - ``kadath.<world>.alive.shard.<name>`` and ``kadath.<world>.alive.gateway.<id>``: heartbeats.
 
 **Order.** NATS delivers the messages one connection publishes on one subject in the order they
@@ -103,6 +104,12 @@ class Subjects:
     def handoff(self, shard: str) -> str:
         """Hand-offs to shard ``shard`` (stored in the world's hand-off stream)."""
         return f"{self.prefix}.handoff.{_token('shard', shard)}"
+
+    @property
+    def shards(self) -> str:
+        """What one shard tells all the others: its players (for ``who`` and ``tell``),
+        everyone's messages and messages for a player on another shard."""
+        return f"{self.prefix}.shards"
 
     def shard_alive(self, shard: str) -> str:
         """Shard ``shard``'s heartbeat (:class:`net.cluster_wire.Alive`), every

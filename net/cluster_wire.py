@@ -38,6 +38,8 @@ __all__ = [
     "Open",
     "Outbound",
     "Refused",
+    "Relay",
+    "Roster",
     "Route",
     "ShardInput",
     "WireError",
@@ -45,9 +47,11 @@ __all__ = [
     "account_to_wire",
     "decode_alive",
     "decode_input",
+    "decode_news",
     "decode_outbound",
     "encode_alive",
     "encode_input",
+    "encode_news",
     "encode_outbound",
 ]
 
@@ -296,6 +300,64 @@ def decode_outbound(payload: bytes) -> Outbound:
     reader.at = len(_MAGIC)
     shard = reader.text()
     return Outbound(shard, tuple(reader.items()))
+
+
+# ------------------------------------------------------------------------ between shards
+
+
+@dataclass(frozen=True, slots=True)
+class Roster:
+    """Shard ``shard``'s players now: (stable id, name, zone, zone name, room) each."""
+
+    shard: str
+    players: tuple[tuple[int, str, str | None, str, str | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """A message shard ``shard`` rendered for players elsewhere: everyone (``player`` None), or
+    the player with that stable id."""
+
+    shard: str
+    player: int | None
+    message: Prepared
+
+
+ShardNews = Roster | Relay
+
+
+def encode_news(news: ShardNews) -> bytes:
+    if isinstance(news, Roster):
+        return orjson.dumps({"kind": "roster", "shard": news.shard, "players": news.players})
+    return orjson.dumps(
+        {
+            "kind": "relay",
+            "shard": news.shard,
+            "player": news.player,
+            "type": news.message.type,
+            "tail": news.message.tail.decode(),
+        }
+    )
+
+
+def decode_news(payload: bytes) -> ShardNews:
+    try:
+        body = orjson.loads(payload)
+        kind, shard = body["kind"], str(body["shard"])
+        if kind == "roster":
+            players = tuple(
+                (int(sid), str(name), zone, str(zone_name), room)
+                for sid, name, zone, zone_name, room in body["players"]
+            )
+            return Roster(shard, players)
+        if kind == "relay":
+            type_ = str(body["type"])
+            player = body["player"]
+            message = Prepared(type_, _head(type_), str(body["tail"]).encode())
+            return Relay(shard, None if player is None else int(player), message)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise WireError(f"bad message between shards: {exc}") from exc
+    raise WireError(f"bad message between shards: unknown kind {kind!r}")
 
 
 # ------------------------------------------------------------------------------- liveness

@@ -22,7 +22,7 @@ from engine.accounts import Account
 from engine.commands import InboxFull
 from engine.config import NetConfig
 from engine.core import Engine, TickResult
-from engine.events import Event, ScopeKind
+from engine.events import Event, Scope, ScopeKind
 from engine.inputs import (
     ARRIVED_EVENT,
     ENTERED_EVENT,
@@ -249,6 +249,10 @@ class Hub:
         )
         #: Called with the entity and data of an arrival from another shard.
         self.on_arrived: Callable[[int, Mapping[str, Any]], None] = lambda entity, data: None
+        #: A shard's hub also hands everyone's messages, and messages for players not here, to
+        #: ``on_elsewhere`` (rendered once), for the shell to send to the other shards.
+        self.shares_events = False
+        self.on_elsewhere: Callable[[Scope, Prepared], None] = lambda scope, prepared: None
         self._token_of: dict[int, str] = {}
         self._character_of_token: dict[str, int] = {}
         self._status_types = frozenset(presence.status_components())
@@ -617,14 +621,17 @@ class Hub:
 
     def _deliver(self, event: Event) -> None:
         audience = self._audience(event)
-        if audience:
+        forward = self._forwarded(event, audience)
+        if audience or forward:
             try:
                 type_, data, text = render_event(event, self.renderers)
                 prepared = prepare(type_, data, text, tick=event.tick)
             except (RenderError, TypeError, ValueError):
                 log.exception("event %r could not be rendered; dropped", event.type)
                 return
-            if event.scope.kind is ScopeKind.ENTITY:
+            if forward:
+                self.on_elsewhere(event.scope, prepared)
+            if event.scope.kind in (ScopeKind.ENTITY, ScopeKind.PLAYER):
                 pending = Pending(prepared, Priority.OWN)
             else:
                 ambient = event.type in self._ambient
@@ -643,12 +650,23 @@ class Hub:
         if reason is not None and event.scope.kind is ScopeKind.ENTITY:
             self._end(event.scope.target, reason)
 
+    def _forwarded(self, event: Event, audience: list[Session]) -> bool:
+        """Whether the event is also for players of other shards: everyone's, or a player's who
+        is not here. Never on a single server (nobody listens to ``on_elsewhere``)."""
+        if not self.shares_events:
+            return False
+        kind = event.scope.kind
+        return kind is ScopeKind.ALL or (kind is ScopeKind.PLAYER and not audience)
+
     def _audience(self, event: Event) -> list[Session]:
         scope = event.scope
         playing = self.playing
         if scope.kind is ScopeKind.ENTITY:
             session = playing.get(scope.target) if isinstance(scope.target, int) else None
             found: Iterable[Session | None] = (session,)
+        elif scope.kind is ScopeKind.PLAYER:
+            entity = self.world.entity_of(scope.target) if isinstance(scope.target, int) else None
+            found = (playing.get(entity) if entity is not None else None,)
         elif scope.kind is ScopeKind.ALL:
             found = playing.values()
         else:  # a room, a zone: who is there is a rule of the game
@@ -657,6 +675,18 @@ class Hub:
         return [
             s for s in found if s is not None and not s.closing and (s.character not in excluded)
         ]
+
+    def deliver_from_elsewhere(self, scope: Scope, prepared: Prepared) -> None:
+        """A message another shard rendered for this shard's players: everyone's, or one
+        player's (if that player is here)."""
+        if scope.kind is ScopeKind.ALL:
+            sessions: Iterable[Session] = list(self.playing.values())
+        else:
+            entity = self.world.entity_of(scope.target) if isinstance(scope.target, int) else None
+            session = self.playing.get(entity) if entity is not None else None
+            sessions = (session,) if session is not None else ()
+        for session in sessions:
+            self._send(session, prepared)
 
     def _send_status(self, session: Session, *, force: bool = False) -> None:
         if session.character is None:

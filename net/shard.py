@@ -40,10 +40,11 @@ from engine.accounts import Account, AccountStore
 from engine.commands import InboxFull
 from engine.config import Config
 from engine.core import Engine, TickResult
+from engine.events import Scope, ScopeKind
 from engine.inputs import Arrival, Departure, DropConnection, LeaveWorld
 from engine.plugins import SetupError
 from engine.stats import RollingTimings
-from engine.territory import Territory
+from engine.territory import RosterEntry, Rosters, Territory
 from net.bus import Bus, BusError, BusTimeout, HandOff, Inbox, connect
 from net.cluster_wire import (
     Alive,
@@ -54,6 +55,8 @@ from net.cluster_wire import (
     Open,
     OutboundItem,
     Refused,
+    Relay,
+    Roster,
     Route,
     ShardInput,
     WireError,
@@ -61,7 +64,9 @@ from net.cluster_wire import (
     account_to_wire,
     decode_alive,
     decode_input,
+    decode_news,
     encode_alive,
+    encode_news,
     encode_outbound,
 )
 from net.hub import Hub, Session
@@ -138,6 +143,7 @@ class ShardServer:
         self._flush_scheduled = False
         self._send_queue: asyncio.Queue[tuple[str, bytes]] | None = None
         self._incoming: dict[str, _Incoming] = {}
+        self._rosters_heard: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._handoff_ids = itertools.count(1)
         self._stopped = asyncio.Event()
@@ -167,6 +173,9 @@ class ShardServer:
         self.zone_owners = dict(zone_map)
         self._secret = ownership.cluster_secret(db)
         self.engine.world.insert_resource(self._territory())
+        self.engine.world.insert_resource(Rosters())
+        self.hub.shares_events = True
+        self.hub.on_elsewhere = self._relay
         presence = self.engine.registry.presence
         if presence is not None:
             world = self.engine.world
@@ -197,12 +206,14 @@ class ShardServer:
             inputs = await bus.subscribe(bus.subjects.shard_inputs(self.name))
             shards = await bus.subscribe(bus.subjects.shards_alive)
             gateways = await bus.subscribe(bus.subjects.gateways_alive)
+            news = await bus.subscribe(bus.subjects.shards)
             handoffs = await bus.handoff_inbox(self.name)
             for coroutine in (
                 self._send_forever(),
                 self._read_inputs(inputs),
                 self._read_shards(shards),
                 self._read_gateways(gateways),
+                self._read_news(news),
                 self._read_handoffs(handoffs),
                 self._heartbeat(),
                 self._publish_outbox(),
@@ -374,6 +385,7 @@ class ShardServer:
             alive = Alive(self.name, self.run_id, zones, self.ready and settled, start)
             with contextlib.suppress(BusError):
                 await self.bus.publish(subject, encode_alive(alive))
+            self._tell_roster()
             self._check_gateways()
             await asyncio.sleep(self.cluster.heartbeat_s)
 
@@ -398,6 +410,62 @@ class ShardServer:
                     changed = True
             if changed:
                 self.engine.world.insert_resource(self._territory())
+
+    # ------------------------------------------------------------ between shards
+
+    def _tell_roster(self) -> None:
+        """This shard's players, for the others' ``who`` and ``tell``; and the others' rosters
+        of shards that fell silent are forgotten."""
+        rosters = self.engine.world.try_resource(Rosters)
+        if rosters is None or self.bus is None:
+            return
+        players = tuple(
+            (entry.sid, entry.name, entry.zone, entry.zone_name, entry.room)
+            for entry in rosters.here
+        )
+        self._publish_soon(self.bus.subjects.shards, encode_news(Roster(self.name, players)))
+        silent_before = time.monotonic() - self.cluster.dead_after_s
+        for shard, heard in list(self._rosters_heard.items()):
+            if heard < silent_before:
+                rosters.elsewhere.pop(shard, None)
+                del self._rosters_heard[shard]
+
+    def _relay(self, scope: Scope, prepared: Prepared) -> None:
+        """The hub rendered a message for players elsewhere (everyone's, or a player's who is not
+        here): the other shards deliver it to theirs."""
+        if self.bus is None:
+            return
+        player = scope.target if scope.kind is ScopeKind.PLAYER else None
+        news = Relay(self.name, player if isinstance(player, int) else None, prepared)
+        self._publish_soon(self.bus.subjects.shards, encode_news(news))
+
+    def _publish_soon(self, subject: str, payload: bytes) -> None:
+        if self._send_queue is not None:
+            self._send_queue.put_nowait((subject, payload))
+
+    async def _read_news(self, inbox: Inbox) -> None:
+        while True:
+            try:
+                message = await inbox.next(self.cluster.dead_after_s)
+            except BusTimeout:
+                continue
+            try:
+                news = decode_news(message.payload)
+            except WireError as exc:
+                log.warning("dropped a bad message from another shard: %s", exc)
+                continue
+            if news.shard == self.name:
+                continue
+            if isinstance(news, Roster):
+                rosters = self.engine.world.try_resource(Rosters)
+                if rosters is not None:
+                    rosters.elsewhere[news.shard] = tuple(
+                        RosterEntry(*player) for player in news.players
+                    )
+                    self._rosters_heard[news.shard] = time.monotonic()
+            else:
+                scope = Scope.everyone() if news.player is None else Scope.player(news.player)
+                self.hub.deliver_from_elsewhere(scope, news.message)
 
     async def _read_gateways(self, inbox: Inbox) -> None:
         while True:

@@ -46,6 +46,7 @@ from systems import (
     recovery,
     regeneration,
     rescue,
+    rosters,
     speech,
     wander,
 )
@@ -107,6 +108,7 @@ def _setup(kit: PluginKit) -> None:
         rescue,
         recovery,
         borders,
+        rosters,
     ):
         module.register(kit)
 

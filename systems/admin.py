@@ -23,7 +23,14 @@ from engine.reload import Reloader
 from engine.scheduler import Scheduler, SystemContext, SystemStats, system
 from engine.world import World
 from systems import fights
-from systems.common import bodies_in, capitalised, display_name, items_in
+from systems.common import (
+    bodies_in,
+    capitalised,
+    display_name,
+    find_player,
+    items_in,
+    player_elsewhere,
+)
 from systems.look import show_room
 from systems.npc_spawn import spawn_npc
 from systems.presence import LEAVING_WORDS, leave_world
@@ -68,20 +75,6 @@ def _note(world: World, actor: int, text: str, **data: object) -> None:
 def _name(world: World, entity: int) -> str:
     identity = world.try_get(entity, Identity)
     return identity.name if identity is not None else f"entity {entity}"
-
-
-def find_player(world: World, name: str) -> int | None:
-    """An online player by name: exact (ignoring case) first, else a unique prefix."""
-    wanted = name.casefold()
-    candidates = [
-        (entity, identity.name.casefold())
-        for entity, (_player, identity) in world.query(Player, Identity, without=(Offline,))
-    ]
-    exact = [entity for entity, n in candidates if n == wanted]
-    if exact:
-        return exact[0]
-    prefixed = [entity for entity, n in candidates if n.startswith(wanted)]
-    return prefixed[0] if len(prefixed) == 1 else None
 
 
 def _no_such_player(name: str) -> Refused:
@@ -136,10 +129,14 @@ def teleport(world: World, cmd: Command, args: Args) -> None:
 
 
 def goto(world: World, cmd: Command, args: Args) -> None:
-    """``goto <player|room>``: go where a player is, or to a room."""
+    """``goto <player|room>``: go where a player is, or to a room (in a sharded world, the
+    border rule then takes the admin to the shard of that room)."""
     words = args.text("target")
     target = find_player(world, words)
     room = room_of(world, target) if target is not None else find_room(world, words)
+    if room is None and target is None:  # a player on another shard: go to their room there
+        elsewhere = player_elsewhere(world, words)
+        room = find_room(world, elsewhere.room) if elsewhere and elsewhere.room else None
     if room is None:
         raise _no_such_room(world, words)
     relocate(world, cmd.actor, room, vanish="vanishes", appear="steps out of nowhere")

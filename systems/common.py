@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.body import Dead, Identity, Npc, Vitals
+from components.body import Dead, Identity, Npc, Offline, Player, Vitals
 from components.combat import Fighting
 from components.content import Directory, ItemTemplate, NpcTemplate
 from components.items import EQUIPMENT_SLOTS, Corpse, Item
@@ -26,6 +26,7 @@ from components.place import (
 )
 from engine.commands import Refused
 from engine.events import Scope
+from engine.territory import RosterEntry, Rosters
 from engine.world import World
 from systems.whereabouts import contents
 
@@ -401,3 +402,24 @@ def tell_action(
     payload = {"action": action, "actor": world.stable_id(actor), **data}
     world.emit("msg", Scope.entity(actor), own_text, payload)
     world.emit("msg", Scope.room(room), seen_text, payload, exclude=(actor,))
+
+
+def find_player(world: World, name: str) -> int | None:
+    """An online player by name: exact (ignoring case) first, else a unique prefix."""
+    wanted = name.casefold()
+    candidates = [
+        (entity, identity.name.casefold())
+        for entity, (_player, identity) in world.query(Player, Identity, without=(Offline,))
+    ]
+    exact = [entity for entity, n in candidates if n == wanted]
+    if exact:
+        return exact[0]
+    prefixed = [entity for entity, n in candidates if n.startswith(wanted)]
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+def player_elsewhere(world: World, name: str) -> RosterEntry | None:
+    """A player on another shard of a sharded world, by name (as :func:`find_player`); None on
+    a single server."""
+    rosters = world.try_resource(Rosters)
+    return rosters.find(name) if rosters is not None else None

@@ -15,6 +15,7 @@ from components.place import Room
 from engine.commands import Args, Command, CommandRegistry, CommandSpec, Refused
 from engine.events import Scope
 from engine.plugins import PluginKit
+from engine.territory import RosterEntry, Rosters
 from engine.text import plain_text
 from engine.world import World
 from systems.characteristics import characteristics_of
@@ -42,20 +43,31 @@ def _room_and_zone(world: World, entity: int) -> tuple[Room | None, str]:
 # who
 
 
-def who_view(world: World) -> View:
-    """Every player character in the world, by name, with the zone it is in."""
-    players: list[View] = []
+def players_here(world: World) -> list[RosterEntry]:
+    """Every player character in this process's world, with where it is."""
+    found = []
     for entity, (_player, identity) in world.query(Player, Identity, without=(Offline,)):
+        sid = world.stable_id(entity)
+        if sid is None:
+            continue
         room, zone_name = _room_and_zone(world, entity)
-        players.append(
-            {
-                "id": world.stable_id(entity),
-                "name": identity.name,
-                "zone": room.zone if room is not None else None,
-                "zone_name": zone_name,
-            }
-        )
-    players.sort(key=lambda p: (p["name"].casefold(), p["id"] or 0))
+        zone, key = (room.zone, room.key) if room is not None else (None, None)
+        found.append(RosterEntry(sid, identity.name, zone, zone_name, key))
+    return found
+
+
+def who_view(world: World) -> View:
+    """Every player character in the world, by name, with the zone it is in; in a sharded
+    world, those on other shards too, as their shards last listed them."""
+    entries = players_here(world)
+    rosters = world.try_resource(Rosters)
+    if rosters is not None:
+        here = {entry.sid for entry in entries}
+        entries += [entry for entry in rosters.others() if entry.sid not in here]
+    players = [
+        {"id": e.sid, "name": e.name, "zone": e.zone, "zone_name": e.zone_name} for e in entries
+    ]
+    players.sort(key=lambda p: (str(p["name"]).casefold(), p["id"]))
     return {"players": players, "count": len(players)}
 
 

@@ -14,7 +14,7 @@ from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
-from systems.common import capitalised, display_name
+from systems.common import capitalised, display_name, find_player, player_elsewhere
 from systems.look import is_dark, seen_as
 from systems.lucidity import RANK, Tier, tier_now
 from systems.targeting import find, read_target
@@ -169,6 +169,65 @@ def whisper(world: World, cmd: Command, args: Args) -> None:
     )
 
 
+def tell_texts(speaker: str, listener: str, message: str) -> tuple[str, str]:
+    """What the teller reads and what the told one reads."""
+    return f"You tell {listener}, '{message}'", f"{capitalised(speaker)} tells you, '{message}'"
+
+
+def tell(world: World, cmd: Command, args: Args) -> None:
+    """``tell <player> <message...>``: a private word to a player anywhere in the world (in a
+    sharded world, on whichever shard they play); nobody else hears anything."""
+    actor = cmd.actor
+    check_not_muted(world, actor)
+    wanted = args.text("player")
+    local = find_player(world, wanted)
+    elsewhere = player_elsewhere(world, wanted) if local is None else None
+    if local is None and elsewhere is None:
+        raise Refused("no_such_player", f"No one called '{wanted}' is in the world.")
+    if local == actor:
+        raise Refused("tell_self", "You mutter something to yourself.")
+    _lift_lapsed_mute(world, actor)
+    speaker, message = display_name(world, actor), args.text("message")
+    if local is not None:
+        listener, listener_id, heard_by = (
+            display_name(world, local),
+            world.stable_id(local),
+            (Scope.entity(local)),
+        )
+    else:
+        assert elsewhere is not None
+        listener, listener_id = elsewhere.name, elsewhere.sid
+        heard_by = Scope.player(elsewhere.sid)
+    yours, theirs = tell_texts(speaker, listener, message)
+    data = {
+        "from": speaker,
+        "from_id": world.stable_id(actor),
+        "to": listener,
+        "to_id": listener_id,
+        "text": message,
+    }
+    world.emit("tell", Scope.entity(actor), yours, data)
+    world.emit("tell", heard_by, theirs, data)
+
+
+def gossip_texts(speaker: str, message: str) -> tuple[str, str]:
+    """What the speaker reads and what everyone else reads on the gossip channel."""
+    return f"You gossip, '{message}'", f"[gossip] {capitalised(speaker)}: {message}"
+
+
+def gossip(world: World, cmd: Command, args: Args) -> None:
+    """``gossip <message...>``: the world-wide channel; every player hears it, on every shard
+    of a sharded world."""
+    actor = cmd.actor
+    check_not_muted(world, actor)
+    _lift_lapsed_mute(world, actor)
+    speaker, message = display_name(world, actor), args.text("message")
+    yours, theirs = gossip_texts(speaker, message)
+    data = {"from": speaker, "from_id": world.stable_id(actor), "text": message}
+    world.emit("gossip", Scope.entity(actor), yours, data)
+    world.emit("gossip", Scope.everyone(), theirs, data, exclude=(actor,))
+
+
 def shout_texts(speaker: str, message: str) -> tuple[str, str]:
     """What the shouter reads and what the zone hears: "You shout, '…'" and "Armitage shouts,
     '…'"."""
@@ -196,8 +255,8 @@ def shout(world: World, cmd: Command, args: Args) -> None:
 
 
 def register(kit: PluginKit) -> None:
-    """Register ``say``, ``emote``, ``whisper`` and ``shout`` (the engine maps ``'`` and ``:`` to
-    the first two)."""
+    """Register ``say``, ``emote``, ``whisper``, ``tell``, ``gossip`` and ``shout`` (the engine
+    maps ``'`` and ``:`` to the first two)."""
     kit.command(
         CommandSpec(
             verb="say",
@@ -224,6 +283,25 @@ def register(kit: PluginKit) -> None:
             usage="<target> <message...>",
             help="Whisper to someone in the room: only they hear the words; the others see "
             "that you whispered to them.",
+            category="communication",
+        )
+    )
+    kit.command(
+        CommandSpec(
+            verb="tell",
+            handler=tell,
+            usage="<player> <message...>",
+            help="Say something privately to a player anywhere in the world ('tell armitage"
+            " Meet me at the library').",
+            category="communication",
+        )
+    )
+    kit.command(
+        CommandSpec(
+            verb="gossip",
+            handler=gossip,
+            usage="<message...>",
+            help="Say something on the world-wide channel: every player hears it.",
             category="communication",
         )
     )

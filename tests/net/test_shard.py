@@ -10,7 +10,8 @@ from pathlib import Path
 
 from components.items import Item
 from components.place import Location, Room
-from tests.net.cluster_harness import Cluster, running_cluster
+from engine.territory import Rosters
+from tests.net.cluster_harness import Cluster, Player, running_cluster
 from tests.net.harness import async_test
 
 ZONES = {
@@ -70,3 +71,76 @@ async def test_a_player_crossing_into_another_shards_zone_moves_there_with_what_
             "shard b answers the player's look",
         )
         assert player.last("room")["data"]["id"] == "arkham.hill_road"
+
+
+def _said(player: Player, kind: str) -> list[str]:
+    return [body["text"] for _, k, body in player.messages if k == kind]
+
+
+@async_test
+async def test_who_tell_and_gossip_reach_players_on_other_shards(tmp_path: Path) -> None:
+    async with running_cluster(tmp_path, ZONES) as cluster:
+        west = await cluster.gateway.open("a", cluster.account("carter", role="admin"))
+        east = await cluster.gateway.open("a", cluster.account("pickman", role="admin"))
+        await cluster.until(
+            lambda: "auth_ok" in west.types() and "auth_ok" in east.types(), "both are in"
+        )
+        await cluster.gateway.line(east, "goto arkham.depot")
+        await cluster.until(lambda: east.routes != [], "pickman is on shard b")
+
+        await cluster.until(lambda: _rosters_told(cluster), "the shards told their rosters")
+        await cluster.gateway.line(west, "who")
+        await cluster.until(
+            lambda: "who" in [k for _, k, _ in west.messages] or _who(west) != [],
+            "carter's who is answered",
+        )
+        assert {p["name"] for p in _who(west)} == {"carter", "pickman"}
+
+        await cluster.gateway.line(west, "tell pickman The stars are right")
+        await cluster.until(
+            lambda: "Carter tells you, 'The stars are right'" in _said(east, "msg"),
+            "the tell reaches pickman on the other shard",
+        )
+        await cluster.gateway.line(east, "gossip Who knocks?")
+        await cluster.until(
+            lambda: "[gossip] Pickman: Who knocks?" in _said(west, "msg"),
+            "gossip reaches carter on the other shard",
+        )
+        await cluster.gateway.line(west, "tell nobody hello")
+        await cluster.until(
+            lambda: any(
+                body["data"].get("code") == "no_such_player"
+                for _, k, body in west.messages
+                if k == "error"
+            ),
+            "a tell to nobody is refused",
+        )
+
+
+@async_test
+async def test_an_admins_goto_a_player_on_another_shard_takes_them_there(tmp_path: Path) -> None:
+    async with running_cluster(tmp_path, ZONES) as cluster:
+        admin = await cluster.gateway.open("a", cluster.account("carter", role="admin"))
+        other = await cluster.gateway.open("a", cluster.account("pickman", role="admin"))
+        await cluster.until(
+            lambda: "auth_ok" in admin.types() and "auth_ok" in other.types(), "both are in"
+        )
+        await cluster.gateway.line(other, "goto innsmouth.marsh_road")
+        await cluster.until(lambda: other.routes != [], "pickman is on shard b")
+        await cluster.until(lambda: _rosters_told(cluster), "the shards told their rosters")
+        await cluster.gateway.line(admin, "goto pickman")
+        await cluster.until(lambda: admin.routes != [], "carter follows to shard b")
+        sid = admin.last("auth_ok")["data"]["entity"]
+        assert _room_key(cluster, "b", sid) == "innsmouth.marsh_road"
+
+
+def _who(player: Player) -> list[dict[str, object]]:
+    views = [body["data"] for _, k, body in player.messages if "players" in body.get("data", {})]
+    return list(views[-1]["players"]) if views else []
+
+
+def _rosters_told(cluster: Cluster) -> bool:
+    """Each shard has heard the other's roster with someone on it."""
+    a = cluster.shards["a"].engine.world.resource(Rosters)
+    b = cluster.shards["b"].engine.world.resource(Rosters)
+    return bool(a.others()) and bool(b.others())

@@ -146,13 +146,20 @@ def test_help_lists_the_commands_by_category(engine: Engine) -> None:
     assert {"look", "who", "score", "help", "time"} <= set(categories["information"])
     assert {"go", "north", "up", "exits"} <= set(categories["movement"])
     assert set(categories["posture"]) == {"lie", "rest", "sit", "stand"}
-    assert set(categories["communication"]) == {"emote", "say", "shout", "whisper"}
+    assert set(categories["communication"]) == {
+        "emote",
+        "gossip",
+        "say",
+        "shout",
+        "tell",
+        "whisper",
+    }
     assert set(categories["lucidity"]) == {"ground", "meditate", "pray"}
     names = list(categories)
     assert names == sorted(names)
     text = event.text.splitlines()
     assert text[0] == "Commands (type 'help <command>' for more):"
-    assert "  Communication: emote, say, shout, whisper" in text
+    assert "  Communication: emote, gossip, say, shout, tell, whisper" in text
     assert any(line.startswith("  Information:") and "look (l)" in line for line in text)
 
 

@@ -278,3 +278,38 @@ def test_a_muted_player_cannot_shout(scene: Scene) -> None:
     world.add(scene.armitage, Muted(world.clock.seconds + 600.0, "staff"))
     events = scene.play("shout Help!")
     assert [e.data["code"] for e in events if e.type == "error"] == ["muted"]
+
+
+def test_a_tell_reaches_one_named_player_anywhere_and_nobody_else(scene: Scene) -> None:
+    events = scene.play("tell wilmarth The cellar door is open")
+    assert scene.heard(events, scene.armitage) == [
+        ("tell", "You tell Wilmarth, 'The cellar door is open'")
+    ]
+    assert scene.heard(events, scene.wilmarth) == [
+        ("tell", "Armitage tells you, 'The cellar door is open'")
+    ]
+    for bystander in (scene.carter, scene.dyer):
+        assert scene.heard(events, bystander) == []
+
+
+def test_a_tell_to_nobody_or_to_oneself_is_refused(scene: Scene) -> None:
+    for line, code in (
+        ("tell nyarlathotep hello", "no_such_player"),
+        ("tell armitage hi", "tell_self"),
+    ):
+        events = scene.play(line)
+        assert [e.data["code"] for e in events if e.type == "error"] == [code]
+        assert [e for e in events if e.type == "tell"] == []
+
+
+def test_gossip_is_heard_by_every_player_in_the_world(scene: Scene) -> None:
+    world = scene.engine.world
+    keziah = create_character(world, "Keziah", room="street")  # another zone
+    events = scene.play("gossip Anyone seen the Necronomicon?")
+    assert scene.heard(events, scene.armitage) == [
+        ("gossip", "You gossip, 'Anyone seen the Necronomicon?'")
+    ]
+    for listener in (scene.carter, scene.wilmarth, keziah):
+        assert scene.heard(events, listener) == [
+            ("gossip", "[gossip] Armitage: Anyone seen the Necronomicon?")
+        ]
