@@ -62,7 +62,6 @@ from net.cluster_wire import (
     WireError,
     account_from_wire,
     account_to_wire,
-    decode_alive,
     decode_input,
     decode_news,
     encode_alive,
@@ -204,14 +203,13 @@ class ShardServer:
             await bus.ensure_handoff_stream()
             self._send_queue = asyncio.Queue()
             inputs = await bus.subscribe(bus.subjects.shard_inputs(self.name))
-            shards = await bus.subscribe(bus.subjects.shards_alive)
             gateways = await bus.subscribe(bus.subjects.gateways_alive)
             news = await bus.subscribe(bus.subjects.shards)
             handoffs = await bus.handoff_inbox(self.name)
             for coroutine in (
                 self._send_forever(),
                 self._read_inputs(inputs),
-                self._read_shards(shards),
+                self._watch_zone_map(),
                 self._read_gateways(gateways),
                 self._read_news(news),
                 self._read_handoffs(handoffs),
@@ -389,27 +387,31 @@ class ShardServer:
             self._check_gateways()
             await asyncio.sleep(self.cluster.heartbeat_s)
 
-    async def _read_shards(self, inbox: Inbox) -> None:
-        """Other shards' heartbeats: who simulates which zone now."""
+    async def _watch_zone_map(self) -> None:
+        """The zone map, read again every ``cluster.zone_map_check_s``: a zone moved to this
+        shard is simulated from the next tick (what is in it arrives by hand-off); a zone moved
+        away is let go by the border rule, everything in it handed to its new shard."""
+        assert self.db is not None
         while True:
+            await asyncio.sleep(self.cluster.zone_map_check_s)
             try:
-                message = await inbox.next(self.cluster.dead_after_s)
-            except BusTimeout:
+                zone_map = await asyncio.to_thread(ownership.zone_map, self.db)
+            except SQLAlchemyError as exc:
+                log.warning("cannot read the zone map (%s); keeping the one known", exc)
                 continue
-            try:
-                alive = decode_alive(message.payload)
-            except WireError as exc:
-                log.warning("dropped a bad heartbeat: %s", exc)
-                continue
-            if alive.shard == self.name:
-                continue
-            changed = False
-            for zone in alive.zones:
-                if self.zone_owners.get(zone) != alive.shard:
-                    self.zone_owners[zone] = alive.shard
-                    changed = True
-            if changed:
+            if zone_map != self.zone_owners:
+                gained = {z for z, s in zone_map.items() if s == self.name} - {
+                    z for z, s in self.zone_owners.items() if s == self.name
+                }
+                lost = {z for z, s in self.zone_owners.items() if s == self.name} - {
+                    z for z, s in zone_map.items() if s == self.name
+                }
+                self.zone_owners = zone_map
                 self.engine.world.insert_resource(self._territory())
+                for zone in sorted(gained):
+                    log.info("zone %s is now simulated here", zone)
+                for zone in sorted(lost):
+                    log.info("zone %s moved to shard %s", zone, zone_map.get(zone))
 
     # ------------------------------------------------------------ between shards
 

@@ -5,7 +5,8 @@
   shard first if the zone map lacks it; a shard that dies is started again, as an operator's
   supervisor would. Ctrl-C stops them all.
 - ``kadath cluster zones`` prints the zone map; ``kadath cluster assign ZONE SHARD`` edits it
-  (for a world that is not running: a running world moves a zone with the admin command).
+  (for a world that is not running); ``kadath cluster move ZONE SHARD`` moves a zone while the
+  world runs.
 
 Processes are started with the same configuration this command read (written to a file they all
 load), so every one of them talks to the same database and bus.
@@ -120,6 +121,37 @@ def _assign(ns: argparse.Namespace, config: Config) -> int:
     finally:
         db.dispose()
     print(f"zone {ns.zone} is shard {ns.shard}'s (epoch {epoch})")
+    return 0
+
+
+def _move(ns: argparse.Namespace, config: Config) -> int:
+    """Give a zone to another shard while the world runs: the shards see the new map within
+    ``cluster.zone_map_check_s`` and hand everything in the zone over."""
+    problem = subject_token_problem(ns.shard)
+    if problem is not None:
+        print(f"kadath cluster move: bad shard {ns.shard!r}: {problem}", file=sys.stderr)
+        return EXIT_BAD_SETUP
+    db = open_database(config.persist.database_url)
+    try:
+        ownership.ensure_ownership_tables(db)
+        current = ownership.zone_owner(db, ns.zone)
+        if current is None:
+            print(
+                f"kadath cluster move: zone {ns.zone!r} is in no shard's map; kadath cluster"
+                " assign gives it one",
+                file=sys.stderr,
+            )
+            return EXIT_BAD_SETUP
+        if current[0] == ns.shard:
+            print(f"zone {ns.zone} is already shard {ns.shard}'s")
+            return 0
+        epoch = ownership.move_zone(db, ns.zone, current[0], ns.shard)
+    except ownership.OwnershipConflict as exc:
+        print(f"kadath cluster move: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    print(f"zone {ns.zone} moves from shard {current[0]} to shard {ns.shard} (epoch {epoch})")
     return 0
 
 
@@ -251,3 +283,11 @@ def register(subparsers: Any) -> None:
     assign.add_argument("shard", metavar="SHARD")
     add_config_arguments(assign)
     assign.set_defaults(run=_assign)
+    move = actions.add_parser(
+        "move",
+        help="move a zone to another shard while the world runs (what is in it is handed over)",
+    )
+    move.add_argument("zone", metavar="ZONE")
+    move.add_argument("shard", metavar="SHARD")
+    add_config_arguments(move, shortcuts=("--db",))
+    move.set_defaults(run=_move)

@@ -30,9 +30,11 @@ class _Settled:
 
 @dataclass(slots=True)
 class _Moves:
-    """The rule's state: the feed of things that moved (a resource, transient)."""
+    """The rule's state (a resource, transient): the feed of things that moved, and the zones
+    this shard held when it last looked."""
 
     moved: Additions
+    held: frozenset[str] | None = None
 
 
 def held_within(world: World, entity: int) -> list[int]:
@@ -72,21 +74,31 @@ def cross(world: World, entity: int, zone: str) -> None:
 
 @system(phase="late", every_s=0.0)
 def hand_off_at_borders(world: World, ctx: SystemContext) -> None:
-    """Whatever entered a room of another shard's zone this tick goes to that shard."""
+    """Whatever entered a room of another shard's zone this tick goes to that shard; when one
+    of this shard's zones has been given to another (``kadath cluster move``), everything in it
+    goes too."""
     moves = world.try_resource(_Moves)
     if moves is None:
         moves = _Moves(world.additions(Location))
         world.insert_resource(moves)
     moved = moves.moved.drain()
     territory = world.try_resource(Territory)
-    if territory is None or not moved:
+    if territory is None:
         return
+    if moves.held is None:
+        moves.held = territory.zones
+    released = (moves.held - territory.zones) & territory.elsewhere
+    moves.held = territory.zones
     for entity in moved:
         if not world.exists(entity) or world.stable_id(entity) is None:
             continue  # gone again within the tick, or carried off with its holder already
         zone = foreign_zone(world, entity, territory)
         if zone is not None:
             cross(world, entity, zone)
+    if released:
+        for entity, zone in strangers(world, territory):
+            if zone in released and world.exists(entity):
+                cross(world, entity, zone)
 
 
 def _zone_of_room(world: World, room_sid: int) -> str | None:
@@ -95,16 +107,17 @@ def _zone_of_room(world: World, room_sid: int) -> str | None:
     return found.zone if found is not None else None
 
 
-def strangers(world: World, territory: Territory) -> list[int]:
+def strangers(world: World, territory: Territory) -> list[tuple[int, str]]:
     """Things standing in other shards' zones, and characters out of the world who would wake
-    there: what a shard that restored the whole saved world must let go of."""
+    there, with the zone: what a shard that restored the whole saved world must let go of, and
+    what it hands on when it gives a zone away."""
     found = [
-        entity
+        (entity, zone)
         for entity, location in world.query(Location)
         if (zone := _zone_of_room(world, location.holder)) is not None and not territory.holds(zone)
     ]
     found += [
-        character
+        (character, zone)
         for character, offline in world.query(Offline)
         if (zone := _zone_of_room(world, offline.room)) is not None and not territory.holds(zone)
     ]
@@ -124,7 +137,7 @@ def let_go_of_other_zones(world: World, ctx: SystemContext) -> None:
     start = directory.rooms.get(directory.start_room) if directory is not None else None
     if start is not None:
         world.insert_resource(replace(territory, start_zone=world.get(start, Room).zone))
-    for entity in strangers(world, territory):
+    for entity, _zone in strangers(world, territory):
         if world.exists(entity) and world.is_persistent(entity):
             bundle = [entity, *held_within(world, entity)]
             world.destroy_all(thing for thing in bundle if not world.is_persistent(thing))

@@ -651,6 +651,14 @@ class ClusterConfig:
         gt=0,
         le=3600,
     )
+    zone_map_check_s: float = setting_field(
+        1.0,
+        "How often a shard reads the zone map again, to take up a zone moved to it or give"
+        " away one moved from it (kadath cluster move) while the world runs.",
+        unit="s",
+        gt=0,
+        le=3600,
+    )
     replay_lines: int = setting_field(
         64,
         "Command lines a gateway keeps per player after forwarding them, to send again to the"

@@ -252,6 +252,7 @@ async def running_cluster(
         heartbeat_s=0.1,
         dead_after_s=1.0,
         handoff_ack_wait_s=2.0,
+        zone_map_check_s=0.2,
     )
     try:
         bus = await busmod.connect(settings, name="test")

@@ -11,6 +11,7 @@ from pathlib import Path
 from components.items import Item
 from components.place import Location, Room
 from engine.territory import Rosters
+from persist import ownership
 from tests.net.cluster_harness import Cluster, Player, running_cluster
 from tests.net.harness import async_test
 
@@ -144,3 +145,32 @@ def _rosters_told(cluster: Cluster) -> bool:
     a = cluster.shards["a"].engine.world.resource(Rosters)
     b = cluster.shards["b"].engine.world.resource(Rosters)
     return bool(a.others()) and bool(b.others())
+
+
+@async_test
+async def test_a_zone_moved_to_another_shard_takes_its_players_and_things_along(
+    tmp_path: Path,
+) -> None:
+    async with running_cluster(tmp_path, ZONES) as cluster:
+        player = await cluster.gateway.open("a", cluster.account("olmstead", role="admin"))
+        await cluster.until(lambda: "auth_ok" in player.types(), "the player is in")
+        sid = player.last("auth_ok")["data"]["entity"]
+        await cluster.gateway.line(player, "get candle")
+        await cluster.gateway.line(player, "goto innsmouth.marsh_road")
+        await cluster.until(lambda: player.routes != [], "the player is on shard b")
+        (candle,) = _carried(cluster, "b", sid)
+
+        ownership.move_zone(cluster.db, "innsmouth", "b", "a")
+        await cluster.until(lambda: len(player.routes) == 2, "the player is handed back to a")
+
+        assert player.routes[-1][0] == "a"
+        a, b = cluster.shards["a"], cluster.shards["b"]
+        assert a.holds(sid) and a.holds(candle)
+        assert not b.holds(sid) and not b.holds(candle)
+        assert _room_key(cluster, "a", sid) == "innsmouth.marsh_road"
+        assert cluster.owner(sid) == "a" and cluster.owner(candle) == "a"
+        await cluster.gateway.line(player, "look")
+        await cluster.until(
+            lambda: any(shard == "a" and kind == "room" for shard, kind, _ in player.messages[-3:]),
+            "shard a answers the player now",
+        )
