@@ -30,6 +30,7 @@ from engine.accounts import Account
 from net.protocol import Prepared
 
 __all__ = [
+    "ELSEWHERE",
     "Alive",
     "Close",
     "Deliver",
@@ -196,6 +197,11 @@ class Refused:
     code: str
     text: str
 
+
+ELSEWHERE: Final = "elsewhere"
+"""The code of a :class:`Refused` Open whose character another shard holds now (it crossed, or
+its zone moved, after the gateway looked up its owner): the gateway looks again and opens it
+there."""
 
 OutboundItem = Deliver | Close | Route | Refused
 

@@ -57,6 +57,7 @@ from net import tokens
 from net.accounts import AccountService, AuthError, LoginThrottle
 from net.bus import Bus, BusError, BusTimeout, Inbox, connect
 from net.cluster_wire import (
+    ELSEWHERE,
     Alive,
     Close,
     Deliver,
@@ -200,6 +201,11 @@ class ShardState:
         }
 
 
+#: How many times in a row a gateway looks again for a character a shard said is elsewhere
+#: (``net.cluster_wire.ELSEWHERE``) before it gives up and asks the player to log in again.
+ELSEWHERE_TRIES = 5
+
+
 @dataclass(eq=False, slots=True)
 class Connection:
     """One player's websocket, as the gateway sees it.
@@ -222,6 +228,8 @@ class Connection:
     last_n: int = 0
     paused: bool = False
     closing: bool = False
+    elsewhere_tries: int = 0
+    """Opens refused in a row because the character was on another shard (see ``ELSEWHERE``)."""
 
 
 # --------------------------------------------------------------------------------- gateway
@@ -280,6 +288,7 @@ class Gateway:
         self._outbox_ready = asyncio.Event()
         self._draining = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._reopening: set[asyncio.Task[None]] = set()
         self._inboxes: list[Inbox] = []
         self._on_stop: list[Callable[[], Any]] = []
 
@@ -493,11 +502,23 @@ class Gateway:
         connection.opened_run = run
         connection.kept.clear()
         connection.paused = False
-        self._publish(
-            Open(self.name, connection.conn, connection.account, connection.address, False),
-            connection.shard,
-        )
+        task = asyncio.get_running_loop().create_task(self._reopen_fresh(connection))
+        self._reopening.add(task)
+        task.add_done_callback(self._reopening.discard)
         self._resumed(connection)
+
+    async def _reopen_fresh(self, connection: Connection) -> None:
+        """Open the player again as a login would: with the account as the database has it now
+        (the character the shard made at the first login is named there, not in the copy read
+        then), on the shard that owns that character now."""
+        account = connection.account
+        assert account is not None
+        try:
+            fresh = await asyncio.to_thread(self.accounts.store.get, account.name)
+        except Exception:
+            log.exception("gateway %s: the account store failed; reopening as known", self.name)
+            fresh = None
+        await self._open(connection, fresh or account, resume=False)
 
     def start_shard(self) -> str | None:
         """The shard new characters start on (a live one whose heartbeat says so), if any."""
@@ -595,6 +616,16 @@ class Gateway:
         connection.link.close(code, reason)  # after what was delivered before it
 
     def _refused(self, connection: Connection, refusal: Refused) -> None:
+        if refusal.code == ELSEWHERE and connection.account is not None:
+            connection.elsewhere_tries += 1
+            if connection.elsewhere_tries <= ELSEWHERE_TRIES:
+                # The character moved on (a hand-off, a zone moved) between the owner look-up
+                # and the Open: look it up again and open it where it is now.
+                task = asyncio.get_running_loop().create_task(self._reopen_fresh(connection))
+                self._reopening.add(task)
+                task.add_done_callback(self._reopening.discard)
+                return
+        connection.elsewhere_tries = 0
         connection.account = None
         connection.shard = None
         connection.opened_run = None

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import secrets
@@ -47,6 +48,7 @@ from engine.stats import RollingTimings
 from engine.territory import RosterEntry, Rosters, Territory
 from net.bus import Bus, BusError, BusTimeout, HandOff, Inbox, connect
 from net.cluster_wire import (
+    ELSEWHERE,
     Alive,
     Close,
     Deliver,
@@ -305,9 +307,24 @@ class ShardServer:
                 log.warning("dropped a bad input from the bus: %s", exc)
                 continue
             try:
+                if isinstance(item, Open):  # one at a time: a line after it waits for it
+                    item = await self._fresh(item)
                 self.take(item)
             except Exception:
                 log.exception("input %r failed", item)
+
+    async def _fresh(self, item: Open) -> Open:
+        """The Open with the account as the shared table has it now: a gateway's copy may be
+        older than the character this world made for it (and a login without the character's
+        id would make another)."""
+        try:
+            fresh = await asyncio.to_thread(self.accounts.get, item.account.name)
+        except Exception:
+            log.exception("could not read %s's account; using the gateway's", item.account.name)
+            return item
+        if fresh is None or fresh.character_sid is None:
+            return item
+        return dataclasses.replace(item, account=fresh)
 
     def take(self, item: ShardInput) -> None:
         """One message from a gateway, on the event loop, between ticks."""
@@ -327,6 +344,15 @@ class ShardServer:
         if previous is not None:  # the gateway logs this connection in again: the old one ends
             self.hub.disconnect(previous)
         account = item.account
+        sid = account.character_sid
+        if sid is not None and self.engine.world.entity_of(sid) is None:
+            # Its character is on another shard (it crossed, or its zone moved, since the
+            # gateway looked): the gateway looks again. Making a new one here would be a copy.
+            self.queue(
+                item.gateway,
+                Refused(item.conn, ELSEWHERE, "Your character is elsewhere; following it."),
+            )
+            return
         if item.resume:
             sid = account.character_sid
             character = self.engine.world.entity_of(sid) if sid is not None else None

@@ -91,6 +91,10 @@ class CorePresence:
         entity = world.entity_of(character) if character is not None else None
         if entity is not None:
             return entity
+        if character is None:  # an account record older than its character: never make two
+            for found, player in world.query(Player):
+                if player.account.casefold() == account.casefold():
+                    return found
         entity = create_character(world, account)
         leave_world(world, entity, "")  # out of the world until the player enters it
         return entity

@@ -202,6 +202,12 @@ class Cluster:
         account = Account(name, "x", role, datetime.now(UTC))
         return SqlAccountStore(self.db).create(dataclasses.replace(account, role=role))
 
+    def account_now(self, name: str) -> Account:
+        """The account as the shared table holds it now (its character once one was made)."""
+        found = SqlAccountStore(self.db).get(name)
+        assert found is not None
+        return found
+
     def owner(self, sid: int) -> str | None:
         found = ownership.owners_of(self.db, [sid])[sid]
         return None if found is None else found[0]

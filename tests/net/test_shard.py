@@ -174,3 +174,26 @@ async def test_a_zone_moved_to_another_shard_takes_its_players_and_things_along(
             lambda: any(shard == "a" and kind == "room" for shard, kind, _ in player.messages[-3:]),
             "shard a answers the player now",
         )
+
+
+@async_test
+async def test_a_shard_asked_to_open_a_character_another_shard_holds_sends_the_gateway_on(
+    tmp_path: Path,
+) -> None:
+    async with running_cluster(tmp_path, ZONES) as cluster:
+        player = await cluster.gateway.open("a", cluster.account("wilcox"))
+        await cluster.until(lambda: "auth_ok" in player.types(), "the player is in, on shard a")
+        await cluster.gateway.gone(player)
+        await cluster.until(
+            lambda: cluster.account_now("wilcox").character_sid is not None,
+            "the account names its character",
+        )
+        account = cluster.account_now("wilcox")
+        assert account.character_sid is not None
+
+        stale = await cluster.gateway.open("b", account)
+        await cluster.until(lambda: stale.refused is not None, "shard b refuses")
+
+        assert stale.refused == "elsewhere"
+        assert not cluster.shards["b"].holds(account.character_sid)
+        assert cluster.owner(account.character_sid) in (None, "a")

@@ -16,7 +16,7 @@ from engine.inputs import ENTERED_EVENT, LEFT_EVENT, DropConnection, EnterWorld,
 from engine.world import World
 from systems.characteristics import max_dp_for
 from systems.characters import create_character
-from systems.presence import QUIT_EVENT, enter_world, in_world, leave_world
+from systems.presence import QUIT_EVENT, CorePresence, enter_world, in_world, leave_world
 from systems.whereabouts import contents, room_of
 from systems.wounds import hurt
 from tests.systems.arena import arena
@@ -293,3 +293,12 @@ def test_the_status_state_is_fighting_mortally_wounded_dead_or_none() -> None:
     assert rules.status(world, armitage)["posture"] is None  # the corpse lies in the room
     stage.type(armitage, "respawn")
     assert rules.status(world, armitage)["state"] is None
+
+
+def test_an_account_whose_record_predates_its_character_gets_that_character_not_another() -> None:
+    world = make_engine().world
+    presence = CorePresence()
+    first = presence.character_for(world, "Randolph", None)
+    again = presence.character_for(world, "randolph", None)
+    assert again == first
+    assert len([e for e, _ in world.query(Player)]) == 1
