@@ -635,10 +635,43 @@ class ShardServer:
             return
         current = await asyncio.to_thread(handoff.still_current, self.db, message)
         if not current or self.engine.world.entity_of(entities[0][0]) is not None:
+            if current:
+                self._follow_restored(message, entities[0][0])
             await delivery.ack()
             return
         self._incoming[message.handoff_id] = _Incoming(message, delivery)
         self.engine.submit(Arrival(message.handoff_id, entities))
+
+    def _follow_restored(self, message: handoff.HandOffMessage, sid: int) -> None:
+        """A current hand-off whose character is here already, though no session plays it: this
+        shard restarted after the hand-off committed and restored the character from the
+        database, before the arrival was applied or its Route sent. The player's gateway still
+        sends its lines to the shard it left, which drops them: route it here, and play on."""
+        character = self.engine.world.entity_of(sid)
+        if character is None or character in self.hub.playing or character in self.hub.linkdead:
+            return  # applied in this run already: its session followed it then
+        follows = message.session or {}
+        if "gw" not in follows or "account" not in follows:
+            return
+        try:
+            account = account_from_wire(follows["account"])
+            gateway, conn, last = str(follows["gw"]), int(follows["conn"]), int(follows["n"])
+        except (WireError, KeyError, TypeError, ValueError) as exc:
+            log.error("hand-off %s names no usable connection: %s", message.handoff_id, exc)
+            return
+        if (gateway, conn) in self.sessions:
+            return  # the gateway opened it here meanwhile
+        log.info(
+            "hand-off %s: %s was restored here; its connection follows",
+            message.handoff_id,
+            account.name,
+        )
+        session = self.hub.adopt(ShardLink(self, gateway, conn), f"{gateway}#{conn}")
+        session.last_input = last
+        self.sessions[(gateway, conn)] = session
+        self.gateways_seen.setdefault(gateway, time.monotonic())
+        self.queue(gateway, Route(conn, last))
+        self.hub.login(session, account)
 
     def _arrived(self, entity: int, data: Mapping[str, Any]) -> None:
         """An arrival is in the world: its player plays on here, its gateway sends lines here."""
