@@ -85,6 +85,9 @@ log = logging.getLogger("kadath.shard")
 #: database or the broker is down): doubling from the first to the last.
 RETRY_FIRST_S = 0.05
 RETRY_LAST_S = 2.0
+#: How long a shard remembers a connection whose character crossed from it: lines for it that
+#: arrive meanwhile were sent before the gateway heard of the crossing, and are sent on by it.
+HANDED_ON_MEMORY_S = 60.0
 
 
 class ShardLink:
@@ -145,6 +148,9 @@ class ShardServer:
         self._send_queue: asyncio.Queue[tuple[str, bytes]] | None = None
         self._incoming: dict[str, _Incoming] = {}
         self._rosters_heard: dict[str, float] = {}
+        #: Connections whose character crossed to another shard lately, and when: their lines
+        #: that still come here are dropped quietly (the gateway sends them on after the Route).
+        self._handed_on: dict[tuple[str, int], float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._handoff_ids = itertools.count(1)
         self._stopped = asyncio.Event()
@@ -369,13 +375,23 @@ class ShardServer:
                 )
                 return
         session = self.hub.adopt(ShardLink(self, item.gateway, item.conn), item.address)
+        self._handed_on.pop(key, None)
         self.sessions[key] = session
         self.hub.login(session, account)
 
     def _line(self, item: Line, key: tuple[str, int]) -> None:
         session = self.sessions.get(key)
+        if session is None and key not in self._handed_on:
+            # No session here, and none that crossed from here lately (whose gateway sends its
+            # lines on once the new shard routes it): dropped while its gateway seemed dead, or
+            # lost by a restart. The gateway looks the character up again and opens it.
+            self.queue(
+                item.gateway,
+                Refused(item.conn, ELSEWHERE, "Your connection was lost here; following it."),
+            )
+            return
         if session is None or session.closing or item.n <= session.last_input:
-            return  # moved on to another shard (the gateway sends it there), or seen already
+            return  # crossed to another shard (the gateway sends it there), or seen already
         session.last_input = item.n
         session.last_active_s = self.hub.now_s
         if session.character is None:
@@ -411,6 +427,10 @@ class ShardServer:
                 await self.bus.publish(subject, encode_alive(alive))
             self._tell_roster()
             self._check_gateways()
+            forgotten_before = time.monotonic() - HANDED_ON_MEMORY_S
+            for key, when in list(self._handed_on.items()):
+                if when < forgotten_before:
+                    del self._handed_on[key]
             await asyncio.sleep(self.cluster.heartbeat_s)
 
     async def _watch_zone_map(self) -> None:
@@ -533,6 +553,7 @@ class ShardServer:
         if session is not None and isinstance(session.link, ShardLink):
             link = session.link
             self.sessions.pop((link.gateway, link.conn), None)
+            self._handed_on[(link.gateway, link.conn)] = time.monotonic()
             follows = {"gw": link.gateway, "conn": link.conn, "n": session.last_input}
         if account is not None:
             follows = {**(follows or {}), "account": account_to_wire(account)}
@@ -668,6 +689,7 @@ class ShardServer:
         )
         session = self.hub.adopt(ShardLink(self, gateway, conn), f"{gateway}#{conn}")
         session.last_input = last
+        self._handed_on.pop((gateway, conn), None)
         self.sessions[(gateway, conn)] = session
         self.gateways_seen.setdefault(gateway, time.monotonic())
         self.queue(gateway, Route(conn, last))
@@ -693,6 +715,7 @@ class ShardServer:
             return
         session = self.hub.adopt(ShardLink(self, gateway, conn), f"{gateway}#{conn}")
         session.last_input = last
+        self._handed_on.pop((gateway, conn), None)
         self.sessions[(gateway, conn)] = session
         self.gateways_seen.setdefault(gateway, time.monotonic())
         self.queue(gateway, Route(conn, last))

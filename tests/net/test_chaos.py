@@ -62,15 +62,6 @@ from tests.net.harness import DATA_DIR, Client, async_test
 
 pytestmark = pytest.mark.slow
 
-#: Remove with the fix. The gateway re-opens a player on a restarted shard with the Account it
-#: read at login; for a player who registered on this connection its character_sid is still None,
-#: so the restarted shard (whose hub has forgotten the character it made) makes a new character
-#: and points the account at it, while the real one, with everything it carries, waits link-dead.
-KNOWN_BUG = pytest.mark.xfail(
-    reason="a restarted shard makes a new character for a player re-opened with a stale account",
-    strict=False,
-)
-
 ZONES = {
     "sanitarium": "a",
     "arkham": "a",
@@ -396,7 +387,6 @@ def _check_database(
     assert account is not None and account.character_sid == sid
 
 
-@KNOWN_BUG
 @async_test
 async def test_a_player_walking_a_border_while_shards_are_killed_stays_whole(
     tmp_path: Path,
