@@ -557,9 +557,10 @@ def _stream_name(value: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class ClusterConfig:
-    """The message bus between the processes of one sharded world (NATS with JetStream).
+    """A world sharded across processes (docs/scaling.md): the message bus between its shards and
+    gateways (NATS with JetStream), liveness, the zone map's refresh, resume tokens.
 
-    Groundwork only: a single-process server never reads this section, and nothing shards yet.
+    A single server reads nothing of it but ``shard``, which is empty there.
     """
 
     nats_url: str = setting_field(
