@@ -44,6 +44,7 @@ from engine.stats import (
     gauge,
     summary,
 )
+from engine.territory import Arrivals
 from engine.world import Changes, World
 
 __all__ = [
@@ -431,6 +432,9 @@ class Engine:
             return
         root = world.entity_of(item.entities[0][0])
         assert root is not None  # spawned just now
+        arrivals = world.try_resource(Arrivals)
+        if arrivals is not None:
+            arrivals.sids.append(item.entities[0][0])
         world.emit(ARRIVED_EVENT, Scope.entity(root), data={"handoff": item.handoff_id})
 
     def tick_pending(self) -> TickResult | None:

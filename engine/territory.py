@@ -70,3 +70,13 @@ class Rosters:
             return exact[0]
         prefixed = [entry for entry in others if entry.name.casefold().startswith(wanted)]
         return prefixed[0] if len(prefixed) == 1 else None
+
+
+@dataclass(slots=True)
+class Arrivals:
+    """What came from other shards since the rules last looked (a resource of a sharded world):
+    the stable id of each arrival's first entity, filled by the engine as it applies an
+    :class:`engine.inputs.Arrival`, drained by the border rule, which shows the new room to
+    whoever came in and the newcomer to the room."""
+
+    sids: list[int] = field(default_factory=list)

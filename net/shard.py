@@ -45,7 +45,7 @@ from engine.events import Scope, ScopeKind
 from engine.inputs import Arrival, Departure, DropConnection, LeaveWorld
 from engine.plugins import SetupError
 from engine.stats import RollingTimings
-from engine.territory import RosterEntry, Rosters, Territory
+from engine.territory import Arrivals, RosterEntry, Rosters, Territory
 from net.bus import Bus, BusError, BusTimeout, HandOff, Inbox, connect
 from net.cluster_wire import (
     ELSEWHERE,
@@ -181,6 +181,7 @@ class ShardServer:
         self._secret = ownership.cluster_secret(db)
         self.engine.world.insert_resource(self._territory())
         self.engine.world.insert_resource(Rosters())
+        self.engine.world.insert_resource(Arrivals())
         self.hub.shares_events = True
         self.hub.on_elsewhere = self._relay
         presence = self.engine.registry.presence

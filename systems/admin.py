@@ -23,6 +23,7 @@ from engine.reload import Reloader
 from engine.scheduler import Scheduler, SystemContext, SystemStats, system
 from engine.world import World
 from systems import fights
+from systems.borders import crosses_into
 from systems.common import (
     bodies_in,
     capitalised,
@@ -112,7 +113,8 @@ def relocate(world: World, who: int, room: int, *, vanish: str, appear: str) -> 
         world.emit("leave", Scope.room(old), f"{name} {vanish}.", {"who": name}, exclude=(who,))
     move(world, who, room)
     world.emit("arrive", Scope.room(room), f"{name} {appear}.", {"who": name}, exclude=(who,))
-    show_room(world, who)
+    if not crosses_into(world, room):  # else the shard over there shows it, with who is there
+        show_room(world, who)
 
 
 def teleport(world: World, cmd: Command, args: Args) -> None:

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from components.body import Offline
+from components.body import Identity, Offline, Player
 from components.content import Directory
 from components.place import Location, Room
 from engine.events import Scope
 from engine.inputs import HANDED_OFF_EVENT, Departure
 from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
-from engine.territory import Territory
+from engine.territory import Arrivals, Territory
 from engine.world import Additions, World
-from systems.whereabouts import MAX_NESTING, contents
+from systems.common import capitalised
+from systems.look import seen_as, show_room
+from systems.whereabouts import MAX_NESTING, contents, room_of
 
 
 @dataclass(slots=True)
@@ -144,7 +146,41 @@ def let_go_of_other_zones(world: World, ctx: SystemContext) -> None:
             world.evict(thing for thing in bundle if world.is_persistent(thing))
 
 
+@system(phase="early", every_s=0.0, after=("let_go_of_other_zones",))
+def welcome_arrivals(world: World, ctx: SystemContext) -> None:
+    """Who came in from another shard is shown where they are now, with everyone there, and
+    that room sees them arrive (the shard they left told only its own side)."""
+    arrivals = world.try_resource(Arrivals)
+    if arrivals is None or not arrivals.sids:
+        return
+    sids, arrivals.sids = arrivals.sids, []
+    for sid in sids:
+        entity = world.entity_of(sid)
+        room = room_of(world, entity) if entity is not None else None
+        if entity is None or room is None or not world.has(entity, Identity):
+            continue
+        name, seen_id = seen_as(world, room, entity)
+        world.emit(
+            "arrive",
+            Scope.room(room),
+            f"{capitalised(name)} arrives.",
+            {"who": name, "id": seen_id},
+            exclude=(entity,),
+        )
+        if world.has(entity, Player):
+            show_room(world, entity)
+
+
+def crosses_into(world: World, room: int) -> bool:
+    """Whether a step into ``room`` takes the walker to another shard (the room is drawn for
+    them there, with what stands in it)."""
+    territory = world.try_resource(Territory)
+    found = world.try_get(room, Room)
+    return territory is not None and found is not None and territory.other_shards_hold(found.zone)
+
+
 def register(kit: PluginKit) -> None:
     """Register the border rules of a sharded world."""
     kit.system(let_go_of_other_zones)
+    kit.system(welcome_arrivals)
     kit.system(hand_off_at_borders)

@@ -13,6 +13,7 @@ from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
+from systems.borders import crosses_into
 from systems.common import (
     DIRECTION_VERBS,
     WayWords,
@@ -96,8 +97,10 @@ def walk(world: World, mover: int, direction: str) -> None:
     mover is shown the new room. In a dark room the mover is "someone"; the old room is judged
     before the move and the new one after, so a mover carrying a light is seen both times.
     """
-    step(world, mover, check_move(world, mover, direction))
-    show_room(world, mover)
+    route = check_move(world, mover, direction)
+    step(world, mover, route)
+    if not crosses_into(world, route.destination):  # else the shard over there shows it
+        show_room(world, mover)
 
 
 def step(world: World, mover: int, route: Route) -> None:

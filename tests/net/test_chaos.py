@@ -297,8 +297,9 @@ def _content_items() -> dict[str, set[int]]:
 async def _check_memory(
     cluster: ProcessCluster, walker: Walker, expected: dict[int, tuple[str, str]]
 ) -> None:
-    """The inventory holds exactly what was picked up; the shard not holding the player cannot
-    find it, and the one holding it can (seen by an admin standing on each side in turn)."""
+    """The inventory holds exactly what was picked up, and the player stands in one world only:
+    an admin looking at the room the player last stood in on the other shard finds nobody there,
+    and following the player (``goto randolph``, across shards) finds it exactly once."""
     assert await _inventory(walker.client) == expected
     watcher = await _player(cluster.gateway_port, "watcher", register=True)
     await watcher.close()
@@ -307,37 +308,40 @@ async def _check_memory(
     try:
         if walker.room != MARSH_ROAD:
             await walker.cross()
-        # A look answered means the crossing is over: the room after a step is shown by the
-        # shard it leaves, before the other takes the player in.
         assert await walker.look() == MARSH_ROAD  # on shard b
-        # The watcher wakes on shard a (the sanitarium): a holds no randolph.
-        await _expect_not_found(watcher, "randolph")
-        await _answer(watcher, f"goto {DEPOT}")
+        # The watcher wakes on shard a: the depot, where the player stood on a, holds no copy.
+        depot = await _view(watcher, f"goto {DEPOT}", DEPOT)
+        assert walker.sid not in _occupants(depot)
+        # Following the player takes the watcher to shard b, where the player stands, once.
+        road = await _view(watcher, "goto randolph", MARSH_ROAD, walker.sid)
+        assert _occupants(road).count(walker.sid) == 1
+        # The player crosses to a: b's marsh road is empty of it, a's depot has it once.
         await walker.cross()
-        assert await walker.look() == DEPOT  # on shard a, beside the watcher
-        found = await _answer(watcher, "goto randolph")
-        rooms = [m for m in found if m.type == "room"]
-        assert rooms and rooms[-1].data["id"] == DEPOT, found
-        occupants = [o.get("id") for o in rooms[-1].data["occupants"]]
-        assert occupants.count(walker.sid) == 1, occupants
-        # The watcher crosses to b: b holds no randolph, and no randolph on the marsh road.
-        await _answer(watcher, "se")
-        await _expect_not_found(watcher, "randolph")
-        here = [m for m in await _answer(watcher, "look") if m.type == "room"]
-        assert here[-1].data["id"] == MARSH_ROAD
-        assert all(o.get("id") != walker.sid for o in here[-1].data["occupants"])
+        assert await walker.look() == DEPOT
+        road = await _view(watcher, "look", MARSH_ROAD)
+        assert walker.sid not in _occupants(road)
+        depot = await _view(watcher, "goto randolph", DEPOT, walker.sid)
+        assert _occupants(depot).count(walker.sid) == 1
         assert await _inventory(walker.client) == expected
     finally:
         await watcher.close()
 
 
-async def _expect_not_found(watcher: Client, name: str) -> None:
-    answer = await _answer(watcher, f"goto {name}")
-    codes = [m.data.get("code") for m in answer if m.type == "error"]
-    rooms = [m.data.get("id") for m in answer if m.type == "room"]
-    assert codes == ["no_such_room"] and rooms == [], (
-        f"'goto {name}' found someone on the watcher's shard: {answer}"
-    )
+async def _view(client: Client, line: str, room: str, showing: int | None = None) -> ServerMessage:
+    """Type ``line`` and wait for a view of ``room`` (showing ``showing`` among its occupants,
+    if given): after a step across shards the view comes from the shard the viewer arrives on."""
+
+    def wanted(message: ServerMessage) -> bool:
+        return message.data.get("id") == room and (
+            showing is None or showing in _occupants(message)
+        )
+
+    await client.cmd(line)
+    return await client.expect("room", wanted)
+
+
+def _occupants(view: ServerMessage) -> list[int | None]:
+    return [o.get("id") for o in view.data["occupants"]]
 
 
 def _check_database(

@@ -59,6 +59,11 @@ async def test_a_player_crossing_into_another_shards_zone_moves_there_with_what_
         await cluster.until(lambda: player.routes != [], "the player's gateway is re-routed")
 
         assert player.routes == [("b", 3)]
+        await cluster.until(
+            lambda: any(shard == "b" and kind == "room" for shard, kind, _ in player.messages),
+            "shard b shows the player the room they walked into",
+        )
+        assert player.last("room")["data"]["id"] == "arkham.hill_road"
         a, b = cluster.shards["a"], cluster.shards["b"]
         assert not a.holds(sid) and not a.holds(candle)
         assert b.holds(sid) and b.holds(candle)
