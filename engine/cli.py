@@ -358,7 +358,7 @@ async def serve(
         "serving world at %g Hz with plugins %s (node %d, seed %d)",
         config.engine.tick_rate_hz,
         ", ".join(engine.plugins) or "none",
-        config.engine.node_id,
+        engine.world.ids.node,
         config.engine.seed,
     )
     try:

@@ -1,6 +1,7 @@
 """The message bus between the processes of one sharded world: NATS subjects for shard inboxes and
 gateway events, and a JetStream stream for hand-offs (stored, acknowledged, redelivered, stored
-once per id). Groundwork at the network edge: nothing in a single-process server imports it.
+once per id). The network edge of a sharded world (net.shard, net.gateway); a single-process
+server never imports it.
 
 It never runs on the tick path (every call awaits the network), never interprets a payload (bytes
 in, bytes out: the shard and the gateway own the encoding), and names no game component.
@@ -25,7 +26,7 @@ players.
 ``cluster.handoff_max_deliveries`` times, and stores a second publish of the same id once within
 ``cluster.handoff_duplicate_window_s``), and exactly-once in effect for the receiver
 (``HandOffInbox.apply_next`` skips an id it has already applied). What the bus cannot give is
-said in docs/architecture.md, *Cluster bus (groundwork)*.
+said in docs/scaling.md.
 """
 
 from __future__ import annotations

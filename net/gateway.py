@@ -20,10 +20,10 @@ When it comes back as the same run it was only slow; when it comes back as a new
 restarted, restored its characters link-dead, and each of its players is opened again there.
 
 This is a process entry point: unlike the rest of ``net``, it wires the bus to the shared
-database (accounts, owners, the world's token secret), which is why only this module of ``net``
-imports ``persist`` (tests/test_layers.py says so). It never touches the world itself, never
-blocks the event loop (every database call runs in a worker thread), and no message from the bus
-can crash it: a malformed one is logged and dropped.
+database (accounts, owners, the world's token secret), which is why it imports ``persist``, as
+only a shard's shell (``net.shard``) does besides (tests/test_layers.py says so). It never
+touches the world itself, never blocks the event loop (every database call runs in a worker
+thread), and no message from the bus can crash it: a malformed one is logged and dropped.
 """
 
 from __future__ import annotations

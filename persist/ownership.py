@@ -1,5 +1,6 @@
 """Who owns what, in the database all shards share: zones to shards, entities to shards, and the
-hand-offs each shard has applied. Groundwork for sharding one world (nothing shards yet).
+hand-offs each shard has applied, the hand-off outbox, shards' id nodes and the world's secret
+(docs/scaling.md).
 
 Every change is a compare-and-set in one transaction: it names the owner it expects, and changes
 nothing at all if any row has another. Runs on a writer or admin thread, never on the tick.

@@ -608,8 +608,8 @@ class ClusterConfig:
     )
     handoff_max_deliveries: int = setting_field(
         20,
-        "Times JetStream delivers one hand-off before it gives up on it; the sending shard must"
-        " then roll the hand-off back.",
+        "Times JetStream delivers one hand-off before it gives up on it. Nothing is lost then:"
+        " its things are the receiving shard's in the database, restored at its next start.",
         unit="deliveries",
         ge=1,
     )
@@ -623,8 +623,10 @@ class ClusterConfig:
     )
     handoff_applied_memory: int = setting_field(
         100_000,
-        "Ids of applied hand-offs a receiving process keeps in memory, so a redelivered one is"
-        " acknowledged without being applied twice. The oldest are forgotten first.",
+        "Ids of applied hand-offs that HandOffInbox.apply_next keeps in memory, so a redelivered"
+        " one is acknowledged without being applied twice; the oldest are forgotten first."
+        " Shards do not use it: they tell a repeated hand-off by its owner and epoch in the"
+        " database.",
         unit="ids",
         ge=1,
     )
