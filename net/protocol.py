@@ -134,7 +134,7 @@ SERVER_TYPES: Final = frozenset(
 
 AUTH_ERROR_CODES: Final = frozenset(
     {"bad_credentials", "name_taken", "bad_name", "bad_password", "throttled", "bad_token"}
-    | {"unavailable", "already_authenticated"}
+    | {"unavailable", "already_authenticated", "elsewhere"}
 )
 """Codes of ``auth_error``: why a ``register``, ``login`` or ``resume`` was refused."""
 
