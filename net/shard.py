@@ -90,6 +90,24 @@ RETRY_LAST_S = 2.0
 HANDED_ON_MEMORY_S = 60.0
 
 
+@dataclass(frozen=True, slots=True)
+class ShardStats:
+    """A shard's hand-offs since start-up: sent (from a thing leaving this world to its
+    hand-off stored by the broker, in ms over the recent window) and received, with the players
+    and gateways it serves now."""
+
+    handoffs_sent: int
+    handoffs_received: int
+    handoff_p50_ms: float
+    handoff_p99_ms: float
+    handoff_max_ms: float
+    players: int
+    gateways: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
 class ShardLink:
     """A player's connection, held by gateway ``gateway`` as its connection ``conn``: what the
     hub sends it is queued for that gateway's next batch."""
@@ -160,6 +178,22 @@ class ShardServer:
         self.handoffs_sent = 0
         self.handoffs_received = 0
         engine.on_tick_end(self._after_tick)
+        engine.stats_board.add("shard", self)
+
+    metrics: tuple[Any, ...] = ()
+    """Nothing on /metrics: a shard has no HTTP port (its figures go to the log and ``stats``)."""
+
+    def stats(self) -> ShardStats:
+        timings = self.handoff_timings.stats()
+        return ShardStats(
+            self.handoffs_sent,
+            self.handoffs_received,
+            round(timings.p50_ns / 1e6, 3),
+            round(timings.p99_ns / 1e6, 3),
+            round(timings.max_ns / 1e6, 3),
+            len(self.hub.playing),
+            len({gateway for gateway, _ in self.sessions}),
+        )
 
     # ------------------------------------------------------------------ start-up
 
