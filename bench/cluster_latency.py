@@ -7,9 +7,10 @@ starts, on this machine and against that (emptied) database and the local NATS:
 2. ``kadath cluster up --shards 2`` (two shards and a gateway), and times ``look`` through the
    gateway on one shard (the gateway's cost is the difference from 1), then a step and a
    ``look`` sent together, within a zone and across the shard border (arkham.depot <->
-   innsmouth.marsh_road): the crossing's extra is what a hand-off adds to a move, end to end
-   (the ``look`` goes to the old shard, is sent again to the new one once the hand-off is
-   applied, and answered there).
+   innsmouth.marsh_road). Across the border the old shard answers both in the tick that lets
+   the player go, and the new shard shows the room again in the tick that takes it in: the time
+   between those two views is the hand-off, end to end (the old shard's transaction, JetStream,
+   the new shard's check and its next tick).
 
 Each figure is the time from sending to the answer arriving, over ``--samples`` tries, taken
 one after another by one client at a random moment within the tick (so a median carries half a
@@ -113,29 +114,39 @@ async def time_looks(client: Player, samples: int, rng: random.Random) -> list[f
 
 async def time_steps(
     client: Player, route: tuple[str, str, str, str], samples: int, rng: random.Random
-) -> list[float]:
-    """A step and a look sent together, until the look's answer: there and back, ``samples``
-    times each way."""
+) -> tuple[list[float], list[float]]:
+    """A step and a look sent together: the time until the second room view (the look's within
+    a zone; across the border, the view the new shard draws once the hand-off is applied), and
+    the time between the two views (across the border: from the old shard's last answer, in the
+    tick that let the player go, to the new shard's first, in the tick that took it in: the
+    hand-off end to end). There and back, ``samples`` times in all."""
     start, out, _, back = route
     await client.send(f"goto {start}")
     await client.rooms(1)
-    found = []
+    totals, between = [], []
     for i in range(samples):
         await asyncio.sleep(rng.uniform(0, 0.05))
         started = time.perf_counter()
         await client.send(out if i % 2 == 0 else back, "look")
-        await client.rooms(2)
-        found.append(time.perf_counter() - started)
-    return found
+        await client.rooms(1)
+        first = time.perf_counter()
+        await client.rooms(1)
+        done = time.perf_counter()
+        totals.append(done - started)
+        between.append(done - first)
+    return totals, between
 
 
 def _wait_http(port: int, path: str, ready: Any) -> None:
     deadline = time.monotonic() + TIMEOUT_S
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError, ValueError):
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as reply:
-                if ready(json.loads(reply.read())):
-                    return
+        address = f"http://127.0.0.1:{port}{path}"
+        with (
+            contextlib.suppress(OSError, ValueError),
+            urllib.request.urlopen(address, timeout=1) as reply,
+        ):
+            if ready(json.loads(reply.read())):
+                return
         time.sleep(0.2)
     raise RuntimeError(f"nothing ready on port {port} within {TIMEOUT_S:g} s")
 
@@ -208,10 +219,11 @@ async def measure(ns: argparse.Namespace) -> dict[str, Any]:
             )
             async with player(ns.port, "walker") as client:
                 results["gateway_look"] = summary(await time_looks(client, ns.samples, rng))
-                results["step_in_zone"] = summary(await time_steps(client, INLAND, ns.samples, rng))
-                results["step_across_border"] = summary(
-                    await time_steps(client, BORDER, ns.samples, rng)
-                )
+                inland, _ = await time_steps(client, INLAND, ns.samples, rng)
+                across, handoff = await time_steps(client, BORDER, ns.samples, rng)
+                results["step_and_look_in_zone"] = summary(inland)
+                results["step_and_look_across_border"] = summary(across)
+                results["handoff_last_view_to_first_view"] = summary(handoff)
     return results
 
 

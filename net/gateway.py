@@ -204,6 +204,8 @@ class ShardState:
 #: How many times in a row a gateway looks again for a character a shard said is elsewhere
 #: (``net.cluster_wire.ELSEWHERE``) before it gives up and asks the player to log in again.
 ELSEWHERE_TRIES = 5
+#: The wait before looking again: this, times the number of tries so far.
+ELSEWHERE_WAIT_S = 0.1
 
 
 @dataclass(eq=False, slots=True)
@@ -507,12 +509,14 @@ class Gateway:
         task.add_done_callback(self._reopening.discard)
         self._resumed(connection)
 
-    async def _reopen_fresh(self, connection: Connection) -> None:
+    async def _reopen_fresh(self, connection: Connection, after_s: float = 0.0) -> None:
         """Open the player again as a login would: with the account as the database has it now
         (the character the shard made at the first login is named there, not in the copy read
         then), on the shard that owns that character now."""
         account = connection.account
         assert account is not None
+        if after_s:
+            await asyncio.sleep(after_s)  # a crossing (or a claim) in flight: give it time
         try:
             fresh = await asyncio.to_thread(self.accounts.store.get, account.name)
         except Exception:
@@ -621,7 +625,9 @@ class Gateway:
             if connection.elsewhere_tries <= ELSEWHERE_TRIES:
                 # The character moved on (a hand-off, a zone moved) between the owner look-up
                 # and the Open: look it up again and open it where it is now.
-                task = asyncio.get_running_loop().create_task(self._reopen_fresh(connection))
+                task = asyncio.get_running_loop().create_task(
+                    self._reopen_fresh(connection, ELSEWHERE_WAIT_S * connection.elsewhere_tries)
+                )
                 self._reopening.add(task)
                 task.add_done_callback(self._reopening.discard)
                 return

@@ -30,9 +30,9 @@ import itertools
 import logging
 import secrets
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -108,6 +108,48 @@ class ShardStats:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
+_T = TypeVar("_T")
+
+
+async def _until_done(
+    what: str,
+    failure: type[Exception] | tuple[type[Exception], ...],
+    call: Callable[..., Awaitable[_T]],
+    *args: Any,
+) -> _T:
+    """``await call(*args)`` until it does not fail with ``failure`` (the database or the broker
+    is down), waiting ``RETRY_FIRST_S`` at first and twice as long each time, up to
+    ``RETRY_LAST_S``. A hand-off is never given up: its things are in no world meanwhile."""
+    wait = RETRY_FIRST_S
+    while True:
+        try:
+            return await call(*args)
+        except failure as exc:
+            log.warning("%s is unavailable (%s); retrying in %.2f s", what, exc, wait)
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, RETRY_LAST_S)
+
+
+async def _messages(
+    inbox: Inbox, decode: Callable[[bytes], _T], wait_s: float, what: str
+) -> AsyncIterator[_T]:
+    """What arrives on ``inbox``, decoded; a message that does not decode is logged, dropped."""
+    while True:
+        try:
+            message = await inbox.next(wait_s)
+        except BusTimeout:
+            continue
+        try:
+            yield decode(message.payload)
+        except WireError as exc:
+            log.warning("dropped a bad %s from the bus: %s", what, exc)
+
+
+def _gateway_name(payload: bytes) -> str:
+    """A gateway's heartbeat: its name."""
+    return payload.decode(errors="replace")
+
+
 class ShardLink:
     """A player's connection, held by gateway ``gateway`` as its connection ``conn``: what the
     hub sends it is queued for that gateway's next batch."""
@@ -169,6 +211,7 @@ class ShardServer:
         #: Connections whose character crossed to another shard lately, and when: their lines
         #: that still come here are dropped quietly (the gateway sends them on after the Route).
         self._handed_on: dict[tuple[str, int], float] = {}
+        self._claimed = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._handoff_ids = itertools.count(1)
         self._stopped = asyncio.Event()
@@ -260,7 +303,6 @@ class ShardServer:
                 self._publish_outbox(),
             ):
                 self._spawn(coroutine)
-            self.ready = True
             await self._stopped.wait()
             await self._drain_sends()
         finally:
@@ -333,20 +375,30 @@ class ShardServer:
         self.hub.after_tick(result)
         if self._outbound and not self._flush_scheduled:
             self._flush()
+        if not self._claimed and self.bus is not None:
+            self._claimed = True  # the first tick let go of other shards' things: claim the rest
+            sids = [sid for sid in map(self.engine.world.stable_id, self.engine.world) if sid]
+            self._spawn(self._claim(sids))
+
+    async def _claim(self, sids: list[int]) -> None:
+        """Own in the database what this shard holds after its first tick and nobody owns yet,
+        then say it is ready: a gateway finds every character's shard by its owner."""
+        assert self.db is not None
+        await _until_done(
+            "claiming what this shard holds: the database",
+            SQLAlchemyError,
+            asyncio.to_thread,
+            ownership.claim_unowned,
+            self.db,
+            [sid for sid in sids if sid > 0],
+            self.name,
+        )
+        self.ready = True
 
     # -------------------------------------------------------------------- inputs
 
     async def _read_inputs(self, inbox: Inbox) -> None:
-        while True:
-            try:
-                message = await inbox.next(self.cluster.heartbeat_s)
-            except BusTimeout:
-                continue
-            try:
-                item = decode_input(message.payload)
-            except WireError as exc:
-                log.warning("dropped a bad input from the bus: %s", exc)
-                continue
+        async for item in _messages(inbox, decode_input, self.cluster.heartbeat_s, "input"):
             try:
                 if isinstance(item, Open):  # one at a time: a line after it waits for it
                     item = await self._fresh(item)
@@ -527,16 +579,8 @@ class ShardServer:
             self._send_queue.put_nowait((subject, payload))
 
     async def _read_news(self, inbox: Inbox) -> None:
-        while True:
-            try:
-                message = await inbox.next(self.cluster.dead_after_s)
-            except BusTimeout:
-                continue
-            try:
-                news = decode_news(message.payload)
-            except WireError as exc:
-                log.warning("dropped a bad message from another shard: %s", exc)
-                continue
+        wait_s = self.cluster.dead_after_s
+        async for news in _messages(inbox, decode_news, wait_s, "message between shards"):
             if news.shard == self.name:
                 continue
             if isinstance(news, Roster):
@@ -551,12 +595,8 @@ class ShardServer:
                 self.hub.deliver_from_elsewhere(scope, news.message)
 
     async def _read_gateways(self, inbox: Inbox) -> None:
-        while True:
-            try:
-                message = await inbox.next(self.cluster.dead_after_s)
-            except BusTimeout:
-                continue
-            gateway = message.payload.decode(errors="replace")
+        wait_s = self.cluster.dead_after_s
+        async for gateway in _messages(inbox, _gateway_name, wait_s, "gateway heartbeat"):
             self.gateways_seen[gateway] = time.monotonic()
 
     def _check_gateways(self) -> None:
@@ -608,55 +648,48 @@ class ShardServer:
         the outbox (published again at the next start)."""
         assert self.db is not None
         started = time.perf_counter_ns()
-        wait = RETRY_FIRST_S
-        while True:
-            try:
-                message = await asyncio.to_thread(
-                    handoff.hand_over,
-                    self.db,
-                    self.schema,
-                    handoff_id,
-                    self.name,
-                    to_shard,
-                    entities,
-                    follows,
-                )
-                break
-            except ownership.OwnershipConflict as exc:
-                log.error("hand-off %s refused, the things are not ours: %s", handoff_id, exc)
-                return
-            except SQLAlchemyError as exc:
-                log.warning("hand-off %s: database unavailable (%s); retrying", handoff_id, exc)
-            await asyncio.sleep(wait)
-            wait = min(wait * 2, RETRY_LAST_S)
+        try:
+            message = await _until_done(
+                f"hand-off {handoff_id}: the database",
+                SQLAlchemyError,
+                asyncio.to_thread,
+                handoff.hand_over,
+                self.db,
+                self.schema,
+                handoff_id,
+                self.name,
+                to_shard,
+                entities,
+                follows,
+            )
+        except ownership.OwnershipConflict as exc:
+            log.error("hand-off %s refused, the things are not ours: %s", handoff_id, exc)
+            return
         await self._publish(message)
         self.handoff_timings.record(time.perf_counter_ns() - started)
         self.handoffs_sent += 1
 
     async def _publish(self, message: handoff.HandOffMessage) -> None:
+        """Store the hand-off on the broker, then clear it from the outbox; each retried."""
         assert self.bus is not None and self.db is not None
-        wait = RETRY_FIRST_S
+        what = f"hand-off {message.handoff_id}"
         payload = handoff.encode_message(message)
-        while True:
-            try:
-                await self.bus.publish_handoff(message.to_shard, message.handoff_id, payload)
-                break
-            except BusError as exc:
-                log.warning(
-                    "hand-off %s: broker unavailable (%s); retrying", message.handoff_id, exc
-                )
-            await asyncio.sleep(wait)
-            wait = min(wait * 2, RETRY_LAST_S)
-        while True:
-            try:
-                await asyncio.to_thread(handoff.published, self.db, message.handoff_id)
-                return
-            except SQLAlchemyError as exc:
-                log.warning(
-                    "hand-off %s: cannot clear the outbox (%s); retrying", message.handoff_id, exc
-                )
-            await asyncio.sleep(wait)
-            wait = min(wait * 2, RETRY_LAST_S)
+        await _until_done(
+            f"{what}: the broker",
+            BusError,
+            self.bus.publish_handoff,
+            message.to_shard,
+            message.handoff_id,
+            payload,
+        )
+        await _until_done(
+            f"{what}: the outbox",
+            SQLAlchemyError,
+            asyncio.to_thread,
+            handoff.published,
+            self.db,
+            message.handoff_id,
+        )
 
     async def _publish_outbox(self) -> None:
         """Hand-offs a previous run of this shard committed but may not have published."""

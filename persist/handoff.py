@@ -127,17 +127,32 @@ def decode_message(payload: bytes) -> HandOffMessage:
 
 def _write_rows(conn: sa.Connection, schema: Schema, entities: Sequence[Any]) -> None:
     """Make the database hold exactly these entities' rows: every row of theirs goes, then what
-    they carry now is inserted (a component removed this tick leaves no stale row behind)."""
+    they carry now is inserted (a component removed this tick leaves no stale row behind).
+
+    The deletes go as one batch of statements on PostgreSQL (one round trip, not one a table:
+    measured the bulk of a hand-off's time otherwise); the ids are integers, checked, so they
+    are written into the statements as numbers."""
     sids = [int(sid) for sid, _ in entities]
     by_table: dict[str, list[dict[str, Any]]] = {}
     for sid, rows in entities:
         for name, row in rows.items():
             by_table.setdefault(name, []).append({**row, "sid": sid})
-    for name, table in schema.components.items():
-        conn.execute(sa.delete(table.table).where(table.table.c.sid.in_(sids)))
-        rows = by_table.get(name)
-        if rows:
-            conn.execute(sa.insert(table.table), rows)
+    if conn.dialect.name == "postgresql":
+        listed = ",".join(str(sid) for sid in sids)
+        preparer = conn.dialect.identifier_preparer
+        conn.exec_driver_sql(
+            ";".join(
+                f"DELETE FROM {preparer.quote(table.table.name)} WHERE sid IN ({listed})"
+                for table in schema.components.values()
+            )
+        )
+    else:
+        for table in schema.components.values():
+            conn.execute(sa.delete(table.table).where(table.table.c.sid.in_(sids)))
+    for name, rows in by_table.items():
+        found = schema.components.get(name)
+        if found is not None:
+            conn.execute(sa.insert(found.table), rows)
 
 
 def hand_over(

@@ -431,6 +431,21 @@ def keep_owned(conn: sa.Connection, ids: Iterable[int], shard: str) -> set[int]:
     return {sid for sid, owner in _lock_owners(conn, sids).items() if owner == shard}
 
 
+def claim_unowned(db: sa.Engine, ids: Iterable[int], shard: str) -> None:
+    """Make ``shard`` the owner of each entity of ``ids`` that no shard owns, leaving the others
+    to their owners: what a shard holds after its start (a world saved by a single server, or
+    things no shard has saved yet), so that a gateway finds their owner at once."""
+    _require_names(shard=shard)
+    sids = _sids(ids)
+    for start in range(0, len(sids), CLAIM_CHUNK):
+        with transaction(db) as conn:
+            _claim_unowned(conn, sids[start : start + CLAIM_CHUNK], shard)
+
+
+#: Owner rows inserted per statement by :func:`claim_unowned`.
+CLAIM_CHUNK = 5_000
+
+
 def _claim_unowned(conn: sa.Connection, sids: list[int], shard: str) -> None:
     if sids:
         conn.execute(
