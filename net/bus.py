@@ -315,7 +315,8 @@ class Bus:
             return
         with contextlib.suppress(nats.errors.Error, TimeoutError, BusTimeout):
             await self.flush()
-        await self._client.close()
+        with contextlib.suppress(nats.errors.Error, OSError):  # the broker is gone: so be it
+            await self._client.close()
 
     async def __aenter__(self) -> Bus:
         return self

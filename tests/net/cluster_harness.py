@@ -18,6 +18,8 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import socket
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -247,12 +249,16 @@ async def stop_shard(shard: RunningShard) -> None:
 
 @contextlib.asynccontextmanager
 async def running_cluster(
-    tmp_path: Path, zones: Mapping[str, str], overrides: Sequence[str] = ()
+    tmp_path: Path,
+    zones: Mapping[str, str],
+    overrides: Sequence[str] = (),
+    *,
+    nats_url: str = NATS_URL,
 ) -> AsyncIterator[Cluster]:
     """Shards named by ``zones``' values, each given its zones, on a fresh database and bus."""
     db, url, schema = open_test_database("postgresql", tmp_path)
     settings = ClusterConfig(
-        nats_url=NATS_URL,
+        nats_url=nats_url,
         world=f"t{uuid.uuid4().hex[:12]}",
         connect_timeout_s=2.0,
         heartbeat_s=0.1,
@@ -290,3 +296,50 @@ async def running_cluster(
         db.dispose()
         if schema is not None:
             drop_test_schema(schema)
+
+
+class PrivateBroker:
+    """A NATS server of the test's own (JetStream, its store in the test's folder), to stop and
+    start again; the machine's shared one is never touched."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "nats-server",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-js",
+                "-sd",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + TIMEOUT_S
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
+            ):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"nats-server did not listen on {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(TIMEOUT_S)
+            self.process = None
