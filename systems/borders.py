@@ -75,7 +75,7 @@ def cross(world: World, entity: int, zone: str) -> None:
 
 
 @system(phase="late", every_s=0.0)
-def hand_off_at_borders(world: World, ctx: SystemContext) -> None:
+def send_across_borders(world: World, ctx: SystemContext) -> None:
     """Whatever entered a room of another shard's zone this tick goes to that shard; when one
     of this shard's zones has been given to another (``kadath cluster move``), everything in it
     goes too."""
@@ -183,4 +183,4 @@ def register(kit: PluginKit) -> None:
     """Register the border rules of a sharded world."""
     kit.system(let_go_of_other_zones)
     kit.system(welcome_arrivals)
-    kit.system(hand_off_at_borders)
+    kit.system(send_across_borders)
