@@ -315,8 +315,8 @@ class Bus:
             return
         with contextlib.suppress(nats.errors.Error, TimeoutError, BusTimeout):
             await self.flush()
-        with contextlib.suppress(nats.errors.Error, OSError):  # the broker is gone: so be it
-            await self._client.close()
+        with contextlib.suppress(nats.errors.Error, OSError, TimeoutError):  # the broker is gone
+            await asyncio.wait_for(self._client.close(), self._settings.request_timeout_s)
 
     async def __aenter__(self) -> Bus:
         return self

@@ -46,7 +46,7 @@ from typing import Any, Final
 
 import orjson
 import sqlalchemy as sa
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -105,7 +105,7 @@ from net.server import (
     http_response,
     is_websocket_handshake,
     peer_address,
-    quiet_websockets_log,
+    serve_players,
     web_client_response,
 )
 from persist.accounts import SqlAccountStore
@@ -309,18 +309,7 @@ class Gateway:
             asyncio.create_task(self._watch(), name="gateway-watch"),
         ]
         cfg = self.net
-        self.server = await serve(
-            self._handle,
-            cfg.host,
-            cfg.port,
-            process_request=self._http,
-            max_size=cfg.max_frame_bytes,
-            ping_interval=cfg.ping_interval_s,
-            ping_timeout=cfg.ping_interval_s,
-            compression="deflate" if cfg.compression else None,
-            max_queue=16,
-            logger=quiet_websockets_log(),
-        )
+        self.server = await serve_players(cfg, self._handle, self._http)
         log.info("gateway %s listening on ws://%s:%d/", self.name, cfg.host, self.port)
 
     @property
@@ -348,16 +337,20 @@ class Gateway:
         # The publisher sends what is queued (the Gone of every player), in order, and ends.
         self._draining = True
         self._outbox_ready.set()
-        for task in self._tasks[1:]:  # all but the publisher, the first
+        for task in [*self._tasks[1:], *self._reopening]:  # all but the publisher, the first
             task.cancel()
         if self._tasks:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._tasks[0], timeout=_STOP_TIMEOUT_S)
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(TimeoutError):  # every wait of a stop is bounded
+            await asyncio.wait_for(
+                asyncio.gather(*self._tasks, *self._reopening, return_exceptions=True),
+                timeout=_STOP_TIMEOUT_S,
+            )
         # Unread messages would hold up the bus's drain until its timeout: let go of them first.
         for inbox in self._inboxes:
             with contextlib.suppress(Exception):
-                await inbox.close()
+                await asyncio.wait_for(inbox.close(), timeout=_STOP_TIMEOUT_S)
         with contextlib.suppress(BusError):
             await self.bus.flush()
         for closer in reversed(self._on_stop):

@@ -17,6 +17,7 @@ import logging
 import mimetypes
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from importlib import resources
 
 import orjson
@@ -69,6 +70,7 @@ __all__ = [
     "is_websocket_handshake",
     "peer_address",
     "quiet_websockets_log",
+    "serve_players",
     "web_client_response",
 ]
 
@@ -284,6 +286,27 @@ def peer_address(ws: ServerConnection) -> str:
     return str(remote)
 
 
+async def serve_players(
+    cfg: NetConfig,
+    handler: Callable[[ServerConnection], Awaitable[None]],
+    http: Callable[[ServerConnection, Request], Response | None],
+) -> Server:
+    """The players' port as ``[net]`` sets it (frame size, pings, compression), for a server or
+    a gateway: ``handler`` takes each websocket, ``http`` every plain HTTP request."""
+    return await serve(
+        handler,
+        cfg.host,
+        cfg.port,
+        process_request=http,
+        max_size=cfg.max_frame_bytes,
+        ping_interval=cfg.ping_interval_s,
+        ping_timeout=cfg.ping_interval_s,
+        compression="deflate" if cfg.compression else None,
+        max_queue=16,
+        logger=quiet_websockets_log(),
+    )
+
+
 class NetServer:
     """Serves one engine. ``start`` binds the port; ``stop`` says goodbye and closes."""
 
@@ -316,18 +339,7 @@ class NetServer:
 
     async def start(self) -> None:
         cfg = self.config
-        self.server = await serve(
-            self._handle,
-            cfg.host,
-            cfg.port,
-            process_request=self._http,
-            max_size=cfg.max_frame_bytes,
-            ping_interval=cfg.ping_interval_s,
-            ping_timeout=cfg.ping_interval_s,
-            compression="deflate" if cfg.compression else None,
-            max_queue=16,
-            logger=quiet_websockets_log(),
-        )
+        self.server = await serve_players(cfg, self._handle, self._http)
         self._sampler = asyncio.create_task(self._sample_gauges_forever())
         log.info(
             "listening on ws://%s:%d/ (web client at http://%s:%d/)",
