@@ -23,6 +23,7 @@ from engine.component import Component, persistent
 from engine.config import Config, EngineConfig
 from engine.core import Engine, StatsBoard, TickResult
 from engine.events import Event, Scope
+from engine.inputs import ARRIVED_EVENT, Arrival
 from engine.plugins import Plugin, PluginKit
 from engine.scheduler import System, SystemContext
 from engine.stats import Metric, gauge
@@ -590,3 +591,18 @@ def test_two_engines_ticked_alternately_end_as_if_each_ran_alone() -> None:
         right.step()
     assert left.engine.world.dump() == alone
     assert right.engine.world.dump() == alone
+
+
+def test_an_arrival_from_another_shard_is_spawned_once_with_its_stable_ids() -> None:
+    engine = Engine(Config(), plugins=[])
+    sid = 5 << 47 | 17
+    arrival = Arrival("b.run.1", ((sid, ()),))
+    engine.submit(arrival)
+    first = engine.tick()
+    assert engine.world.entity_of(sid) is not None
+    assert [e.type for e in first.events] == [ARRIVED_EVENT]
+    count = len(engine.world)
+    engine.submit(arrival)  # delivered again
+    again = engine.tick()
+    assert [e.type for e in again.events] == []
+    assert len(engine.world) == count

@@ -323,3 +323,28 @@ def test_destroy_all_destroys_each_and_stops_at_one_that_is_not_there() -> None:
         world.destroy_all([c, a])  # a is gone: c, before it, is destroyed all the same
     assert not world.exists(c)
     assert len(world.collect_changes().destroyed) == 3
+
+
+def test_an_evicted_entity_leaves_with_its_components_and_nothing_is_saved_of_it() -> None:
+    world = World()
+    body = world.spawn(Health(5), Position(1, 2), persistent=True)
+    sid = world.stable_id(body)
+    assert sid is not None
+    world.collect_changes()
+    world.get(body, Health).current = 3  # changed in the tick it leaves: handed on, not saved
+    (taken,) = world.evict([body])
+    assert taken[0] == sid
+    assert {type(c) for c in taken[1]} == {Health, Position}
+    assert not world.exists(body) and world.entity_of(sid) is None
+    changes = world.collect_changes()
+    assert len(changes) == 0 and not changes.destroyed and not changes.deleted
+    assert world.evicted_stable_id(body) == sid  # the journal still names its commands
+
+
+def test_evicting_a_transient_entity_is_refused_and_evicts_nothing() -> None:
+    world = World()
+    saved = world.spawn(Health(5), persistent=True)
+    transient = world.spawn(Position(0, 0))
+    with pytest.raises(ValueError, match="not persistent"):
+        world.evict([saved, transient])
+    assert world.exists(saved) and world.exists(transient)
