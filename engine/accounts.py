@@ -50,4 +50,9 @@ class AccountStore(Protocol):
         """Save changed fields (last login, character, role) of an existing account."""
         ...
 
+    def set_character(self, name: str, character_sid: int) -> None:
+        """Record the character the world made for account ``name``, changing nothing else (a
+        role granted meanwhile stays)."""
+        ...
+
     def count(self) -> int: ...

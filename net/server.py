@@ -473,7 +473,9 @@ class NetServer:
 
     async def _save_account(self, account: Account) -> None:
         try:
-            await asyncio.to_thread(self.accounts.store.update, account)
+            sid = account.character_sid
+            assert sid is not None  # the tick made it
+            await asyncio.to_thread(self.accounts.store.set_character, account.name, sid)
         except Exception:
             # The hub remembers the character for this run; the next start would make another.
             log.exception("could not record %s's character on the account", account.name)

@@ -495,7 +495,9 @@ class ShardServer:
 
     async def _save_account(self, account: Account) -> None:
         try:
-            await asyncio.to_thread(self.accounts.update, account)
+            sid = account.character_sid
+            assert sid is not None  # the tick made it
+            await asyncio.to_thread(self.accounts.set_character, account.name, sid)
         except Exception:
             log.exception("could not record %s's character on the account", account.name)
 

@@ -147,6 +147,19 @@ class SqlAccountStore:
         if result.rowcount == 0:
             raise UnknownAccount(f"there is no account named {account.name!r}")
 
+    def set_character(self, name: str, character_sid: int) -> None:
+        """Record account ``name``'s character, and nothing else: saving the whole record
+        read before a role was granted would take the role back. Raises
+        :class:`UnknownAccount`."""
+        with self.db.begin() as conn:
+            result = conn.execute(
+                _accounts.update()
+                .where(_accounts.c.name_key == _key(name))
+                .values(character_sid=character_sid)
+            )
+        if result.rowcount == 0:
+            raise UnknownAccount(f"there is no account named {name!r}")
+
     def count(self) -> int:
         """How many accounts exist."""
         with self.db.connect() as conn:

@@ -313,6 +313,14 @@ class MemoryStore:
             assert account.name.casefold() in self.accounts
             self.accounts[account.name.casefold()] = account
 
+    def set_character(self, name: str, character_sid: int) -> None:
+        self._enter()
+        with self.lock:
+            key = name.casefold()
+            self.accounts[key] = dataclasses.replace(
+                self.accounts[key], character_sid=character_sid
+            )
+
     def count(self) -> int:
         self._enter()
         return len(self.accounts)

@@ -336,6 +336,9 @@ class BrokenStore:
     def update(self, account: Account) -> None:
         raise OSError("database is down")
 
+    def set_character(self, name: str, character_sid: int) -> None:
+        raise OSError("database is down")
+
     def count(self) -> int:
         raise OSError("database is down")
 

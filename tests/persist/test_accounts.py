@@ -323,3 +323,18 @@ def test_admin_grant_refuses_a_database_that_could_never_be_made(
         "kadath: the SQLite database /nonexistent-dir/kadath.db cannot be made: its folder"
         " /nonexistent-dir does not exist\n"
     )
+
+
+def test_recording_the_character_keeps_a_role_granted_meanwhile(store: SqlAccountStore) -> None:
+    store.create(account("Armitage"))
+    made = store.create(account("Carter"))  # a player, read before the grant below
+    store.set_role("Carter", "admin")
+    store.set_character(made.name, 4242)
+    carter = store.get("carter")
+    assert carter is not None
+    assert (carter.role, carter.character_sid) == ("admin", 4242)
+
+
+def test_recording_the_character_of_no_account_is_refused(store: SqlAccountStore) -> None:
+    with pytest.raises(UnknownAccount):
+        store.set_character("nobody", 1)
