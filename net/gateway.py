@@ -28,7 +28,6 @@ thread), and no message from the bus can crash it: a malformed one is logged and
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import http
@@ -51,7 +50,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from engine.accounts import Account, AccountStore
-from engine.config import ClusterConfig, Config, NetConfig, add_config_arguments
+from engine.config import ClusterConfig, Config, NetConfig
 from engine.config.settings import subject_token_problem
 from net import tokens
 from net.accounts import AccountService, AuthError, LoginThrottle
@@ -122,8 +121,7 @@ __all__ = [
     "Gateway",
     "ShardState",
     "open_gateway",
-    "register",
-    "run",
+    "serve_gateway",
 ]
 
 log = logging.getLogger("kadath.gateway")
@@ -164,12 +162,6 @@ def _version() -> str:
         return version("kadath")
     except PackageNotFoundError:
         return "0"
-
-
-def random_gateway_name() -> str:
-    """A gateway id for a process started without ``--name``: unique enough, and a valid bus
-    subject token."""
-    return f"gw-{secrets.token_hex(4)}"
 
 
 # --------------------------------------------------------------------------------- state
@@ -952,34 +944,6 @@ async def _serve(config: Config, name: str) -> int:
     return 0
 
 
-def run(ns: argparse.Namespace, config: Config) -> int:
-    """Run ``kadath gateway``: until SIGINT or SIGTERM; 2 with a one-line error if it cannot
-    start."""
-    name: str = ns.name or random_gateway_name()
-    problem = subject_token_problem(name)
-    if problem is not None:
-        print(f"kadath gateway: bad --name {name!r}: {problem}", file=sys.stderr)
-        return 2
+def serve_gateway(config: Config, name: str) -> int:
+    """Run a gateway named ``name`` until SIGINT or SIGTERM (``kadath gateway``)."""
     return asyncio.run(_serve(config, name))
-
-
-def register(subparsers: Any) -> None:
-    """The ``kadath.cli`` entry point: add ``kadath gateway``."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "gateway",
-        help="hold players' connections for a sharded world, forwarding them to its shards",
-        description=(
-            "Serve players (websocket, the web client, /healthz) for a world whose zones run on"
-            " shards: log them in against the shared database (persist.database_url) and forward"
-            " what they type over NATS ([cluster] settings) to the shard that holds each"
-            " character."
-        ),
-    )
-    parser.add_argument(
-        "--name",
-        default=None,
-        metavar="ID",
-        help="this gateway's id on the bus (letters, digits, '-', '_'; default: a random one)",
-    )
-    add_config_arguments(parser, shortcuts=("--db", "--host", "--port"))
-    parser.set_defaults(run=run)
