@@ -107,6 +107,7 @@ from net.server import (
     serve_players,
     web_client_response,
 )
+from net.tasks import STOP_TIMEOUT_S, cancel_all
 from persist.accounts import SqlAccountStore
 from persist.database import open_database
 from persist.migrate import ensure_schema
@@ -154,7 +155,6 @@ _CLOSE_GOING_AWAY: Final = 1001
 _CONN_ID_START_BITS: Final = 32
 #: The longest a wait on a bus subscription lasts before the loop looks again (stopping).
 _BUS_POLL_S: Final = 1.0
-_STOP_TIMEOUT_S: Final = 10.0
 
 
 def _version() -> str:
@@ -325,24 +325,20 @@ class Gateway:
         if self.server is not None:
             self.server.close(close_connections=False)
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.server.wait_closed(), timeout=_STOP_TIMEOUT_S)
+                await asyncio.wait_for(self.server.wait_closed(), timeout=STOP_TIMEOUT_S)
         # The publisher sends what is queued (the Gone of every player), in order, and ends.
         self._draining = True
         self._outbox_ready.set()
-        for task in [*self._tasks[1:], *self._reopening]:  # all but the publisher, the first
-            task.cancel()
+        # Every task but the publisher (the first), which sends what is queued and ends by itself.
+        await cancel_all([*self._tasks[1:], *self._reopening], STOP_TIMEOUT_S)
         if self._tasks:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._tasks[0], timeout=_STOP_TIMEOUT_S)
-        with contextlib.suppress(TimeoutError):  # every wait of a stop is bounded
-            await asyncio.wait_for(
-                asyncio.gather(*self._tasks, *self._reopening, return_exceptions=True),
-                timeout=_STOP_TIMEOUT_S,
-            )
+                await asyncio.wait_for(self._tasks[0], timeout=STOP_TIMEOUT_S)
+            await cancel_all(self._tasks[:1], STOP_TIMEOUT_S)
         # Unread messages would hold up the bus's drain until its timeout: let go of them first.
         for inbox in self._inboxes:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(inbox.close(), timeout=_STOP_TIMEOUT_S)
+                await asyncio.wait_for(inbox.close(), timeout=STOP_TIMEOUT_S)
         with contextlib.suppress(BusError):
             await self.bus.flush()
         for closer in reversed(self._on_stop):

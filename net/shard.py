@@ -72,6 +72,7 @@ from net.cluster_wire import (
 )
 from net.hub import Hub, Session
 from net.protocol import Prepared
+from net.tasks import STOP_TIMEOUT_S, cancel_all
 from net.tokens import mint
 from persist import handoff, ownership
 from persist.database import open_database
@@ -306,9 +307,7 @@ class ShardServer:
             await self._stopped.wait()
             await self._drain_sends()
         finally:
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await cancel_all(list(self._tasks), STOP_TIMEOUT_S)
             await bus.close()
             if self.db is not None:
                 self.db.dispose()

@@ -18,6 +18,8 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import socket
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -47,6 +49,7 @@ from net.cluster_wire import (
 )
 from net.service import NetworkService
 from net.shard import ShardServer
+from net.tasks import cancel_all
 from persist import ownership
 from persist.accounts import SqlAccountStore
 from persist.service import PersistenceService
@@ -116,9 +119,7 @@ class StandInGateway:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            assert await cancel_all([self._task], TIMEOUT_S), "the stand-in gateway's reader ends"
 
     async def _send(self, shard: str, item: ShardInput) -> None:
         await self.bus.publish(self.bus.subjects.shard_inputs(shard), encode_input(item))
@@ -294,3 +295,50 @@ async def running_cluster(
         db.dispose()
         if schema is not None:
             drop_test_schema(schema)
+
+
+class PrivateBroker:
+    """A NATS server of the test's own (JetStream, its store in the test's folder), to stop and
+    start again; the machine's shared one is never touched."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "nats-server",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-js",
+                "-sd",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + TIMEOUT_S
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
+            ):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"nats-server did not listen on {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(TIMEOUT_S)
+            self.process = None

@@ -6,14 +6,18 @@ the sanitarium gate and Arkham's hill road."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+from components.content import Directory
 from components.items import Item
 from components.place import Location, Room
 from engine.territory import Rosters
 from persist import ownership
-from tests.net.cluster_harness import Cluster, Player, running_cluster
+from systems.whereabouts import move
+from tests.net.cluster_harness import Cluster, Player, PrivateBroker, running_cluster
 from tests.net.harness import async_test
+from tests.services import unavailable
 
 ZONES = {
     "sanitarium": "a",
@@ -202,3 +206,40 @@ async def test_a_shard_asked_to_open_a_character_another_shard_holds_sends_the_g
         assert stale.refused == "elsewhere"
         assert not cluster.shards["b"].holds(account.character_sid)
         assert cluster.owner(account.character_sid) in (None, "a")
+
+
+@async_test
+async def test_a_broker_restart_in_the_middle_of_a_hand_off_loses_nothing(tmp_path: Path) -> None:
+    if shutil.which("nats-server") is None:
+        unavailable(
+            "nats-server is not installed: apt-get install nats-server", "REQUIRE_NATS_TESTS"
+        )
+    broker = PrivateBroker(tmp_path / "nats")
+    broker.start()
+    try:
+        async with running_cluster(tmp_path, ZONES, nats_url=broker.url) as cluster:
+            player = await cluster.gateway.open("a", cluster.account("ward", role="admin"))
+            await cluster.until(lambda: "auth_ok" in player.types(), "the player is in")
+            sid = player.last("auth_ok")["data"]["entity"]
+            await cluster.gateway.line(player, "get candle")
+            await cluster.until(lambda: _carried(cluster, "a", sid) != [], "the candle is carried")
+            (candle,) = _carried(cluster, "a", sid)
+
+            broker.stop()
+            world = cluster.shards["a"].engine.world
+            road = world.resource(Directory).rooms["arkham.hill_road"]
+            entity = world.entity_of(sid)
+            assert entity is not None
+            move(world, entity, road)  # across the border while the broker is down
+            await cluster.until(lambda: not cluster.shards["a"].holds(sid), "a lets the player go")
+            await cluster.until(lambda: cluster.owner(sid) == "b", "the hand-off is committed")
+            assert not cluster.shards["b"].holds(sid)  # its message waits for the broker
+            broker.start()
+            await cluster.until(
+                lambda: cluster.shards["b"].holds(sid) and cluster.shards["b"].holds(candle),
+                "b takes the player in once the broker is back",
+            )
+            assert _carried(cluster, "b", sid) == [candle]
+            assert not cluster.shards["a"].holds(candle)
+    finally:
+        broker.stop()
