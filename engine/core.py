@@ -29,6 +29,7 @@ from engine.inputs import (
     LeaveWorld,
     PresenceInput,
     ReloadPlugin,
+    Relocate,
 )
 from engine.plugins import Plugin, PluginError, Registry, discover_plugins, load_plugins
 from engine.reload import Reloader
@@ -411,6 +412,8 @@ class Engine:
                 presence.drop(world, entity, item.grace_s)
             elif isinstance(item, LeaveWorld):
                 presence.leave_world(world, entity, item.reason)
+            elif isinstance(item, Relocate):
+                presence.relocate(world, entity, item.room, item.vanish, item.appear)
         except Exception:
             self.input_failures += 1
             log.exception("input %r failed at tick %d", item, world.clock.tick)

@@ -14,6 +14,7 @@ from typing import Final
 
 __all__ = [
     "ARRIVED_EVENT",
+    "ASK_ELSEWHERE_EVENT",
     "ENTERED_EVENT",
     "HANDED_OFF_EVENT",
     "LEFT_EVENT",
@@ -24,6 +25,7 @@ __all__ = [
     "LeaveWorld",
     "PresenceInput",
     "ReloadPlugin",
+    "Relocate",
 ]
 
 ENTERED_EVENT: Final = "entered_world"
@@ -45,6 +47,12 @@ ARRIVED_EVENT: Final = "arrived_from_shard"
 """Emitted to the first entity of an :class:`Arrival` once it is in the world, with
 ``{"handoff"}``: the shell takes over its player's connection, if it has one. Never delivered to a
 client."""
+
+ASK_ELSEWHERE_EVENT: Final = "ask_elsewhere"
+"""Emitted by a rule of a sharded world that wants a character another shard holds changed (an
+admin's ``teleport`` or ``summon``), with ``{"input": Relocate}``: the shell tells the other
+shards, and the one holding the character submits the input to its own tick. Never delivered to
+a client."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +108,20 @@ class LeaveWorld:
     reason: str
 
 
-PresenceInput = EnterWorld | DropConnection | LeaveWorld
+@dataclass(frozen=True, slots=True)
+class Relocate:
+    """Move ``character`` by staff power to the room whose key is ``room``, the room it leaves
+    seeing it ``vanish`` and the one it enters seeing it ``appear``: an admin's ``teleport`` or
+    ``summon`` of a player another shard holds, applied by that shard (whose border rule then
+    hands the player on if the room lies in a third shard's zone)."""
+
+    character: int
+    room: str
+    vanish: str
+    appear: str
+
+
+PresenceInput = EnterWorld | DropConnection | LeaveWorld | Relocate
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,6 +117,11 @@ class PresenceRules(Protocol):
         Emits :data:`engine.inputs.LEFT_EVENT` to it, so the shell forgets its session."""
         ...
 
+    def relocate(self, world: World, character: int, room: str, vanish: str, appear: str) -> None:
+        """Move the character to the room with key ``room`` by staff power (a
+        :class:`engine.inputs.Relocate` from another shard), both rooms told."""
+        ...
+
     def in_world(self, world: World) -> list[int]:
         """Every player character in the world (at start-up: the ones a crash left there)."""
         ...

@@ -27,6 +27,7 @@ from typing import Any, Final
 import orjson
 
 from engine.accounts import Account
+from engine.inputs import Relocate
 from net.protocol import Prepared
 
 __all__ = [
@@ -329,12 +330,33 @@ class Relay:
     message: Prepared
 
 
-ShardNews = Roster | Relay
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """Shard ``shard`` asks whichever shard holds the character to apply ``request`` (an admin's
+    teleport or summon of a player who is not there)."""
+
+    shard: str
+    request: Relocate
+
+
+ShardNews = Roster | Relay | Ask
 
 
 def encode_news(news: ShardNews) -> bytes:
     if isinstance(news, Roster):
         return orjson.dumps({"kind": "roster", "shard": news.shard, "players": news.players})
+    if isinstance(news, Ask):
+        request = news.request
+        return orjson.dumps(
+            {
+                "kind": "relocate",
+                "shard": news.shard,
+                "character": request.character,
+                "room": request.room,
+                "vanish": request.vanish,
+                "appear": request.appear,
+            }
+        )
     return orjson.dumps(
         {
             "kind": "relay",
@@ -361,6 +383,11 @@ def decode_news(payload: bytes) -> ShardNews:
             player = body["player"]
             message = Prepared(type_, _head(type_), str(body["tail"]).encode())
             return Relay(shard, None if player is None else int(player), message)
+        if kind == "relocate":
+            request = Relocate(
+                int(body["character"]), str(body["room"]), str(body["vanish"]), str(body["appear"])
+            )
+            return Ask(shard, request)
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise WireError(f"bad message between shards: {exc}") from exc
     raise WireError(f"bad message between shards: unknown kind {kind!r}")

@@ -25,6 +25,7 @@ from engine.core import Engine, TickResult
 from engine.events import Event, Scope, ScopeKind
 from engine.inputs import (
     ARRIVED_EVENT,
+    ASK_ELSEWHERE_EVENT,
     ENTERED_EVENT,
     HANDED_OFF_EVENT,
     LEFT_EVENT,
@@ -32,6 +33,7 @@ from engine.inputs import (
     DropConnection,
     EnterWorld,
     LeaveWorld,
+    Relocate,
 )
 from engine.plugins import PresenceRules
 from engine.stats import Metric, counter, gauge
@@ -64,7 +66,9 @@ CLOSE_POLICY = 1008  # also used by the link itself for a client that stops read
 #: Event types that end a player's connection after they are delivered, with the bye reason.
 _ENDING_EVENTS: Mapping[str, str] = {"quit": "quit", "kick": "kicked"}
 #: The engine's presence events: the hub acts on them and never delivers them to a client.
-_PRESENCE_EVENTS = frozenset({ENTERED_EVENT, LEFT_EVENT, HANDED_OFF_EVENT, ARRIVED_EVENT})
+_PRESENCE_EVENTS = frozenset(
+    {ENTERED_EVENT, LEFT_EVENT, HANDED_OFF_EVENT, ARRIVED_EVENT, ASK_ELSEWHERE_EVENT}
+)
 
 #: Bytes of randomness in a resume token (URL-safe base64: 43 characters).
 RESUME_TOKEN_BYTES = 32
@@ -249,6 +253,9 @@ class Hub:
         )
         #: Called with the entity and data of an arrival from another shard.
         self.on_arrived: Callable[[int, Mapping[str, Any]], None] = lambda entity, data: None
+        #: Called with an input a rule wants applied by the shard that holds its character
+        #: (:data:`engine.inputs.ASK_ELSEWHERE_EVENT`); nothing does it on a single server.
+        self.on_ask_elsewhere: Callable[[Relocate], None] = lambda request: None
         #: A shard's hub also hands everyone's messages, and messages for players not here, to
         #: ``on_elsewhere`` (rendered once), for the shell to send to the other shards.
         self.shares_events = False
@@ -566,6 +573,10 @@ class Hub:
         elif event.type == ARRIVED_EVENT:
             if isinstance(event.scope.target, int):
                 self.on_arrived(event.scope.target, event.data)
+        elif event.type == ASK_ELSEWHERE_EVENT:
+            request = event.data.get("input")
+            if isinstance(request, Relocate):
+                self.on_ask_elsewhere(request)
         elif isinstance(event.scope.target, int):  # LEFT_EVENT: out of the world, session or not
             character = event.scope.target
             name = self._name(character)

@@ -42,7 +42,7 @@ from engine.commands import InboxFull
 from engine.config import Config
 from engine.core import Engine, TickResult
 from engine.events import Scope, ScopeKind
-from engine.inputs import Arrival, Departure, DropConnection, LeaveWorld
+from engine.inputs import Arrival, Departure, DropConnection, LeaveWorld, Relocate
 from engine.plugins import SetupError
 from engine.stats import RollingTimings
 from engine.territory import Arrivals, RosterEntry, Rosters, Territory
@@ -50,6 +50,7 @@ from net.bus import Bus, BusError, BusTimeout, HandOff, Inbox, connect
 from net.cluster_wire import (
     ELSEWHERE,
     Alive,
+    Ask,
     Close,
     Deliver,
     Gone,
@@ -196,6 +197,7 @@ class ShardServer:
         self.hub = Hub(engine, config.net, token_factory=self._token)
         self.hub.on_handed_off = self._handed_off
         self.hub.on_arrived = self._arrived
+        self.hub.on_ask_elsewhere = self._ask_elsewhere
         self.hub.on_character_made = self._store_character
         self.sessions: dict[tuple[str, int], Session] = {}
         self.zone_owners: dict[str, str] = {}
@@ -575,6 +577,13 @@ class ShardServer:
         news = Relay(self.name, player if isinstance(player, int) else None, prepared)
         self._publish_soon(self.bus.subjects.shards, encode_news(news))
 
+    def _ask_elsewhere(self, request: Relocate) -> None:
+        """A rule here wants a character another shard holds moved: every shard hears it, the
+        one holding the character applies it in its tick (who holds it may have changed since
+        the roster said)."""
+        if self.bus is not None:
+            self._publish_soon(self.bus.subjects.shards, encode_news(Ask(self.name, request)))
+
     def _publish_soon(self, subject: str, payload: bytes) -> None:
         if self._send_queue is not None:
             self._send_queue.put_nowait((subject, payload))
@@ -591,6 +600,9 @@ class ShardServer:
                         RosterEntry(*player) for player in news.players
                     )
                     self._rosters_heard[news.shard] = time.monotonic()
+            elif isinstance(news, Ask):
+                if self.engine.world.entity_of(news.request.character) is not None:
+                    self.engine.submit(news.request)
             else:
                 scope = Scope.everyone() if news.player is None else Scope.player(news.player)
                 self.hub.deliver_from_elsewhere(scope, news.message)

@@ -43,6 +43,7 @@ from engine.inputs import (
     LeaveWorld,
     PresenceInput,
     ReloadPlugin,
+    Relocate,
 )
 from engine.stats import Metric, counter, gauge
 from engine.world import Changes, World
@@ -102,6 +103,8 @@ def encode_input(world: World, item: Input) -> EncodedInput | None:
         return ["reload", item.plugin, item.by, item.refused]
     if isinstance(item, Arrival):  # from another shard: everything it brought, as saved rows
         return ["arrive", item.handoff_id, encode_entities(item.entities)]
+    if isinstance(item, Relocate):
+        return ["relocate", item.character, item.room, item.vanish, item.appear]
     return ["leave", item.character, item.reason]
 
 
@@ -129,6 +132,9 @@ def decode_input(world: World, encoded: Sequence[Any]) -> Input:
         if kind == "arrive":
             _, handoff_id, entities = encoded
             return Arrival(handoff_id, decode_entities(entities))
+        if kind == "relocate":
+            _, character, room, vanish, appear = encoded
+            return Relocate(character, room, vanish, appear)
         if kind == "reload":
             _, plugin, by, refused = encoded
             return ReloadPlugin(plugin, by, refused=refused)

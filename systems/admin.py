@@ -18,12 +18,12 @@ from components.social import Muted
 from engine.commands import Args, Command, CommandSpec, Refused
 from engine.core import StatsBoard, StopRequest
 from engine.events import Scope
+from engine.inputs import ASK_ELSEWHERE_EVENT, Relocate
 from engine.plugins import PluginKit
 from engine.reload import Reloader
 from engine.scheduler import Scheduler, SystemContext, SystemStats, system
 from engine.world import World
 from systems import fights
-from systems.borders import crosses_into
 from systems.common import (
     bodies_in,
     capitalised,
@@ -32,11 +32,10 @@ from systems.common import (
     items_in,
     player_elsewhere,
 )
-from systems.look import show_room
 from systems.npc_spawn import spawn_npc
-from systems.presence import LEAVING_WORDS, leave_world
+from systems.presence import LEAVING_WORDS, leave_world, relocate
 from systems.targeting import find, read_target
-from systems.whereabouts import contents, move, room_of
+from systems.whereabouts import contents, room_of
 
 log = logging.getLogger("kadath.admin")
 
@@ -105,29 +104,33 @@ def _no_such_room(world: World, words: str) -> Refused:
     return Refused("no_such_room", f"There is no room '{words}'.{hint}")
 
 
-def relocate(world: World, who: int, room: int, *, vanish: str, appear: str) -> None:
-    """Move ``who`` to ``room`` by staff power, telling both rooms and showing the new one."""
-    old = room_of(world, who)
-    name = _name(world, who)
-    if old is not None:
-        world.emit("leave", Scope.room(old), f"{name} {vanish}.", {"who": name}, exclude=(who,))
-    move(world, who, room)
-    world.emit("arrive", Scope.room(room), f"{name} {appear}.", {"who": name}, exclude=(who,))
-    if not crosses_into(world, room):  # else the shard over there shows it, with who is there
-        show_room(world, who)
+def _send_player(world: World, name: str, room: int, *, vanish: str, appear: str) -> str:
+    """Move the player called ``name`` to ``room`` by staff power, here or, in a sharded world,
+    on the shard that holds them (which hands them on if the room lies elsewhere); their name.
+    Refused if no one online anywhere is called that."""
+    target = find_player(world, name)
+    if target is not None:
+        relocate(world, target, room, vanish=vanish, appear=appear)
+        return _name(world, target)
+    elsewhere = player_elsewhere(world, name)
+    if elsewhere is None:
+        raise _no_such_player(name)
+    key = world.get(room, Room).key
+    request = Relocate(elsewhere.sid, key, vanish, appear)
+    world.emit(ASK_ELSEWHERE_EVENT, Scope.everyone(), data={"input": request})
+    return elsewhere.name
 
 
 def teleport(world: World, cmd: Command, args: Args) -> None:
     """``teleport <player> <room...>``: send a player to a room."""
-    target = _online_player(world, args.text("player"))
     room = find_room(world, args.text("room"))
     if room is None:
         raise _no_such_room(world, args.text("room"))
-    relocate(world, target, room, vanish="vanishes", appear="appears out of thin air")
-    log.info(
-        "%s teleported %s to %s", _name(world, cmd.actor), _name(world, target), args.text("room")
+    sent = _send_player(
+        world, args.text("player"), room, vanish="vanishes", appear="appears out of thin air"
     )
-    _note(world, cmd.actor, f"You send {_name(world, target)} to {world.get(room, Room).name}.")
+    log.info("%s teleported %s to %s", _name(world, cmd.actor), sent, args.text("room"))
+    _note(world, cmd.actor, f"You send {sent} to {world.get(room, Room).name}.")
 
 
 def goto(world: World, cmd: Command, args: Args) -> None:
@@ -147,12 +150,17 @@ def goto(world: World, cmd: Command, args: Args) -> None:
 
 def summon(world: World, cmd: Command, args: Args) -> None:
     """``summon <player>``: bring a player to you."""
-    target = _online_player(world, args.text("player"))
     room = room_of(world, cmd.actor)
     if room is None:
-        raise _no_such_player(args.text("player"))
-    relocate(world, target, room, vanish="is pulled away", appear="is pulled in from elsewhere")
-    log.info("%s summoned %s", _name(world, cmd.actor), _name(world, target))
+        raise Refused("nowhere", "You are nowhere to summon anyone to.")
+    sent = _send_player(
+        world,
+        args.text("player"),
+        room,
+        vanish="is pulled away",
+        appear="is pulled in from elsewhere",
+    )
+    log.info("%s summoned %s", _name(world, cmd.actor), sent)
 
 
 def kick(world: World, cmd: Command, args: Args) -> None:

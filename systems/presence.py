@@ -4,6 +4,7 @@ rows) but made Offline. Called by the engine inside the tick, from the shell's i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 
 from components.body import Dead, Identity, LinkDead, Offline, Player, Posture, Vitals
@@ -16,15 +17,18 @@ from engine.events import Scope, ScopeKind
 from engine.inputs import LEFT_EVENT
 from engine.plugins import PluginKit
 from engine.world import World
+from systems.borders import crosses_into
 from systems.characters import create_character
-from systems.common import condition_of
+from systems.common import condition_of, display_name
 from systems.fights import is_fighting
 from systems.look import show_room
 from systems.lucidity import ensure_mind, lucidity_settings, tier_of
-from systems.whereabouts import holder_of
+from systems.whereabouts import holder_of, move, room_of
 
 #: Event type telling the shell that a player chose to leave: it says goodbye and closes.
 QUIT_EVENT = "quit"
+
+log = logging.getLogger("kadath.presence")
 
 
 def in_world(world: World, character: int) -> bool:
@@ -117,6 +121,13 @@ class CorePresence:
     def leave_world(self, world: World, character: int, reason: str) -> None:
         leave_world(world, character, LEAVING_WORDS.get(reason, "fades from view"), reason)
 
+    def relocate(self, world: World, character: int, room: str, vanish: str, appear: str) -> None:
+        found = world.resource(Directory).rooms.get(room)
+        if found is None:  # content that differs between shards: say so, change nothing
+            log.warning("no room %r here to move entity %d to; it stays", room, character)
+            return
+        relocate(world, character, found, vanish=vanish, appear=appear)
+
     def in_world(self, world: World) -> list[int]:
         return [character for character, _ in world.query(Player, Location, without=(Offline,))]
 
@@ -155,6 +166,18 @@ class CorePresence:
 
     def status_components(self) -> tuple[type, ...]:
         return (Vitals, Posture, Fighting, Dead, Lucidity)
+
+
+def relocate(world: World, who: int, room: int, *, vanish: str, appear: str) -> None:
+    """Move ``who`` to ``room`` by staff power, telling both rooms and showing the new one."""
+    old = room_of(world, who)
+    name = display_name(world, who)
+    if old is not None:
+        world.emit("leave", Scope.room(old), f"{name} {vanish}.", {"who": name}, exclude=(who,))
+    move(world, who, room)
+    world.emit("arrive", Scope.room(room), f"{name} {appear}.", {"who": name}, exclude=(who,))
+    if not crosses_into(world, room):  # else the shard over there shows it, with who is there
+        show_room(world, who)
 
 
 def quit_game(world: World, cmd: Command, args: Args) -> None:

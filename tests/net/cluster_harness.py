@@ -100,6 +100,11 @@ class Player:
     def last(self, kind: str) -> dict[str, Any]:
         return next(body for _, k, body in reversed(self.messages) if k == kind)
 
+    @property
+    def sid(self) -> int:
+        """The stable id of the character this connection plays (from its ``auth_ok``)."""
+        return int(self.last("auth_ok")["data"]["entity"])
+
 
 class StandInGateway:
     """Speaks for a test's players as ``kadath gateway`` would: Open and numbered Lines to the
@@ -197,6 +202,16 @@ class Cluster:
             beats += 1
             if beats % 20 == 0:
                 await self.gateway.heartbeat()
+
+    async def enter(self, *names: str, role: str = "player", shard: str = "a") -> list[Player]:
+        """Players with new accounts called ``names``, opened through ``shard``, once each is
+        in the world."""
+        players = [await self.gateway.open(shard, self.account(name, role)) for name in names]
+        await self.until(
+            lambda: all("auth_ok" in player.types() for player in players),
+            f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} in",
+        )
+        return players
 
     def account(self, name: str, role: str = "player") -> Account:
         """An account in the shared table, as the gateway's login would have found it."""

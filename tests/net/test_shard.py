@@ -51,10 +51,8 @@ async def test_a_player_crossing_into_another_shards_zone_moves_there_with_what_
     tmp_path: Path,
 ) -> None:
     async with running_cluster(tmp_path, ZONES) as cluster:
-        account = cluster.account("randolph", role="admin")
-        player = await cluster.gateway.open("a", account)
-        await cluster.until(lambda: "auth_ok" in player.types(), "the player is in")
-        sid = player.last("auth_ok")["data"]["entity"]
+        (player,) = await cluster.enter("randolph", role="admin")
+        sid = player.sid
         await cluster.gateway.line(player, "get candle")
         await cluster.until(lambda: _carried(cluster, "a", sid) != [], "the candle is carried")
         (candle,) = _carried(cluster, "a", sid)
@@ -90,11 +88,7 @@ def _said(player: Player, kind: str) -> list[str]:
 @async_test
 async def test_who_tell_and_gossip_reach_players_on_other_shards(tmp_path: Path) -> None:
     async with running_cluster(tmp_path, ZONES) as cluster:
-        west = await cluster.gateway.open("a", cluster.account("carter", role="admin"))
-        east = await cluster.gateway.open("a", cluster.account("pickman", role="admin"))
-        await cluster.until(
-            lambda: "auth_ok" in west.types() and "auth_ok" in east.types(), "both are in"
-        )
+        west, east = await cluster.enter("carter", "pickman", role="admin")
         await cluster.gateway.line(east, "goto arkham.depot")
         await cluster.until(lambda: east.routes != [], "pickman is on shard b")
 
@@ -130,18 +124,43 @@ async def test_who_tell_and_gossip_reach_players_on_other_shards(tmp_path: Path)
 @async_test
 async def test_an_admins_goto_a_player_on_another_shard_takes_them_there(tmp_path: Path) -> None:
     async with running_cluster(tmp_path, ZONES) as cluster:
-        admin = await cluster.gateway.open("a", cluster.account("carter", role="admin"))
-        other = await cluster.gateway.open("a", cluster.account("pickman", role="admin"))
-        await cluster.until(
-            lambda: "auth_ok" in admin.types() and "auth_ok" in other.types(), "both are in"
-        )
+        admin, other = await cluster.enter("carter", "pickman", role="admin")
         await cluster.gateway.line(other, "goto innsmouth.marsh_road")
         await cluster.until(lambda: other.routes != [], "pickman is on shard b")
         await cluster.until(lambda: _rosters_told(cluster), "the shards told their rosters")
         await cluster.gateway.line(admin, "goto pickman")
         await cluster.until(lambda: admin.routes != [], "carter follows to shard b")
-        sid = admin.last("auth_ok")["data"]["entity"]
-        assert _room_key(cluster, "b", sid) == "innsmouth.marsh_road"
+        assert _room_key(cluster, "b", admin.sid) == "innsmouth.marsh_road"
+
+
+@async_test
+async def test_an_admins_summon_and_teleport_of_a_player_on_another_shard_move_them_there(
+    tmp_path: Path,
+) -> None:
+    async with running_cluster(tmp_path, ZONES) as cluster:
+        (admin,) = await cluster.enter("carter", role="admin")
+        (other,) = await cluster.enter("pickman")
+        sid, admin_sid = other.sid, admin.sid
+        await cluster.gateway.line(admin, "teleport pickman innsmouth.marsh_road")
+        await cluster.until(lambda: cluster.shards["b"].holds(sid), "pickman is sent to b")
+        await cluster.until(lambda: _rosters_told(cluster), "the shards told their rosters")
+
+        # Held by b: a's admin asks b, which moves him within its own zones...
+        await cluster.gateway.line(admin, "teleport pickman innsmouth.green")
+        await cluster.until(
+            lambda: _room_key(cluster, "b", sid) == "innsmouth.green", "b moves pickman"
+        )
+        # ...and hands him back to a when summoned there.
+        await cluster.gateway.line(admin, "summon pickman")
+        await cluster.until(lambda: cluster.shards["a"].holds(sid), "pickman comes back to a")
+        assert _room_key(cluster, "a", sid) == _room_key(cluster, "a", admin_sid)
+        assert not cluster.shards["b"].holds(sid)
+        await cluster.until(
+            lambda: any(
+                "Pickman arrives." in str(body.get("text")) for _, _, body in admin.messages
+            ),
+            "the admin sees pickman arrive",
+        )
 
 
 def _who(player: Player) -> list[dict[str, object]]:
@@ -161,9 +180,8 @@ async def test_a_zone_moved_to_another_shard_takes_its_players_and_things_along(
     tmp_path: Path,
 ) -> None:
     async with running_cluster(tmp_path, ZONES) as cluster:
-        player = await cluster.gateway.open("a", cluster.account("olmstead", role="admin"))
-        await cluster.until(lambda: "auth_ok" in player.types(), "the player is in")
-        sid = player.last("auth_ok")["data"]["entity"]
+        (player,) = await cluster.enter("olmstead", role="admin")
+        sid = player.sid
         await cluster.gateway.line(player, "get candle")
         await cluster.gateway.line(player, "goto innsmouth.marsh_road")
         await cluster.until(lambda: player.routes != [], "the player is on shard b")
@@ -190,8 +208,7 @@ async def test_a_shard_asked_to_open_a_character_another_shard_holds_sends_the_g
     tmp_path: Path,
 ) -> None:
     async with running_cluster(tmp_path, ZONES) as cluster:
-        player = await cluster.gateway.open("a", cluster.account("wilcox"))
-        await cluster.until(lambda: "auth_ok" in player.types(), "the player is in, on shard a")
+        (player,) = await cluster.enter("wilcox")
         await cluster.gateway.gone(player)
         await cluster.until(
             lambda: cluster.account_now("wilcox").character_sid is not None,
@@ -218,9 +235,8 @@ async def test_a_broker_restart_in_the_middle_of_a_hand_off_loses_nothing(tmp_pa
     broker.start()
     try:
         async with running_cluster(tmp_path, ZONES, nats_url=broker.url) as cluster:
-            player = await cluster.gateway.open("a", cluster.account("ward", role="admin"))
-            await cluster.until(lambda: "auth_ok" in player.types(), "the player is in")
-            sid = player.last("auth_ok")["data"]["entity"]
+            (player,) = await cluster.enter("ward", role="admin")
+            sid = player.sid
             await cluster.gateway.line(player, "get candle")
             await cluster.until(lambda: _carried(cluster, "a", sid) != [], "the candle is carried")
             (candle,) = _carried(cluster, "a", sid)
@@ -241,5 +257,13 @@ async def test_a_broker_restart_in_the_middle_of_a_hand_off_loses_nothing(tmp_pa
             )
             assert _carried(cluster, "b", sid) == [candle]
             assert not cluster.shards["a"].holds(candle)
+            # The gateway's next line reaches b and is answered, over the broker that restarted.
+            await cluster.until(lambda: player.shard == "b", "the gateway is routed to b")
+            await cluster.gateway.line(player, "drop candle")
+            await cluster.until(lambda: _carried(cluster, "b", sid) == [], "b drops the candle")
+            await cluster.until(
+                lambda: any("You drop" in str(body.get("text")) for _, _, body in player.messages),
+                "the player is told",
+            )
     finally:
         broker.stop()

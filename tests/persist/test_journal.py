@@ -11,7 +11,7 @@ import pytest
 
 from components.body import Identity, Player
 from engine.commands import Command
-from engine.inputs import DropConnection, EnterWorld, LeaveWorld, ReloadPlugin
+from engine.inputs import DropConnection, EnterWorld, LeaveWorld, ReloadPlugin, Relocate
 from engine.world import Changes, World
 from persist.journal import (
     JournalError,
@@ -56,13 +56,14 @@ def _wait_written(writer: JournalWriter) -> None:
 def test_inputs_are_recorded_by_stable_id_and_read_back_as_the_same_inputs() -> None:
     world, player = _world_with_player()
     sid = world.stable_id(player)
-    items: list[Command | EnterWorld | DropConnection | LeaveWorld | ReloadPlugin] = [
+    items: list[Command | EnterWorld | DropConnection | LeaveWorld | ReloadPlugin | Relocate] = [
         Command(player, "say", "ia ia", 4, role="admin"),
         EnterWorld("Armitage", sid),
         EnterWorld("Carter", None),
         DropConnection(sid or 0, 60.0),
         LeaveWorld(sid or 0, "shutdown"),
         ReloadPlugin("candles", sid, refused="its code does not import"),
+        Relocate(sid or 0, "arkham.square", "vanishes", "appears out of thin air"),
     ]
     encoded = [encode_input(world, item) for item in items]
     assert encoded[0] == ["cmd", sid, "admin", "say", "ia ia", 4]

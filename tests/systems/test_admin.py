@@ -10,12 +10,15 @@ import pytest
 from components.body import Npc
 from components.combat import Fighting
 from components.content import Directory
+from components.place import Room
 from components.social import Muted
 from engine.config import Config, EngineConfig
 from engine.core import Engine, StopRequest, TickResult
 from engine.events import Event
+from engine.inputs import ASK_ELSEWHERE_EVENT, Relocate
 from engine.plugins import Plugin, PluginKit
 from engine.scheduler import SystemContext, SystemStats, system
+from engine.territory import RosterEntry, Rosters
 from engine.testing import Stage, world_from_toml
 from engine.world import World
 from systems.admin import KICK_EVENT, SHUTDOWN_EVENT
@@ -100,6 +103,35 @@ def test_goto_and_summon() -> None:
     run(engine, player, "n")  # Carter wanders off; goto finds him by name
     run(engine, admin, "goto carter")
     assert room_of(world, admin) == room_of(world, player)
+
+
+def _pickman_on_another_shard(engine: Engine) -> None:
+    pickman = RosterEntry(4242, "Pickman", "innsmouth", "Innsmouth", "innsmouth.marsh_road")
+    engine.world.insert_resource(Rosters(elsewhere={"b": (pickman,)}))
+
+
+def test_teleport_and_summon_of_a_player_on_another_shard_ask_the_shard_holding_them() -> None:
+    engine, admin, _player = staffed_engine()
+    _pickman_on_another_shard(engine)
+    sent = run(engine, admin, "teleport pickman gate")
+    assert [e.data["input"] for e in sent.events if e.type == ASK_ELSEWHERE_EVENT] == [
+        Relocate(4242, "gate", "vanishes", "appears out of thin air")
+    ]
+    assert [e.text for e in sent.events if e.type == "admin"] == ["You send Pickman to The Gate."]
+    summoned = run(engine, admin, "summon pick")
+    here = engine.world.get(room_of(engine.world, admin) or 0, Room).key
+    assert [e.data["input"] for e in summoned.events if e.type == ASK_ELSEWHERE_EVENT] == [
+        Relocate(4242, here, "is pulled away", "is pulled in from elsewhere")
+    ]
+
+
+def test_teleport_or_summon_of_no_one_online_anywhere_is_refused() -> None:
+    engine, admin, _player = staffed_engine()
+    _pickman_on_another_shard(engine)
+    for line in ("teleport lavinia gate", "summon lavinia"):
+        result = run(engine, admin, line)
+        assert errors(result, admin) == ["no_such_player"]
+        assert not [e for e in result.events if e.type == ASK_ELSEWHERE_EVENT]
 
 
 def test_kick_tells_the_shell_to_disconnect_and_takes_the_character_out() -> None:

@@ -11,8 +11,15 @@ from components.place import Location
 from engine.commands import Command
 from engine.config import Config, EngineConfig
 from engine.core import Engine
-from engine.events import Scope
-from engine.inputs import ENTERED_EVENT, LEFT_EVENT, DropConnection, EnterWorld, LeaveWorld
+from engine.events import Scope, ScopeKind
+from engine.inputs import (
+    ENTERED_EVENT,
+    LEFT_EVENT,
+    DropConnection,
+    EnterWorld,
+    LeaveWorld,
+    Relocate,
+)
 from engine.world import World
 from systems.characteristics import max_dp_for
 from systems.characters import create_character
@@ -182,6 +189,35 @@ def test_a_connection_dropped_without_grace_leaves_at_once_and_a_leave_input_tak
     left = {e.scope.target: e.data["reason"] for e in events if e.type == LEFT_EVENT}
     assert left == {armitage: "linkdead", carter: "shutdown"}
     assert "Carter fades with the rest of the world." in [e.text for e in events]
+
+
+def test_a_relocate_input_moves_the_character_by_staff_power_and_tells_both_rooms() -> None:
+    engine = make_engine()
+    world = engine.world
+    carter = create_character(world, "Carter", room="hall")
+    watcher = create_character(world, "Armitage", room="hall")
+    engine.submit(Relocate(world.stable_id(carter) or 0, "gate", "is pulled away", "is pulled in"))
+    events = engine.tick().events
+    assert room_of(world, carter) == world.resource(Directory).rooms["gate"]
+    assert [(e.type, e.text) for e in events if e.scope.kind is ScopeKind.ROOM] == [
+        ("leave", "Carter is pulled away."),
+        ("arrive", "Carter is pulled in."),
+    ]
+    assert any(e.type == "room" and e.scope.target == carter for e in events)
+    assert room_of(world, watcher) == world.resource(Directory).rooms["hall"]
+
+
+def test_a_relocate_to_a_room_this_world_does_not_have_leaves_the_character_where_it_is(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = make_engine()
+    world = engine.world
+    carter = create_character(world, "Carter", room="hall")
+    engine.submit(Relocate(world.stable_id(carter) or 0, "rlyeh", "vanishes", "appears"))
+    engine.tick()
+    assert room_of(world, carter) == world.resource(Directory).rooms["hall"]
+    assert "no room 'rlyeh' here" in caplog.text
+    assert engine.input_failures == 0
 
 
 def test_an_input_naming_no_entity_changes_nothing_and_the_tick_goes_on() -> None:
