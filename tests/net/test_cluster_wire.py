@@ -20,8 +20,8 @@ from net.protocol import prepare
                 (9, "Ward", None, "", None),
             ),
         ),
-        Relay("b", 7, prepare("msg", "Carter tells you, 'ia'", {"event": "tell"}, tick=4)),
-        Relay("b", None, prepare("msg", "Carter gossips, 'ia'", {"event": "gossip"}, tick=4)),
+        Relay("b", 7, prepare("msg", {"event": "tell"}, "Carter tells you, 'ia'", tick=4)),
+        Relay("b", None, prepare("msg", {"event": "gossip"}, "Carter gossips, 'ia'", tick=4)),
         Ask("a", Relocate(7, "sanitarium.ward", "is pulled away", "is pulled in from elsewhere")),
     ],
 )
