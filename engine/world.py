@@ -148,13 +148,16 @@ class Removals(Generic[C]):
     Made by :meth:`World.removals`; each feed is its own. Replacing a component with another of
     the same type is not a removal (it is an addition: see :class:`Additions`). Every removal is
     reported, in the order it happened; the entity may have been given the type again, or be
-    gone, since. Memory is bounded by the removals between drains.
+    gone, since. Memory is bounded by the removals between drains. A feed made with
+    ``evictions=False`` leaves out entities :meth:`World.evict` took out (handed to another
+    shard, alive there): for a rule that counts losses, not departures.
     """
 
-    __slots__ = ("_pending",)
+    __slots__ = ("_pending", "evictions")
 
-    def __init__(self) -> None:
+    def __init__(self, *, evictions: bool = True) -> None:
         self._pending: list[tuple[int, C]] = []
+        self.evictions = evictions
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -284,6 +287,9 @@ class World:
         """:meth:`destroy` each entity in turn: one call for the thousand things a tick of decay
         or death may destroy, the per-component work of detaching, indexes and queries inlined.
         An absent entity raises ``NoSuchEntity``; those before it are destroyed."""
+        self._destroy_all(entities, evicting=False)
+
+    def _destroy_all(self, entities: Iterable[int], *, evicting: bool) -> None:
         self._use()
         indexes = self._indexes
         queries_by_type = self._queries_by_type
@@ -306,7 +312,8 @@ class World:
                     feeds = removals.get(ctype)
                     if feeds:
                         for feed in feeds:
-                            feed._pending.append((entity, component))
+                            if feed.evictions or not evicting:
+                                feed._pending.append((entity, component))
                 key = getattr(component, "_k_key", None)
                 if key is not None:
                     # Detached: no key, so collect_changes passes it by, and no hook, so writes
@@ -348,7 +355,7 @@ class World:
                 taken.append((entity, sid, tuple(esper.components_for_entity(entity))))
             except KeyError:
                 raise NoSuchEntity(f"entity {entity} does not exist in this world") from None
-        self.destroy_all(entity for entity, _, _ in taken)
+        self._destroy_all((entity for entity, _, _ in taken), evicting=True)
         tick = self.clock.tick
         if self._evicted[0] != tick:
             self._evicted = (tick, {})
@@ -633,11 +640,11 @@ class World:
         self._additions.setdefault(component_type, []).append(feed._pending)
         return feed
 
-    def removals(self, component_type: type[C]) -> Removals[C]:
+    def removals(self, component_type: type[C], *, evictions: bool = True) -> Removals[C]:
         """A new feed of the components of ``component_type`` taken off entities from now on
-        (see :class:`Removals`). While nobody watches any type's removals, removing and
-        destroying cost nothing more."""
-        feed: Removals[C] = Removals()
+        (see :class:`Removals`; ``evictions=False``: not those of evicted entities). While
+        nobody watches any type's removals, removing and destroying cost nothing more."""
+        feed: Removals[C] = Removals(evictions=evictions)
         self._removals.setdefault(component_type, []).append(feed)
         return feed
 

@@ -307,6 +307,22 @@ async def serve_players(
     )
 
 
+async def serve_monitoring(host: str, port: int, answer: Callable[[str], Response]) -> Server:
+    """A port of plain HTTP only, for monitoring a process that holds no players' connections (a
+    shard): ``answer`` is given each request's path. A websocket handshake is answered the same
+    way, so none ever opens."""
+
+    async def never_opened(ws: ServerConnection) -> None:
+        await ws.close()
+
+    def http(connection: ServerConnection, request: Request) -> Response:
+        return answer(request.path.partition("?")[0])
+
+    return await serve(
+        never_opened, host, port, process_request=http, logger=quiet_websockets_log()
+    )
+
+
 class NetServer:
     """Serves one engine. ``start`` binds the port; ``stop`` says goodbye and closes."""
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import http
 import itertools
 import logging
 import secrets
@@ -34,8 +35,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mappi
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
+from websockets.asyncio.server import Server
+from websockets.http11 import Response
 
 from engine.accounts import Account, AccountStore
 from engine.commands import InboxFull
@@ -44,7 +48,7 @@ from engine.core import Engine, TickResult
 from engine.events import Scope, ScopeKind
 from engine.inputs import Arrival, Departure, DropConnection, LeaveWorld, Relocate
 from engine.plugins import SetupError
-from engine.stats import RollingTimings
+from engine.stats import Metric, RollingTimings, counter, gauge
 from engine.territory import Arrivals, RosterEntry, Rosters, Territory
 from net.bus import Bus, BusError, BusTimeout, HandOff, Inbox, connect
 from net.cluster_wire import (
@@ -72,7 +76,10 @@ from net.cluster_wire import (
     encode_outbound,
 )
 from net.hub import Hub, Session
+from net.metrics import CONTENT_TYPE, exposition, metrics_registry
 from net.protocol import Prepared
+from net.server import http_response, serve_monitoring
+from net.stats_page import NET_SOURCE
 from net.tasks import STOP_TIMEOUT_S, cancel_all
 from net.tokens import mint
 from persist import handoff, ownership
@@ -90,6 +97,8 @@ RETRY_LAST_S = 2.0
 #: How long a shard remembers a connection whose character crossed from it: lines for it that
 #: arrive meanwhile were sent before the gateway heard of the crossing, and are sent on by it.
 HANDED_ON_MEMORY_S = 60.0
+#: What a shard's monitoring port answers for any path but /healthz and /metrics.
+NOT_HERE = b"not found: a shard answers /healthz and /metrics; players connect to a gateway\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +117,36 @@ class ShardStats:
 
     def as_dict(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__slots__}
+
+
+SHARD_METRICS: tuple[Metric[ShardStats], ...] = (
+    counter(
+        "kadath_shard_handoffs_sent_total",
+        "Hand-offs this shard sent (things that crossed into another shard's zone).",
+        lambda stats: stats.handoffs_sent,
+    ),
+    counter(
+        "kadath_shard_handoffs_received_total",
+        "Hand-offs this shard took in from other shards.",
+        lambda stats: stats.handoffs_received,
+    ),
+    gauge(
+        "kadath_shard_handoff_p99_seconds",
+        "Over the recent window, p99 from a thing leaving this world to its hand-off stored by"
+        " the broker.",
+        lambda stats: stats.handoff_p99_ms / 1000,
+    ),
+    gauge(
+        "kadath_shard_players",
+        "Players this shard simulates, whichever gateway holds their connection.",
+        lambda stats: stats.players,
+    ),
+    gauge(
+        "kadath_shard_gateways",
+        "Gateways holding connections of this shard's players.",
+        lambda stats: stats.gateways,
+    ),
+)
 
 
 _T = TypeVar("_T")
@@ -223,11 +262,13 @@ class ShardServer:
         self.handoff_timings = RollingTimings(config.engine.stats_window)
         self.handoffs_sent = 0
         self.handoffs_received = 0
+        self._http: Server | None = None
+        self._metrics = metrics_registry(engine.stats_board)
         engine.on_tick_end(self._after_tick)
         engine.stats_board.add("shard", self)
+        engine.stats_board.add(NET_SOURCE, self.hub)
 
-    metrics: tuple[Any, ...] = ()
-    """Nothing on /metrics: a shard has no HTTP port (its figures go to the log and ``stats``)."""
+    metrics = SHARD_METRICS
 
     def stats(self) -> ShardStats:
         timings = self.handoff_timings.stats()
@@ -281,12 +322,35 @@ class ShardServer:
         start_zone = current.start_zone if current is not None else None
         return Territory(self.name, mine, others, start_zone)
 
+    def health(self) -> dict[str, object]:
+        """What /healthz answers: this shard, whether it serves its zones yet, and its players."""
+        return {
+            "status": "ok" if self.ready else "starting",
+            "shard": self.name,
+            "run": self.run_id,
+            "tick": self.engine.world.clock.tick,
+            "zones": sorted(z for z, shard in self.zone_owners.items() if shard == self.name),
+            **self.stats().as_dict(),
+        }
+
+    def _answer(self, path: str) -> Response:
+        if path == "/healthz":
+            body = orjson.dumps(self.health())
+            return http_response(http.HTTPStatus.OK, body, "application/json")
+        if path == "/metrics":
+            return http_response(http.HTTPStatus.OK, exposition(self._metrics), CONTENT_TYPE)
+        return http_response(http.HTTPStatus.NOT_FOUND, NOT_HERE, "text/plain; charset=utf-8")
+
     def _token(self, account: Account) -> str:
         return mint(self._secret, account.name, time.time(), self.cluster.resume_token_ttl_s)
 
     # ----------------------------------------------------------------------- run
 
     async def run(self) -> None:
+        if self.cluster.http_port:
+            self._http = await serve_monitoring(
+                self.config.net.host, self.cluster.http_port, self._answer
+            )
         self.bus = bus = await connect(self.cluster, name=f"shard-{self.name}")
         try:
             await bus.ensure_handoff_stream()
@@ -310,6 +374,8 @@ class ShardServer:
             await self._drain_sends()
         finally:
             await cancel_all(list(self._tasks), STOP_TIMEOUT_S)
+            if self._http is not None:
+                self._http.close()
             await bus.close()
             if self.db is not None:
                 self.db.dispose()

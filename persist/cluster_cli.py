@@ -200,6 +200,11 @@ class _Supervisor:
                 process.kill()
 
 
+def _monitoring(config: Config, shard: str) -> list[str]:
+    """Shard ``sN``'s /healthz and /metrics port: net.port + N, next to the players' port."""
+    return ["--set", f"cluster.http_port={config.net.port + int(shard.removeprefix('s'))}"]
+
+
 def _up(ns: argparse.Namespace, config: Config) -> int:
     if ns.shards < 1:
         print("kadath cluster up: --shards must be at least 1", file=sys.stderr)
@@ -231,7 +236,10 @@ def _up(ns: argparse.Namespace, config: Config) -> int:
         settings = Path(folder) / "kadath.toml"
         settings.write_text(config.to_toml(redact_secrets=False), encoding="utf-8")
         kadath = [sys.executable, "-c", "import sys; from engine.cli import main; sys.exit(main())"]
-        commands = {f"shard {s}": [*kadath, "shard", s, "--config", str(settings)] for s in running}
+        commands = {
+            f"shard {s}": [*kadath, "shard", s, "--config", str(settings), *_monitoring(config, s)]
+            for s in running
+        }
         commands["gateway"] = [*kadath, "gateway", "--name", "g1", "--config", str(settings)]
         supervisor = _Supervisor(commands, restart=not ns.no_restart)
         previous = signal.signal(signal.SIGINT, supervisor.stop)

@@ -171,9 +171,10 @@ def welcome_arrivals(world: World, ctx: SystemContext) -> None:
             show_room(world, entity)
 
 
-def crosses_into(world: World, room: int) -> bool:
-    """Whether a step into ``room`` takes the walker to another shard (the room is drawn for
-    them there, with what stands in it)."""
+def simulated_elsewhere(world: World, room: int) -> bool:
+    """Whether another shard of a sharded world simulates ``room``: a step into it takes the
+    walker there (the room is drawn for them by that shard, with what stands in it), and what
+    happens in it (NPCs filling it) is that shard's to do. Never on a single server."""
     territory = world.try_resource(Territory)
     found = world.try_get(room, Room)
     return territory is not None and found is not None and territory.other_shards_hold(found.zone)

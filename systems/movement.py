@@ -13,7 +13,7 @@ from engine.commands import Args, Command, CommandSpec, Refused
 from engine.events import Scope
 from engine.plugins import PluginKit
 from engine.world import World
-from systems.borders import crosses_into
+from systems.borders import simulated_elsewhere
 from systems.common import (
     DIRECTION_VERBS,
     WayWords,
@@ -99,7 +99,7 @@ def walk(world: World, mover: int, direction: str) -> None:
     """
     route = check_move(world, mover, direction)
     step(world, mover, route)
-    if not crosses_into(world, route.destination):  # else the shard over there shows it
+    if not simulated_elsewhere(world, route.destination):  # else the shard over there shows it
         show_room(world, mover)
 
 

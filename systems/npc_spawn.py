@@ -18,6 +18,7 @@ from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.timers import ComponentTimers, component_timers
 from engine.world import Removals, World
+from systems.borders import simulated_elsewhere
 from systems.common import capitalised
 from systems.stacks import item_components
 
@@ -95,7 +96,8 @@ def _census(world: World) -> _Census | None:
         world.add_index(Respawn, "room")
         census = _Census(
             rules={(rule.npc, rule.room): rule for rule in directory.spawns},
-            lost=world.removals(Npc),
+            # An NPC handed to another shard lives on there: not a loss to make good.
+            lost=world.removals(Npc, evictions=False),
             due=component_timers(world, Respawn, RESPAWN_DUE),
         )
         world.insert_resource(census)
@@ -113,9 +115,10 @@ def spawn_npcs(world: World, ctx: SystemContext) -> None:
     now = ctx.now_s
     if first:
         for rule in census.rules.values():
-            alive, pending = population(world, rule)
-            for _ in range(rule.max - alive - pending):
-                _appear(world, rule)
+            if _ours(world, rule):
+                alive, pending = population(world, rule)
+                for _ in range(rule.max - alive - pending):
+                    _appear(world, rule)
     else:
         short: dict[tuple[str, str], None] = {}
         for _entity, npc in census.lost.drain():
@@ -123,14 +126,23 @@ def spawn_npcs(world: World, ctx: SystemContext) -> None:
                 short[(npc.template, npc.home_room)] = None
         for key in short:
             rule = census.rules[key]
-            alive, pending = population(world, rule)
-            for _ in range(rule.max - alive - pending):
-                world.spawn(Respawn(rule.npc, rule.room, now + rule.respawn_s), persistent=True)
+            if _ours(world, rule):
+                alive, pending = population(world, rule)
+                for _ in range(rule.max - alive - pending):
+                    world.spawn(Respawn(rule.npc, rule.room, now + rule.respawn_s), persistent=True)
     for entity, respawn in census.due.pop_due(world, now):
-        world.destroy(entity)
         found = census.rules.get((respawn.npc, respawn.room))
+        if found is not None and not _ours(world, found):
+            continue  # the shard that simulates the room makes it, from its own copy
+        world.destroy(entity)
         if found is not None and population(world, found)[0] < found.max:
             _appear(world, found)
+
+
+def _ours(world: World, rule: SpawnRule) -> bool:
+    """Whether this process fills the rule's room: always on a single server; in a sharded
+    world, only the shard that simulates the room's zone does (as the zone map says now)."""
+    return not simulated_elsewhere(world, world.resource(Directory).rooms[rule.room])
 
 
 def _appear(world: World, rule: SpawnRule) -> None:

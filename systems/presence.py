@@ -17,7 +17,7 @@ from engine.events import Scope, ScopeKind
 from engine.inputs import LEFT_EVENT
 from engine.plugins import PluginKit
 from engine.world import World
-from systems.borders import crosses_into
+from systems.borders import simulated_elsewhere
 from systems.characters import create_character
 from systems.common import condition_of, display_name
 from systems.fights import is_fighting
@@ -176,7 +176,7 @@ def relocate(world: World, who: int, room: int, *, vanish: str, appear: str) -> 
         world.emit("leave", Scope.room(old), f"{name} {vanish}.", {"who": name}, exclude=(who,))
     move(world, who, room)
     world.emit("arrive", Scope.room(room), f"{name} {appear}.", {"who": name}, exclude=(who,))
-    if not crosses_into(world, room):  # else the shard over there shows it, with who is there
+    if not simulated_elsewhere(world, room):  # else its shard shows it, with who is there
         show_room(world, who)
 
 

@@ -638,6 +638,14 @@ class ClusterConfig:
         " simulates every zone and reads nothing else of this section.",
         check=lambda value: subject_token_problem(value) if value else None,
     )
+    http_port: int = setting_field(
+        0,
+        "Port on which a shard answers /healthz and /metrics for monitoring, on net.host (a"
+        " shard holds no players' connections: those go to a gateway). 0: no port. kadath"
+        " cluster up gives shard sN the port net.port + N.",
+        ge=0,
+        le=65535,
+    )
     heartbeat_s: float = setting_field(
         0.5,
         "How often each shard and gateway says it is alive on the bus.",

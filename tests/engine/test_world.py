@@ -341,6 +341,18 @@ def test_an_evicted_entity_leaves_with_its_components_and_nothing_is_saved_of_it
     assert world.evicted_stable_id(body) == sid  # the journal still names its commands
 
 
+def test_a_removals_feed_may_leave_out_evicted_entities_which_live_on_elsewhere() -> None:
+    world = World()
+    every = world.removals(Health)
+    losses = world.removals(Health, evictions=False)
+    leaving = world.spawn(Health(5), persistent=True)
+    dying = world.spawn(Health(1), persistent=True)
+    world.evict([leaving])
+    world.destroy(dying)
+    assert [entity for entity, _ in every.drain()] == [leaving, dying]
+    assert [entity for entity, _ in losses.drain()] == [dying]
+
+
 def test_evicting_a_transient_entity_is_refused_and_evicts_nothing() -> None:
     world = World()
     saved = world.spawn(Health(5), persistent=True)

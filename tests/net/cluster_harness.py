@@ -229,6 +229,13 @@ class Cluster:
         return None if found is None else found[0]
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a test's own servers)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 async def start_shard(
     name: str, url: str, settings: ClusterConfig, tmp_path: Path, overrides: Sequence[str] = ()
 ) -> RunningShard:
@@ -242,7 +249,9 @@ async def start_shard(
             *overrides,
         ],
     )
-    config = dataclasses.replace(config, cluster=dataclasses.replace(settings, shard=name))
+    config = dataclasses.replace(
+        config, cluster=dataclasses.replace(settings, shard=name, http_port=free_port())
+    )
     engine = Engine(config)
     engine.build_world()
     persistence = PersistenceService(config)
@@ -318,9 +327,7 @@ class PrivateBroker:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

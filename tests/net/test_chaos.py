@@ -28,7 +28,8 @@ The checks at the end, with both shards up:
   and each thing are owned by exactly one shard, the one holding the player; each thing's
   Location is where the inventory said; the account still names the same character and only
   that character plays for it; no entity of a carried thing's template exists that the content
-  did not make (no duplicate under a new id); no hand-off is left in an outbox.
+  did not make (no duplicate under a new id); no spawn rule has more NPCs saved than its maximum
+  (none made twice by two shards, or again by a restarted one); no hand-off is left in an outbox.
 
 ``CHAOS_CROSSINGS`` (environment) makes the run shorter or longer; the default is the issue's
 thousand. The figures of a run (kills, crossings, pauses, duration) are printed at the end (pytest
@@ -52,6 +53,7 @@ import pytest
 import sqlalchemy as sa
 from websockets.asyncio.client import connect
 
+from components.content import Directory
 from components.items import Item
 from engine.config import load_config
 from engine.core import Engine
@@ -285,8 +287,16 @@ async def _killer(cluster: ProcessCluster, walker: Walker, rng: random.Random) -
         next_at = figures.crossings + rng.randint(*KILL_EVERY)
 
 
-def _content_items() -> dict[str, set[int]]:
-    """The stable ids of every item the content makes, by template."""
+@dataclass(frozen=True)
+class Content:
+    """What the content makes: every item's stable id by template, and how many NPCs each spawn
+    rule (NPC template, room) keeps at most."""
+
+    items: dict[str, set[int]]
+    spawn_max: dict[tuple[str, str], int]
+
+
+def _content() -> Content:
     config = load_config(env={}, overrides=[f"world.data_dir={DATA_DIR}"])
     engine = Engine(config)
     engine.build_world()
@@ -296,7 +306,8 @@ def _content_items() -> dict[str, set[int]]:
         sid = world.stable_id(entity)
         if sid is not None:
             found.setdefault(item.template, set()).add(sid)
-    return found
+    spawns = world.resource(Directory).spawns
+    return Content(found, {(rule.npc, rule.room): rule.max for rule in spawns})
 
 
 async def _check_memory(
@@ -360,7 +371,7 @@ def _check_database(
     db: sa.Engine,
     walker: Walker,
     expected: dict[int, tuple[str, str]],
-    content: dict[str, set[int]],
+    content: Content,
 ) -> None:
     sid = walker.sid
     assert sid is not None
@@ -395,8 +406,13 @@ def _check_database(
         made = conn.execute(
             sa.text("select template, sid from item where template = any(:t)"), {"t": templates}
         ).all()
-        strays = [(t, s) for t, s in made if int(s) not in content.get(str(t), set())]
+        strays = [(t, s) for t, s in made if int(s) not in content.items.get(str(t), set())]
         assert strays == [], f"items made during the run: {strays}"
+        npcs = conn.execute(
+            sa.text("select template, home_room, count(*) from npc group by template, home_room")
+        ).all()
+        over = [(t, room, n) for t, room, n in npcs if n > content.spawn_max.get((t, room), 0)]
+        assert over == [], f"spawn rules with more NPCs than their max (made twice?): {over}"
         outbox = conn.execute(sa.text("select id from kadath_handoff_outbox")).scalars()
         assert list(outbox) == []
     account = SqlAccountStore(db).get("randolph")
@@ -409,7 +425,7 @@ async def test_a_player_walking_a_border_while_shards_are_killed_stays_whole(
 ) -> None:
     rng = random.Random(SEED)
     figures = Figures()
-    content = _content_items()
+    content = _content()
     async with process_cluster(tmp_path, ZONES, SETTINGS) as cluster:
         cluster.start_shard("a")
         cluster.start_shard("b")

@@ -6,17 +6,28 @@ the sanitarium gate and Arkham's hill road."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import urllib.error
+import urllib.request
+from collections import Counter
 from pathlib import Path
 
+import orjson
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from components.body import Npc
 from components.content import Directory
 from components.items import Item
 from components.place import Location, Room
 from engine.territory import Rosters
 from persist import ownership
+from systems.npc_spawn import SPAWN_CHECK_INTERVAL_S
 from systems.whereabouts import move
 from tests.net.cluster_harness import Cluster, Player, PrivateBroker, running_cluster
-from tests.net.harness import async_test
+from tests.net.harness import TIMEOUT_S, async_test
 from tests.services import unavailable
 
 ZONES = {
@@ -79,6 +90,69 @@ async def test_a_player_crossing_into_another_shards_zone_moves_there_with_what_
             "shard b answers the player's look",
         )
         assert player.last("room")["data"]["id"] == "arkham.hill_road"
+
+
+def _npcs(cluster: Cluster) -> Counter[str]:
+    """Every NPC in the world, by template, counted on every shard."""
+    return Counter(
+        npc.template
+        for shard in cluster.shards.values()
+        for _, npc in shard.engine.world.query(Npc)
+    )
+
+
+@async_test
+async def test_every_spawn_rules_npcs_are_made_once_by_the_shard_of_their_room(
+    tmp_path: Path,
+) -> None:
+    async with running_cluster(tmp_path, ZONES) as cluster:
+        world = cluster.shards["a"].engine.world
+        expected: Counter[str] = Counter()
+        for rule in world.resource(Directory).spawns:
+            expected[rule.npc] += rule.max
+        await cluster.until(lambda: _npcs(cluster) == expected, "every rule's NPCs are made")
+        for _ in range(world.clock.ticks_for(3 * SPAWN_CHECK_INTERVAL_S)):
+            await cluster.tick()
+        assert _npcs(cluster) == expected  # and none was made twice, to be handed over
+        for name, shard in cluster.shards.items():
+            assert shard.server.handoffs_sent == 0, f"shard {name} sent NPCs away"
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=TIMEOUT_S) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
+
+
+@async_test
+async def test_a_shards_monitoring_port_answers_healthz_and_metrics_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    async with running_cluster(tmp_path, ZONES) as cluster:
+        (player,) = await cluster.enter("armitage", role="admin")
+        await cluster.gateway.line(player, "goto arkham.hill_road")
+        await cluster.until(lambda: cluster.shards["b"].holds(player.sid), "armitage is on b")
+        port = cluster.shards["b"].config.cluster.http_port
+
+        status, body = await asyncio.to_thread(_get, port, "/healthz")
+        health = orjson.loads(body)
+        assert status == 200 and health["status"] == "ok" and health["shard"] == "b"
+        assert health["zones"] == ["arkham", "deep", "graveyard", "innsmouth"]
+        assert health["players"] == 1 and health["handoffs_received"] == 1
+
+        status, text = await asyncio.to_thread(_get, port, "/metrics")
+        assert status == 200
+        assert "kadath_shard_handoffs_received_total 1.0" in text.splitlines()
+        assert "kadath_shard_players 1.0" in text.splitlines()
+        assert any(line.startswith("kadath_tick ") for line in text.splitlines())
+
+        status, text = await asyncio.to_thread(_get, port, "/")
+        assert status == 404 and "players connect to a gateway" in text
+        with pytest.raises(InvalidStatus):
+            async with connect(f"ws://127.0.0.1:{port}/", open_timeout=TIMEOUT_S):
+                pass
 
 
 def _said(player: Player, kind: str) -> list[str]:

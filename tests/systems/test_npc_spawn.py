@@ -9,6 +9,8 @@ from components.content import Directory, SpawnRule
 from components.npc import Respawn
 from engine.config import Config, EngineConfig
 from engine.core import Engine
+from engine.inputs import HANDED_OFF_EVENT
+from engine.territory import Territory
 from systems import plugin as core
 from systems.content.build import build_world
 from systems.npc_spawn import SPAWN_CHECK_INTERVAL_S, population, spawn_npc
@@ -164,3 +166,50 @@ def test_a_pending_respawn_of_a_rule_that_is_full_again_is_dropped() -> None:
     spawn_npc(world, directory.npcs["rat"], directory.rooms["hall"], "hall")  # by other means
     engine.run_ticks(world.clock.ticks_for(20.0))
     assert population(world, rule) == (1, 0)
+
+
+def _sharded(engine: Engine, zones: frozenset[str], elsewhere: frozenset[str]) -> None:
+    engine.world.insert_resource(Territory("a", zones, elsewhere))
+
+
+def test_in_a_sharded_world_only_the_shard_simulating_a_rooms_zone_fills_it() -> None:
+    here = make_engine()
+    _sharded(here, frozenset({"asylum"}), frozenset({"town"}))
+    there = make_engine()
+    _sharded(there, frozenset({"town"}), frozenset({"asylum"}))
+    handed_off = {
+        engine: [
+            event
+            for result in engine.run_ticks(engine.world.clock.ticks_for(60.0))
+            for event in result.events
+            if event.type == HANDED_OFF_EVENT
+        ]
+        for engine in (here, there)
+    }
+    assert len(orderlies(here)) == 1  # the ward is in the asylum
+    assert orderlies(there) == []
+    assert handed_off == {here: [], there: []}  # none made there to send here: one in all
+
+
+def test_an_npc_handed_to_another_shard_is_not_replaced_here() -> None:
+    engine = make_engine()
+    _sharded(engine, frozenset({"asylum"}), frozenset({"town"}))
+    clock = engine.world.clock
+    engine.run_ticks(clock.ticks_for(SPAWN_CHECK_INTERVAL_S))
+    engine.world.evict(orderlies(engine))  # it fled into the town, another shard's
+    engine.run_ticks(clock.ticks_for(SPAWN_CHECK_INTERVAL_S + 120.0))
+    assert orderlies(engine) == []
+    assert not [e for e, _ in engine.world.query(Respawn)]
+
+
+def test_a_zone_moved_away_is_no_longer_filled_here_its_pending_respawn_left_to_its_shard() -> None:
+    engine = make_engine()
+    clock = engine.world.clock
+    engine.run_ticks(clock.ticks_for(SPAWN_CHECK_INTERVAL_S))
+    engine.world.destroy(orderlies(engine)[0])
+    engine.run_ticks(clock.ticks_for(SPAWN_CHECK_INTERVAL_S))
+    (pending,) = [e for e, _ in engine.world.query(Respawn)]
+    _sharded(engine, frozenset({"town"}), frozenset({"asylum"}))  # the asylum moved away
+    engine.run_ticks(clock.ticks_for(120.0))
+    assert orderlies(engine) == []
+    assert engine.world.exists(pending)  # the asylum's shard has its own copy, and acts on it
