@@ -326,6 +326,12 @@ class Bus:
 
     # --- plain messages -----------------------------------------------------------------------
 
+    @property
+    def max_payload(self) -> int:
+        """The largest message the broker takes, in bytes (its ``max_payload``: 1 MiB unless
+        configured otherwise); a larger one is refused."""
+        return int(self._client.max_payload)
+
     async def publish(self, subject: str, payload: bytes) -> None:
         """Send ``payload`` on ``subject``, at most once, to whoever is subscribed now. Messages
         this connection publishes on one subject arrive in the order they were published."""

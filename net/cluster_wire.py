@@ -55,6 +55,7 @@ __all__ = [
     "encode_input",
     "encode_news",
     "encode_outbound",
+    "encode_outbound_parts",
 ]
 
 
@@ -221,6 +222,8 @@ _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _DELIVER, _CLOSE, _ROUTE, _REFUSED = 1, 2, 3, 4
+#: The bytes a delivery takes before its messages: kind, connection, count.
+_DELIVER_HEAD: Final = _HEAD.size + _U32.size
 
 
 def _text(value: str) -> bytes:
@@ -231,20 +234,67 @@ def _text(value: str) -> bytes:
 def encode_outbound(shard: str, items: Sequence[OutboundItem]) -> bytes:
     """One bus message for a batch of items: a small binary framing, so that the encoded server
     messages inside travel as they are, never escaped or decoded on the way."""
-    parts = [_MAGIC, _text(shard)]
+    return b"".join([_MAGIC, _text(shard), *map(_encode_item, items)])
+
+
+def encode_outbound_parts(shard: str, items: Sequence[OutboundItem], max_bytes: int) -> list[bytes]:
+    """The batch as bus messages of at most ``max_bytes`` each (the broker's limit: NATS's
+    ``max_payload``, 1 MiB by default), in order: a tick's output for thousands of players is
+    larger than one message may be. A player's long delivery is split between messages, its
+    messages kept in order; only a single message over the limit goes as it is (and the broker
+    refuses it)."""
+    head = _MAGIC + _text(shard)
+    room = max_bytes - len(head)
+    payloads: list[bytes] = []
+    parts: list[bytes] = []
+    size = 0
+    for chunk in _chunks(items, room):
+        if parts and size + len(chunk) > room:
+            payloads.append(b"".join([head, *parts]))
+            parts, size = [], 0
+        parts.append(chunk)
+        size += len(chunk)
+    if parts or not payloads:
+        payloads.append(b"".join([head, *parts]))
+    return payloads
+
+
+def _chunks(items: Sequence[OutboundItem], room: int) -> Iterator[bytes]:
+    """Each item encoded, a delivery too large for ``room`` cut into several of the same
+    connection's."""
     for item in items:
-        if isinstance(item, Deliver):
-            parts.append(_HEAD.pack(_DELIVER, item.conn))
-            parts.append(_U32.pack(len(item.messages)))
-            for prepared in item.messages:
-                parts += (_text(prepared.type), _U32.pack(len(prepared.tail)), prepared.tail)
-        elif isinstance(item, Close):
-            parts += (_HEAD.pack(_CLOSE, item.conn), _U16.pack(item.code), _text(item.reason))
-        elif isinstance(item, Route):
-            parts += (_HEAD.pack(_ROUTE, item.conn), _U64.pack(item.after_n))
-        else:
-            parts += (_HEAD.pack(_REFUSED, item.conn), _text(item.code), _text(item.text))
-    return b"".join(parts)
+        encoded = _encode_item(item)
+        if len(encoded) <= room or not isinstance(item, Deliver) or len(item.messages) < 2:
+            yield encoded
+            continue
+        start, size = 0, 0
+        for at, prepared in enumerate(item.messages):
+            cost = len(_encode_message(prepared))
+            if at > start and _DELIVER_HEAD + size + cost > room:
+                yield _encode_item(Deliver(item.conn, item.messages[start:at]))
+                start, size = at, 0
+            size += cost
+        yield _encode_item(Deliver(item.conn, item.messages[start:]))
+
+
+def _encode_item(item: OutboundItem) -> bytes:
+    if isinstance(item, Deliver):
+        return b"".join(
+            [
+                _HEAD.pack(_DELIVER, item.conn),
+                _U32.pack(len(item.messages)),
+                *map(_encode_message, item.messages),
+            ]
+        )
+    if isinstance(item, Close):
+        return b"".join([_HEAD.pack(_CLOSE, item.conn), _U16.pack(item.code), _text(item.reason)])
+    if isinstance(item, Route):
+        return _HEAD.pack(_ROUTE, item.conn) + _U64.pack(item.after_n)
+    return b"".join([_HEAD.pack(_REFUSED, item.conn), _text(item.code), _text(item.text)])
+
+
+def _encode_message(prepared: Prepared) -> bytes:
+    return b"".join([_text(prepared.type), _U32.pack(len(prepared.tail)), prepared.tail])
 
 
 class _Reader:

@@ -73,7 +73,7 @@ from net.cluster_wire import (
     decode_news,
     encode_alive,
     encode_news,
-    encode_outbound,
+    encode_outbound_parts,
 )
 from net.hub import Hub, Session
 from net.metrics import CONTENT_TYPE, exposition, metrics_registry
@@ -416,9 +416,11 @@ class ShardServer:
         outbound, self._outbound = self._outbound, {}
         if self.bus is None or self._send_queue is None:
             return
+        limit = self.bus.max_payload
         for gateway, items in outbound.items():
-            payload = encode_outbound(self.name, items)
-            self._send_queue.put_nowait((self.bus.subjects.gateway_events(gateway), payload))
+            subject = self.bus.subjects.gateway_events(gateway)
+            for payload in encode_outbound_parts(self.name, items, limit):
+                self._send_queue.put_nowait((subject, payload))
 
     async def _send_forever(self) -> None:
         """Publish in the order queued: one sender, so a player's messages keep their order."""

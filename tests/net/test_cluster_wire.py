@@ -1,12 +1,26 @@
 """What shards tell each other on ``kadath.<world>.shards`` reads back as it was sent, and a
-message that is not one of them is a clear ``WireError`` (the shard logs it and goes on)."""
+message that is not one of them is a clear ``WireError`` (the shard logs it and goes on). What a
+shard sends a gateway fits the broker's limit on a message, however many players it is for."""
 
 from __future__ import annotations
 
 import pytest
 
 from engine.inputs import Relocate
-from net.cluster_wire import Ask, Relay, Roster, WireError, decode_news, encode_news
+from net.cluster_wire import (
+    Ask,
+    Deliver,
+    OutboundItem,
+    Relay,
+    Roster,
+    Route,
+    WireError,
+    decode_news,
+    decode_outbound,
+    encode_news,
+    encode_outbound,
+    encode_outbound_parts,
+)
 from net.protocol import prepare
 
 
@@ -41,3 +55,40 @@ def test_news_between_shards_reads_back_as_sent(news: Roster | Relay | Ask) -> N
 def test_a_message_between_shards_this_version_cannot_read_is_a_wire_error(payload: bytes) -> None:
     with pytest.raises(WireError, match="bad message between shards"):
         decode_news(payload)
+
+
+def _looks(conn: int, count: int, size: int) -> Deliver:
+    return Deliver(
+        conn,
+        tuple(prepare("msg", {"n": n}, "x" * size, tick=n) for n in range(count)),
+    )
+
+
+def _delivered(payloads: list[bytes]) -> dict[int, list[bytes]]:
+    """Each connection's message tails, in the order the payloads deliver them."""
+    found: dict[int, list[bytes]] = {}
+    for payload in payloads:
+        for item in decode_outbound(payload).items:
+            assert isinstance(item, Deliver)
+            found.setdefault(item.conn, []).extend(m.tail for m in item.messages)
+    return found
+
+
+def test_a_batch_under_the_brokers_limit_is_one_message() -> None:
+    items: list[OutboundItem] = [_looks(1, 3, 100), Route(2, 7)]
+    assert encode_outbound_parts("a", items, 1 << 20) == [encode_outbound("a", items)]
+
+
+def test_a_batch_over_the_brokers_limit_is_split_and_every_message_arrives_in_order() -> None:
+    items = [_looks(conn, 20, 900) for conn in range(1, 40)]  # about 700 KB
+    payloads = encode_outbound_parts("a", items, 64 * 1024)
+    assert len(payloads) > 10
+    assert all(len(payload) <= 64 * 1024 for payload in payloads)
+    assert _delivered(payloads) == _delivered([encode_outbound("a", items)])
+
+
+def test_one_players_delivery_over_the_limit_is_cut_between_messages_in_order() -> None:
+    payloads = encode_outbound_parts("a", [_looks(5, 100, 1000)], 16 * 1024)
+    assert len(payloads) >= 7 and all(len(payload) <= 16 * 1024 for payload in payloads)
+    tails = _delivered(payloads)[5]
+    assert tails == [m.tail for m in _looks(5, 100, 1000).messages]
