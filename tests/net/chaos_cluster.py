@@ -105,10 +105,10 @@ class ProcessCluster:
             f"shard-{name}", ["shard", name, "--set", f"persist.journal_dir={journal}"]
         )
 
-    def start_gateway(self, name: str = "g1") -> Run:
-        return self._start(
-            f"gateway-{name}", ["gateway", "--name", name, "--port", str(self.gateway_port)]
-        )
+    def start_gateway(self, name: str = "g1", port: int | None = None) -> Run:
+        """Gateway ``name`` on ``port`` (the cluster's gateway port unless given)."""
+        port = self.gateway_port if port is None else port
+        return self._start(f"gateway-{name}", ["gateway", "--name", name, "--port", str(port)])
 
     def current(self, name: str) -> Run:
         return self.runs[name][-1]
