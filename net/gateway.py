@@ -537,6 +537,10 @@ class Gateway:
             return  # the player left: what was on its way to it goes nowhere
         if isinstance(item, Deliver):
             self._deliver(connection, item.messages)
+            if connection.link.overflowed:
+                # Cut off for not reading: its shard hears now, not once the close handshake
+                # the client does not read has timed out.
+                self._disconnect(connection)
         elif isinstance(item, Route):
             self._route(connection, shard, item.after_n)
         elif connection.shard != shard:
@@ -700,7 +704,9 @@ class Gateway:
             await link.finished()
 
     def _disconnect(self, connection: Connection) -> None:
-        self.connections.pop(connection.conn, None)
+        """The connection is gone (or cut off): its shard is told once."""
+        if self.connections.pop(connection.conn, None) is None:
+            return
         connection.closing = True
         if connection.account is not None and connection.shard is not None:
             self._publish(Gone(self.name, connection.conn), connection.shard)

@@ -19,9 +19,10 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -46,7 +47,13 @@ from net.cluster_wire import (
     encode_alive,
     encode_outbound,
 )
-from net.protocol import auth_ok_message, bye_message, parse_server_frames, prepare
+from net.protocol import (
+    ServerMessage,
+    auth_ok_message,
+    bye_message,
+    parse_server_frames,
+    prepare,
+)
 from net.tokens import mint
 from persist.accounts import SqlAccountStore
 from persist.database import open_database
@@ -178,6 +185,11 @@ class FakeShard:
 def say(text: str, tick: int = 7) -> Deliver:
     """Placeholder for a Deliver; the connection is filled in by ``to``."""
     return Deliver(0, (prepare("msg", {"event": "say"}, text, tick=tick),))
+
+
+def saying(text: str) -> Callable[[ServerMessage], bool]:
+    """A predicate: the message says ``text``."""
+    return lambda message: message.text == text
 
 
 def to(conn: int, item: Deliver) -> Deliver:
@@ -450,6 +462,44 @@ async def test_an_idle_player_is_told_goodbye_and_its_shard_that_it_is_gone(
             assert bye.data["reason"] == "idle"
             assert await client.closed(TIMEOUT_S) == 1000
         assert await north.expect(Gone) == Gone("gw1", conn)
+
+
+@async_test
+async def test_a_client_that_stops_reading_is_cut_off_and_its_shard_told_it_is_gone(
+    config: Config,
+) -> None:
+    net = NetConfig(port=0, outbound_max_messages=50, outbound_max_bytes=64 * 1024)
+    config = dataclasses.replace(config, net=net)
+    async with (
+        FakeShard(config, "north", start=True) as north,
+        running(config, "gw1") as gateway,
+    ):
+        await knows(gateway, "north")
+        # The library stops reading the socket once one message waits (max_queue=1); the
+        # gateway's send buffer for it is shrunk so that the stall shows after kilobytes.
+        stalled = Client(await connect(f"ws://127.0.0.1:{gateway.port}/", max_queue=1))
+        assert (await stalled.recv(TIMEOUT_S)).type == "welcome"
+        quiet = await register(stalled, north)
+        link = gateway.connections[quiet.conn].link
+        link.ws.transport.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDBUF, 4096
+        )
+        async with player(gateway) as reader:
+            other = await register(reader, north, "Carter")
+            for n in range(500):
+                long = tuple(prepare("msg", {"event": "say"}, "x" * 900, tick=n) for _ in range(20))
+                await north.send("gw1", Deliver(quiet.conn, long))
+                await north.send("gw1", to(other.conn, say(f"round {n}")))
+                await reader.expect("msg", saying(f"round {n}"))
+                if link.overflowed:
+                    break
+            assert link.overflowed, "the client that stopped reading was never cut off"
+            assert n > 0  # it took a stall, not one burst
+            assert await north.expect(Gone) == Gone("gw1", quiet.conn)
+            await north.send("gw1", to(other.conn, say("still here")))
+            assert (await reader.expect("msg", saying("still here"))).text == "still here"
+        assert await stalled.closed() == 1008
+        assert stalled.ws.close_reason == "not reading"
 
 
 # --------------------------------------------------------------------------- liveness
