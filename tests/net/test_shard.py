@@ -12,9 +12,11 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
+import sqlalchemy as sa
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -23,7 +25,7 @@ from components.content import Directory
 from components.items import Item
 from components.place import Location, Room
 from engine.territory import Rosters
-from persist import ownership
+from persist import handoff, ownership
 from systems.npc_spawn import SPAWN_CHECK_INTERVAL_S
 from systems.whereabouts import move
 from tests.net.cluster_harness import Cluster, Player, PrivateBroker, running_cluster
@@ -235,6 +237,36 @@ async def test_an_admins_summon_and_teleport_of_a_player_on_another_shard_move_t
             ),
             "the admin sees pickman arrive",
         )
+
+
+@async_test
+async def test_a_hand_off_while_the_database_is_down_is_retried_and_nothing_is_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    real = handoff.hand_over
+    failures: list[int] = []
+
+    def down_three_times(*args: Any, **kwargs: Any) -> Any:
+        if len(failures) < 3:
+            failures.append(1)
+            raise sa.exc.OperationalError("hand over", {}, ConnectionRefusedError("db down"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(handoff, "hand_over", down_three_times)
+    async with running_cluster(tmp_path, ZONES) as cluster:
+        (player,) = await cluster.enter("zadok", role="admin")
+        await cluster.gateway.line(player, "get candle")
+        await cluster.until(lambda: _carried(cluster, "a", player.sid) != [], "a candle")
+        (candle,) = _carried(cluster, "a", player.sid)
+        await cluster.gateway.line(player, "goto arkham.hill_road")
+        await cluster.until(
+            lambda: cluster.shards["b"].holds(player.sid), "b takes zadok in, after the retries"
+        )
+        assert len(failures) == 3
+        assert "is unavailable" in caplog.text
+        assert _carried(cluster, "b", player.sid) == [candle]
+        assert not cluster.shards["a"].holds(candle)
+        assert cluster.owner(player.sid) == "b" and cluster.owner(candle) == "b"
 
 
 def _who(player: Player) -> list[dict[str, object]]:
