@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
@@ -56,6 +56,7 @@ __all__ = [
     "encode_news",
     "encode_outbound",
     "encode_outbound_parts",
+    "roster_parts",
 ]
 
 
@@ -362,12 +363,63 @@ def decode_outbound(payload: bytes) -> Outbound:
 # ------------------------------------------------------------------------ between shards
 
 
+RosterPlayer = tuple[int, str, str | None, str, str | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Roster:
-    """Shard ``shard``'s players now: (stable id, name, zone, zone name, room) each."""
+    """Shard ``shard``'s players now: (stable id, name, zone, zone name, room) each. A listing
+    too large for one bus message comes in ``parts`` messages of one ``listing`` (unique to the
+    shard's run), ``part`` numbering them from 0: see :func:`roster_parts`,
+    :class:`RosterAssembly`."""
 
     shard: str
-    players: tuple[tuple[int, str, str | None, str, str | None], ...]
+    players: tuple[RosterPlayer, ...]
+    listing: str = ""
+    part: int = 0
+    parts: int = 1
+
+
+def roster_parts(
+    shard: str, players: Sequence[RosterPlayer], listing: str, max_bytes: int
+) -> list[bytes]:
+    """Shard ``shard``'s listing as encoded messages of at most ``max_bytes`` each (the broker's
+    ``max_payload``): one message while it fits, else cut into twice as many parts until each
+    does. A listing of about 80 bytes a player fits one MiB up to some 12,000 players."""
+    count = 1
+    while True:
+        size = max(1, -(-len(players) // count))
+        chunks = [tuple(players[at : at + size]) for at in range(0, len(players), size)] or [()]
+        encoded = [
+            encode_news(Roster(shard, chunk, listing, n, len(chunks)))
+            for n, chunk in enumerate(chunks)
+        ]
+        if size == 1 or all(len(message) <= max_bytes for message in encoded):
+            return encoded
+        count *= 2
+
+
+@dataclass(slots=True)
+class RosterAssembly:
+    """The other shards' listings as they come, part by part: a shard's players are replaced
+    whole once every part of one listing is in (parts of an older listing are let go)."""
+
+    _parts: dict[str, tuple[str, dict[int, tuple[RosterPlayer, ...]]]] = field(default_factory=dict)
+
+    def add(self, roster: Roster) -> tuple[RosterPlayer, ...] | None:
+        """Take one message; the shard's whole listing once it is complete, else None."""
+        if roster.parts <= 1:
+            self._parts.pop(roster.shard, None)
+            return roster.players
+        listing, parts = self._parts.get(roster.shard, ("", {}))
+        if listing != roster.listing:
+            listing, parts = roster.listing, {}
+            self._parts[roster.shard] = (listing, parts)
+        parts[roster.part] = roster.players
+        if len(parts) < roster.parts:
+            return None
+        del self._parts[roster.shard]
+        return tuple(player for n in range(roster.parts) for player in parts.get(n, ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +446,16 @@ ShardNews = Roster | Relay | Ask
 
 def encode_news(news: ShardNews) -> bytes:
     if isinstance(news, Roster):
-        return orjson.dumps({"kind": "roster", "shard": news.shard, "players": news.players})
+        return orjson.dumps(
+            {
+                "kind": "roster",
+                "shard": news.shard,
+                "players": news.players,
+                "listing": news.listing,
+                "part": news.part,
+                "parts": news.parts,
+            }
+        )
     if isinstance(news, Ask):
         request = news.request
         return orjson.dumps(
@@ -427,7 +488,10 @@ def decode_news(payload: bytes) -> ShardNews:
                 (int(sid), str(name), zone, str(zone_name), room)
                 for sid, name, zone, zone_name, room in body["players"]
             )
-            return Roster(shard, players)
+            part, parts = int(body.get("part", 0)), int(body.get("parts", 1))
+            if not 0 <= part < parts:
+                raise ValueError(f"part {part} of {parts}")
+            return Roster(shard, players, str(body.get("listing", "")), part, parts)
         if kind == "relay":
             type_ = str(body["type"])
             player = body["player"]

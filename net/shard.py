@@ -64,6 +64,7 @@ from net.cluster_wire import (
     Refused,
     Relay,
     Roster,
+    RosterAssembly,
     Route,
     ShardInput,
     WireError,
@@ -74,6 +75,7 @@ from net.cluster_wire import (
     encode_alive,
     encode_news,
     encode_outbound_parts,
+    roster_parts,
 )
 from net.hub import Hub, Session
 from net.metrics import CONTENT_TYPE, exposition, metrics_registry
@@ -250,6 +252,8 @@ class ShardServer:
         self._send_queue: asyncio.Queue[tuple[str, bytes]] | None = None
         self._incoming: dict[str, _Incoming] = {}
         self._rosters_heard: dict[str, float] = {}
+        self._roster_parts = RosterAssembly()
+        self._listings = itertools.count(1)
         #: Connections whose character crossed to another shard lately, and when: their lines
         #: that still come here are dropped quietly (the gateway sends them on after the Route).
         self._handed_on: dict[tuple[str, int], float] = {}
@@ -625,11 +629,13 @@ class ShardServer:
         rosters = self.engine.world.try_resource(Rosters)
         if rosters is None or self.bus is None:
             return
-        players = tuple(
+        players = [
             (entry.sid, entry.name, entry.zone, entry.zone_name, entry.room)
             for entry in rosters.here
-        )
-        self._publish_soon(self.bus.subjects.shards, encode_news(Roster(self.name, players)))
+        ]
+        listing = f"{self.run_id}.{next(self._listings)}"
+        for payload in roster_parts(self.name, players, listing, self.bus.max_payload):
+            self._publish_soon(self.bus.subjects.shards, payload)
         silent_before = time.monotonic() - self.cluster.dead_after_s
         for shard, heard in list(self._rosters_heard.items()):
             if heard < silent_before:
@@ -663,10 +669,9 @@ class ShardServer:
                 continue
             if isinstance(news, Roster):
                 rosters = self.engine.world.try_resource(Rosters)
-                if rosters is not None:
-                    rosters.elsewhere[news.shard] = tuple(
-                        RosterEntry(*player) for player in news.players
-                    )
+                listed = self._roster_parts.add(news)
+                if rosters is not None and listed is not None:
+                    rosters.elsewhere[news.shard] = tuple(RosterEntry(*p) for p in listed)
                     self._rosters_heard[news.shard] = time.monotonic()
             elif isinstance(news, Ask):
                 if self.engine.world.entity_of(news.request.character) is not None:

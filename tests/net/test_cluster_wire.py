@@ -13,6 +13,8 @@ from net.cluster_wire import (
     OutboundItem,
     Relay,
     Roster,
+    RosterAssembly,
+    RosterPlayer,
     Route,
     WireError,
     decode_news,
@@ -20,6 +22,7 @@ from net.cluster_wire import (
     encode_news,
     encode_outbound,
     encode_outbound_parts,
+    roster_parts,
 )
 from net.protocol import prepare
 
@@ -92,3 +95,49 @@ def test_one_players_delivery_over_the_limit_is_cut_between_messages_in_order() 
     assert len(payloads) >= 7 and all(len(payload) <= 16 * 1024 for payload in payloads)
     tails = _delivered(payloads)[5]
     assert tails == [m.tail for m in _looks(5, 100, 1000).messages]
+
+
+def _players(count: int) -> list[RosterPlayer]:
+    return [
+        (n, f"Bot{n:05d}", "arkham", "Arkham", "arkham.miskatonic_university_library")
+        for n in range(count)
+    ]
+
+
+def _rosters(payloads: list[bytes]) -> list[Roster]:
+    found = [decode_news(payload) for payload in payloads]
+    assert all(isinstance(news, Roster) for news in found)
+    return [news for news in found if isinstance(news, Roster)]
+
+
+def test_a_roster_that_fits_one_message_is_one_part() -> None:
+    (payload,) = roster_parts("a", _players(3), "run.1", 1 << 20)
+    roster = decode_news(payload)
+    assert isinstance(roster, Roster) and (roster.part, roster.parts) == (0, 1)
+    assert RosterAssembly().add(roster) == tuple(_players(3))
+
+
+def test_a_roster_too_large_for_the_broker_comes_in_parts_and_is_put_back_together() -> None:
+    players = _players(20_000)  # some 1.8 MB as one message
+    payloads = roster_parts("a", players, "run.7", 1 << 20)
+    assert len(payloads) > 1 and all(len(payload) <= 1 << 20 for payload in payloads)
+    parts = _rosters(payloads)
+    assembly = RosterAssembly()
+    results = [assembly.add(part) for part in reversed(parts)]  # in any order
+    assert results[:-1] == [None] * (len(parts) - 1)
+    assert results[-1] == tuple(players)
+
+
+def test_the_parts_of_an_older_listing_are_let_go_when_a_newer_one_begins() -> None:
+    old = _rosters(roster_parts("a", _players(20_000), "run.1", 1 << 20))
+    new = _rosters(roster_parts("a", _players(19_000), "run.2", 1 << 20))
+    assembly = RosterAssembly()
+    assert assembly.add(old[0]) is None
+    assert [assembly.add(part) for part in new][-1] == tuple(_players(19_000))
+    assert [assembly.add(part) for part in old[1:]][-1] is None  # never completed
+
+
+def test_a_roster_part_out_of_its_range_is_a_wire_error() -> None:
+    bad = b'{"kind": "roster", "shard": "a", "players": [], "listing": "x", "part": 2, "parts": 2}'
+    with pytest.raises(WireError, match="bad message between shards"):
+        decode_news(bad)
