@@ -59,6 +59,14 @@ def _carried(cluster: Cluster, shard: str, sid: int) -> list[int]:
     ]
 
 
+async def _pick_up_a_candle(cluster: Cluster, player: Player) -> int:
+    """The player, on shard a, picks up the candle lying where they woke; its stable id."""
+    await cluster.gateway.line(player, "get candle")
+    await cluster.until(lambda: _carried(cluster, "a", player.sid) != [], "the candle is carried")
+    (candle,) = _carried(cluster, "a", player.sid)
+    return candle
+
+
 @async_test
 async def test_a_player_crossing_into_another_shards_zone_moves_there_with_what_they_carry(
     tmp_path: Path,
@@ -66,9 +74,7 @@ async def test_a_player_crossing_into_another_shards_zone_moves_there_with_what_
     async with running_cluster(tmp_path, ZONES) as cluster:
         (player,) = await cluster.enter("randolph", role="admin")
         sid = player.sid
-        await cluster.gateway.line(player, "get candle")
-        await cluster.until(lambda: _carried(cluster, "a", sid) != [], "the candle is carried")
-        (candle,) = _carried(cluster, "a", sid)
+        candle = await _pick_up_a_candle(cluster, player)
         await cluster.gateway.line(player, "goto sanitarium.gate")
         await cluster.gateway.line(player, "s")
         await cluster.until(lambda: player.routes != [], "the player's gateway is re-routed")
@@ -255,9 +261,7 @@ async def test_a_hand_off_while_the_database_is_down_is_retried_and_nothing_is_l
     monkeypatch.setattr(handoff, "hand_over", down_three_times)
     async with running_cluster(tmp_path, ZONES) as cluster:
         (player,) = await cluster.enter("zadok", role="admin")
-        await cluster.gateway.line(player, "get candle")
-        await cluster.until(lambda: _carried(cluster, "a", player.sid) != [], "a candle")
-        (candle,) = _carried(cluster, "a", player.sid)
+        candle = await _pick_up_a_candle(cluster, player)
         await cluster.gateway.line(player, "goto arkham.hill_road")
         await cluster.until(
             lambda: cluster.shards["b"].holds(player.sid), "b takes zadok in, after the retries"
@@ -343,9 +347,7 @@ async def test_a_broker_restart_in_the_middle_of_a_hand_off_loses_nothing(tmp_pa
         async with running_cluster(tmp_path, ZONES, nats_url=broker.url) as cluster:
             (player,) = await cluster.enter("ward", role="admin")
             sid = player.sid
-            await cluster.gateway.line(player, "get candle")
-            await cluster.until(lambda: _carried(cluster, "a", sid) != [], "the candle is carried")
-            (candle,) = _carried(cluster, "a", sid)
+            candle = await _pick_up_a_candle(cluster, player)
 
             broker.stop()
             world = cluster.shards["a"].engine.world
