@@ -48,7 +48,7 @@ from engine.core import Engine, TickResult
 from engine.events import Scope, ScopeKind
 from engine.inputs import Arrival, Departure, DropConnection, LeaveWorld, Relocate
 from engine.plugins import SetupError
-from engine.stats import Metric, RollingTimings, counter, gauge
+from engine.stats import RollingTimings
 from engine.territory import Arrivals, RosterEntry, Rosters, Territory
 from net.bus import Bus, BusError, BusTimeout, HandOff, Inbox, connect
 from net.cluster_wire import (
@@ -81,6 +81,7 @@ from net.hub import Hub, Session
 from net.metrics import CONTENT_TYPE, exposition, metrics_registry
 from net.protocol import Prepared
 from net.server import http_response, serve_monitoring
+from net.shard_stats import SHARD_METRICS, ShardStats
 from net.stats_page import NET_SOURCE
 from net.tasks import STOP_TIMEOUT_S, cancel_all
 from net.tokens import mint
@@ -101,54 +102,6 @@ RETRY_LAST_S = 2.0
 HANDED_ON_MEMORY_S = 60.0
 #: What a shard's monitoring port answers for any path but /healthz and /metrics.
 NOT_HERE = b"not found: a shard answers /healthz and /metrics; players connect to a gateway\n"
-
-
-@dataclass(frozen=True, slots=True)
-class ShardStats:
-    """A shard's hand-offs since start-up: sent (from a thing leaving this world to its
-    hand-off stored by the broker, in ms over the recent window) and received, with the players
-    and gateways it serves now."""
-
-    handoffs_sent: int
-    handoffs_received: int
-    handoff_p50_ms: float
-    handoff_p99_ms: float
-    handoff_max_ms: float
-    players: int
-    gateways: int
-
-    def as_dict(self) -> dict[str, object]:
-        return {name: getattr(self, name) for name in self.__slots__}
-
-
-SHARD_METRICS: tuple[Metric[ShardStats], ...] = (
-    counter(
-        "kadath_shard_handoffs_sent_total",
-        "Hand-offs this shard sent (things that crossed into another shard's zone).",
-        lambda stats: stats.handoffs_sent,
-    ),
-    counter(
-        "kadath_shard_handoffs_received_total",
-        "Hand-offs this shard took in from other shards.",
-        lambda stats: stats.handoffs_received,
-    ),
-    gauge(
-        "kadath_shard_handoff_p99_seconds",
-        "Over the recent window, p99 from a thing leaving this world to its hand-off stored by"
-        " the broker.",
-        lambda stats: stats.handoff_p99_ms / 1000,
-    ),
-    gauge(
-        "kadath_shard_players",
-        "Players this shard simulates, whichever gateway holds their connection.",
-        lambda stats: stats.players,
-    ),
-    gauge(
-        "kadath_shard_gateways",
-        "Gateways holding connections of this shard's players.",
-        lambda stats: stats.gateways,
-    ),
-)
 
 
 _T = TypeVar("_T")

@@ -27,6 +27,7 @@ from engine.loop import LOOP_METRICS, TickLoop
 from engine.stats import Metric, MetricKind, counter
 from net.hub import HUB_METRICS
 from net.metrics import CONTENT_TYPE, QUANTILES, exposition, metrics_registry
+from net.shard_stats import SHARD_METRICS
 from persist.database import open_database
 from persist.journal import JOURNAL_METRICS
 from persist.schema import Schema, metadata
@@ -247,13 +248,14 @@ def test_the_network_shell_names_no_figure_and_never_imports_persist() -> None:
 
 def test_the_operations_guide_lists_every_metric_the_server_serves_with_its_type() -> None:
     guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
-    listed = dict(re.findall(r"^\| `(kadath_[a-z_]+)` \| (counter|gauge|summary) \|", guide, re.M))
+    listed = dict(re.findall(r"^\| `(kadath_[a-z0-9_]+)` \| (counter|gauge|summary) \|", guide, re.M))
     declared: list[Metric[Any]] = [
         *ENGINE_METRICS,
         *LOOP_METRICS,
         *WRITER_METRICS,
         *JOURNAL_METRICS,
         *HUB_METRICS,
+        *SHARD_METRICS,
     ]
     served = {metric.name: metric.kind.value for metric in declared}
     assert listed == served
