@@ -248,7 +248,8 @@ def test_the_network_shell_names_no_figure_and_never_imports_persist() -> None:
 
 def test_the_operations_guide_lists_every_metric_the_server_serves_with_its_type() -> None:
     guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
-    listed = dict(re.findall(r"^\| `(kadath_[a-z0-9_]+)` \| (counter|gauge|summary) \|", guide, re.M))
+    row = r"^\| `(kadath_[a-z0-9_]+)` \| (counter|gauge|summary) \|"
+    listed = dict(re.findall(row, guide, re.M))
     declared: list[Metric[Any]] = [
         *ENGINE_METRICS,
         *LOOP_METRICS,
