@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import http
 import itertools
 import logging
 import secrets
@@ -43,7 +42,6 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Final
 
-import orjson
 import sqlalchemy as sa
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.exceptions import ConnectionClosed
@@ -101,8 +99,8 @@ from net.ratelimit import TokenBucket
 from net.server import (
     Flusher,
     WsLink,
-    http_response,
     is_websocket_handshake,
+    json_response,
     peer_address,
     serve_players,
     web_client_response,
@@ -844,8 +842,7 @@ class Gateway:
             return None
         path = request.path.partition("?")[0]
         if path == "/healthz":
-            body = orjson.dumps(self.health())
-            return http_response(http.HTTPStatus.OK, body, "application/json")
+            return json_response(self.health())
         return web_client_response(path)
 
 

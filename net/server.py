@@ -68,6 +68,7 @@ __all__ = [
     "WsLink",
     "http_response",
     "is_websocket_handshake",
+    "json_response",
     "peer_address",
     "quiet_websockets_log",
     "serve_players",
@@ -559,8 +560,7 @@ class NetServer:
             body = f"{status.value} {status.phrase}: {refused.text}\n".encode()
             return http_response(status, body, "text/plain; charset=utf-8", extra)
         if path == STATS_JSON_PATH:
-            body = orjson.dumps(self.stats_document(), option=orjson.OPT_NON_STR_KEYS)
-            return http_response(http.HTTPStatus.OK, body, "application/json")
+            return json_response(self.stats_document(), option=orjson.OPT_NON_STR_KEYS)
         page = resources.files(WEB_PACKAGE).joinpath(STATS_PAGE).read_bytes()
         return http_response(http.HTTPStatus.OK, page, "text/html; charset=utf-8")
 
@@ -573,14 +573,13 @@ class NetServer:
         if path in (STATS_PATH, STATS_JSON_PATH):
             return self._stats(request, path, query)
         if path == "/healthz":
-            body = orjson.dumps(
+            return json_response(
                 {
                     "status": "ok",
                     "tick": self.engine.world.clock.tick,
                     "players_online": len(self.hub.playing),
                 }
             )
-            return http_response(http.HTTPStatus.OK, body, "application/json")
         if path == "/metrics":
             return http_response(http.HTTPStatus.OK, exposition(self._metrics), CONTENT_TYPE)
         return web_client_response(path)
@@ -619,6 +618,15 @@ def is_websocket_handshake(request: Request) -> bool:
 def quiet_websockets_log() -> logging.LoggerAdapter[logging.Logger]:
     """The logger to give ``websockets.serve`` (see ``_QuietWebsocketsLog``)."""
     return _QuietWebsocketsLog(logging.getLogger("websockets.server"))
+
+
+#: The content type of the JSON answers.
+JSON_TYPE = "application/json"
+
+
+def json_response(document: object, *, option: int = 0) -> Response:
+    """``200 OK`` with ``document`` as JSON (a /healthz or /stats.json answer)."""
+    return http_response(http.HTTPStatus.OK, orjson.dumps(document, option=option), JSON_TYPE)
 
 
 def http_response(

@@ -35,7 +35,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mappi
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from websockets.asyncio.server import Server
@@ -80,7 +79,7 @@ from net.cluster_wire import (
 from net.hub import Hub, Session
 from net.metrics import CONTENT_TYPE, exposition, metrics_registry
 from net.protocol import Prepared
-from net.server import http_response, serve_monitoring
+from net.server import http_response, json_response, serve_monitoring
 from net.shard_stats import SHARD_METRICS, ShardStats
 from net.stats_page import NET_SOURCE
 from net.tasks import STOP_TIMEOUT_S, cancel_all
@@ -292,8 +291,7 @@ class ShardServer:
 
     def _answer(self, path: str) -> Response:
         if path == "/healthz":
-            body = orjson.dumps(self.health())
-            return http_response(http.HTTPStatus.OK, body, "application/json")
+            return json_response(self.health())
         if path == "/metrics":
             return http_response(http.HTTPStatus.OK, exposition(self._metrics), CONTENT_TYPE)
         return http_response(http.HTTPStatus.NOT_FOUND, NOT_HERE, "text/plain; charset=utf-8")
