@@ -38,21 +38,24 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_small_world_is_profiled_its_table_printed_and_its_files_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status = profile(tmp_path, "--world", str(DATA_DIR), "--players", "20", "--ticks", "10")
+    # The profile is sampled (a stack a millisecond): 100 players over 30 ticks keep it ~80 ms
+    # long, ~30 ms of it in the commands, so the frames asserted below are each sampled many
+    # times over; 20 players over 10 ticks (3 ms) sometimes left ``dispatch`` unsampled.
+    status = profile(tmp_path, "--world", str(DATA_DIR), "--players", "100", "--ticks", "30")
     out = capsys.readouterr().out
     assert status == 0, out
     lines = out.splitlines()
-    assert lines[0].startswith(f"the world in {DATA_DIR}: ") and "20 active players" in lines[0]
+    assert lines[0].startswith(f"the world in {DATA_DIR}: ") and "100 active players" in lines[0]
     assert "start-up" in lines[0] and "(built and populated)" in lines[0]
-    assert lines[1].startswith("10 ticks at 10 Hz in ")
-    assert ": 20 commands typed, " in lines[1]  # 20 players, a command a second, for 1 s
-    assert lines[2].startswith("tick: p50 ") and lines[2].endswith("over 10 ticks")
+    assert lines[1].startswith("30 ticks at 10 Hz in ")
+    assert ": 300 commands typed, " in lines[1]  # 100 players, a command a second, for 3 s
+    assert lines[2].startswith("tick: p50 ") and lines[2].endswith("over 30 ticks")
     heading = ["name", "kind", "phase", "calls", "p50", "ms", "p99", "ms", "max", "ms", "share"]
     assert lines[3].split() == heading
     rows = {line.split()[0]: line.split() for line in lines[4:] if line.split()[-1].endswith("%")}
     parts = {"commands", "systems", "hand-off", "fight_rounds", "wander", "decay_floor_items"}
     assert parts <= set(rows)
-    assert rows["commands"][3] == "10" and rows["spawn_npcs"][3] == "1"  # calls: every 1 s
+    assert rows["commands"][3] == "30" and rows["spawn_npcs"][3] == "3"  # calls: every 1 s
     shares = [float(rows[phase][-1].rstrip("%")) for phase in ("commands", "systems", "hand-off")]
     # the three phases are (nearly) the whole tick; shares are rounded to 0.1, so their sum may
     # pass 100 by a rounding step and by float error
@@ -64,7 +67,7 @@ def test_a_small_world_is_profiled_its_table_printed_and_its_files_written(
     assert {"tick", "run_due", "dispatch"} <= names  # down to the systems and commands
     stats = pstats.Stats(str(tmp_path / "run.prof"))
     assert any(function == "run_due" for _, _, function in stats.stats)  # type: ignore[attr-defined]
-    assert "profile of the 10 ticks after" in lines[-1] and str(tmp_path / "run.html") in lines[-1]
+    assert "profile of the 30 ticks after" in lines[-1] and str(tmp_path / "run.html") in lines[-1]
 
 
 def test_a_reference_world_is_profiled_by_name(
