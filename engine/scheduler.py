@@ -294,11 +294,21 @@ class Scheduler:
             entry.runs = 0
 
     def rebase(self, start_s: float) -> None:
-        """Restart every schedule from ``start_s``: after a restore moved the clock forward."""
+        """Take up every schedule at ``start_s``, after a restore moved the clock forward, in the
+        phase it has in a world that ran from time 0 without a stop: a system every 5 s runs at
+        5, 10, 15 s whatever the tick the world was saved at. So a world restored from a save
+        runs its systems on the same ticks as the run that saved it, as a roll-forward
+        (``persist/rollforward.py``) needs to play that run's journal again."""
         for entry in self._entries:
-            entry.anchor_s = start_s
-            entry.intervals = 1
-            entry.last_run_s = start_s
+            every = entry.system.every_s
+            entry.anchor_s = 0.0
+            if every > 0:
+                done = math.floor((start_s + _TIME_EPSILON_S) / every)
+                entry.intervals = done + 1
+                entry.last_run_s = done * every
+            else:
+                entry.intervals = 1
+                entry.last_run_s = start_s
 
     def enable(self, name: str, now_s: float | None = None) -> None:
         """Re-enable a system (after a hot fix); its failure streak starts again from zero.

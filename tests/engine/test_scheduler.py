@@ -329,6 +329,24 @@ def test_a_system_summing_dt_s_measures_the_same_simulated_time_at_any_tick_rate
         assert {ctx.dt_s for ctx in every_3_s.calls} == {3.0}
 
 
+def test_a_world_restored_at_any_tick_runs_its_systems_on_the_ticks_of_an_unstopped_one() -> None:
+    """The schedule is taken up in its phase from time 0, so that a restored world (and a
+    roll-forward of its journal) runs each system when the run that saved it did."""
+    unstopped, every_tick = Recorder(), Recorder()
+    engine = engine_with(System("bleed", unstopped, every_s=3.0))
+    engine.run_ticks(200)
+    for saved_at in (0, 1, 29, 30, 31, 77):
+        restarted, every_tick = Recorder(), Recorder()
+        engine = engine_with(System("bleed", restarted, every_s=3.0), System("regen", every_tick))
+        engine.world.clock.tick = saved_at  # as a restore leaves it
+        engine.scheduler.rebase(engine.world.clock.seconds)
+        engine.run_ticks(200 - saved_at)
+        assert restarted.ticks == [t for t in unstopped.ticks if t > saved_at], saved_at
+        assert {ctx.dt_s for ctx in restarted.calls} == {3.0}  # never a part-interval
+        assert every_tick.ticks[0] == saved_at + 1
+        assert every_tick.calls[0].dt_s == pytest.approx(0.1)
+
+
 @pytest.mark.parametrize("rate_hz", RATES_HZ)
 def test_every_s_0_runs_every_tick_with_dt_s_of_one_tick(rate_hz: float) -> None:
     every_tick = Recorder()
