@@ -668,6 +668,11 @@ class World:
         found: C | None = self._resources.get(resource_type)
         return found
 
+    def pop_resource(self, resource_type: type[C]) -> C | None:
+        """Take a resource out (one that is handed over once, such as a journal to roll forward)."""
+        found: C | None = self._resources.pop(resource_type, None)
+        return found
+
     # ------------------------------------------------------------------ events
 
     def emit(

@@ -86,7 +86,10 @@ from net.tasks import STOP_TIMEOUT_S, cancel_all
 from net.tokens import mint
 from persist import handoff, ownership
 from persist.database import open_database
+from persist.restore import read_meta
+from persist.rollforward import Unfinished, roll_forward
 from persist.schema import Schema
+from persist.writer import HANDOFF_CLOCK_KEY
 
 __all__ = ["ShardLink", "ShardServer"]
 
@@ -212,6 +215,8 @@ class ShardServer:
         self._claimed = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._handoff_ids = itertools.count(1)
+        #: Hand-offs of a roll-forward (before the bus is connected), sent when it is.
+        self._held_handoffs: list[tuple[str, str, list[Any], dict[str, Any] | None]] = []
         self._stopped = asyncio.Event()
         self.ready = False
         #: From a thing leaving this world to its hand-off stored on the broker.
@@ -261,6 +266,9 @@ class ShardServer:
         self.engine.world.insert_resource(Arrivals())
         self.hub.shares_events = True
         self.hub.on_elsewhere = self._relay
+        unfinished = self.engine.world.pop_resource(Unfinished)
+        if unfinished is not None:  # the journal past the last flush, now the zones are known
+            roll_forward(self.engine, unfinished, self._not_rolled_forward)
         presence = self.engine.registry.presence
         if presence is not None:
             world = self.engine.world
@@ -270,6 +278,19 @@ class ShardServer:
                 if sid is not None:
                     self.engine.submit(DropConnection(sid, grace))
         log.info("shard %s simulates %s", self.name, ", ".join(sorted(mine)))
+
+    def _not_rolled_forward(self, sids: set[int]) -> set[int]:
+        """Which of these characters (named in the journal past the last flush) a roll-forward
+        must leave alone: those another shard owns now, and those that changed hands after
+        the flush, even if back here now, since the state restored for them is newer than the
+        journal's tail (a step over the border, played again, would hand them on twice)."""
+        assert self.db is not None
+        owners = ownership.owners_of(self.db, sids)
+        with self.db.connect() as conn:
+            saved_clock = int(read_meta(conn, self.name).get(HANDOFF_CLOCK_KEY, 0))
+        moved = ownership.moved_since(self.db, sids, saved_clock)
+        elsewhere = {sid for sid, owner in owners.items() if owner and owner[0] != self.name}
+        return elsewhere | moved
 
     def _territory(self) -> Territory:
         mine = frozenset(z for z, shard in self.zone_owners.items() if shard == self.name)
@@ -323,8 +344,10 @@ class ShardServer:
                 self._read_handoffs(handoffs),
                 self._heartbeat(),
                 self._publish_outbox(),
+                *(self._send_handoff(*held) for held in self._held_handoffs),
             ):
                 self._spawn(coroutine)
+            self._held_handoffs.clear()
             await self._stopped.wait()
             await self._drain_sends()
         finally:
@@ -671,6 +694,9 @@ class ShardServer:
             follows = {**(follows or {}), "account": account_to_wire(account)}
         handoff_id = f"{self.name}.{self.run_id}.{next(self._handoff_ids)}"
         entities = handoff.encode_entities(departure.entities)
+        if self.bus is None:  # rolling forward, before run(): sent once the broker is there
+            self._held_handoffs.append((handoff_id, to_shard, entities, follows))
+            return
         self._spawn(self._send_handoff(handoff_id, to_shard, entities, follows))
 
     async def _send_handoff(

@@ -63,6 +63,7 @@ __all__ = [
     "decode_input",
     "encode_input",
     "read_run",
+    "read_since",
 ]
 
 log = logging.getLogger("kadath.journal")
@@ -478,6 +479,30 @@ def read_run(
         if run.cut_off or run.end_tick is not None:
             break
     assert run is not None
+    return run
+
+
+def read_since(folder: Path, tick: int) -> JournalRun:
+    """The run in ``folder`` as far as a roll-forward past ``tick`` needs it: its segments read
+    from the last one back to the one that continues the run at or before ``tick + 1``, so a run
+    of weeks costs its tail, not its length. Its ``records`` are those of the segments read (the
+    caller takes the ones after ``tick``); the base only if the first segment was read."""
+    segments = sorted(folder.glob("segment-*.jsonl"))
+    if not segments:
+        raise JournalError(f"{folder} holds no journal segment (segment-0000.jsonl)")
+    tail: list[JournalRun] = []
+    for number in range(len(segments) - 1, -1, -1):
+        segment = folder / SEGMENT_PATTERN.format(number)
+        if not segment.is_file():
+            raise JournalError(f"{folder}: segment {SEGMENT_PATTERN.format(number)} is missing")
+        part = _read_segment(segment, number, None, None)
+        tail.append(part)
+        if number == 0 or int(part.header.get("continues_at", 0)) <= tick + 1:
+            break
+    run, last = tail[-1], tail[0]
+    for part in reversed(tail[:-1]):
+        run.records.extend(part.records)
+    run.end_tick, run.cut_off, run.segments = last.end_tick, last.cut_off, len(segments)
     return run
 
 

@@ -23,6 +23,7 @@ from persist.database import exclusive_transaction, is_sqlite
 __all__ = [
     "CLUSTER_SECRET_BYTES",
     "ClusterSecretRow",
+    "HandOffClockRow",
     "HandOffRow",
     "OwnerRow",
     "OwnershipConflict",
@@ -32,7 +33,9 @@ __all__ = [
     "claim",
     "cluster_secret",
     "ensure_ownership_tables",
+    "handoff_clock",
     "move_zone",
+    "moved_since",
     "owners_of",
     "record_applied",
     "release",
@@ -65,12 +68,29 @@ class ZoneRow(_Base, table=True):
 
 
 class OwnerRow(_Base, table=True):
-    """The one shard allowed to save an entity's rows, by the entity's stable id."""
+    """The one shard allowed to save an entity's rows, by the entity's stable id. ``moved`` is
+    the hand-off clock (:class:`HandOffClockRow`) when it last changed hands, 0 if never."""
 
     __tablename__ = f"{RESERVED_PREFIX}owners"
     sid: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
     shard: str = Field(index=True)
     epoch: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    moved: int = Field(
+        default=0,
+        sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0"),
+    )
+
+
+class HandOffClockRow(_Base, table=True):
+    """The world's hand-off clock (a single row, ``id`` 1): one more at every change of owner,
+    in that change's transaction, which stamps the rows it moves. A shard's flush records the
+    clock as it was before the flush took its changes, so that a restart can tell which things
+    changed hands after the state it saved (their rows are newer than its journal's tail:
+    ``persist/rollforward.py``)."""
+
+    __tablename__ = f"{RESERVED_PREFIX}handoff_clock"
+    id: int = Field(primary_key=True)
+    value: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
 
 
 class HandOffRow(_Base, table=True):
@@ -126,6 +146,7 @@ _handoffs: sa.Table = HandOffRow.__table__  # type: ignore[attr-defined]
 _outbox: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
 _shards: sa.Table = ShardRow.__table__  # type: ignore[attr-defined]
 _secret: sa.Table = ClusterSecretRow.__table__  # type: ignore[attr-defined]
+_clock: sa.Table = HandOffClockRow.__table__  # type: ignore[attr-defined]
 
 #: Bytes of randomness in the world's secret.
 CLUSTER_SECRET_BYTES = 32
@@ -193,6 +214,28 @@ def ensure_ownership_tables(db: sa.Engine) -> None:
     this at start-up."""
     with exclusive_transaction(db, _PG_CREATE_LOCK) as conn:
         _Base.metadata.create_all(conn, checkfirst=True)
+        columns = {column["name"] for column in sa.inspect(conn).get_columns(_owners.name)}
+        if "moved" not in columns:  # an owner table made before the hand-off clock
+            conn.execute(
+                sa.text(f"ALTER TABLE {_owners.name} ADD COLUMN moved BIGINT NOT NULL DEFAULT 0")
+            )
+        conn.execute(_insert(conn, _clock).values(id=1, value=0).on_conflict_do_nothing())
+
+
+def handoff_clock(db: sa.Engine) -> int:
+    """The hand-off clock now (see :class:`HandOffClockRow`)."""
+    with db.connect() as conn:
+        return int(conn.execute(sa.select(_clock.c.value).where(_clock.c.id == 1)).scalar_one())
+
+
+def moved_since(db: sa.Engine, ids: Iterable[int], clock: int) -> set[int]:
+    """Which of ``ids`` changed hands after the hand-off clock stood at ``clock``."""
+    sids = _sids(ids)
+    if not sids:
+        return set()
+    query = sa.select(_owners.c.sid).where(_owners.c.sid.in_(sids), _owners.c.moved > clock)
+    with db.connect() as conn:
+        return {int(sid) for (sid,) in conn.execute(query)}
 
 
 # --------------------------------------------------------------------------- zones
@@ -321,10 +364,16 @@ def _compare_and_set(
     wrong = {sid: shard for sid, shard in owners.items() if shard != expected}
     if wrong:
         raise OwnershipConflict(action, expected, wrong)
+    clock = conn.execute(
+        sa.update(_clock)
+        .where(_clock.c.id == 1)
+        .values(value=_clock.c.value + 1)
+        .returning(_clock.c.value)
+    ).scalar_one()
     moved = conn.execute(
         sa.update(_owners)
         .where(_owners.c.sid.in_(sids), _owners.c.shard == expected)
-        .values(shard=new_owner, epoch=_owners.c.epoch + 1)
+        .values(shard=new_owner, epoch=_owners.c.epoch + 1, moved=clock)
     )
     if moved.rowcount != len(sids):  # cannot happen with the rows locked; never write half
         raise OwnershipConflict(action, expected, _lock_owners(conn, sids))

@@ -35,6 +35,7 @@ from persist.journal import (
 from persist.migrate import MigrationError, ensure_schema
 from persist.ownership import ensure_ownership_tables, shard_node
 from persist.restore import restore
+from persist.rollforward import RollForward, Unfinished, find_unfinished, roll_forward
 from persist.schema import AccountRow, Schema
 from persist.snapshot import take_snapshot
 from persist.writer import Writer
@@ -58,6 +59,8 @@ class PersistenceService:
         self.writer: Writer | None = None
         self.journal: JournalWriter | None = None
         self.schema: Schema | None = None
+        #: What the start rolled forward of the last run's journal (a single server's).
+        self.rolled: RollForward | None = None
 
     def start(self, engine: Engine) -> None:
         url = self.config.persist.database_url
@@ -81,8 +84,20 @@ class PersistenceService:
             ) from exc
         engine.scheduler.rebase(engine.world.clock.seconds)
         engine.use_accounts(SqlAccountStore(db))
-        if self.config.persist.journal:
-            self.journal = self._journal(engine, schema, db)
+        persist = self.config.persist
+        unfinished: Unfinished | None = None
+        if persist.journal or persist.roll_forward:
+            world = engine.world
+            folders = [self.config.world.data_path, *(p for _, p in engine.registry.content_dirs)]
+            header = journal_header(engine, world.clock.tick, content_digest(folders))
+            header["database"] = db.url.render_as_string(hide_password=True)
+            journals = persist.journal_path
+            if self.config.cluster.shard:  # each shard journals its own inputs
+                journals = journals / f"shard-{self.config.cluster.shard}"
+            if persist.roll_forward:
+                unfinished = find_unfinished(journals, header, world.clock.tick)
+            if persist.journal:
+                self.journal = self._journal(header, journals, schema, db)
         journal = self.journal
         self.writer = writer = Writer(
             db,
@@ -105,18 +120,18 @@ class PersistenceService:
             engine.stats_board.add("journal", journal)
             journal.start()
             log.info("journal: %s", journal.folder)
+        if unfinished is not None and self.config.cluster.shard:
+            engine.world.insert_resource(unfinished)  # rolled forward by the shard: see there
+        elif unfinished is not None:
+            self.rolled = roll_forward(engine, unfinished)
 
-    def _journal(self, engine: Engine, schema: Schema, db: sa.Engine) -> JournalWriter:
+    def _journal(
+        self, header: dict[str, Any], journals: Path, schema: Schema, db: sa.Engine
+    ) -> JournalWriter:
         """The journal of this run: its identity, and as its base the state just restored (read
         now, before the writer can change the database)."""
-        world = engine.world
-        folders = [self.config.world.data_path, *(p for _, p in engine.registry.content_dirs)]
-        header = journal_header(engine, world.clock.tick, content_digest(folders))
         base = list(export_lines(db, schema, leave_out=(AccountRow.__tablename__,)))
-        journals = Path(self.config.persist.journal_path)
-        if self.config.cluster.shard:  # each shard journals its own inputs
-            journals = journals / f"shard-{self.config.cluster.shard}"
-        folder = new_run_folder(journals, world.clock.tick)
+        folder = new_run_folder(journals, int(header["start_tick"]))
         header["run"] = folder.name
         return JournalWriter(
             folder,
@@ -159,7 +174,8 @@ class PersistenceService:
 
 def journal_header(engine: Engine, start_tick: int, content: str) -> dict[str, Any]:
     """What a replay must match: the journal format, the world's content, the component schema
-    versions, the plugins, and the settings that shape the simulation."""
+    versions, the plugins, and the settings that shape the simulation. (The persistence service
+    adds the database, which a roll-forward must match too.)"""
     config = engine.config
     tables = Schema(engine.registry.component_types).components
     components = {name: table.info.version for name, table in tables.items()}

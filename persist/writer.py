@@ -31,13 +31,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from engine.stats import Metric, RollingTimings, TimingStats, counter, gauge, summary
-from persist.ownership import keep_owned
+from persist.ownership import handoff_clock, keep_owned
 from persist.ownership import transaction as ownership_transaction
 from persist.schema import MetaRow, Schema, TombstoneRow, meta_prefix
 from persist.snapshot import Batch
 
 __all__ = [
     "DELETE_CHUNK",
+    "HANDOFF_CLOCK_KEY",
     "MAX_BACKOFF_S",
     "MIN_BACKOFF_S",
     "WRITER_METRICS",
@@ -51,6 +52,8 @@ log = logging.getLogger("kadath.persist.writer")
 #: Retry delays after a failed flush double from the first to the last, then stay there.
 MIN_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
+#: A shard's meta row with the hand-off clock as it stood before its last flush took its changes.
+HANDOFF_CLOCK_KEY = "handoff_clock"
 #: Sids per ``DELETE ... WHERE sid IN (...)``: well under every driver's parameter limit.
 DELETE_CHUNK = 500
 
@@ -327,9 +330,12 @@ class Writer:
 
     def flush_now(self) -> bool:
         """Write all pending state in one transaction (writer thread, or tests). True on success."""
+        clock = self._handoff_clock()
         pending = self._take_pending()
         if pending is None:
             return True
+        if clock is not None:
+            pending.meta[HANDOFF_CLOCK_KEY] = clock
         self._state = "writing"
         started = time.perf_counter_ns()
         # A flush allocates briefly and frees everything it allocated: collecting meanwhile only
@@ -369,6 +375,18 @@ class Writer:
         self._last_saved_tick = pending.tick
         self._state = "idle"  # last: a reader that sees "idle" sees the rest of the flush too
         return True
+
+    def _handoff_clock(self) -> int | None:
+        """A shard's flush saves the hand-off clock as it stands before the flush takes its
+        changes: whatever changes hands later, on any shard, is stamped with a later clock
+        (``persist/rollforward.py`` needs to tell it apart). None on a single server, or when
+        the database cannot say (the flush then fails too, and the next one reads it again)."""
+        if self.shard is None:
+            return None
+        try:
+            return handoff_clock(self.db)
+        except SQLAlchemyError:
+            return None
 
     def _failed(self, pending: Batch, exc: Exception) -> bool:
         self._failures += 1

@@ -345,6 +345,12 @@ class PersistConfig:
         unit="bytes",
         ge=4096,
     )
+    roll_forward: bool = setting_field(
+        True,
+        "At start-up, play again the inputs the last run journaled after the database's saved"
+        " tick (a crash, or a final flush the database refused), so that no journaled command is"
+        " lost; see operations.md. Off: the world starts from its last flush.",
+    )
 
     def __post_init__(self) -> None:
         validate_section(self)

@@ -7,6 +7,7 @@ the sanitarium gate and Arkham's hill road."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import urllib.error
 import urllib.request
@@ -28,7 +29,13 @@ from engine.territory import Rosters
 from persist import handoff, ownership
 from systems.npc_spawn import SPAWN_CHECK_INTERVAL_S
 from systems.whereabouts import move
-from tests.net.cluster_harness import Cluster, Player, PrivateBroker, running_cluster
+from tests.net.cluster_harness import (
+    Cluster,
+    Player,
+    PrivateBroker,
+    running_cluster,
+    start_shard,
+)
 from tests.net.harness import TIMEOUT_S, async_test
 from tests.services import unavailable
 
@@ -333,6 +340,67 @@ async def test_a_shard_asked_to_open_a_character_another_shard_holds_sends_the_g
         assert stale.refused == "elsewhere"
         assert not cluster.shards["b"].holds(account.character_sid)
         assert cluster.owner(account.character_sid) in (None, "a")
+
+
+def _saved_holder(cluster: Cluster, sid: int) -> int | None:
+    """Who holds ``sid`` in the database (its saved Location's holder)."""
+    with cluster.db.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT holder FROM location WHERE sid = :sid"), {"sid": sid}
+        ).first()
+    return None if row is None else int(row[0])
+
+
+async def _crash(cluster: Cluster, name: str) -> None:
+    """Shard ``name`` dies as a killed process does: no goodbye, no final flush (its writer was
+    frozen), its journal written to the last tick."""
+    shard = cluster.shards[name]
+    shard.task.cancel()
+    with contextlib.suppress(BaseException):
+        await shard.task
+    shard.persistence.stop(shard.engine)
+
+
+@async_test
+async def test_a_restarted_shard_plays_again_what_its_journal_holds_past_its_last_flush(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_cluster(tmp_path, ZONES) as cluster:
+        names = ("armitage", "randolph", "carter")
+        armitage, randolph, carter = await cluster.enter(*names, role="admin")
+        a, b = cluster.shards["a"], cluster.shards["b"]
+        writer = a.persistence.writer
+        assert writer is not None
+        entered = a.engine.world.clock.tick
+        await cluster.until(lambda: writer.stats().last_saved_tick >= entered, "a saves them")
+        monkeypatch.setattr(writer, "submit", lambda batch: None)  # a saves nothing more
+
+        candle = await _pick_up_a_candle(cluster, armitage)
+        # Randolph crosses to b and stays; Carter crosses to b and comes back.
+        await cluster.gateway.line(randolph, "goto arkham.hill_road")
+        await cluster.gateway.line(carter, "goto arkham.hill_road")
+        await cluster.until(lambda: b.holds(randolph.sid) and b.holds(carter.sid), "b has both")
+        await cluster.gateway.line(carter, "goto sanitarium.corridor")
+        await cluster.until(lambda: a.holds(carter.sid), "carter is back on a")
+        await _crash(cluster, "a")
+        monkeypatch.undo()
+        assert [cluster.owner(p.sid) for p in (armitage, randolph, carter)] == ["a", "b", "a"]
+
+        cluster.shards["a"] = a = await start_shard(
+            "a", cluster.url, cluster.settings, tmp_path / "a"
+        )
+        await cluster.until(lambda: a.server.ready, "a is back")
+        # Armitage's "get candle" was played again. Randolph's and Carter's steps were not:
+        # Randolph is b's alone, and Carter stands where he came back to, on a alone (his
+        # "goto arkham.hill_road", played again, would have handed him to b a second time).
+        assert _carried(cluster, "a", armitage.sid) == [candle]
+        assert not a.holds(randolph.sid) and b.holds(randolph.sid)
+        assert _room_key(cluster, "a", carter.sid) == "sanitarium.corridor"
+        assert not b.holds(carter.sid)
+        await cluster.until(
+            lambda: _saved_holder(cluster, candle) == armitage.sid, "a saves the candle carried"
+        )
+        assert [cluster.owner(p.sid) for p in (armitage, randolph, carter)] == ["a", "b", "a"]
 
 
 @async_test

@@ -18,7 +18,9 @@ from persist.ownership import (
     claim,
     cluster_secret,
     ensure_ownership_tables,
+    handoff_clock,
     move_zone,
+    moved_since,
     owners_of,
     record_applied,
     release,
@@ -166,6 +168,38 @@ def test_a_refused_transfer_changes_nothing_and_leaves_its_id_unrecorded(
     # Once the entity is back where the sender thought, the same hand-off applies.
     claim(owned, [2], "a", expected_owner="x")
     assert transfer(owned, [1, 2], "a", "b", "h-1") is True
+
+
+def test_every_change_of_owner_advances_the_hand_off_clock_and_stamps_what_it_moved(
+    owned: sa.Engine,
+) -> None:
+    claim(owned, [1, 2, 3], "a")  # claiming what nobody owns moves nothing: the clock stays
+    assert handoff_clock(owned) == 0 and moved_since(owned, [1, 2, 3], 0) == set()
+    assert transfer(owned, [1, 2], "a", "b", "h1")
+    assert handoff_clock(owned) == 1 and moved_since(owned, [1, 2, 3], 0) == {1, 2}
+    assert transfer(owned, [2], "b", "a", "h2")
+    assert handoff_clock(owned) == 2 and moved_since(owned, [1, 2, 3], 1) == {2}
+    with pytest.raises(OwnershipConflict):
+        transfer(owned, [3], "b", "a", "h3")  # refused: nothing moved, the clock stays
+    assert handoff_clock(owned) == 2 and moved_since(owned, [3], 0) == set()
+
+
+def test_an_owner_table_made_before_the_hand_off_clock_gets_it_keeping_its_rows(
+    db: sa.Engine,
+) -> None:
+    with db.begin() as conn:
+        conn.execute(
+            sa.text(
+                "CREATE TABLE kadath_owners"
+                " (sid BIGINT PRIMARY KEY, shard VARCHAR NOT NULL, epoch BIGINT NOT NULL)"
+            )
+        )
+        conn.execute(sa.text("INSERT INTO kadath_owners VALUES (1, 'a', 3)"))
+    ensure_ownership_tables(db)
+    assert owners_of(db, [1]) == {1: ("a", 3)}
+    assert moved_since(db, [1], 0) == set()
+    assert transfer(db, [1], "a", "b", "h1")
+    assert moved_since(db, [1], 0) == {1}
 
 
 def test_record_applied_is_false_for_an_id_already_recorded(owned: sa.Engine) -> None:

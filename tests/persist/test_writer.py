@@ -15,10 +15,11 @@ from components.body import Posture, PostureState, Vitals
 from components.place import Door
 from engine.component import Component, persistent
 from engine.world import World
+from persist.ownership import claim, ensure_ownership_tables, moved_since, transfer
 from persist.restore import read_meta
 from persist.schema import Schema, TombstoneRow, metadata, table_for
 from persist.snapshot import ENTITY_TOMBSTONE, Batch, take_snapshot
-from persist.writer import Writer
+from persist.writer import HANDOFF_CLOCK_KEY, Writer
 from systems.characters import create_character
 from tests.systems.world_fixture import make_engine
 
@@ -72,6 +73,25 @@ def test_merging_batches_keeps_the_newest_state_of_each_row() -> None:
     assert older.tick == 2
     assert older.upserts == {"vitals": {1: (4, 10), 3: (9, 10)}}
     assert older.deletes == {"vitals": {2}}
+
+
+def test_a_shards_flush_saves_only_its_own_rows_and_the_hand_off_clock_before_it(
+    db: sa.Engine,
+) -> None:
+    schema = schema_for()
+    create_tables(db, schema)
+    ensure_ownership_tables(db)
+    claim(db, [1, 2], "a")
+    transfer(db, [2], "a", "b", "h1")  # the clock reads 1
+    writer = Writer(db, schema, shard="a")
+    writer.submit(Batch(7, upserts={"vitals": {1: (5, 10), 2: (6, 10)}}))
+    assert writer.flush_now()
+    assert set(rows(db, Vitals)) == {1}  # 2 is b's to save
+    transfer(db, [1], "a", "b", "h2")  # after the flush: the clock reads 2, 1 is stamped 2
+    with db.connect() as conn:
+        saved = read_meta(conn, "a")
+    assert (saved["saved_tick"], saved[HANDOFF_CLOCK_KEY]) == (7, 1)
+    assert moved_since(db, [1, 2], saved[HANDOFF_CLOCK_KEY]) == {1}
 
 
 def test_one_flush_writes_every_pending_batch_in_one_transaction_and_records_its_tick(
