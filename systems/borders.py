@@ -9,9 +9,9 @@ things go out as a :class:`engine.inputs.Departure` in an event, and the shell d
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from components.body import Identity, Offline, Player
+from components.body import Identity, Npc, Offline, Player
 from components.content import Directory
 from components.place import Location, Room
 from engine.events import Scope
@@ -23,6 +23,29 @@ from engine.world import Additions, World
 from systems.common import capitalised
 from systems.look import seen_as, show_room
 from systems.whereabouts import MAX_NESTING, contents, room_of
+
+
+@dataclass(slots=True)
+class NpcsElsewhere:
+    """The NPCs this world let go of to other shards (at its first tick, or as they crossed),
+    by stable id, with the ``(template, home room)`` of their spawn rule (a resource,
+    transient): the spawn rules count them as alive, so that an NPC that fled over a border is
+    not made again beside itself. One that dies over there is never heard of, and stays
+    counted (docs/scaling.md, *Limits*)."""
+
+    npcs: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+def _note_npcs_leaving(world: World, things: list[int]) -> None:
+    for thing in things:
+        npc = world.try_get(thing, Npc)
+        sid = world.stable_id(thing)
+        if npc is not None and sid is not None:
+            elsewhere = world.try_resource(NpcsElsewhere)
+            if elsewhere is None:
+                elsewhere = NpcsElsewhere()
+                world.insert_resource(elsewhere)
+            elsewhere.npcs[sid] = (npc.template, npc.home_room)
 
 
 @dataclass(slots=True)
@@ -70,6 +93,7 @@ def cross(world: World, entity: int, zone: str) -> None:
     bundle = [entity, *held_within(world, entity)]
     travelling = [thing for thing in bundle if world.is_persistent(thing)]
     world.destroy_all(thing for thing in bundle if not world.is_persistent(thing))
+    _note_npcs_leaving(world, travelling)
     departure = Departure(zone, tuple(world.evict(travelling)))
     world.emit(HANDED_OFF_EVENT, Scope.entity(entity), data={"departure": departure})
 
@@ -143,7 +167,9 @@ def let_go_of_other_zones(world: World, ctx: SystemContext) -> None:
         if world.exists(entity) and world.is_persistent(entity):
             bundle = [entity, *held_within(world, entity)]
             world.destroy_all(thing for thing in bundle if not world.is_persistent(thing))
-            world.evict(thing for thing in bundle if world.is_persistent(thing))
+            staying = [thing for thing in bundle if world.is_persistent(thing)]
+            _note_npcs_leaving(world, staying)
+            world.evict(staying)
 
 
 @system(phase="early", every_s=0.0, after=("let_go_of_other_zones",))

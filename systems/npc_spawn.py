@@ -18,7 +18,7 @@ from engine.plugins import PluginKit
 from engine.scheduler import SystemContext, system
 from engine.timers import ComponentTimers, component_timers
 from engine.world import Removals, World
-from systems.borders import simulated_elsewhere
+from systems.borders import NpcsElsewhere, simulated_elsewhere
 from systems.common import capitalised
 from systems.stacks import item_components
 
@@ -70,7 +70,8 @@ def spawn_npc(world: World, template: NpcTemplate, room: int, home_room: str) ->
 
 
 def population(world: World, rule: SpawnRule) -> tuple[int, int]:
-    """How many NPCs of ``rule`` are alive (wherever they are), and how many are pending."""
+    """How many NPCs of ``rule`` are alive (wherever they are: in a sharded world, those let go
+    of to other shards too), and how many are pending."""
     census = _census(world)
     assert census is not None, "a world with spawn rules"
     alive = sum(
@@ -78,6 +79,14 @@ def population(world: World, rule: SpawnRule) -> tuple[int, int]:
         for npc in world.lookup(Npc, "home_room", rule.room)
         if world.get(npc, Npc).template == rule.npc
     )
+    elsewhere = world.try_resource(NpcsElsewhere)
+    if elsewhere is not None:
+        key = (rule.npc, rule.room)
+        alive += sum(
+            1
+            for sid, rule_of in elsewhere.npcs.items()
+            if rule_of == key and world.entity_of(sid) is None  # not back here
+        )
     pending = sum(
         1
         for entity in world.lookup(Respawn, "room", rule.room)

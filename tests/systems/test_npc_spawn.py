@@ -202,6 +202,33 @@ def test_an_npc_handed_to_another_shard_is_not_replaced_here() -> None:
     assert not [e for e, _ in engine.world.query(Respawn)]
 
 
+def test_an_npc_that_fled_to_another_shard_still_counts_when_one_of_its_fellows_dies() -> None:
+    engine, rule = rule_world(2, 0.0)  # two rats in the hall, in the asylum
+    _sharded(engine, frozenset({"asylum"}), frozenset({"town"}))
+    world = engine.world
+    fled, stayed = rats(engine)
+    move(world, fled, world.resource(Directory).rooms["street"])  # into the town: handed on
+    engine.tick()
+    assert rats(engine) == [stayed]
+    world.destroy(stayed)
+    engine.run_ticks(world.clock.ticks_for(2 * SPAWN_CHECK_INTERVAL_S))
+    assert len(rats(engine)) == 1  # the fallen one made good; the one that fled lives on there
+    assert population(world, rule) == (2, 0)
+
+
+def test_a_shard_starting_does_not_make_again_an_npc_of_its_rule_that_stands_on_another() -> None:
+    engine = make_engine()
+    world = engine.world
+    directory = world.resource(Directory)
+    # The ward's orderly, saved where it fled: in the town, another shard's (every shard
+    # restores every row, and lets go of what stands in other shards' zones at its first tick).
+    spawn_npc(world, directory.npcs["orderly"], directory.rooms["street"], "ward")
+    _sharded(engine, frozenset({"asylum"}), frozenset({"town"}))
+    engine.run_ticks(world.clock.ticks_for(SPAWN_CHECK_INTERVAL_S + 120.0))
+    assert orderlies(engine) == []  # let go of, and not made again here
+    assert world.count(Respawn) == 0
+
+
 def test_a_zone_moved_away_is_no_longer_filled_here_its_pending_respawn_left_to_its_shard() -> None:
     engine = make_engine()
     clock = engine.world.clock
