@@ -28,6 +28,7 @@ in a shard, anything about a character that changed hands since the flush.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,7 @@ class RollForward:
     inputs: int
     left_out: int
     as_recorded: int
+    seconds: float = 0.0
 
     @property
     def ticks(self) -> int:
@@ -88,7 +90,8 @@ class RollForward:
         return (
             f"rolled forward ticks {self.first_tick}..{self.last_tick} of journal {self.run}:"
             f" {self.inputs} input(s) applied again, {self.left_out} left out (what they name is"
-            f" not here); {self.as_recorded} of {self.ticks} tick(s) changed what was recorded"
+            f" not here); {self.as_recorded} of {self.ticks} tick(s) changed what was recorded;"
+            f" {self.seconds:.2f} s"
         )
 
 
@@ -97,15 +100,10 @@ def find_unfinished(
 ) -> Unfinished | None:
     """The last run under ``journals`` if it went past ``saved_tick`` and was recorded on this
     world (``header``: this run's, see :data:`IDENTITY`); None, saying why in the log, if not."""
-    runs = sorted(path for path in journals.glob("run-*") if path.is_dir())
-    if not runs:
+    run = _last_run(journals, saved_tick)
+    if run is None:
         return None
-    folder = runs[-1]
-    try:
-        run = read_since(folder, saved_tick)
-    except (JournalError, OSError) as exc:
-        log.warning("the journal %s cannot be read, so it is not rolled forward: %s", folder, exc)
-        return None
+    folder = run.folder
     if run.last_tick <= saved_tick:
         return None  # a clean stop, or a crash right after a flush: nothing to do
     differ = [key for key in IDENTITY if run.header.get(key) != header.get(key)]
@@ -135,6 +133,23 @@ def find_unfinished(
     return Unfinished(run, saved_tick)
 
 
+def _last_run(journals: Path, saved_tick: int) -> JournalRun | None:
+    """The last run under ``journals`` that did something: a start that recorded nothing from
+    the saved state on (it failed before its first tick, say) is passed over for the one
+    before it, whose tail would be lost otherwise."""
+    for folder in sorted((p for p in journals.glob("run-*") if p.is_dir()), reverse=True):
+        try:
+            run = read_since(folder, saved_tick)
+        except (JournalError, OSError) as exc:
+            log.warning(
+                "the journal %s cannot be read, so it is not rolled forward: %s", folder, exc
+            )
+            return None
+        if run.records or run.start_tick != saved_tick:
+            return run
+    return None
+
+
 def roll_forward(
     engine: Engine,
     unfinished: Unfinished,
@@ -155,6 +170,7 @@ def roll_forward(
     records = {r.tick: r for r in unfinished.run.records if r.tick > unfinished.saved_tick}
     named = {sid for r in records.values() for encoded in r.inputs if (sid := _named(encoded))}
     foreign = leave_alone(named) if leave_alone is not None and named else set()
+    started = time.perf_counter()
     applied = left_out = as_recorded = 0
     first = world.clock.tick + 1
     while world.clock.tick < unfinished.last_tick:
@@ -167,7 +183,13 @@ def roll_forward(
         recorded = dict(record.digests) if record is not None else {}
         as_recorded += dict(change_digests(result.changes)) == recorded
     report = RollForward(
-        unfinished.run.folder.name, first, world.clock.tick, applied, left_out, as_recorded
+        unfinished.run.folder.name,
+        first,
+        world.clock.tick,
+        applied,
+        left_out,
+        as_recorded,
+        time.perf_counter() - started,
     )
     log.info("%s", report)
     return report

@@ -223,7 +223,7 @@ def _journal(
     for tick in ticks:
         nothing = Changes(tick, {}, {}, frozenset(), frozenset(), frozenset())
         writer.submit(world, tick, [Command(someone, "say", "ia " * 60, tick)], nothing)
-    assert writer.stop(end_tick=ticks[-1])
+    assert writer.stop(end_tick=ticks[-1] if ticks else start)
     if not end:
         last = sorted(run.glob("segment-*.jsonl"))[-1]
         text = last.read_bytes()
@@ -242,6 +242,9 @@ def test_the_last_run_is_rolled_forward_only_past_the_saved_tick_and_only_on_thi
     assert found is not None and found.saved_tick == 25 and found.last_tick == 30
     assert [r.tick for r in found.run.records if r.tick > 25] == [26, 27, 28, 29, 30]
     assert find_unfinished(journals, HEADER, 30) is None  # saved to its end
+    _journal(journals, 25, range(0), end=True)  # a start from tick 25 that did nothing
+    found = find_unfinished(journals, HEADER, 25)  # the run before it is still found
+    assert found is not None and found.run.start_tick == 10 and found.last_tick == 30
     caplog.set_level(logging.WARNING, "kadath.persist.rollforward")
     for key, other in (("database", "postgresql://elsewhere/w"), ("content", "c2")):
         assert find_unfinished(journals, {**HEADER, key: other}, 25) is None
