@@ -167,9 +167,9 @@ def let_go_of_other_zones(world: World, ctx: SystemContext) -> None:
         if world.exists(entity) and world.is_persistent(entity):
             bundle = [entity, *held_within(world, entity)]
             world.destroy_all(thing for thing in bundle if not world.is_persistent(thing))
-            staying = [thing for thing in bundle if world.is_persistent(thing)]
-            _note_npcs_leaving(world, staying)
-            world.evict(staying)
+            let_go = [thing for thing in bundle if world.is_persistent(thing)]
+            _note_npcs_leaving(world, let_go)
+            world.evict(let_go)
 
 
 @system(phase="early", every_s=0.0, after=("let_go_of_other_zones",))
