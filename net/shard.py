@@ -268,7 +268,7 @@ class ShardServer:
         self.hub.on_elsewhere = self._relay
         unfinished = self.engine.world.pop_resource(Unfinished)
         if unfinished is not None:  # the journal past the last flush, now the zones are known
-            roll_forward(self.engine, unfinished, self._not_rolled_forward)
+            roll_forward(self.engine, unfinished, self._not_rolled_forward, settle=True)
         presence = self.engine.registry.presence
         if presence is not None:
             world = self.engine.world

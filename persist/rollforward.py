@@ -154,16 +154,20 @@ def roll_forward(
     engine: Engine,
     unfinished: Unfinished,
     leave_alone: Callable[[set[int]], set[int]] | None = None,
+    *,
+    settle: bool = False,
 ) -> RollForward:
     """Play ``unfinished`` tick by tick on ``engine``, restored at its saved tick (blocking:
     before the loop starts; listeners see ordinary ticks, so the writer saves them and this
     run's journal records them with the inputs applied).
 
-    ``leave_alone`` (a shard's): which of the characters the tail names must not be played
-    again, because they changed hands since the flush (see ``ShardServer``). A shard restores
-    every saved row and lets go of other shards' things only in its first tick, after that
-    tick's inputs: without this, a command of a character that crossed to another shard since
-    could walk its copy back into this shard's zones, or hand it on a second time."""
+    A shard passes the other two. ``leave_alone``: which of the characters the tail names must
+    not be played again, because they changed hands since the flush (see ``ShardServer``):
+    a crossing played again would hand one on a second time. ``settle``: run one tick without
+    inputs first, and each of the tail's ticks one tick later. A shard restores every saved
+    row and lets go of what stands in other shards' zones in its first tick, after that tick's
+    inputs: a step over the border played in that tick would be let go of with the rest, not
+    handed on."""
     world = engine.world
     if world.clock.tick != unfinished.saved_tick:
         raise RuntimeError("roll_forward runs before the first tick, on the world as restored")
@@ -171,10 +175,13 @@ def roll_forward(
     named = {sid for r in records.values() for encoded in r.inputs if (sid := _named(encoded))}
     foreign = leave_alone(named) if leave_alone is not None and named else set()
     started = time.perf_counter()
+    if settle:
+        engine.tick()
+    late = 1 if settle else 0  # a tail tick t is played as tick t + late
     applied = left_out = as_recorded = 0
-    first = world.clock.tick + 1
-    while world.clock.tick < unfinished.last_tick:
-        record = records.get(world.clock.tick + 1)
+    first = unfinished.saved_tick + 1
+    while world.clock.tick - late < unfinished.last_tick:
+        record = records.get(world.clock.tick + 1 - late)
         kept, dropped = _playable(world, record.inputs if record is not None else (), foreign)
         for item in kept:
             engine.submit(item)
@@ -185,7 +192,7 @@ def roll_forward(
     report = RollForward(
         unfinished.run.folder.name,
         first,
-        world.clock.tick,
+        unfinished.last_tick,
         applied,
         left_out,
         as_recorded,

@@ -25,6 +25,8 @@ from engine.cli import main
 from engine.commands import Command
 from engine.config import Config, PersistConfig
 from engine.core import Engine
+from engine.inputs import HANDED_OFF_EVENT, Departure
+from engine.territory import Territory
 from engine.world import Changes, World
 from persist.journal import JournalRun, JournalWriter, TickRecord, read_run, read_since
 from persist.rollforward import Unfinished, find_unfinished, roll_forward
@@ -189,6 +191,37 @@ def test_inputs_naming_what_is_not_here_are_left_out_and_counted(tmp_path: Path)
     assert world.get(randolph, Posture).state is PostureState.STANDING
     assert [p.account for _, p in world.query(Player)].count("Lavinia") == 1
     assert "2 input(s) applied again, 5 left out" in str(report)
+
+
+def _crossings(settle: bool, tmp_path: Path) -> tuple[list[Departure], bool]:
+    """A shard's world (the asylum here, the town another shard's) restored with Armitage at
+    the gate, and a tail whose first tick walks him north into the town: what the
+    roll-forward hands on, and whether Armitage is still here."""
+    engine = make_engine()
+    world = engine.world
+    armitage = create_character(world, "Armitage", room="gate")
+    sid = world.stable_id(armitage)
+    assert sid is not None
+    world.insert_resource(Territory("a", frozenset({"asylum"}), frozenset({"town"})))
+    handed: list[Departure] = []
+    engine.on_tick_end(
+        lambda result: handed.extend(
+            e.data["departure"] for e in result.events if e.type == HANDED_OFF_EVENT
+        )
+    )
+    records = [TickRecord(1, (["cmd", sid, "player", "n", "", 0],), ())]
+    roll_forward(engine, Unfinished(JournalRun(tmp_path, {}, records=records), 0), settle=settle)
+    return handed, world.entity_of(sid) is not None
+
+
+def test_a_shard_settles_before_it_plays_a_step_over_the_border_so_the_step_hands_on(
+    tmp_path: Path,
+) -> None:
+    handed, here = _crossings(True, tmp_path)
+    assert [(d.zone, len(d.entities)) for d in handed] == [("town", 1)] and not here
+    # Played in the first tick, before the shard let go of other shards' things, the step
+    # would have been let go of with them: gone from here, handed to nobody.
+    assert _crossings(False, tmp_path) == ([], False)
 
 
 HEADER = {
