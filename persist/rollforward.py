@@ -12,17 +12,17 @@ world as an :class:`Unfinished` resource, which the shard rolls forward once it 
 Inputs, not outcomes: the journal holds what came in and only digests of what changed, so the
 ticks are run again through the rules, each with the inputs it had. That gives back what the
 players did (what they took, dropped, said, where they went). It is not an exact replay: the
-world restored from a flush lacks what is never saved (a fight in progress, the phase of a
-system's timer, a link-dead character's grace), so what depends on those or on chance may come
-out otherwise. Each rolled tick's changes are compared with the journal's digests and the
+world restored from a flush lacks what is never saved (a fight in progress, a mind's accrued
+part of a lucidity point, a link-dead character's grace), so what depends on those or on chance
+may come out otherwise. Each rolled tick's changes are compared with the journal's digests and the
 :class:`RollForward` report says how many came out as recorded.
 
 An input is played again only if what it names is here: a command whose actor is in the world, a
 login, link-death or move of a character that is (or the login of an account whose character is
-yet to be made). The rest is left out and counted: arrivals from
-other shards (a committed hand-off's things were restored from the database; one not committed
-is redelivered by the broker), plugin reloads (the plugins are loaded as they are now), and
-in a shard, anything about a character that changed hands since the flush.
+yet to be made). The rest is left out and counted: arrivals from other shards (a committed
+hand-off's things were restored from the database; one not committed is redelivered by the
+broker), plugin reloads (the plugins are loaded as they are now), and in a shard, anything about
+a character that changed hands since the flush.
 """
 
 from __future__ import annotations
