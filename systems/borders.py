@@ -37,15 +37,18 @@ class NpcsElsewhere:
 
 
 def _note_npcs_leaving(world: World, things: list[int]) -> None:
-    for thing in things:
-        npc = world.try_get(thing, Npc)
-        sid = world.stable_id(thing)
-        if npc is not None and sid is not None:
-            elsewhere = world.try_resource(NpcsElsewhere)
-            if elsewhere is None:
-                elsewhere = NpcsElsewhere()
-                world.insert_resource(elsewhere)
-            elsewhere.npcs[sid] = (npc.template, npc.home_room)
+    leaving = {
+        sid: (npc.template, npc.home_room)
+        for thing in things
+        if (npc := world.try_get(thing, Npc)) is not None
+        and (sid := world.stable_id(thing)) is not None
+    }
+    if leaving:
+        elsewhere = world.try_resource(NpcsElsewhere)
+        if elsewhere is None:
+            elsewhere = NpcsElsewhere()
+            world.insert_resource(elsewhere)
+        elsewhere.npcs.update(leaving)
 
 
 @dataclass(slots=True)
